@@ -1,0 +1,49 @@
+# One entry point for people and CI. `make demo` and `make test` set up everything they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test bench lint typecheck install sysdeps vectors clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(MAKE) --no-print-directory sysdeps
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[device,backend,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# System libraries the Python packages load at run time (zbar for pyzbar). Installed when missing and we may.
+sysdeps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libzbar.so.0; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q libzbar0 >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q libzbar0 >/dev/null)) \
+	      && echo "installed libzbar0"; \
+	  else echo "warning: libzbar0 missing (apt-get install libzbar0); the pyzbar decoder is then unavailable"; fi; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/python -m backend.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	mkdir -p bench/results
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check shared_crypto device provisioning backend tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+vectors: $(STAMP)
+	$(BIN)/python -m tests.vectors.generate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

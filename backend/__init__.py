@@ -1,0 +1,1 @@
+"""Back end of the school-meal voucher scheme (wallet, operations, reporting)."""

@@ -1,0 +1,1 @@
+"""Adapters: ORM tables, SMS gateways, eGov sign-in."""

@@ -1,0 +1,51 @@
+"""Settings read from the environment (prefix SM_). One frozen object passed everywhere, no globals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite:///var/backend.db"
+    key_dir: Path = Path("var/keys")
+    # Reply codes of the consent SMS; the order's 3#1/3#2 by default, the memo's 2*1/2*5 configurable.
+    reply_agree: str = "3#1"
+    reply_decline: str = "3#2"
+    # HMAC secret for pupil pseudonyms shown to terminals; must be set in production.
+    pseudonym_secret: bytes = b"dev-only-pseudonym-secret"
+    qr_validity_seconds: int = 3600
+    session_ttl_seconds: int = 8 * 3600
+    otp_ttl_seconds: int = 300
+    reminder_after_days: int = 3
+    close_after_days: int = 3
+    wallet_link: str = "https://wallet.example.kz/v"
+    sms_outbox_file: Path | None = None
+    sms_http_url: str | None = None
+    sms_http_token: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        d = cls()
+        outbox = e.get("SM_SMS_OUTBOX_FILE")
+        return cls(
+            database_url=e.get("SM_DATABASE_URL", d.database_url),
+            key_dir=Path(e.get("SM_KEY_DIR", str(d.key_dir))),
+            reply_agree=e.get("SM_REPLY_AGREE", d.reply_agree),
+            reply_decline=e.get("SM_REPLY_DECLINE", d.reply_decline),
+            pseudonym_secret=e.get("SM_PSEUDONYM_SECRET", d.pseudonym_secret.decode()).encode(),
+            qr_validity_seconds=int(e.get("SM_QR_VALIDITY_SECONDS", d.qr_validity_seconds)),
+            session_ttl_seconds=int(e.get("SM_SESSION_TTL_SECONDS", d.session_ttl_seconds)),
+            otp_ttl_seconds=int(e.get("SM_OTP_TTL_SECONDS", d.otp_ttl_seconds)),
+            reminder_after_days=int(e.get("SM_REMINDER_AFTER_DAYS", d.reminder_after_days)),
+            close_after_days=int(e.get("SM_CLOSE_AFTER_DAYS", d.close_after_days)),
+            wallet_link=e.get("SM_WALLET_LINK", d.wallet_link),
+            sms_outbox_file=Path(outbox) if outbox else None,
+            sms_http_url=e.get("SM_SMS_HTTP_URL"),
+            sms_http_token=e.get("SM_SMS_HTTP_TOKEN"),
+            extra={k: v for k, v in e.items() if k.startswith("SM_X_")},
+        )

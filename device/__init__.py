@@ -1,0 +1,1 @@
+"""The canteen terminal: offline decisions, journal, sync, hardware drivers."""

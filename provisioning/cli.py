@@ -1,0 +1,164 @@
+"""`python -m provisioning`: the technician's commands. Every failure prints what went wrong and the fix."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from device.hw.camera import PiCamera
+from device.hw.config import HardwareConfig
+from device.hw.decoders import DecoderName, make_decoder
+from device.hw.indicator import LedBuzzerIndicator
+from device.hw.nfc import Pn532Reader
+from device.hw.pn532_bus import Bus, pn532_factory
+from shared_crypto import TrustStore, verify_trust_list
+from shared_crypto.keys import VerifyKey
+
+from . import system
+from .cards import AdminClient, register_cards, write_credential
+from .config import DEFAULT_CONFIG, DEFAULT_DATA_DIR, TerminalConfig, read_config
+from .enrol import ROOT_KEY_FILE, TRUST_LIST_FILE, EnrolClient, enrol_terminal
+from .errors import ProvisioningError
+from .progress import Progress
+from .runner import Runner, run
+from .selftest import Rig, Verdict, run_selftest, table
+
+
+@dataclass
+class Deps:
+    """What the commands reach outside the process; tests replace these."""
+
+    http: Callable[[str], httpx.Client] = lambda base: httpx.Client(base_url=base, timeout=20.0)
+    runner: Runner = run
+    rig: Callable[[TerminalConfig, Path], Rig] | None = None
+    reader: Callable[[TerminalConfig], Pn532Reader] | None = None
+    ask: Callable[[str], str] = input
+    admin_token: Callable[[], str] = field(
+        default=lambda: os.environ.get("SM_ADMIN_TOKEN") or getpass.getpass("admin token: ")
+    )
+
+
+def _reader(cfg: TerminalConfig) -> Pn532Reader:
+    return Pn532Reader(pn532_factory(cfg.hardware.pn532()))
+
+
+def _rig(cfg: TerminalConfig, root: Path, deps: Deps) -> Rig:
+    hw = cfg.hardware
+    return Rig(
+        indicator=lambda: LedBuzzerIndicator(hw.led_gpio, hw.buzzer_gpio),
+        camera=lambda: PiCamera((hw.camera_width, hw.camera_height)),
+        decoder=lambda: make_decoder(hw.decoder),
+        nfc=lambda: (deps.reader or _reader)(cfg),
+        runner=deps.runner,
+        data_dir=Path(cfg.data_dir),
+        root=root,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m provisioning", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("enrol", help="make the key, enrol, pin the root, fetch lists, install the service")
+    e.add_argument("--server", required=True, help="back end base URL, e.g. https://sw.example.kz")
+    e.add_argument("--code", required=True, help="one-time enrolment code from the admin")
+    e.add_argument(
+        "--root-fingerprint", required=True, help="root key fingerprint printed on the enrolment sheet"
+    )
+    e.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    e.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    e.add_argument("--root", type=Path, default=Path("/"), help="install root for the systemd unit")
+    e.add_argument("--nfc-bus", choices=[b.value for b in Bus], default=Bus.UART.value)
+    e.add_argument("--nfc-port", default="/dev/serial0")
+    e.add_argument("--decoder", choices=[d.value for d in DecoderName], default=DecoderName.ZXING.value)
+    e.add_argument(
+        "--no-service", action="store_true", help="skip user, systemd unit and time zone (bench set-up)"
+    )
+    for name, help_ in (
+        ("selftest", "test LED, buzzer, camera, NFC, clock, storage"),
+        ("write-card", "write a signed credential onto an NTAG card"),
+        ("register-cards", "register existing MIFARE cards: tap, name the pupil, repeat"),
+    ):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        s.add_argument("--root", type=Path, default=Path("/"))
+        if name == "write-card":
+            s.add_argument("--pupil", required=True, help="pupil reference from the admin app")
+    return p
+
+
+def _enrol(a: argparse.Namespace, deps: Deps) -> int:
+    progress = Progress(5 if a.no_service else 8)
+    hardware = HardwareConfig(decoder=a.decoder, nfc_bus=a.nfc_bus, nfc_uart_port=a.nfc_port)
+    zone = system.kazakhstan_zone()
+    with deps.http(a.server) as http:
+        cfg = enrol_terminal(
+            EnrolClient(http),
+            server_url=a.server,
+            code=a.code,
+            root_fingerprint=a.root_fingerprint,
+            data_dir=a.data_dir,
+            config_path=a.config,
+            timezone=zone,
+            hardware=hardware,
+            progress=progress,
+        )
+    if not a.no_service:
+        progress.step(f"service user {system.SERVICE_USER}")
+        system.ensure_service_user(deps.runner, a.data_dir)
+        progress.step("installing and starting the systemd unit")
+        system.install_unit(a.root, deps.runner, python=sys.executable, config=a.config, data_dir=a.data_dir)
+        progress.step(f"time zone {zone}")
+        system.set_timezone(deps.runner, zone)
+    print(
+        f"enrolled: terminal {cfg.terminal_id} at school {cfg.school_id}, canteen {cfg.canteen_id}. "
+        "Next: python -m provisioning selftest"
+    )
+    return 0
+
+
+def _card_keys(cfg: TerminalConfig) -> TrustStore:
+    data = Path(cfg.data_dir)
+    root = VerifyKey((data / ROOT_KEY_FILE).read_bytes())
+    tl = verify_trust_list((data / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
+    return TrustStore(tl.keys)
+
+
+def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
+    deps = deps or Deps()
+    a = _parser().parse_args(argv)
+    try:
+        if a.command == "enrol":
+            return _enrol(a, deps)
+        cfg = read_config(a.config)
+        if a.command == "selftest":
+            results = run_selftest((deps.rig or (lambda c, r: _rig(c, r, deps)))(cfg, a.root))
+            print(table(results))
+            return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
+        reader = (deps.reader or _reader)(cfg)
+        with deps.http(cfg.server_url) as http:
+            admin = AdminClient(http, deps.admin_token())
+            if a.command == "write-card":
+                print(f"tap the NTAG card for {a.pupil} and keep it on the reader")
+                w = write_credential(reader, admin, a.pupil, keys=_card_keys(cfg), school_id=cfg.school_id)
+                print(
+                    f"card {w.uid.hex()} written ({w.credential_bytes}-byte credential) and read back: remove it"
+                )
+                return 0
+            done = register_cards(
+                reader,
+                admin,
+                lambda uid: deps.ask(f"card {uid.hex()}: pupil reference (empty to finish): ").strip(),
+                Progress(0),
+            )
+            print(f"{len(done)} card(s) registered")
+            return 0
+    except ProvisioningError as e:
+        print(f"FAILED [{e.problem.value}]: {e.what}\nFix: {e.fix}", file=sys.stderr)
+        return 2

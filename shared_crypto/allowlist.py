@@ -1,0 +1,208 @@
+"""Allowlist bundle: everything a school's terminals need to decide offline, signed daily.
+
+A terminal never accepts a bundle with a lower sequence number than the one it holds (ROLLBACK), nor
+one for another school (WRONG_SCHOOL).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from . import claims as c
+from .card import PSEUDONYM_LEN, UID_HASH_LEN
+from .cbor import dumps
+from .cose import KeyLookup, sign1, verify_sign1
+from .errors import EncodingError, Reason, VerificationError
+from .keys import KeyRole, SigningKey
+
+MAX_BUNDLE = 8 * 1024 * 1024
+MAX_ENTRIES = 20_000
+MAX_CARDS_PER_ENTRY = 4
+MAX_DISPLAY = 64
+MAX_DAYS = 400
+MAX_SLOTS = 8
+MAX_REVOKED = 100_000
+C_SCHOOL = -40
+C_SEQUENCE = -41
+C_ENTRIES = -42
+C_CALENDAR = -43
+C_REVOKED = -44
+_ALLOWED = frozenset({c.IAT, c.EXP, C_SCHOOL, C_SEQUENCE, C_ENTRIES, C_CALENDAR, C_REVOKED})
+K_TZ = 1
+K_SLOTS = 2
+K_DAYS = 3
+
+
+class EntryStatus(enum.IntEnum):
+    ACTIVE = 0
+    SUSPENDED = 1
+    REVOKED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    voucher_id: int
+    pseudonym: bytes
+    card_uid_hashes: tuple[bytes, ...]
+    plan: int
+    status: EntryStatus
+    min_serial: int
+    display: str  # what canteen staff may see, e.g. "А. Б., 5Б": never an IIN
+
+
+@dataclass(frozen=True, slots=True)
+class MealSlot:
+    slot_id: int
+    start_minute: int  # local minutes after midnight, inclusive
+    end_minute: int  # exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    utc_offset_minutes: int  # Kazakhstan: +300 nationwide since March 2024
+    slots: tuple[MealSlot, ...]
+    days: dict[int, tuple[int, ...]] = field(default_factory=dict)  # yyyymmdd → slot ids served that day
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    school_id: int
+    sequence: int
+    generated_at: int
+    valid_until: int
+    entries: tuple[Entry, ...]
+    calendar: Calendar
+    revoked: frozenset[tuple[int, int]]  # (voucher id, serial)
+
+
+def sign_bundle(key: SigningKey, b: Bundle) -> bytes:
+    if len(b.entries) > MAX_ENTRIES or len(b.revoked) > MAX_REVOKED:
+        raise EncodingError("too many entries or revocations")
+    if not -720 <= b.calendar.utc_offset_minutes <= 840:
+        raise EncodingError("UTC offset out of range")
+    for e in b.entries:
+        if len(e.pseudonym) != PSEUDONYM_LEN or len(e.display) > MAX_DISPLAY:
+            raise EncodingError(
+                f"entry {e.voucher_id}: pseudonym is 16 bytes, display ≤ {MAX_DISPLAY} characters"
+            )
+        if len(e.card_uid_hashes) > MAX_CARDS_PER_ENTRY or any(
+            len(h) != UID_HASH_LEN for h in e.card_uid_hashes
+        ):
+            raise EncodingError(f"entry {e.voucher_id}: at most {MAX_CARDS_PER_ENTRY} 16-byte card hashes")
+    cal = {
+        # CBOR carries a signed offset as a negative integer; our uint reader is for the rest.
+        K_TZ: b.calendar.utc_offset_minutes,
+        K_SLOTS: [[s.slot_id, s.start_minute, s.end_minute] for s in b.calendar.slots],
+        K_DAYS: [[d, list(slots)] for d, slots in sorted(b.calendar.days.items())],
+    }
+    payload = dumps(
+        {
+            c.EXP: b.valid_until,
+            c.IAT: b.generated_at,
+            C_SCHOOL: b.school_id,
+            C_SEQUENCE: b.sequence,
+            C_ENTRIES: [
+                [
+                    e.voucher_id,
+                    e.pseudonym,
+                    list(e.card_uid_hashes),
+                    e.plan,
+                    int(e.status),
+                    e.min_serial,
+                    e.display,
+                ]
+                for e in b.entries
+            ],
+            C_CALENDAR: cal,
+            C_REVOKED: [list(t) for t in sorted(b.revoked)],
+        }
+    )
+    return sign1(payload, key)
+
+
+def _entry(raw: object) -> Entry:
+    vid, pseudonym, cards, plan, status, min_serial, display = c.tuple_of(raw, "entry", 7)
+    try:
+        st = EntryStatus(c.uint(status, "status"))
+    except ValueError:
+        raise VerificationError(Reason.MALFORMED, "unknown entry status") from None
+    return Entry(
+        voucher_id=c.uint(vid, "voucher id", c.UINT32_MAX),
+        pseudonym=c.bstr(pseudonym, "pseudonym", PSEUDONYM_LEN, PSEUDONYM_LEN),
+        card_uid_hashes=tuple(
+            c.bstr(h, "card uid hash", UID_HASH_LEN, UID_HASH_LEN)
+            for h in c.array(cards, "card hashes", MAX_CARDS_PER_ENTRY)
+        ),
+        plan=c.uint(plan, "plan", 23),
+        status=st,
+        min_serial=c.uint(min_serial, "min serial", 0xFFFF),
+        display=c.tstr(display, "display", MAX_DISPLAY),
+    )
+
+
+def _calendar(raw: object) -> Calendar:
+    if not isinstance(raw, dict) or set(raw) != {K_TZ, K_SLOTS, K_DAYS}:
+        raise VerificationError(Reason.MALFORMED, "calendar is a map of tz, slots and days")
+    tz = raw[K_TZ]
+    if type(tz) is not int or not -720 <= tz <= 840:
+        raise VerificationError(Reason.MALFORMED, "calendar UTC offset out of range")
+    slots = []
+    for s in c.array(raw[K_SLOTS], "slots", MAX_SLOTS):
+        sid, start, end = c.tuple_of(s, "slot", 3)
+        slot = MealSlot(
+            c.uint(sid, "slot id", 255), c.uint(start, "slot start", 1440), c.uint(end, "slot end", 1440)
+        )
+        if slot.start_minute >= slot.end_minute:
+            raise VerificationError(Reason.MALFORMED, "a slot ends after it starts")
+        slots.append(slot)
+    known = {s.slot_id for s in slots}
+    days: dict[int, tuple[int, ...]] = {}
+    for d in c.array(raw[K_DAYS], "days", MAX_DAYS):
+        day, served = c.tuple_of(d, "day", 2)
+        ids = tuple(c.uint(x, "slot id", 255) for x in c.array(served, "day slots", MAX_SLOTS))
+        if not set(ids) <= known:
+            raise VerificationError(Reason.MALFORMED, "a day names an unknown slot")
+        days[c.uint(day, "day", 99991231)] = ids
+    return Calendar(utc_offset_minutes=tz, slots=tuple(slots), days=days)
+
+
+def verify_bundle(
+    data: bytes,
+    keys: KeyLookup,
+    *,
+    school_id: int,
+    now: int | None,
+    leeway: int,
+    last_sequence: int | None = None,
+) -> Bundle:
+    """Verify a bundle for `school_id`. `now=None` skips time checks (re-reading a stored, accepted bundle)."""
+    _, payload = verify_sign1(
+        data, keys, KeyRole.ALLOWLIST_SIGNER, now=now, leeway=leeway, max_size=MAX_BUNDLE
+    )
+    cl = c.decode_claims(payload, _ALLOWED, _ALLOWED, MAX_BUNDLE)
+    school = c.uint(cl[C_SCHOOL], "school id", c.UINT32_MAX)
+    if school != school_id:
+        raise VerificationError(Reason.WRONG_SCHOOL, f"bundle for school {school}, this is {school_id}")
+    seq = c.uint(cl[C_SEQUENCE], "sequence")
+    if last_sequence is not None and seq < last_sequence:
+        raise VerificationError(Reason.ROLLBACK, f"bundle {seq} is older than the held {last_sequence}")
+    valid_until = c.uint(cl[c.EXP], "exp")
+    if now is not None:
+        c.check_window(None, valid_until, now, leeway)
+    revoked = set()
+    for t in c.array(cl[C_REVOKED], "revoked", MAX_REVOKED):
+        vid, serial = c.tuple_of(t, "revoked token", 2)
+        revoked.add((c.uint(vid, "voucher id", c.UINT32_MAX), c.uint(serial, "serial", 0xFFFF)))
+    entries = tuple(_entry(e) for e in c.array(cl[C_ENTRIES], "entries", MAX_ENTRIES))
+    if len({e.voucher_id for e in entries}) != len(entries):
+        raise VerificationError(Reason.MALFORMED, "a voucher is listed twice")
+    return Bundle(
+        school_id=school,
+        sequence=seq,
+        generated_at=c.uint(cl[c.IAT], "iat"),
+        valid_until=valid_until,
+        entries=entries,
+        calendar=_calendar(cl[C_CALENDAR]),
+        revoked=frozenset(revoked),
+    )

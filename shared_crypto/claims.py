@@ -1,0 +1,81 @@
+"""CWT claims (RFC 8392): strict field readers and the time checks with a caller-set leeway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cbor import loads_strict
+from .errors import Reason, VerificationError
+
+ISS = 1
+EXP = 4
+NBF = 5
+IAT = 6
+CTI = 7
+
+UINT32_MAX = 0xFFFF_FFFF
+UINT64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def decode_claims(
+    payload: bytes, allowed: frozenset[int], required: frozenset[int], max_size: int
+) -> dict[int, Any]:
+    claims = loads_strict(payload, max_size, "claims")
+    if not isinstance(claims, dict):
+        raise VerificationError(Reason.MALFORMED, "claims are not a map")
+    keys = set(claims)
+    if not keys <= allowed:
+        raise VerificationError(Reason.MALFORMED, f"unknown claim keys {sorted(keys - allowed, key=repr)}")
+    if not required <= keys:
+        raise VerificationError(Reason.MALFORMED, f"missing claims {sorted(required - keys)}")
+    return claims
+
+
+def uint(value: Any, name: str, maximum: int = UINT64_MAX) -> int:
+    if type(value) is not int or not 0 <= value <= maximum:
+        raise VerificationError(Reason.MALFORMED, f"{name} must be an unsigned integer ≤ {maximum}")
+    return value
+
+
+def bstr(value: Any, name: str, min_len: int, max_len: int) -> bytes:
+    if not isinstance(value, bytes) or not min_len <= len(value) <= max_len:
+        raise VerificationError(
+            Reason.MALFORMED, f"{name} must be a byte string of {min_len}..{max_len} bytes"
+        )
+    return value
+
+
+def tstr(value: Any, name: str, max_len: int) -> str:
+    if not isinstance(value, str) or len(value) > max_len:
+        raise VerificationError(
+            Reason.MALFORMED, f"{name} must be a text string of at most {max_len} characters"
+        )
+    return value
+
+
+def boolean(value: Any, name: str) -> bool:
+    if type(value) is not bool:
+        raise VerificationError(Reason.MALFORMED, f"{name} must be a boolean")
+    return value
+
+
+def array(value: Any, name: str, max_len: int) -> list[Any]:
+    if not isinstance(value, list) or len(value) > max_len:
+        raise VerificationError(Reason.MALFORMED, f"{name} must be an array of at most {max_len} items")
+    return value
+
+
+def tuple_of(value: Any, name: str, size: int) -> list[Any]:
+    if not isinstance(value, list) or len(value) != size:
+        raise VerificationError(Reason.MALFORMED, f"{name} must be an array of {size}")
+    return value
+
+
+def check_window(nbf: int | None, exp: int | None, now: int, leeway: int) -> None:
+    """nbf/exp against `now`, both in unix seconds. The leeway is the caller's choice, never a default."""
+    if leeway < 0:
+        raise ValueError("leeway must be ≥ 0")
+    if nbf is not None and now + leeway < nbf:
+        raise VerificationError(Reason.NOT_YET_VALID, f"valid from {nbf}, now {now}")
+    if exp is not None and now - leeway >= exp:
+        raise VerificationError(Reason.EXPIRED, f"expired at {exp}, now {now}")

@@ -1,0 +1,129 @@
+"""Meal-event batch: what a terminal uploads, signed by its own device key.
+
+Each event carries an id the terminal made (16 random bytes), so an upload retried after a lost
+response is recognised and counted once.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from . import claims as c
+from .cbor import dumps
+from .cose import KeyLookup, sign1, verify_sign1
+from .errors import EncodingError, Reason, VerificationError
+from .keys import KeyRole, SigningKey
+
+MAX_BATCH = 4 * 1024 * 1024
+MAX_EVENTS = 10_000
+EVENT_ID_LEN = 16
+BOOT_ID_LEN = 16
+MAX_REASON = 32
+C_TERMINAL = -80
+C_EVENTS = -82
+_ALLOWED = frozenset({c.IAT, C_TERMINAL, C_EVENTS})
+# Event map keys, small integers to keep 60,000 events a month cheap to carry.
+E_ID, E_SEQ, E_BOOT, E_MONO_MS, E_WALL_MS, E_WALL_TRUSTED = 0, 1, 2, 3, 4, 5
+E_SERVED, E_REASON, E_METHOD, E_VOUCHER, E_SERIAL, E_SLOT, E_DAY = 6, 7, 8, 9, 10, 11, 12
+_EVENT_KEYS = frozenset(range(13))
+
+
+class Method(enum.IntEnum):
+    QR = 1
+    CARD = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MealEvent:
+    event_id: bytes
+    seq: int  # per-terminal, strictly rising
+    boot_id: bytes
+    mono_ms: int  # monotonic clock since boot
+    wall_ms: int  # wall clock, unix milliseconds
+    wall_trusted: bool
+    served: bool
+    reason: str  # "SERVED" or the refusal's reason code
+    method: Method
+    voucher_id: int | None  # None when the input named no voucher (unreadable QR, unknown card)
+    serial: int | None
+    slot: int | None
+    day: int | None  # yyyymmdd of the service day, local time
+
+
+@dataclass(frozen=True, slots=True)
+class MealBatch:
+    terminal_id: int
+    created_at: int
+    events: tuple[MealEvent, ...]
+
+
+def sign_batch(key: SigningKey, batch: MealBatch) -> bytes:
+    if len(batch.events) > MAX_EVENTS:
+        raise EncodingError(f"at most {MAX_EVENTS} events a batch")
+    events = []
+    for e in batch.events:
+        if len(e.event_id) != EVENT_ID_LEN or len(e.boot_id) != BOOT_ID_LEN or len(e.reason) > MAX_REASON:
+            raise EncodingError("event id and boot id are 16 bytes; reason ≤ 32 characters")
+        events.append(
+            {
+                E_ID: e.event_id,
+                E_SEQ: e.seq,
+                E_BOOT: e.boot_id,
+                E_MONO_MS: e.mono_ms,
+                E_WALL_MS: e.wall_ms,
+                E_WALL_TRUSTED: e.wall_trusted,
+                E_SERVED: e.served,
+                E_REASON: e.reason,
+                E_METHOD: int(e.method),
+                E_VOUCHER: e.voucher_id,
+                E_SERIAL: e.serial,
+                E_SLOT: e.slot,
+                E_DAY: e.day,
+            }
+        )
+    payload = dumps({c.IAT: batch.created_at, C_TERMINAL: batch.terminal_id, C_EVENTS: events})
+    return sign1(payload, key)
+
+
+def _nullable_uint(v: object, name: str, maximum: int) -> int | None:
+    return None if v is None else c.uint(v, name, maximum)
+
+
+def _event(raw: object) -> MealEvent:
+    if not isinstance(raw, dict) or set(raw) != _EVENT_KEYS:
+        raise VerificationError(Reason.MALFORMED, "an event is a map with keys 0..12")
+    try:
+        method = Method(c.uint(raw[E_METHOD], "method"))
+    except ValueError:
+        raise VerificationError(Reason.MALFORMED, "unknown method") from None
+    return MealEvent(
+        event_id=c.bstr(raw[E_ID], "event id", EVENT_ID_LEN, EVENT_ID_LEN),
+        seq=c.uint(raw[E_SEQ], "seq"),
+        boot_id=c.bstr(raw[E_BOOT], "boot id", BOOT_ID_LEN, BOOT_ID_LEN),
+        mono_ms=c.uint(raw[E_MONO_MS], "mono ms"),
+        wall_ms=c.uint(raw[E_WALL_MS], "wall ms"),
+        wall_trusted=c.boolean(raw[E_WALL_TRUSTED], "wall trusted"),
+        served=c.boolean(raw[E_SERVED], "served"),
+        reason=c.tstr(raw[E_REASON], "reason", MAX_REASON),
+        method=method,
+        voucher_id=_nullable_uint(raw[E_VOUCHER], "voucher id", c.UINT32_MAX),
+        serial=_nullable_uint(raw[E_SERIAL], "serial", 0xFFFF),
+        slot=_nullable_uint(raw[E_SLOT], "slot", 255),
+        day=_nullable_uint(raw[E_DAY], "day", 99991231),
+    )
+
+
+def verify_batch(data: bytes, keys: KeyLookup, *, leeway: int) -> tuple[bytes, MealBatch]:
+    """Return (device kid, batch). No time check: batches arrive days late by design."""
+    kid, payload = verify_sign1(data, keys, KeyRole.DEVICE, now=None, leeway=leeway, max_size=MAX_BATCH)
+    cl = c.decode_claims(payload, _ALLOWED, _ALLOWED, MAX_BATCH)
+    events = tuple(_event(e) for e in c.array(cl[C_EVENTS], "events", MAX_EVENTS))
+    if len({e.event_id for e in events}) != len(events):
+        raise VerificationError(Reason.MALFORMED, "an event id appears twice in one batch")
+    batch = MealBatch(
+        terminal_id=c.uint(cl[C_TERMINAL], "terminal id", c.UINT32_MAX),
+        created_at=c.uint(cl[c.IAT], "iat"),
+        events=events,
+    )
+    return kid, batch

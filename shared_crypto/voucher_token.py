@@ -1,0 +1,101 @@
+"""Meal voucher token, the dynamic QR the parent sends to the child.
+
+Kept small on purpose (≤ 116 bytes, so `SW1:` + base45 fits a version-7-M QR in alphanumeric mode):
+no iss (the kid names the issuer), no cti (a token is named by voucher id and serial), integer times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+
+from . import claims as c
+from .cbor import dumps
+from .cose import KeyLookup, sign1, verify_sign1
+from .errors import EncodingError, Reason, VerificationError
+from .keys import KeyRole, SigningKey
+from .qr import from_qr_text, to_qr_text
+
+MAX_TOKEN = 256
+MAX_TOKEN_BYTES_TARGET = 116
+C_VOUCHER = -1
+C_SCHOOL = -2
+C_SERIAL = -3
+C_PLAN = -4
+_CLAIMS = frozenset({c.EXP, c.NBF, C_VOUCHER, C_SCHOOL, C_SERIAL, C_PLAN})
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherToken:
+    voucher_id: int
+    school_id: int
+    serial: int
+    plan: int
+    nbf: int
+    exp: int
+
+    @property
+    def token_id(self) -> tuple[int, int]:
+        """What revocation lists name: (voucher id, serial)."""
+        return (self.voucher_id, self.serial)
+
+
+def issue_token(key: SigningKey, token: VoucherToken) -> bytes:
+    for name in ("voucher_id", "school_id", "nbf", "exp"):
+        if not 0 <= getattr(token, name) <= c.UINT32_MAX:
+            raise EncodingError(f"{name} must fit 32 bits")
+    if not 0 <= token.serial <= 0xFFFF or not 0 <= token.plan <= 23:
+        raise EncodingError("serial must fit 16 bits and plan be 0..23")
+    if token.exp <= token.nbf:
+        raise EncodingError("exp must be after nbf")
+    payload = dumps(
+        {
+            c.EXP: token.exp,
+            c.NBF: token.nbf,
+            C_VOUCHER: token.voucher_id,
+            C_SCHOOL: token.school_id,
+            C_SERIAL: token.serial,
+            C_PLAN: token.plan,
+        }
+    )
+    return sign1(payload, key)
+
+
+def issue_qr_text(key: SigningKey, token: VoucherToken) -> str:
+    return to_qr_text(issue_token(key, token))
+
+
+def verify_token(
+    data: bytes, keys: KeyLookup, *, now: int, leeway: int, school_id: int | None = None
+) -> VoucherToken:
+    """Signature, claims and validity window; with `school_id`, also that the token is for that school."""
+    _, payload = verify_sign1(data, keys, KeyRole.VOUCHER_ISSUER, now=now, leeway=leeway, max_size=MAX_TOKEN)
+    cl = c.decode_claims(payload, _CLAIMS, _CLAIMS, MAX_TOKEN)
+    token = VoucherToken(
+        voucher_id=c.uint(cl[C_VOUCHER], "voucher id", c.UINT32_MAX),
+        school_id=c.uint(cl[C_SCHOOL], "school id", c.UINT32_MAX),
+        serial=c.uint(cl[C_SERIAL], "serial", 0xFFFF),
+        plan=c.uint(cl[C_PLAN], "plan", 23),
+        nbf=c.uint(cl[c.NBF], "nbf", c.UINT32_MAX),
+        exp=c.uint(cl[c.EXP], "exp", c.UINT32_MAX),
+    )
+    c.check_window(token.nbf, token.exp, now, leeway)
+    if school_id is not None and token.school_id != school_id:
+        raise VerificationError(
+            Reason.WRONG_SCHOOL, f"token for school {token.school_id}, this is {school_id}"
+        )
+    return token
+
+
+def verify_qr_text(
+    text: str, keys: KeyLookup, *, now: int, leeway: int, school_id: int | None = None
+) -> VoucherToken:
+    return verify_token(from_qr_text(text), keys, now=now, leeway=leeway, school_id=school_id)
+
+
+def check_standing(token: VoucherToken, min_serial: int, revoked: Container[tuple[int, int]]) -> None:
+    """Against the allowlist: a newer serial supersedes older tokens; a listed token id is revoked."""
+    if token.serial < min_serial:
+        raise VerificationError(Reason.SUPERSEDED, f"serial {token.serial} < minimum {min_serial}")
+    if token.token_id in revoked:
+        raise VerificationError(Reason.REVOKED, f"token {token.voucher_id}/{token.serial} is revoked")

@@ -1,0 +1,84 @@
+from pathlib import Path
+
+import httpx
+import pytest
+from adafruit_pn532.uart import PN532_UART
+
+from device.hw import ndef
+from device.hw.fake_pn532 import FakeNtag, FakePn532Serial
+from device.hw.nfc import Pn532Reader
+from provisioning.cli import Deps, main
+from provisioning.config import read_config
+from provisioning.runner import Completed
+
+from .fake_backend import ADMIN_TOKEN, TERMINAL, FakeBackend
+from .recording_runner import RecordingRunner
+
+
+def enrol_args(tmp_path: Path, backend: FakeBackend, *extra: str) -> list[str]:
+    return [
+        "enrol",
+        "--server",
+        "https://sw.test",
+        "--code",
+        "ABCD-1234",
+        "--root-fingerprint",
+        backend.root.kid.hex(),
+        "--config",
+        str(tmp_path / "etc/terminal.toml"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--root",
+        str(tmp_path / "root"),
+        *extra,
+    ]
+
+
+def deps_for(backend: FakeBackend, runner: RecordingRunner, port: FakePn532Serial | None = None) -> Deps:
+    return Deps(
+        http=lambda base: httpx.Client(base_url=base, transport=backend.transport()),
+        runner=runner,
+        reader=lambda cfg: Pn532Reader(lambda: PN532_UART(port), poll_timeout_s=0.02, io_timeout_s=0.02),
+        admin_token=lambda: ADMIN_TOKEN,
+    )
+
+
+def test_enrol_command_does_every_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    backend, runner = FakeBackend(), RecordingRunner({("id",): Completed(1, "")})
+    assert main(enrol_args(tmp_path, backend, "--nfc-bus", "i2c"), deps_for(backend, runner)) == 0
+    out = capsys.readouterr().out
+    assert "[8/8] time zone" in out and f"terminal {TERMINAL}" in out
+    cfg = read_config(tmp_path / "etc/terminal.toml")
+    assert cfg.hardware.nfc_bus == "i2c" and cfg.timezone in ("Asia/Almaty", "Etc/GMT-5")
+    assert (tmp_path / "root/etc/systemd/system/school-meals-terminal.service").exists()
+    commands = [c[0] for c in runner.calls]
+    assert commands == ["id", "useradd", "chown", "systemctl", "systemctl", "systemctl", "timedatectl"]
+
+
+def test_failure_prints_reason_and_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    backend = FakeBackend()
+    args = enrol_args(tmp_path, backend)
+    args[args.index("--root-fingerprint") + 1] = "ff" * 8
+    assert main(args, deps_for(backend, RecordingRunner())) == 2
+    err = capsys.readouterr().err
+    assert "FAILED [ROOT_MISMATCH]" in err and "Fix:" in err
+
+
+def test_write_card_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    backend, runner = FakeBackend(), RecordingRunner()
+    assert main(enrol_args(tmp_path, backend, "--no-service"), deps_for(backend, runner)) == 0
+    assert runner.calls == []
+    port = FakePn532Serial()
+    port.card = FakeNtag(bytes.fromhex("04010203040506"))
+    rc = main(
+        ["write-card", "--pupil", "P-0002", "--config", str(tmp_path / "etc/terminal.toml")],
+        deps_for(backend, runner, port),
+    )
+    assert rc == 0, capsys.readouterr().err
+    assert ndef.card_credential(port.card.user_bytes())
+    assert "read back" in capsys.readouterr().out
+
+
+def test_commands_without_enrolment_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["selftest", "--config", str(tmp_path / "none.toml")], Deps()) == 2
+    assert "enrol the terminal first" in capsys.readouterr().err
