@@ -123,3 +123,29 @@ def test_key_is_reused_on_re_enrolment_and_must_be_private(tmp_path: Path) -> No
     with pytest.raises(ProvisioningError) as e:
         load_or_create_key(path)
     assert e.value.problem is Problem.KEY and "chmod 600" in e.value.fix
+
+
+def test_token_refused_for_a_wrong_clock_is_signed_again_at_server_time(tmp_path: Path) -> None:
+    # the contract: a 401 NOT_YET_VALID/EXPIRED carries server_time; sign again with it and retry once
+    backend = FakeBackend()
+    cfg, out = enrol(backend, tmp_path, clock_skew=3600)
+    assert cfg.terminal_id == TERMINAL
+    fetches = [r for r in backend.requests if r.url.path.endswith(("/trust-list", "/allowlist"))]
+    assert len(fetches) == 4  # each fetch: refused once, then accepted
+    assert "clock is 3600 s ahead of the server's" in out and "set-ntp" in out
+
+
+def test_other_401_is_not_retried_and_names_the_fix(tmp_path: Path) -> None:
+    backend = FakeBackend()
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/enrol"):
+            return backend.handle(request)
+        backend.requests.append(request)
+        return httpx.Response(401, json={"reason": "UNKNOWN_KID", "server_time": backend.now})
+
+    http = httpx.Client(base_url="https://sw.test", transport=httpx.MockTransport(refuse))
+    with pytest.raises(ProvisioningError) as e:
+        enrol(backend, tmp_path, http=http)
+    assert e.value.problem is Problem.AUTH and "enrol again" in e.value.fix
+    assert sum(r.url.path.endswith("/trust-list") for r in backend.requests) == 1

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from adafruit_pn532.uart import PN532_UART
 from gpiozero.pins.mock import MockFactory
+from PIL import Image
 
 from device.hw.camera import PiCamera
-from device.hw.decoders import ZxingDecoder
+from device.hw.decoders import ZxingDecoder, make_decoder
 from device.hw.fake_pn532 import FakeNtag, FakePn532Serial
 from device.hw.indicator import LedBuzzerIndicator
 from device.hw.nfc import Pn532Reader
@@ -131,3 +132,10 @@ def test_missing_devices_fail_their_checks_only(tmp_path: Path, pins: MockFactor
     v = verdicts(run_selftest(rig))
     assert v["camera"] is Verdict.FAIL and v["NFC reader"] is Verdict.FAIL
     assert v["LED"] is Verdict.PASS and v["disk write"] is Verdict.PASS
+
+
+@pytest.mark.parametrize("decoder", ["zxing", "zbar"])
+def test_printed_test_card_holds_the_code_the_camera_check_wants(decoder: str) -> None:
+    png = Path(__file__).parents[2] / "hardware_docs/selftest_qr.png"
+    frame = np.asarray(Image.open(png).convert("L"))
+    assert make_decoder(decoder).decode_bytes(frame) == [SELFTEST_QR]
