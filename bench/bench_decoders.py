@@ -8,7 +8,9 @@ Two sets: "realistic" (what the goal is checked on) and "harsh" (stronger tilt, 
 from __future__ import annotations
 
 import json
+import platform
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from device.hw.testimages import HARSH, HEIGHT, REALISTIC, WIDTH, Distortion, Sa
 PER_DISTORTION = 60
 REPEATS = 3  # each frame is timed this many times; the minimum is kept (the machine is shared)
 GOAL_RATE = 0.97
-GOAL_MEDIAN_MS = 2.0
+GOAL_MEAN_MS = 2.0  # "under 2 ms a frame": the average over the set, so slow frames count in full
 
 
 def _measure(decoder: BytesDecoder, samples: list[Sample]) -> dict[str, object]:
@@ -43,21 +45,23 @@ def _measure(decoder: BytesDecoder, samples: list[Sample]) -> dict[str, object]:
             "frames": len(subset),
             "decoded": ok,
             "rate": round(ok / len(subset), 4),
+            "mean_ms": round(float(np.mean(times)), 3),
             "median_ms": round(float(np.median(times)), 3),
             "p99_ms": round(float(np.percentile(times, 99)), 3),
         }
         all_ms += times
         all_ok += ok
     rate = all_ok / len(samples)
-    median = float(np.median(all_ms))
+    mean = float(np.mean(all_ms))
     return {
         "overall": {
             "frames": len(samples),
             "decoded": all_ok,
             "rate": round(rate, 4),
-            "median_ms": round(median, 3),
+            "mean_ms": round(mean, 3),
+            "median_ms": round(float(np.median(all_ms)), 3),
             "p99_ms": round(float(np.percentile(all_ms, 99)), 3),
-            "meets_goal": bool(rate >= GOAL_RATE and median < GOAL_MEDIAN_MS),
+            "meets_goal": bool(rate >= GOAL_RATE and mean < GOAL_MEAN_MS),
         },
         "by_distortion": per,
     }
@@ -71,8 +75,10 @@ def main(results_dir: Path) -> None:
     report: dict[str, object] = {
         "frame": f"{WIDTH}x{HEIGHT} uint8 grayscale",
         "frames_per_distortion": PER_DISTORTION,
-        "goal": {"set": "realistic", "rate": GOAL_RATE, "median_ms_below": GOAL_MEDIAN_MS},
+        "goal": {"set": "realistic", "rate": GOAL_RATE, "mean_ms_below": GOAL_MEAN_MS},
         "severity": {"realistic": str(REALISTIC), "harsh": str(HARSH)},
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "versions": {"zxing-cpp": version("zxing-cpp"), "pyzbar": version("pyzbar")},
     }
     decoders: dict[str, object] = {}
     for make in (ZxingDecoder, ZbarDecoder):
