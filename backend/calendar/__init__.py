@@ -1,0 +1,1 @@
+"""School calendar: school days, meal slots (local times) and tariffs per plan, slot and period."""

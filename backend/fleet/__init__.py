@@ -1,0 +1,1 @@
+"""Terminal fleet: enrolment, device authentication, health, allowlist and trust-list distribution."""

@@ -1,0 +1,65 @@
+"""Fleet tables: enrolment codes, terminals, and each school's current signed allowlist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+import backend.calendar.tables  # noqa: F401  # registers the calendar tables (TABLE_MODULES does not list them)
+from backend.adapters.orm import Base
+from backend.adapters.types import UtcDateTime
+
+
+class EnrolmentCodeRow(Base):
+    __tablename__ = "enrolment_codes"
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    canteen_id: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    terminal_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class TerminalRow(Base):
+    __tablename__ = "terminals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    canteen_id: Mapped[int] = mapped_column(Integer)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    kid: Mapped[bytes] = mapped_column(LargeBinary(8), index=True)
+    hostname: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16))  # TerminalStatus
+    software_version: Mapped[str] = mapped_column(String(40), default="")
+    last_sync: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    backlog: Mapped[int] = mapped_column(Integer, default=0)
+    clock_offset: Mapped[float | None] = mapped_column(Float)
+    faults: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disk_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AllowlistRow(Base):
+    """The school's current bundle: its sequence only rises; `fingerprint` is of the content sans seq."""
+
+    __tablename__ = "allowlists"
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32))
+    generated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_gzip: Mapped[bytes] = mapped_column(LargeBinary)
+    etag: Mapped[str] = mapped_column(String(48))

@@ -1,0 +1,1 @@
+"""Meal ingestion: signed event batches from terminals, idempotent storage, flags held out of billing."""
