@@ -1,0 +1,1 @@
+"""Parents' feedback: ratings of served meals and complaints routed to the district admin."""
