@@ -40,3 +40,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config(url: str) -> Any:
+    """Alembic configuration for `url` without an ini file (the CLI uses backend/migrations/alembic.ini)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def init_schema(engine_or_url: Engine | str, revision: str = "head") -> None:
+    """Run the Alembic migrations up to `revision` (production and tests; create_all is never used)."""
+    from alembic import command
+
+    if isinstance(engine_or_url, str):
+        engine = make_engine(engine_or_url)
+        owned = True
+    else:
+        engine, owned = engine_or_url, False
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    finally:
+        if owned:
+            engine.dispose()

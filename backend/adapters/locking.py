@@ -1,0 +1,20 @@
+"""Row locking that works on both databases.
+
+PostgreSQL: `SELECT ... FOR UPDATE [SKIP LOCKED]`. SQLite has no row locks, but backend.db starts every
+transaction with BEGIN IMMEDIATE, so writers are serialised and the plain SELECT is already exclusive.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def for_update(session: Session, stmt: S, *, skip_locked: bool = False) -> S:
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=skip_locked)
+    return stmt

@@ -1,0 +1,64 @@
+"""FastAPI dependencies that turn a Bearer token into a Principal and check roles and scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from backend.deps import get_ctx
+from backend.errors import DomainError, not_found
+
+from .model import AuthReason, Principal, Role
+from .services import principal_for_token
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DomainError(AuthReason.UNAUTHENTICATED, "a Bearer token is required", 401)
+    return token.strip()
+
+
+def _principal(request: Request) -> Principal:
+    token = _bearer(request)
+    ctx = get_ctx(request)
+    with ctx.session_factory() as session:
+        principal = principal_for_token(session, token, ctx.clock.now())
+    if principal is None:
+        raise DomainError(AuthReason.UNAUTHENTICATED, "unknown or expired session", 401)
+    return principal
+
+
+def require_admin(*roles: Role) -> Callable[[Request], Principal]:
+    """Any admin when no roles are given; else one of `roles` (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def dependency(request: Request) -> Principal:
+        principal = _principal(request)
+        if principal.kind != "admin":
+            raise DomainError(AuthReason.FORBIDDEN, "an admin session is required", 403)
+        if allowed and principal.role not in allowed:
+            raise DomainError(AuthReason.FORBIDDEN, f"role {principal.role} may not do this", 403)
+        return principal
+
+    return dependency
+
+
+def require_parent(request: Request) -> Principal:
+    principal = _principal(request)
+    if principal.kind != "parent":
+        raise DomainError(AuthReason.FORBIDDEN, "a parent session is required", 403)
+    return principal
+
+
+def ensure_school(principal: Principal, school_id: int) -> None:
+    """A school outside the caller's scope answers 404, the same as one that does not exist."""
+    if school_id not in principal.school_ids:
+        raise not_found("school")
+
+
+def ensure_pupil(principal: Principal, pupil_id: int) -> None:
+    if principal.kind == "parent" and pupil_id not in principal.pupil_ids:
+        raise not_found("child")

@@ -1,0 +1,58 @@
+"""Who is calling: roles and principals. Pure: no I/O."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+class Role(enum.StrEnum):
+    DISTRICT_ADMIN = "district_admin"
+    SCHOOL_HEAD = "school_head"
+    SOCIAL_PEDAGOGUE = "social_pedagogue"
+    SUPPLIER = "supplier"
+    TECHNICIAN = "technician"
+
+
+class AuthReason(enum.StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    BAD_CREDENTIALS = "BAD_CREDENTIALS"
+    FORBIDDEN = "FORBIDDEN"
+    OTP_INVALID = "OTP_INVALID"
+    OTP_RATE_LIMITED = "OTP_RATE_LIMITED"
+    PHONE_INVALID = "PHONE_INVALID"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. For a district admin `school_ids` is every school of the district;
+    for a parent it is the schools of the linked children (`pupil_ids`)."""
+
+    kind: Literal["admin", "parent", "terminal"]
+    id: int
+    role: Role | None = None
+    district: str | None = None
+    school_ids: frozenset[int] = frozenset()
+    pupil_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def parent_id(self) -> int:
+        if self.kind != "parent":
+            raise ValueError("not a parent principal")
+        return self.id
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    """Sessions are stored by hash, so a database leak does not hand out live tokens."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_otp_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"

@@ -1,0 +1,25 @@
+"""What the app holds for the lifetime of the process, reachable from every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .clock import Clock
+from .config import Settings
+from .keys import KeyStore
+from .sms.gateway import SmsGateway
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    keys: KeyStore
+    sms: SmsGateway
+    notifier: Any = None  # D1's parent notifier; typed by its owner

@@ -1,0 +1,25 @@
+"""FastAPI dependencies shared by every router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from .context import AppContext
+from .services.unit_of_work import UnitOfWork
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx = request.app.state.ctx
+    assert isinstance(ctx, AppContext)
+    return ctx
+
+
+def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> UnitOfWork:
+    """A fresh, not yet entered unit of work: the route opens it with `with uow:`."""
+    return UnitOfWork(ctx.session_factory)
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]

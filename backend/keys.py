@@ -1,0 +1,152 @@
+"""The back end's signing keys: root, voucher issuer, allowlist signer, card issuer; rotation; trust list.
+
+Keys are PKCS#8 PEM files (mode 0600) in `key_dir`, with `keys.json` naming each key's role, validity and
+the trust-list sequence. Rotation overlaps: the old key stays in the trust list until its `not_after`,
+so tokens and bundles it signed keep verifying during the change-over; new signatures use the new key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from shared_crypto import KeyRole, SigningKey, TrustedKey, TrustList, VerifyKey, sign_trust_list
+
+from .clock import Clock
+
+ISSUER_ROLES = (KeyRole.VOUCHER_ISSUER, KeyRole.ALLOWLIST_SIGNER, KeyRole.CARD_ISSUER)
+KEY_LIFETIME = timedelta(days=400)  # a school year and some margin; rotate yearly
+DEFAULT_OVERLAP = timedelta(days=7)  # longer than any token or bundle the old key signed lives
+TRUST_LIST_VALIDITY = timedelta(days=30)
+META = "keys.json"
+UINT32_MAX = 0xFFFFFFFF
+
+
+@dataclass
+class _KeyMeta:
+    role: int
+    file: str
+    nbf: int
+    exp: int
+
+
+class KeyStore:
+    def __init__(self, key_dir: Path, clock: Clock) -> None:
+        self._dir = Path(key_dir)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._loaded: dict[str, SigningKey] = {}
+        self._tl_cache: tuple[tuple[int, int], bytes] | None = None
+        self._dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._dir, 0o700)
+        with self._lock:
+            self._meta, self._sequence = self._read_meta()
+            created = False
+            for role in (KeyRole.ROOT, *ISSUER_ROLES):
+                if not any(m.role == role for m in self._meta):
+                    self._add_key(role, self._now())
+                    created = True
+            if created:
+                self._sequence += 1
+                self._write_meta()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def signing_key(self, role: KeyRole) -> SigningKey:
+        """The newest key of a role, the one new signatures use."""
+        with self._lock:
+            # Keys are appended as they are made, so the last one already valid is the newest.
+            current = max((i, m) for i, m in enumerate(self._meta) if m.role == role and m.nbf <= self._now())
+            return self._key(current[1])
+
+    def root_public(self) -> VerifyKey:
+        return self.signing_key(KeyRole.ROOT).public
+
+    @property
+    def sequence(self) -> int:
+        return self._sequence
+
+    def trusted_keys(self) -> tuple[TrustedKey, ...]:
+        """Issuer keys still within their validity (the old ones during an overlap included)."""
+        now = self._now()
+        with self._lock:
+            return tuple(
+                TrustedKey(self._key(m).public, KeyRole(m.role), m.nbf, m.exp)
+                for m in self._meta
+                if m.role != KeyRole.ROOT and m.exp > now
+            )
+
+    def trust_list_cose(self) -> bytes:
+        """The trust list signed by root. Same bytes for a whole UTC day and sequence (stable ETag)."""
+        now = self._now()
+        day_start = now - now % 86400
+        cache_key = (self._sequence, day_start)
+        if self._tl_cache is not None and self._tl_cache[0] == cache_key:
+            return self._tl_cache[1]
+        tl = TrustList(
+            sequence=self._sequence,
+            issued_at=day_start,
+            expires_at=day_start + int(TRUST_LIST_VALIDITY.total_seconds()),
+            keys=self.trusted_keys(),
+        )
+        data = sign_trust_list(self.signing_key(KeyRole.ROOT), tl)
+        self._tl_cache = (cache_key, data)
+        return data
+
+    # -- rotation --------------------------------------------------------------------------------
+
+    def rotate(self, role: KeyRole, overlap: timedelta = DEFAULT_OVERLAP) -> SigningKey:
+        """New key for `role`; the old ones end at now + overlap. The trust-list sequence rises."""
+        if role is KeyRole.ROOT:
+            raise ValueError("the root key is pinned on terminals; it is replaced by re-provisioning")
+        now = self._now()
+        with self._lock:
+            end = now + int(overlap.total_seconds())
+            for m in self._meta:
+                if m.role == role and m.exp > end:
+                    m.exp = end
+            meta = self._add_key(role, now)
+            self._sequence += 1
+            self._write_meta()
+            return self._key(meta)
+
+    # -- storage ---------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    def _add_key(self, role: KeyRole, now: int) -> _KeyMeta:
+        key = SigningKey.generate()
+        name = f"{role.name.lower()}-{key.kid.hex()}.pem"
+        key.save(self._dir / name)
+        # The root never expires by date: it is replaced only by re-provisioning terminals.
+        exp = UINT32_MAX if role is KeyRole.ROOT else now + int(KEY_LIFETIME.total_seconds())
+        meta = _KeyMeta(role=int(role), file=name, nbf=now, exp=min(exp, UINT32_MAX))
+        self._meta.append(meta)
+        self._loaded[name] = key
+        return meta
+
+    def _key(self, meta: _KeyMeta) -> SigningKey:
+        key = self._loaded.get(meta.file)
+        if key is None:
+            key = SigningKey.load(self._dir / meta.file)
+            self._loaded[meta.file] = key
+        return key
+
+    def _read_meta(self) -> tuple[list[_KeyMeta], int]:
+        path = self._dir / META
+        if not path.exists():
+            return [], 0
+        raw = json.loads(path.read_text())
+        return [_KeyMeta(**m) for m in raw["keys"]], int(raw["sequence"])
+
+    def _write_meta(self) -> None:
+        path = self._dir / META
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"sequence": self._sequence, "keys": [asdict(m) for m in self._meta]}))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""SMS: the gateway interface, its outbox and HTTP adapters, the official texts."""

@@ -1,0 +1,1 @@
+"""Wallet: pupils and the monthly eligibility lists (model, services, state registry, API)."""

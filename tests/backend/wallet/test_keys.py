@@ -1,0 +1,47 @@
+"""KeyStore: keys persist (0600), rotation overlaps in the trust list, which root signs with a rising sequence."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from shared_crypto import KeyRole, verify_trust_list
+
+from backend.clock import FixedClock
+from backend.keys import KeyStore
+
+
+def test_keys_persist_with_owner_only_mode(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2026, 9, 1, tzinfo=UTC))
+    ks = KeyStore(tmp_path / "k", clock)
+    kid = ks.signing_key(KeyRole.VOUCHER_ISSUER).kid
+    again = KeyStore(tmp_path / "k", clock)
+    assert again.signing_key(KeyRole.VOUCHER_ISSUER).kid == kid
+    assert again.root_public() == ks.root_public()
+    for pem in (tmp_path / "k").glob("*.pem"):
+        assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+
+
+def test_rotation_overlaps_and_sequence_rises(tmp_path: Path) -> None:
+    clock = FixedClock(datetime(2026, 9, 1, tzinfo=UTC))
+    ks = KeyStore(tmp_path / "k", clock)
+    now = int(clock.now().timestamp())
+    tl1 = verify_trust_list(ks.trust_list_cose(), ks.root_public(), now=now, leeway=0)
+    old = ks.signing_key(KeyRole.VOUCHER_ISSUER)
+    new = ks.rotate(KeyRole.VOUCHER_ISSUER, overlap=timedelta(days=2))
+    assert new.kid != old.kid and ks.signing_key(KeyRole.VOUCHER_ISSUER).kid == new.kid
+    tl2 = verify_trust_list(
+        ks.trust_list_cose(), ks.root_public(), now=now, leeway=0, last_sequence=tl1.sequence
+    )
+    assert tl2.sequence > tl1.sequence
+    kids = {k.kid for k in tl2.keys if k.role is KeyRole.VOUCHER_ISSUER}
+    assert kids == {old.kid, new.kid}
+    assert KeyRole.ROOT not in {k.role for k in tl2.keys}
+    clock.advance(timedelta(days=3))
+    tl3 = verify_trust_list(
+        ks.trust_list_cose(), ks.root_public(), now=int(clock.now().timestamp()), leeway=0
+    )
+    assert {k.kid for k in tl3.keys if k.role is KeyRole.VOUCHER_ISSUER} == {new.kid}
+    # a fresh process sees the rotation
+    assert KeyStore(tmp_path / "k", clock).signing_key(KeyRole.VOUCHER_ISSUER).kid == new.kid
