@@ -157,13 +157,18 @@ def _calendar(raw: object) -> Calendar:
             raise VerificationError(Reason.MALFORMED, "a slot ends after it starts")
         slots.append(slot)
     known = {s.slot_id for s in slots}
+    if len(known) != len(slots):
+        raise VerificationError(Reason.MALFORMED, "a slot id is defined twice")
     days: dict[int, tuple[int, ...]] = {}
     for d in c.array(raw[K_DAYS], "days", MAX_DAYS):
         day, served = c.tuple_of(d, "day", 2)
         ids = tuple(c.uint(x, "slot id", 255) for x in c.array(served, "day slots", MAX_SLOTS))
         if not set(ids) <= known:
             raise VerificationError(Reason.MALFORMED, "a day names an unknown slot")
-        days[c.uint(day, "day", 99991231)] = ids
+        day = c.uint(day, "day", 99991231)
+        if day in days:
+            raise VerificationError(Reason.MALFORMED, f"day {day} is listed twice")
+        days[day] = ids
     return Calendar(utc_offset_minutes=tz, slots=tuple(slots), days=days)
 
 

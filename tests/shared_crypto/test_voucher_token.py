@@ -1,0 +1,88 @@
+"""Voucher token and QR text: size budget, QR version, encoding limits, standing against the allowlist."""
+
+from __future__ import annotations
+
+import pytest
+import segno
+
+from shared_crypto import (
+    EncodingError,
+    Reason,
+    VerificationError,
+    check_standing,
+    from_qr_text,
+    issue_qr_text,
+    issue_token,
+    to_qr_text,
+    verify_qr_text,
+)
+from shared_crypto.qr import MAX_QR_TEXT
+
+from .helpers import ISSUER, NOW, SCHOOL, store, token
+
+LARGEST = token(
+    voucher_id=0xFFFF_FFFF, school_id=0xFFFF_FFFF, serial=0xFFFF, plan=23, nbf=0xFFFF_FFFE, exp=0xFFFF_FFFF
+)
+
+
+@pytest.mark.parametrize(
+    "t", [token(), LARGEST, token(voucher_id=0, school_id=0, serial=0, plan=0, nbf=0, exp=1)]
+)
+def test_token_is_at_most_120_bytes(t: object) -> None:
+    assert len(issue_token(ISSUER, t)) <= 120  # type: ignore[arg-type]
+
+
+def test_largest_token_fits_qr_version_7_at_level_m_in_alphanumeric_mode() -> None:
+    text = issue_qr_text(ISSUER, LARGEST)
+    qr = segno.make_qr(text, error="m", boost_error=False)
+    assert qr.mode == "alphanumeric"
+    assert isinstance(qr.version, int) and qr.version <= 7
+    assert qr.error == "M"
+
+
+def test_qr_text_round_trip() -> None:
+    text = issue_qr_text(ISSUER, token())
+    assert text.startswith("SW1:") and set(text[4:]) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+    assert verify_qr_text(text, store(), now=NOW, leeway=0, school_id=SCHOOL) == token()
+    assert to_qr_text(from_qr_text(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", Reason.MALFORMED),
+        ("sw1:000", Reason.MALFORMED),
+        ("SW1:a", Reason.MALFORMED),
+        ("SW1:GGW", Reason.MALFORMED),  # 65535 + … overflows a base45 pair
+        ("SW1:0", Reason.MALFORMED),  # a lone character is not base45
+        ("SW1:" + "0" * (MAX_QR_TEXT - 3), Reason.TOO_LARGE),
+        ("SW1:Ж", Reason.MALFORMED),
+    ],
+)
+def test_qr_text_rejections(text: str, reason: Reason) -> None:
+    with pytest.raises(VerificationError) as exc:
+        from_qr_text(text)
+    assert exc.value.reason is reason
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"voucher_id": 1 << 32}, {"serial": 0x10000}, {"plan": 24}, {"exp": NOW - 60}, {"school_id": -1}],
+    ids=repr,
+)
+def test_unencodable_tokens_raise_encoding_error(changes: dict[str, int]) -> None:
+    with pytest.raises(EncodingError):
+        issue_token(ISSUER, token(**changes))
+
+
+def test_standing() -> None:
+    t = token(serial=5)
+    check_standing(t, 5, set())
+    check_standing(t, 0, {(t.voucher_id, 4)})
+    with pytest.raises(VerificationError) as exc:
+        check_standing(t, 6, set())
+    assert exc.value.reason is Reason.SUPERSEDED
+    with pytest.raises(VerificationError) as exc:
+        check_standing(t, 0, {(t.voucher_id, 5)})
+    assert exc.value.reason is Reason.REVOKED
+    assert t.token_id == (t.voucher_id, 5)
