@@ -1,0 +1,238 @@
+"""The meal journal: every decision, served or refused, made durable before the indicator shows it.
+
+SQLite in WAL mode with synchronous=FULL: a commit returns only after the WAL is fsynced, so a meal
+shown green survives a power cut; WAL keeps the cost to one sequential append and one fsync. The
+per-terminal `seq` is an AUTOINCREMENT key, so it keeps rising even after old records are pruned.
+The one-meal-per-slot rule reads served meals from here, so it holds across reboots.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared_crypto import MealEvent, Method
+
+log = logging.getLogger(__name__)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id     BLOB    NOT NULL UNIQUE CHECK (length(event_id) = 16),
+    boot_id      BLOB    NOT NULL CHECK (length(boot_id) = 16),
+    mono_ns      INTEGER NOT NULL,
+    wall_ms      INTEGER NOT NULL,
+    wall_trusted INTEGER NOT NULL CHECK (wall_trusted IN (0, 1)),
+    method       INTEGER NOT NULL,
+    voucher      INTEGER,
+    serial       INTEGER,
+    slot         INTEGER,
+    day          INTEGER,
+    served       INTEGER NOT NULL CHECK (served IN (0, 1)),
+    reason       TEXT    NOT NULL,
+    uploaded     INTEGER NOT NULL DEFAULT 0 CHECK (uploaded IN (0, 1))
+);
+CREATE INDEX IF NOT EXISTS events_served ON events (voucher, day, slot) WHERE served = 1;
+CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE uploaded = 0;
+"""
+_COLUMNS = "seq, event_id, boot_id, mono_ns, wall_ms, wall_trusted, method, voucher, serial, slot, day, served, reason"
+SERVED = "SERVED"  # the reason column of a served meal; refusals hold their DeviceReason value
+
+
+class JournalError(Exception):
+    """The journal could not take or give a record; `full` tells a full disk from other faults."""
+
+    def __init__(self, detail: str, *, full: bool) -> None:
+        super().__init__(detail)
+        self.full = full
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One decision as journaled. `seq` is 0 until appended."""
+
+    event_id: bytes
+    boot_id: bytes
+    mono_ns: int
+    wall_ms: int
+    wall_trusted: bool
+    method: Method
+    voucher: int | None
+    serial: int | None
+    slot: int | None
+    day: int | None
+    served: bool
+    reason: str
+    seq: int = 0
+
+    def to_event(self) -> MealEvent:
+        return MealEvent(
+            event_id=self.event_id,
+            seq=self.seq,
+            boot_id=self.boot_id,
+            mono_ms=self.mono_ns // 1_000_000,
+            wall_ms=self.wall_ms,
+            wall_trusted=self.wall_trusted,
+            served=self.served,
+            reason=self.reason,
+            method=self.method,
+            voucher_id=self.voucher,
+            serial=self.serial,
+            slot=self.slot,
+            day=self.day,
+        )
+
+
+def _is_full(e: BaseException) -> bool:
+    if isinstance(e, sqlite3.Error):
+        return getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(e).lower()
+    return isinstance(e, OSError) and e.errno == errno.ENOSPC
+
+
+class Journal:
+    """Thread-safe (one connection behind a lock): the serving loop appends while the uploader reads
+    and marks. Every method raises JournalError, never a bare sqlite3 or OS error."""
+
+    def __init__(self, path: Path, *, max_page_count: int | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            if max_page_count is not None:  # tests: a tiny database stands in for a full disk
+                self._db.execute(f"PRAGMA max_page_count={int(max_page_count)}")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise JournalError(f"cannot open journal {path}: {e}", full=_is_full(e)) from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except (sqlite3.Error, OSError) as e:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        log.exception("rollback failed")
+                raise JournalError(str(e), full=_is_full(e)) from e
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as e:
+                raise JournalError(str(e), full=_is_full(e)) from e
+
+    def append(self, r: Record) -> int:
+        """Commit the record (durable when this returns) and give its seq."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO events (event_id, boot_id, mono_ns, wall_ms, wall_trusted, method, voucher,"
+                " serial, slot, day, served, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    r.event_id,
+                    r.boot_id,
+                    r.mono_ns,
+                    r.wall_ms,
+                    int(r.wall_trusted),
+                    int(r.method),
+                    r.voucher,
+                    r.serial,
+                    r.slot,
+                    r.day,
+                    int(r.served),
+                    r.reason,
+                ),
+            )
+            seq = cur.lastrowid
+        assert seq is not None
+        return seq
+
+    def served_in_slot(self, voucher: int, day: int, slot: int) -> bool:
+        rows = self._query(
+            "SELECT 1 FROM events WHERE voucher = ? AND day = ? AND slot = ? AND served = 1 LIMIT 1",
+            (voucher, day, slot),
+        )
+        return bool(rows)
+
+    def pending(self, limit: int) -> list[Record]:
+        """The oldest records not yet uploaded, in seq order."""
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM events WHERE uploaded = 0 ORDER BY seq LIMIT ?",  # noqa: S608
+            (limit,),
+        )
+        return [_record(row) for row in rows]
+
+    def pending_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM events WHERE uploaded = 0")[0][0])
+
+    def mark_uploaded(self, seqs: list[int]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE events SET uploaded = 1 WHERE seq = ?", [(s,) for s in seqs])
+
+    def prune(self, before_wall_ms: int) -> int:
+        """Delete uploaded records older than the given wall time; never one still to upload."""
+        with self._tx() as db:
+            n = db.execute(
+                "DELETE FROM events WHERE uploaded = 1 AND wall_ms < ?", (before_wall_ms,)
+            ).rowcount
+        return n
+
+    def records(self) -> list[Record]:
+        """Every record held, in seq order (tests, tools)."""
+        return [_record(row) for row in self._query(f"SELECT {_COLUMNS} FROM events ORDER BY seq")]  # noqa: S608
+
+    def size_bytes(self) -> int:
+        """Database plus WAL on disk."""
+        total = 0
+        for p in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                total += os.stat(p).st_size
+            except FileNotFoundError:
+                pass
+        return total
+
+    def integrity_ok(self) -> bool:
+        rows = self._query("PRAGMA integrity_check")
+        return rows == [("ok",)]
+
+
+def _record(row: Any) -> Record:
+    seq, eid, boot, mono, wall, trusted, method, voucher, serial, slot, day, served, reason = row
+    return Record(
+        event_id=bytes(eid),
+        boot_id=bytes(boot),
+        mono_ns=int(mono),
+        wall_ms=int(wall),
+        wall_trusted=bool(trusted),
+        method=Method(method),
+        voucher=voucher,
+        serial=serial,
+        slot=slot,
+        day=day,
+        served=bool(served),
+        reason=str(reason),
+        seq=int(seq),
+    )

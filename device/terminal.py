@@ -1,0 +1,197 @@
+"""A whole terminal in one object: engine, journal, stores, trusted clock, indicator, sync.
+
+Programmatic API (what `python -m device run` and the back end's demo drive):
+
+```python
+from device.config import load_config
+from device.terminal import Terminal
+
+term = Terminal.from_config(load_config(path), clock=ManualClock(...), indicator=PrintingIndicator())
+verdict = term.present_qr("SW1:...")       # -> device.interfaces.Verdict (journaled before it returns)
+verdict = term.present_card(CardRead(uid, ndef))
+report = term.sync_once(http_client)        # httpx.Client whose base_url is the back end's root
+term.start_background_sync(lambda: httpx.Client(base_url=cfg.server_url))   # the device's own loop
+term.standing()                             # IndicatorState the terminal rests in (IDLE, WARNING, FAULT)
+term.faults()                               # e.g. ["ALLOWLIST_STALE", "CLOCK_UNTRUSTED"], also sent in health
+term.close()
+```
+
+`present_*` appends the decision to the journal, then shows SERVED or REFUSED on the indicator, and
+never raises for bad input or a full disk (REFUSE with a DeviceReason). `sync_once` fetches the trust
+list, signed time and allowlist, uploads pending records and posts health; failures are in the report.
+Files in `cfg.data_dir`: trust_list.cose, allowlist.cose (as provisioning writes them),
+journal.sqlite3 (+ -wal), trusted_time.json.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+from shared_crypto import SigningKey, VerifyKey
+
+from .allowlist_store import AllowlistStore, Freshness
+from .clock import SystemClock, TimeStatus, TrustedClock
+from .config import DeviceConfig
+from .engine import Engine
+from .interfaces import CardRead, Clock, Indicator, IndicatorState, Verdict
+from .journal import Journal
+from .sim.indicator import PrintingIndicator
+from .sync import SyncClient, SyncReport, SyncWorker
+from .uploader import Backoff, Uploader
+
+log = logging.getLogger(__name__)
+SOFTWARE_VERSION = "0.1.0"
+
+
+class Terminal:
+    def __init__(
+        self,
+        cfg: DeviceConfig,
+        *,
+        key: SigningKey,
+        root: VerifyKey,
+        clock: Clock,
+        indicator: Indicator,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.cfg = cfg
+        self.indicator = indicator
+        rules = cfg.rules
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.clock = TrustedClock(clock, cfg.clock_state_path, rtc=rules.rtc)
+        self.store = AllowlistStore(
+            cfg.data_dir,
+            root,
+            cfg.school_id,
+            leeway_s=rules.signed_object_leeway_s,
+            stale_grace_s=rules.stale_grace_s,
+        )
+        self.journal = Journal(cfg.journal_path)
+        self.engine = Engine(self.store, self.journal, self.clock, rules)
+        self.sync = SyncClient(
+            terminal_id=cfg.terminal_id,
+            key=key,
+            store=self.store,
+            clock=self.clock,
+            journal=self.journal,
+            uploader=Uploader(
+                self.journal,
+                key,
+                cfg.terminal_id,
+                batch_size=rules.upload_batch_size,
+                backoff=Backoff(rules.retry_attempts, rules.retry_base_s, rules.retry_cap_s),
+                now_s=lambda: self.clock.read().unix_s,
+                sleep=sleep,
+            ),
+            leeway_s=rules.signed_object_leeway_s,
+            prune_after_days=rules.prune_after_days,
+            software_version=SOFTWARE_VERSION,
+            faults=self.faults,
+        )
+        self._worker: SyncWorker | None = None
+        self._standing: IndicatorState | None = None
+        self._indicator_lock = threading.RLock()  # the sync thread may change the standing state too
+        self._refresh_standing()
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: DeviceConfig,
+        *,
+        clock: Clock | None = None,
+        indicator: Indicator | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Terminal:
+        """Keys from `cfg.key_file` (PEM) and `cfg.root_key_file` (raw 32 bytes), as provisioning wrote them."""
+        key = SigningKey.load(cfg.key_file)
+        root = VerifyKey(cfg.root_key_file.read_bytes())
+        return cls(
+            cfg,
+            key=key,
+            root=root,
+            clock=clock or SystemClock(),
+            indicator=indicator or PrintingIndicator(),
+            sleep=sleep,
+        )
+
+    # --- serving --------------------------------------------------------------------------------------
+    def present_qr(self, text: str) -> Verdict:
+        return self._show(self.engine.present_qr(text))
+
+    def present_card(self, read: CardRead) -> Verdict:
+        return self._show(self.engine.present_card(read))
+
+    def _show(self, verdict: Verdict) -> Verdict:
+        with self._indicator_lock:
+            self._refresh_standing()  # first: a standing change after the pattern would cut it short
+            self.indicator.show(IndicatorState.SERVED if verdict.served else IndicatorState.REFUSED)
+        return verdict
+
+    # --- state ----------------------------------------------------------------------------------------
+    def faults(self) -> list[str]:
+        out: list[str] = []
+        fault = self.engine.journal_fault
+        if fault is not None:
+            out.append("JOURNAL_FULL" if fault.full else "JOURNAL_FAULT")
+        reading = self.clock.read()
+        if reading.status is TimeStatus.UNKNOWN:
+            out.append("CLOCK_UNKNOWN")
+        elif reading.status is TimeStatus.UNTRUSTED:
+            out.append("CLOCK_UNTRUSTED")
+        freshness = self.store.freshness(reading.unix_s) if reading.usable else None
+        if self.store.bundle is None:
+            out.append("NO_ALLOWLIST")
+        elif freshness is Freshness.STALE:
+            out.append("ALLOWLIST_STALE")
+        elif freshness is Freshness.EXPIRED:
+            out.append("ALLOWLIST_EXPIRED")
+        try:
+            if shutil.disk_usage(self.cfg.data_dir).free < self.cfg.rules.disk_warning_bytes:
+                out.append("DISK_LOW")
+        except OSError:
+            out.append("DISK_UNREADABLE")
+        return out
+
+    def standing(self) -> IndicatorState:
+        """FAULT when nothing can be served; WARNING when serving goes on with a caveat; else IDLE."""
+        faults = set(self.faults())
+        if faults & {"JOURNAL_FULL", "JOURNAL_FAULT", "NO_ALLOWLIST", "ALLOWLIST_EXPIRED"}:
+            return IndicatorState.FAULT
+        if faults:
+            return IndicatorState.WARNING
+        return IndicatorState.IDLE
+
+    def _refresh_standing(self) -> None:
+        state = self.standing()
+        with self._indicator_lock:
+            if state is not self._standing:
+                self._standing = state
+                self.indicator.show(state)
+
+    # --- sync -----------------------------------------------------------------------------------------
+    def sync_once(self, client: httpx.Client) -> SyncReport:
+        report = self.sync.sync_once(client)
+        self._refresh_standing()
+        return report
+
+    def start_background_sync(self, client_factory: Callable[[], httpx.Client]) -> None:
+        client = client_factory()
+
+        def round_() -> None:
+            self.sync.sync_once(client)
+            self._refresh_standing()
+
+        self._worker = SyncWorker(round_, self.cfg.rules.sync_interval_s)
+        self._worker.start()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        self.journal.close()
