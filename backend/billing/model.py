@@ -25,9 +25,9 @@ class Plan(IntEnum):
 class BillingReason(StrEnum):
     """Stable reason codes for billing refusals."""
 
-    NO_TARIFF = "no_tariff"
-    BAD_MONTH = "bad_month"
-    UNKNOWN_PLAN = "unknown_plan"
+    NO_TARIFF = "NO_TARIFF"
+    BAD_MONTH = "BAD_MONTH"
+    UNKNOWN_PLAN = "UNKNOWN_PLAN"
 
 
 class BillingError(ValueError):
@@ -300,12 +300,12 @@ class PupilInfo:
     full_name: str
     display: str
     class_name: str
-    plan: int
 
 
 @dataclass(frozen=True, slots=True)
 class PupilDayCount:
     pupil_id: int
+    plan: int
     day: date
     meals: int
 
@@ -320,24 +320,26 @@ def build_timesheet(
     names_shown: bool,
     held_flagged: int = 0,
 ) -> Timesheet:
-    cells: dict[int, dict[date, int]] = defaultdict(dict)
+    # One row per pupil and plan: a pupil whose plan changed mid-month shows on two rows.
+    cells: dict[tuple[int, int], dict[date, int]] = defaultdict(dict)
     days = {d for d in school_days if month_start(d) == month}
     for c in counts:
-        cells[c.pupil_id][c.day] = cells[c.pupil_id].get(c.day, 0) + c.meals
+        row = cells[(c.pupil_id, c.plan)]
+        row[c.day] = row.get(c.day, 0) + c.meals
         days.add(c.day)  # a billable meal on a day off still shows (it was accepted by an admin)
     rows = []
-    for pupil_id, by_day in cells.items():
+    for (pupil_id, plan), by_day in cells.items():
         p = pupils[pupil_id]
         rows.append(
             TimesheetRow(
                 pupil_id=pupil_id,
                 label=p.full_name if names_shown else p.display,
                 class_name=p.class_name,
-                plan=p.plan,
+                plan=plan,
                 cells=by_day,
             )
         )
-    rows.sort(key=lambda r: (r.class_name, r.label, r.pupil_id))
+    rows.sort(key=lambda r: (r.class_name, r.label, r.pupil_id, r.plan))
     return Timesheet(school, month, tuple(sorted(days)), tuple(rows), held_flagged, names_shown)
 
 

@@ -148,14 +148,18 @@ def test_format_tenge_is_exact() -> None:
 
 
 PUPILS = {
-    1: PupilInfo(1, "Әлия Серікқызы Нұрланова", "Ә.Н. 2А", "2А", 1),
-    2: PupilInfo(2, "Иван Петров", "И.П. 6Б", "6Б", 2),
+    1: PupilInfo(1, "Әлия Серікқызы Нұрланова", "Ә.Н. 2А", "2А"),
+    2: PupilInfo(2, "Иван Петров", "И.П. 6Б", "6Б"),
 }
 
 
 def _timesheet(names: bool) -> tuple[list[date], Timesheet]:
     days = [d for d in month_days(SEPT) if d.weekday() < 5]
-    counts = [PupilDayCount(1, days[0], 1), PupilDayCount(1, days[1], 2), PupilDayCount(2, days[1], 1)]
+    counts = [
+        PupilDayCount(1, 1, days[0], 1),
+        PupilDayCount(1, 1, days[1], 2),
+        PupilDayCount(2, 2, days[1], 1),
+    ]
     return days, build_timesheet(SCHOOL, SEPT, days, PUPILS, counts, names_shown=names, held_flagged=2)
 
 

@@ -1,0 +1,367 @@
+"""Billing use cases: the month's timesheet and act per school, act versions and sign-off, reconciliation.
+
+Every figure comes from `meal_events` aggregated in SQL (GROUP BY day, slot, plan or pupil, day), so a
+district month of a million events costs a few aggregate queries, not a Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from backend.adapters.wallet_tables import Pupil, School, Supplier
+from backend.calendar.model import Tariff
+from backend.calendar.services import load_calendar
+from backend.calendar.tables import TariffRow
+from backend.clock import local_date
+from backend.errors import DomainError, conflict, not_found
+from backend.ingest.model import BILLABLE, MealStatus
+from backend.ingest.tables import MealEventRow
+
+from .model import (
+    Act,
+    ActLine,
+    ActStatus,
+    MealCount,
+    Party,
+    PupilDayCount,
+    PupilInfo,
+    Reconciliation,
+    Split,
+    TariffBook,
+    Timesheet,
+    act_status,
+    build_act,
+    build_timesheet,
+    month_end,
+    reconcile,
+)
+from .tables import ActRow
+
+E = MealEventRow
+
+
+class BillingApiReason:
+    """Reason codes the billing endpoints answer with (beside NOT_FOUND)."""
+
+    NO_SUPPLIER = "NO_SUPPLIER"
+    MONTH_NOT_OVER = "MONTH_NOT_OVER"
+    STALE_VERSION = "STALE_VERSION"
+    ALREADY_SIGNED = "ALREADY_SIGNED"
+
+
+def _billable(school_ids: Collection[int], month: date) -> list[ColumnElement[bool]]:
+    """Billable: ok or accepted by an admin, and priceable (pupil, slot and plan are known)."""
+    return [
+        E.school_id.in_(school_ids),
+        E.local_date >= month,
+        E.local_date <= month_end(month),
+        E.status.in_(BILLABLE),
+        E.slot.is_not(None),
+        E.plan.is_not(None),
+        E.pupil_id.is_not(None),
+    ]
+
+
+def _nn(value: int | None) -> int:
+    """Columns the billable filter guarantees are set."""
+    assert value is not None
+    return value
+
+
+def load_tariffs(session: Session) -> TariffBook:
+    rows = session.scalars(select(TariffRow))
+    return TariffBook(
+        Tariff(r.school_id, r.plan, r.slot, r.valid_from, r.amount_tiyn, r.state_share_tiyn) for r in rows
+    )
+
+
+def meal_counts(session: Session, school_ids: Collection[int], month: date) -> dict[int, list[MealCount]]:
+    stmt = (
+        select(E.school_id, E.local_date, E.slot, E.plan, func.count())
+        .where(*_billable(school_ids, month))
+        .group_by(E.school_id, E.local_date, E.slot, E.plan)
+    )
+    out: dict[int, list[MealCount]] = defaultdict(list)
+    for school_id, day, slot, plan, n in session.execute(stmt):
+        out[school_id].append(MealCount(school_id, day, _nn(slot), _nn(plan), n))
+    return out
+
+
+def pupil_day_counts(
+    session: Session, school_ids: Collection[int], month: date
+) -> dict[int, list[PupilDayCount]]:
+    stmt = (
+        select(E.school_id, E.pupil_id, E.plan, E.local_date, func.count())
+        .where(*_billable(school_ids, month))
+        .group_by(E.school_id, E.pupil_id, E.plan, E.local_date)
+    )
+    out: dict[int, list[PupilDayCount]] = defaultdict(list)
+    for school_id, pupil_id, plan, day, n in session.execute(stmt):
+        out[school_id].append(PupilDayCount(_nn(pupil_id), _nn(plan), day, n))
+    return out
+
+
+def held_counts(session: Session, school_ids: Collection[int], month: date) -> dict[int, int]:
+    """Meals held out of billing: flagged and not yet decided, or billable but not priceable."""
+    unpriced = (E.status == MealStatus.FLAGGED.value) | (
+        E.status.in_(BILLABLE) & (E.slot.is_(None) | E.plan.is_(None) | E.pupil_id.is_(None))
+    )
+    stmt = (
+        select(E.school_id, func.count())
+        .where(E.school_id.in_(school_ids), E.local_date >= month, E.local_date <= month_end(month), unpriced)
+        .group_by(E.school_id)
+    )
+    return {school_id: n for school_id, n in session.execute(stmt)}
+
+
+def _pupils(session: Session, school_ids: Collection[int]) -> dict[int, PupilInfo]:
+    stmt = select(Pupil.id, Pupil.full_name, Pupil.display, Pupil.class_name).where(
+        Pupil.school_id.in_(school_ids)
+    )
+    return {r.id: PupilInfo(r.id, r.full_name, r.display, r.class_name) for r in session.execute(stmt)}
+
+
+def _school(session: Session, school_id: int) -> School:
+    school = session.get(School, school_id)
+    if school is None:
+        raise not_found("school")
+    return school
+
+
+def _parties(session: Session, school: School) -> tuple[Party, Party]:
+    supplier = session.get(Supplier, school.supplier_id) if school.supplier_id is not None else None
+    if supplier is None:
+        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school.id} has no supplier on record", 409)
+    return Party(school.id, school.bin, school.name), Party(supplier.id, supplier.bin, supplier.name)
+
+
+# --- timesheets -----------------------------------------------------------------------------------------
+
+
+def timesheets(
+    session: Session, school_ids: Collection[int], month: date, *, names_shown: bool
+) -> dict[int, Timesheet]:
+    """The month's timesheet of each school, from two aggregate queries for all of them together."""
+    counts = pupil_day_counts(session, school_ids, month)
+    held = held_counts(session, school_ids, month)
+    pupils = _pupils(session, school_ids)
+    out = {}
+    for school in session.scalars(select(School).where(School.id.in_(school_ids))):
+        out[school.id] = build_timesheet(
+            Party(school.id, school.bin, school.name),
+            month,
+            load_calendar(session, school.id).school_days(month, month_end(month)),
+            pupils,
+            counts.get(school.id, ()),
+            names_shown=names_shown,
+            held_flagged=held.get(school.id, 0),
+        )
+    return out
+
+
+def timesheet(session: Session, school_id: int, month: date, *, names_shown: bool) -> Timesheet:
+    _school(session, school_id)
+    return timesheets(session, [school_id], month, names_shown=names_shown)[school_id]
+
+
+# --- acts -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActView:
+    act: Act
+    status: ActStatus
+    version: int | None  # None while the month runs: a draft is never stored
+    act_id: int | None = None
+    signed_by: int | None = None
+    signed_at: datetime | None = None
+    superseded: bool = False
+
+
+def compute_acts(session: Session, school_ids: Collection[int], month: date) -> dict[int, Act]:
+    """The month's act of each school as the events stand now (one aggregate query for all)."""
+    counts = meal_counts(session, school_ids, month)
+    tariffs = load_tariffs(session)
+    out = {}
+    for school in session.scalars(select(School).where(School.id.in_(school_ids))):
+        school_party, supplier_party = _parties(session, school)
+        out[school.id] = build_act(school_party, supplier_party, month, counts.get(school.id, ()), tariffs)
+    return out
+
+
+def _lines_json(act: Act) -> str:
+    return json.dumps(
+        [
+            [
+                ln.plan,
+                ln.slot,
+                ln.valid_from.isoformat(),
+                ln.first_day.isoformat(),
+                ln.last_day.isoformat(),
+                ln.meals,
+                ln.unit.amount_tiyn,
+                ln.unit.state_tiyn,
+                ln.unit.parent_tiyn,
+            ]
+            for ln in act.lines
+        ]
+    )
+
+
+def _act_from_row(session: Session, row: ActRow) -> Act:
+    school = _school(session, row.school_id)
+    supplier = session.get(Supplier, row.supplier_id)
+    assert supplier is not None  # a foreign key
+    lines = tuple(
+        ActLine(
+            plan=p,
+            slot=s,
+            valid_from=date.fromisoformat(vf),
+            first_day=date.fromisoformat(fd),
+            last_day=date.fromisoformat(ld),
+            meals=n,
+            unit=Split(a, st, pa),
+        )
+        for p, s, vf, fd, ld, n, a, st, pa in json.loads(row.lines_json)
+    )
+    return Act(
+        Party(school.id, school.bin, school.name),
+        Party(supplier.id, supplier.bin, supplier.name),
+        row.month,
+        lines,
+    )
+
+
+def _view(session: Session, row: ActRow, today: date) -> ActView:
+    status = act_status(row.month, today, signed=row.signed_at is not None)
+    return ActView(
+        _act_from_row(session, row),
+        status,
+        row.version,
+        row.id,
+        row.signed_by,
+        row.signed_at,
+        superseded=row.superseded_at is not None,
+    )
+
+
+def _versions(session: Session, school_id: int, month: date) -> list[ActRow]:
+    stmt = select(ActRow).where(ActRow.school_id == school_id, ActRow.month == month).order_by(ActRow.version)
+    return list(session.scalars(stmt))
+
+
+def produce_acts(
+    session: Session, school_ids: Collection[int], month: date, now: datetime
+) -> dict[int, ActView]:
+    """Current act per school. Once the month is over each is stored; a change in the figures
+    (a late batch, an admin's decision on a flag) stores a new version and supersedes the old one,
+    signed or not. The caller commits."""
+    today = local_date(now)
+    acts = compute_acts(session, school_ids, month)
+    out = {}
+    for school_id, act in acts.items():
+        if today <= month_end(month):
+            out[school_id] = ActView(act, ActStatus.DRAFT, None)
+            continue
+        versions = _versions(session, school_id, month)
+        latest = versions[-1] if versions else None
+        if latest is None or latest.content_hash != act.content_hash():
+            if latest is not None:
+                latest.superseded_at = now
+            latest = ActRow(
+                school_id=school_id,
+                supplier_id=act.supplier.id,
+                month=month,
+                version=len(versions) + 1,
+                content_hash=act.content_hash(),
+                meals=act.meals,
+                amount_tiyn=act.amount_tiyn,
+                state_tiyn=act.state_tiyn,
+                parent_tiyn=act.parent_tiyn,
+                lines_json=_lines_json(act),
+                generated_at=now,
+            )
+            session.add(latest)
+            session.flush()
+        out[school_id] = _view(session, latest, today)
+    return out
+
+
+def produce_act(session: Session, school_id: int, month: date, now: datetime) -> ActView:
+    _school(session, school_id)
+    return produce_acts(session, [school_id], month, now)[school_id]
+
+
+def act_version(session: Session, school_id: int, month: date, version: int, now: datetime) -> ActView:
+    for row in _versions(session, school_id, month):
+        if row.version == version:
+            return _view(session, row, local_date(now))
+    raise not_found("act version")
+
+
+def stored_acts(session: Session, school_ids: Iterable[int], month: date, now: datetime) -> list[ActView]:
+    """Every stored version of the month's acts of these schools, latest first per school."""
+    stmt = (
+        select(ActRow)
+        .where(ActRow.school_id.in_(list(school_ids)), ActRow.month == month)
+        .order_by(ActRow.school_id, ActRow.version.desc())
+    )
+    today = local_date(now)
+    return [_view(session, row, today) for row in session.scalars(stmt)]
+
+
+def sign_off(
+    session: Session, school_id: int, month: date, version: int, admin_id: int, now: datetime
+) -> ActView:
+    """The customer accepts one version; only the latest, and only once the month is over."""
+    if local_date(now) <= month_end(month):
+        raise conflict(BillingApiReason.MONTH_NOT_OVER, "an act can be signed from the 1st of the next month")
+    versions = _versions(session, school_id, month)
+    if not versions or versions[-1].version != version:
+        raise conflict(
+            BillingApiReason.STALE_VERSION, f"version {version} is not the latest act of the month"
+        )
+    row = versions[-1]
+    if row.signed_at is not None:
+        raise conflict(
+            BillingApiReason.ALREADY_SIGNED, f"version {version} was signed on {row.signed_at:%Y-%m-%d}"
+        )
+    row.signed_by = admin_id
+    row.signed_at = now
+    session.flush()
+    return _view(session, row, local_date(now))
+
+
+# --- reconciliation -------------------------------------------------------------------------------------
+
+
+def reconcile_month(session: Session, school_id: int, month: date) -> Reconciliation:
+    """Checks the timesheet and the act against the billable events taken one by one."""
+    ts = timesheet(session, school_id, month, names_shown=False)
+    act = compute_acts(session, [school_id], month)[school_id]
+    events = [
+        (day, _nn(slot), _nn(plan))
+        for day, slot, plan in session.execute(
+            select(E.local_date, E.slot, E.plan).where(*_billable([school_id], month))
+        )
+    ]
+    result = reconcile(ts, act, events, load_tariffs(session))
+    accepted = session.scalar(
+        select(func.count()).where(
+            E.school_id == school_id,
+            E.local_date >= month,
+            E.local_date <= month_end(month),
+            E.status.in_(BILLABLE),
+        )
+    )
+    if accepted != len(events):
+        gap = f"{accepted} meals are billable but only {len(events)} can be priced (pupil, slot or plan unknown)"
+        return replace(result, problems=(*result.problems, gap))
+    return result
