@@ -124,19 +124,18 @@ class Journal:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                yield self._db
                 self._db.execute("COMMIT")
-            except (sqlite3.Error, OSError) as e:
+            except BaseException as e:
+                # SQLite may already have rolled back (it does on SQLITE_FULL): only roll back what is open.
                 if self._db.in_transaction:
                     try:
                         self._db.execute("ROLLBACK")
                     except sqlite3.Error:
                         log.exception("rollback failed")
-                raise JournalError(str(e), full=_is_full(e)) from e
+                if isinstance(e, sqlite3.Error | OSError):
+                    raise JournalError(str(e), full=_is_full(e)) from e
+                raise
 
     def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         with self._lock:
