@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from backend.adapters.wallet_tables import School, Voucher, VoucherEvent
@@ -81,13 +81,16 @@ def daily_report(session: Session, day: date, school_ids: Collection[int], now: 
     activations = _activations(session, school_ids, start, end)
     active = _active_at(session, school_ids, end)
     meals: dict[int, list[tuple[int, int, str, int]]] = defaultdict(list)
+    # One expression object each, so PostgreSQL sees the same GROUP BY expression as in the SELECT.
+    plan = func.coalesce(E.plan, literal_column("0"))
+    slot = func.coalesce(E.slot, literal_column("0"))
     stmt = (
-        select(E.school_id, func.coalesce(E.plan, 0), func.coalesce(E.slot, 0), E.status, func.count())
+        select(E.school_id, plan, slot, E.status, func.count())
         .where(E.school_id.in_(school_ids), E.local_date == day)
-        .group_by(E.school_id, func.coalesce(E.plan, 0), func.coalesce(E.slot, 0), E.status)
+        .group_by(E.school_id, plan, slot, E.status)
     )
-    for school_id, plan, slot, status, n in session.execute(stmt):
-        meals[school_id].append((plan, slot, status, n))
+    for school_id, plan_no, slot_no, status, n in session.execute(stmt):
+        meals[school_id].append((plan_no, slot_no, status, n))
     schools = session.execute(
         select(School.id, School.bin, School.name, School.district)
         .where(School.id.in_(school_ids))
