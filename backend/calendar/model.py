@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from backend.errors import DomainError
 from shared_crypto import Calendar, MealSlot
 
 KZ_UTC_OFFSET_MINUTES = 300
@@ -26,11 +27,9 @@ class CalendarReason(enum.StrEnum):
     UNKNOWN_SLOT = "UNKNOWN_SLOT"  # a day names a slot the school does not have
 
 
-class CalendarError(ValueError):
+class CalendarError(DomainError):
     def __init__(self, reason: CalendarReason, detail: str) -> None:
-        super().__init__(f"{reason.value}: {detail}")
-        self.reason = reason
-        self.detail = detail
+        super().__init__(reason.value, detail, 400)
 
 
 @dataclass(frozen=True, slots=True)

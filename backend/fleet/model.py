@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from backend.errors import DomainError
+
 CODE_VALIDITY = timedelta(minutes=10)
 # Crockford-like alphabet: no 0/O, 1/I/L confusion when read off a sheet.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -46,12 +48,9 @@ class TerminalStatus(enum.StrEnum):
     RETIRED = "retired"
 
 
-class FleetError(Exception):
+class FleetError(DomainError):
     def __init__(self, reason: FleetReason, detail: str, status: int) -> None:
-        super().__init__(f"{reason.value}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.status = status
+        super().__init__(reason.value, detail, status)
 
 
 def new_code() -> str:

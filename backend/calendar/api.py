@@ -1,0 +1,149 @@
+"""Calendar admin HTTP: meal slots, teaching weekdays, holidays and extra days, tariffs (tiyn)."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from backend.auth import Principal, Role, ensure_school, require_admin
+from backend.clock import local_date
+from backend.deps import CtxDep, UowDep
+from backend.errors import DomainError
+
+from . import services
+from .model import DayRule, SlotTime, Tariff
+
+router = APIRouter(prefix="/api/admin/v1", tags=["calendar"])
+CalendarAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
+DistrictAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
+Viewer = Annotated[Principal, Depends(require_admin())]
+MAX_VIEW_DAYS = 400
+
+
+class SlotBody(BaseModel):
+    slot: int
+    start: time
+    end: time
+
+
+class WeekdaysBody(BaseModel):
+    weekdays: list[int] = Field(max_length=7)
+
+
+class DayBody(BaseModel):
+    day: date
+    school_day: bool
+    slots: list[int] | None = Field(default=None, max_length=8)
+    note: str = Field(default="", max_length=200)
+
+
+class TariffBody(BaseModel):
+    school_id: int | None = None
+    plan: int
+    slot: int
+    valid_from: date
+    amount_tiyn: int
+    state_share_tiyn: int
+
+
+def _rule(body: DayBody) -> DayRule:
+    return DayRule(body.day, body.school_day, None if body.slots is None else tuple(body.slots), body.note)
+
+
+@router.get("/schools/{school_id}/calendar")
+def view(
+    school_id: int, ctx: CtxDep, who: Viewer, start: date | None = None, days: int = 31
+) -> dict[str, Any]:
+    ensure_school(who, school_id)
+    if not 1 <= days <= MAX_VIEW_DAYS:
+        raise DomainError("BAD_RANGE", f"days is 1..{MAX_VIEW_DAYS}", 400)
+    first = start or local_date(ctx.clock.now())
+    with ctx.session_factory() as session:
+        cal = services.load_calendar(session, school_id)
+    return {
+        "school_id": school_id,
+        "weekdays": sorted(cal.weekdays),
+        "slots": [
+            {"slot": s.slot, "start": s.start.isoformat("minutes"), "end": s.end.isoformat("minutes")}
+            for s in cal.slots
+        ],
+        "days": [
+            {"day": d.isoformat(), "slots": list(cal.slots_on(d))}
+            for d in (first + timedelta(days=i) for i in range(days))
+        ],
+    }
+
+
+@router.put("/schools/{school_id}/meal-slots")
+def put_slots(school_id: int, body: list[SlotBody], uow: UowDep, who: CalendarAdmin) -> dict[str, int]:
+    ensure_school(who, school_id)
+    slots = [SlotTime(s.slot, s.start, s.end) for s in body]
+    with uow:
+        services.set_slots(uow.session, school_id, slots)
+        uow.commit()
+    return {"slots": len(slots)}
+
+
+@router.put("/schools/{school_id}/weekdays")
+def put_weekdays(school_id: int, body: WeekdaysBody, uow: UowDep, who: CalendarAdmin) -> dict[str, list[int]]:
+    ensure_school(who, school_id)
+    with uow:
+        services.set_weekdays(uow.session, school_id, body.weekdays)
+        uow.commit()
+    return {"weekdays": sorted(set(body.weekdays))}
+
+
+@router.post("/schools/{school_id}/calendar-days")
+def school_day(school_id: int, body: DayBody, uow: UowDep, who: CalendarAdmin) -> dict[str, str]:
+    ensure_school(who, school_id)
+    with uow:
+        services.set_day(uow.session, _rule(body), school_id=school_id)
+        uow.commit()
+    return {"day": body.day.isoformat()}
+
+
+@router.post("/districts/{district}/calendar-days")
+def district_day(district: str, body: DayBody, uow: UowDep, who: DistrictAdmin) -> dict[str, str]:
+    if who.district != district:
+        raise DomainError("NOT_FOUND", "district not found", 404)
+    with uow:
+        services.set_day(uow.session, _rule(body), district=district)
+        uow.commit()
+    return {"day": body.day.isoformat()}
+
+
+@router.post("/tariffs", status_code=201)
+def add_tariff(body: TariffBody, uow: UowDep, who: DistrictAdmin) -> dict[str, Any]:
+    if body.school_id is not None:
+        ensure_school(who, body.school_id)
+    tariff = Tariff(
+        body.school_id, body.plan, body.slot, body.valid_from, body.amount_tiyn, body.state_share_tiyn
+    )
+    with uow:
+        services.add_tariff(uow.session, tariff)
+        uow.commit()
+    return body.model_dump(mode="json")
+
+
+@router.get("/schools/{school_id}/tariffs")
+def tariffs(school_id: int, ctx: CtxDep, who: Viewer) -> dict[str, Any]:
+    ensure_school(who, school_id)
+    with ctx.session_factory() as session:
+        rows = services.load_tariffs(session, [school_id])
+    return {
+        "school_id": school_id,
+        "tariffs": [
+            {
+                "school_id": t.school_id,
+                "plan": t.plan,
+                "slot": t.slot,
+                "valid_from": t.valid_from.isoformat(),
+                "amount_tiyn": t.amount_tiyn,
+                "state_share_tiyn": t.state_share_tiyn,
+            }
+            for t in sorted(rows, key=lambda t: (t.plan, t.slot, t.valid_from, t.school_id or 0))
+        ],
+    }

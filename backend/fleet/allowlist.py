@@ -1,0 +1,176 @@
+"""Per-school allowlist bundles: built from vouchers, cards, calendar and revocations; signed on change.
+
+Every request rebuilds the bundle's content (a few indexed queries) and compares its fingerprint with the
+stored one. Only a change (or a new local day, so the calendar window moves and `valid_until` never
+lapses) signs a new bundle with the next sequence number; otherwise the stored bytes, their gzip and
+their ETag are served as they are, so conditional requests answer 304 and many terminals cost little.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.adapters.locking import for_update
+from backend.adapters.wallet_tables import CardRegistration, Pupil, RevokedToken, Voucher
+from backend.calendar.services import load_calendar
+from backend.clock import local_date
+from backend.keys import KeyStore
+from shared_crypto import Bundle, Entry, EntryStatus, KeyRole, sign_bundle
+from shared_crypto.allowlist import MAX_CARDS_PER_ENTRY
+
+from .tables import AllowlistRow
+
+CALENDAR_DAYS = 14
+VALIDITY = timedelta(hours=48)
+ENTRY_STATUS = {
+    "active": EntryStatus.ACTIVE,
+    "suspended": EntryStatus.SUSPENDED,
+    "revoked": EntryStatus.REVOKED,
+}
+MAX_SERIAL = 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class SignedAllowlist:
+    school_id: int
+    sequence: int
+    content: bytes
+    content_gzip: bytes
+    etag: str
+
+
+def etag_of(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def bundle_content(session: Session, school_id: int, now: datetime) -> Bundle:
+    """The bundle as of `now`, with sequence and times zero (they are set when it is signed)."""
+    today = local_date(now)
+    rows = session.execute(
+        select(
+            Voucher.id,
+            Voucher.pupil_id,
+            Voucher.plan,
+            Voucher.status,
+            Voucher.min_serial,
+            Pupil.pseudonym,
+            Pupil.display,
+        )
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(
+            Voucher.school_id == school_id,
+            Voucher.status.in_(list(ENTRY_STATUS)),
+            Voucher.valid_until >= today,
+        )
+        .order_by(Voucher.id)
+    ).all()
+    pupil_ids = [r.pupil_id for r in rows]
+    cards: dict[int, list[bytes]] = defaultdict(list)
+    if pupil_ids:
+        for pupil_id, uid_hash in session.execute(
+            select(CardRegistration.pupil_id, CardRegistration.uid_hash)
+            .where(CardRegistration.active.is_(True), CardRegistration.pupil_id.in_(pupil_ids))
+            .order_by(CardRegistration.registered_at.desc(), CardRegistration.id.desc())
+        ):
+            if len(cards[pupil_id]) < MAX_CARDS_PER_ENTRY:
+                cards[pupil_id].append(uid_hash)
+    revoked = session.execute(
+        select(RevokedToken.voucher_id, RevokedToken.serial)
+        .join(Voucher, Voucher.id == RevokedToken.voucher_id)
+        .where(
+            Voucher.school_id == school_id, Voucher.valid_until >= today, RevokedToken.serial <= MAX_SERIAL
+        )
+    ).all()
+    entries = tuple(
+        Entry(
+            voucher_id=r.id,
+            pseudonym=r.pseudonym,
+            card_uid_hashes=tuple(sorted(cards.get(r.pupil_id, ()))),
+            plan=r.plan,
+            status=ENTRY_STATUS[r.status],
+            min_serial=min(r.min_serial, MAX_SERIAL),
+            display=r.display,
+        )
+        for r in rows
+    )
+    calendar = load_calendar(session, school_id).to_bundle(today, CALENDAR_DAYS)
+    return Bundle(school_id, 0, 0, 0, entries, calendar, frozenset((v, s) for v, s in revoked))
+
+
+def _fingerprint(keys: KeyStore, content: Bundle, now: datetime) -> bytes:
+    # Ed25519 signatures are deterministic, so signing the zero-stamped content is a stable digest
+    # that also changes when the signer key rotates; the local date makes a new bundle every day.
+    probe = sign_bundle(keys.signing_key(KeyRole.ALLOWLIST_SIGNER), content)
+    return hashlib.sha256(local_date(now).isoformat().encode() + probe).digest()
+
+
+def current_allowlist(session: Session, keys: KeyStore, school_id: int, now: datetime) -> SignedAllowlist:
+    """The school's signed bundle, re-signed with the next sequence number if its content changed.
+
+    Commits nothing itself; the caller commits (a new bundle is stored in its transaction).
+    """
+    content = bundle_content(session, school_id, now)
+    fingerprint = _fingerprint(keys, content, now)
+    row = session.scalars(
+        for_update(session, select(AllowlistRow).where(AllowlistRow.school_id == school_id))
+    ).first()
+    if row is not None and row.fingerprint == fingerprint:
+        return SignedAllowlist(school_id, row.sequence, row.content, row.content_gzip, row.etag)
+    sequence = 1 if row is None else row.sequence + 1
+    stamp = int(now.timestamp())
+    signed = sign_bundle(
+        keys.signing_key(KeyRole.ALLOWLIST_SIGNER),
+        Bundle(
+            school_id,
+            sequence,
+            stamp,
+            stamp + int(VALIDITY.total_seconds()),
+            content.entries,
+            content.calendar,
+            content.revoked,
+        ),
+    )
+    packed = gzip.compress(signed, compresslevel=6, mtime=0)
+    etag = etag_of(signed)
+    if row is None:
+        row = AllowlistRow(school_id=school_id)
+        session.add(row)
+    row.sequence, row.fingerprint, row.generated_at = sequence, fingerprint, now
+    row.content, row.content_gzip, row.etag = signed, packed, etag
+    session.flush()
+    return SignedAllowlist(school_id, sequence, signed, packed, etag)
+
+
+def serve_allowlist(session: Session, keys: KeyStore, school_id: int, now: datetime) -> SignedAllowlist:
+    """`current_allowlist` in its own commit; a race to store a school's first bundle retries once."""
+    try:
+        result = current_allowlist(session, keys, school_id, now)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        result = current_allowlist(session, keys, school_id, now)
+        session.commit()
+    return result
+
+
+def refresh_all(session: Session, keys: KeyStore, school_ids: list[int], now: datetime) -> dict[int, int]:
+    """Daily job: bring every school's bundle up to date; returns school → sequence."""
+    out = {}
+    for school_id in school_ids:
+        out[school_id] = serve_allowlist(session, keys, school_id, now).sequence
+    return out

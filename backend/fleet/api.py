@@ -1,0 +1,215 @@
+"""Fleet HTTP: the terminal side (docs/terminal-api.md) and the admin side (codes, fleet view, cards)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from backend.auth import Principal, Role, ensure_school, require_admin
+from backend.calendar.api import router as calendar_router
+from backend.deps import CtxDep, UowDep
+from shared_crypto import KeyRole, sign_time
+from shared_crypto.device_auth import NONCE_LEN
+
+from . import cards, services
+from .allowlist import etag_matches, etag_of, serve_allowlist
+from .device_auth import TerminalIdentity, TerminalRoute, require_terminal
+from .model import FleetError, FleetReason, parse_health
+
+COSE = "application/cose"
+MAX_JSON = 16 * 1024
+
+terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"], route_class=TerminalRoute)
+admin = APIRouter(prefix="/api/admin/v1", tags=["fleet"])
+router = APIRouter()
+
+TerminalDep = Annotated[TerminalIdentity, Depends(require_terminal)]
+FleetAdmin = Annotated[Principal, Depends(require_admin(Role.TECHNICIAN, Role.DISTRICT_ADMIN))]
+AnyFleetViewer = Annotated[
+    Principal, Depends(require_admin(Role.TECHNICIAN, Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))
+]
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_JSON:
+        raise FleetError(FleetReason.BAD_HEALTH, "body too large", 413)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise FleetError(FleetReason.BAD_HEALTH, "body is not JSON", 400) from None
+
+
+# -- terminal side ---------------------------------------------------------------------------------
+
+
+class EnrolBody(BaseModel):
+    code: str = Field(max_length=40)
+    public_key: str = Field(max_length=64)
+    hostname: str = Field(default="", max_length=200)
+    software_version: str = Field(default="", max_length=200)
+
+
+@terminal.post("/enrol")
+def enrol(body: EnrolBody, ctx: CtxDep, uow: UowDep) -> dict[str, Any]:
+    with uow:
+        row = services.enrol(
+            uow.session,
+            code=body.code,
+            public_key=body.public_key,
+            hostname=body.hostname,
+            software_version=body.software_version,
+            now=ctx.clock.now(),
+        )
+        uow.commit()
+        return {
+            "terminal_id": row.id,
+            "school_id": row.school_id,
+            "canteen_id": row.canteen_id,
+            "root_public_key": ctx.keys.root_public().raw.hex(),
+        }
+
+
+def _cose(request: Request, data: bytes, gz: bytes | None, etag: str) -> Response:
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        return Response(status_code=304, headers=headers)
+    if gz is not None and "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        return Response(gz, media_type=COSE, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(data, media_type=COSE, headers=headers)
+
+
+@terminal.get("/trust-list")
+def trust_list(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
+    data = ctx.keys.trust_list_cose()
+    return _cose(request, data, None, etag_of(data))
+
+
+@terminal.get("/allowlist")
+def allowlist(request: Request, ctx: CtxDep, t: TerminalDep) -> Response:
+    with ctx.session_factory() as session:
+        signed = serve_allowlist(session, ctx.keys, t.school_id, ctx.clock.now())
+    return _cose(request, signed.content, signed.content_gzip, signed.etag)
+
+
+@terminal.post("/time")
+async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
+    nonce = await request.body()
+    if len(nonce) != NONCE_LEN:
+        raise FleetError(FleetReason.BAD_NONCE, f"the body is a {NONCE_LEN}-byte nonce", 400)
+    key = ctx.keys.signing_key(KeyRole.ALLOWLIST_SIGNER)
+    data = sign_time(key, now=int(ctx.clock.now().timestamp()), nonce=nonce)
+    return Response(data, media_type=COSE, headers={"Cache-Control": "no-store"})
+
+
+@terminal.post("/health")
+async def health(request: Request, ctx: CtxDep, uow: UowDep, t: TerminalDep) -> dict[str, bool]:
+    report = parse_health(await _json_body(request))
+
+    def store() -> None:
+        with uow:
+            services.record_health(uow.session, t.terminal_id, report, now=ctx.clock.now())
+            uow.commit()
+
+    await run_in_threadpool(store)
+    return {"ok": True}
+
+
+# -- admin side ------------------------------------------------------------------------------------
+
+
+class CodeBody(BaseModel):
+    school_id: int
+    canteen_id: int = 1
+
+
+def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
+    return {
+        "code": code.code,
+        "school_id": code.school_id,
+        "canteen_id": code.canteen_id,
+        "expires_at": code.expires_at.isoformat(),
+        # printed on the enrolment sheet; the technician compares it with what the terminal shows
+        "root_fingerprint": ctx.keys.root_public().kid.hex(),
+    }
+
+
+@admin.post("/terminals/enrolment-codes", status_code=201)
+def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+    ensure_school(who, body.school_id)
+    with uow:
+        code = services.create_enrolment_code(
+            uow.session,
+            school_id=body.school_id,
+            canteen_id=body.canteen_id,
+            admin_id=who.id,
+            now=ctx.clock.now(),
+        )
+        uow.commit()
+    return _code_answer(code, ctx)
+
+
+@admin.post("/terminals/{terminal_id}/retire")
+def retire(terminal_id: int, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+    with uow:
+        services.retire(uow.session, terminal_id, now=ctx.clock.now(), school_ids=who.school_ids)
+        uow.commit()
+    return {"terminal_id": terminal_id, "status": "retired"}
+
+
+@admin.post("/terminals/{terminal_id}/move")
+def move(terminal_id: int, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+    with uow:
+        code = services.move(
+            uow.session,
+            terminal_id,
+            school_id=body.school_id,
+            canteen_id=body.canteen_id,
+            admin_id=who.id,
+            now=ctx.clock.now(),
+            school_ids=who.school_ids,
+        )
+        uow.commit()
+    return _code_answer(code, ctx)
+
+
+@admin.get("/schools/{school_id}/terminals")
+def fleet(school_id: int, ctx: CtxDep, who: AnyFleetViewer, include_retired: bool = False) -> dict[str, Any]:
+    ensure_school(who, school_id)
+    with ctx.session_factory() as session:
+        view = services.fleet_view(session, school_id, include_retired=include_retired)
+    return {
+        "school_id": school_id,
+        "terminals": [
+            {
+                "terminal_id": v.terminal_id,
+                "canteen_id": v.canteen_id,
+                "status": v.status,
+                "hostname": v.hostname,
+                "software_version": v.software_version,
+                "last_sync": _iso(v.last_sync),
+                "last_seen": _iso(v.last_seen),
+                "backlog": v.backlog,
+                "clock_offset_s": v.clock_offset_s,
+                "faults": list(v.faults),
+                "disk_free_bytes": v.disk_free_bytes,
+                "enrolled_at": _iso(v.enrolled_at),
+            }
+            for v in view
+        ],
+    }
+
+
+router.include_router(terminal)
+router.include_router(admin)
+router.include_router(cards.router)
+router.include_router(calendar_router)

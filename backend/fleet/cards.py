@@ -1,0 +1,83 @@
+"""Admin card endpoints (docs/terminal-api.md): card credentials for NTAG cards, registration of others."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.adapters.wallet_tables import CardRegistration, Pupil
+from backend.auth import Principal, Role, require_admin
+from backend.deps import CtxDep, UowDep
+from backend.errors import DomainError
+from shared_crypto import CardCredential, KeyRole, issue_card_credential, uid_hash
+from shared_crypto.card import PSEUDONYM_LEN, UID_LENGTHS
+
+from .model import FleetError, FleetReason
+
+router = APIRouter(prefix="/api/admin/v1/cards", tags=["cards"])
+CardAdmin = Annotated[
+    Principal, Depends(require_admin(Role.TECHNICIAN, Role.SCHOOL_HEAD, Role.DISTRICT_ADMIN))
+]
+
+
+class CardBody(BaseModel):
+    pseudonym: str = Field(max_length=2 * PSEUDONYM_LEN)
+    uid: str = Field(max_length=20)
+
+
+def _uid(hex_uid: str) -> bytes:
+    try:
+        uid = bytes.fromhex(hex_uid)
+    except ValueError:
+        uid = b""
+    if len(uid) not in UID_LENGTHS:
+        raise FleetError(FleetReason.BAD_UID, "uid is 4, 7 or 10 bytes of hex", 400)
+    return uid
+
+
+def _pupil(session: Session, who: Principal, hex_pseudonym: str) -> Pupil:
+    try:
+        pseudonym = bytes.fromhex(hex_pseudonym)
+    except ValueError:
+        pseudonym = b""
+    pupil = session.scalars(select(Pupil).where(Pupil.pseudonym == pseudonym)).first()
+    if len(pseudonym) != PSEUDONYM_LEN or pupil is None:
+        raise FleetError(FleetReason.NO_SUCH_PUPIL, "no pupil with that pseudonym", 404)
+    if pupil.school_id not in who.school_ids:
+        raise DomainError("FORBIDDEN", "the pupil's school is not one of yours", 403)
+    return pupil
+
+
+@router.post("/credential")
+def credential(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> Response:
+    uid = _uid(body.uid)
+    with uow:
+        pupil = _pupil(uow.session, who, body.pseudonym)
+        cred = CardCredential(pupil.school_id, uid, pupil.pseudonym, int(ctx.clock.now().timestamp()))
+    data = issue_card_credential(ctx.keys.signing_key(KeyRole.CARD_ISSUER), cred)
+    return Response(data, media_type="application/cose")
+
+
+@router.post("/register")
+def register(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> dict[str, str]:
+    uid = _uid(body.uid)
+    digest = uid_hash(uid)
+    with uow:
+        pupil = _pupil(uow.session, who, body.pseudonym)
+        row = uow.session.scalars(select(CardRegistration).where(CardRegistration.uid_hash == digest)).first()
+        if row is not None and row.active:
+            raise FleetError(FleetReason.CARD_ALREADY_REGISTERED, "this card is registered to a pupil", 409)
+        if row is None:
+            uow.session.add(
+                CardRegistration(
+                    pupil_id=pupil.id, uid_hash=digest, registered_at=ctx.clock.now(), active=True
+                )
+            )
+        else:  # a card given back and handed out again
+            row.pupil_id, row.registered_at, row.active = pupil.id, ctx.clock.now(), True
+        uow.commit()
+    return {"uid_hash": digest.hex()}

@@ -1,0 +1,109 @@
+"""Terminal request authentication: the `X-SW-Device-Auth` token checked against the enrolled key.
+
+A 401 carries `server_time` (docs/terminal-api.md) so a terminal with a wrong clock can sign again;
+FastAPI's error handler knows only {reason, detail}, so the terminal routes use `TerminalRoute`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.deps import get_ctx
+from backend.errors import DomainError
+from shared_crypto import KeyRole, Reason, VerificationError, VerifyKey, verify_device_auth
+from shared_crypto.device_auth import HEADER
+
+from .model import FleetReason, TerminalStatus
+from .tables import TerminalRow
+
+LEEWAY = 300
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalIdentity:
+    terminal_id: int
+    school_id: int
+    canteen_id: int
+    key: VerifyKey
+    enrolled_at: datetime
+
+
+class DeviceAuthError(DomainError):
+    def __init__(self, reason: str, detail: str, server_time: int) -> None:
+        super().__init__(reason, detail, 401)
+        self.server_time = server_time
+
+
+class _EnrolledKeys:
+    """KeyLookup over the terminals table: only an active terminal's key verifies."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.found: TerminalRow | None = None
+        self.retired = False
+
+    def lookup(self, kid: bytes, role: KeyRole, now: int | None, leeway: int) -> VerifyKey:
+        rows = self._session.scalars(select(TerminalRow).where(TerminalRow.kid == kid)).all()
+        active = [r for r in rows if r.status == TerminalStatus.ACTIVE]
+        if role is not KeyRole.DEVICE or not active:
+            self.retired = bool(rows)
+            raise VerificationError(Reason.UNKNOWN_KID, kid.hex())
+        self.found = active[0]
+        return VerifyKey(self.found.public_key)
+
+
+def authenticate(session: Session, header: str | None, *, request_line: str, now: int) -> TerminalIdentity:
+    if not header:
+        raise DeviceAuthError(FleetReason.NO_DEVICE_AUTH, f"{HEADER} header missing", now)
+    keys = _EnrolledKeys(session)
+    try:
+        _, auth = verify_device_auth(header, keys, request=request_line, now=now, leeway=LEEWAY)
+    except VerificationError as e:
+        reason = FleetReason.TERMINAL_RETIRED.value if keys.retired else e.reason.value
+        raise DeviceAuthError(reason, e.detail, now) from None
+    row = keys.found
+    assert row is not None  # verification succeeded, so the lookup found a key
+    if auth.terminal_id != row.id:
+        raise DeviceAuthError(
+            FleetReason.TERMINAL_MISMATCH, "token names another terminal than its key's", now
+        )
+    return TerminalIdentity(row.id, row.school_id, row.canteen_id, VerifyKey(row.public_key), row.enrolled_at)
+
+
+def require_terminal(request: Request) -> TerminalIdentity:
+    """FastAPI dependency: the authenticated, active terminal making this request."""
+    ctx = get_ctx(request)
+    now = int(ctx.clock.now().timestamp())
+    with ctx.session_factory() as session:
+        return authenticate(
+            session,
+            request.headers.get(HEADER),
+            request_line=f"{request.method} {request.url.path}",
+            now=now,
+        )
+
+
+class TerminalRoute(APIRoute):
+    """Answers DeviceAuthError as {"reason", "detail", "server_time"} with 401."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def wrapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DeviceAuthError as e:
+                return JSONResponse(
+                    {"reason": e.reason, "detail": e.detail, "server_time": e.server_time}, status_code=401
+                )
+
+        return wrapped

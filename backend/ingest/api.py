@@ -1,0 +1,118 @@
+"""Ingestion HTTP: `POST /api/terminal/v1/meal-batches` and the admin's review of flagged meals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from backend.auth import Principal, Role, ensure_school, require_admin
+from backend.context import AppContext
+from backend.deps import CtxDep
+from backend.errors import DomainError
+from backend.fleet.device_auth import TerminalIdentity, TerminalRoute, require_terminal
+from backend.notify.model import Notifier
+from backend.notify.outbox import OutboxNotifier
+from shared_crypto.meal_batch import MAX_BATCH
+
+from . import review, services
+from .model import Decision
+
+terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"], route_class=TerminalRoute)
+admin = APIRouter(prefix="/api/admin/v1", tags=["meals"])
+router = APIRouter()
+Reviewer = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
+
+
+def notifier_of(ctx: AppContext) -> Notifier:
+    """The app's parent notifier; the outbox when none was given to create_app."""
+    if ctx.notifier is not None:
+        return ctx.notifier  # type: ignore[no-any-return]
+    return OutboxNotifier(ctx.clock.now)
+
+
+def _store(ctx: AppContext, data: bytes, t: TerminalIdentity) -> services.IngestResult:
+    batch = services.verify(data, t)
+    with ctx.session_factory() as session:
+        result = services.ingest(session, batch, t, received_at=ctx.clock.now(), notifier=notifier_of(ctx))
+        session.commit()
+    return result
+
+
+@terminal.post("/meal-batches")
+async def meal_batches(
+    request: Request, ctx: CtxDep, t: Annotated[TerminalIdentity, Depends(require_terminal)]
+) -> dict[str, int]:
+    if request.headers.get("Content-Type", "").split(";")[0].strip() != "application/cose":
+        raise DomainError(services.IngestReason.WRONG_CONTENT_TYPE, "send the batch as application/cose", 400)
+    declared = request.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BATCH:
+        raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes", 413)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BATCH:
+            raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes", 413)
+    result = await run_in_threadpool(_store, ctx, bytes(data), t)
+    return {"accepted": result.accepted, "duplicates": result.duplicates, "flagged": result.flagged}
+
+
+@admin.get("/flagged-meals")
+def flagged(
+    ctx: CtxDep, who: Reviewer, school_id: int | None = None, include_decided: bool = False
+) -> dict[str, Any]:
+    if school_id is not None:
+        ensure_school(who, school_id)
+    with ctx.session_factory() as session:
+        meals = review.flagged_meals(
+            session, who.school_ids, school_id=school_id, include_decided=include_decided
+        )
+    return {
+        "meals": [
+            {
+                "event_id": m.event_id.hex(),
+                "school_id": m.school_id,
+                "terminal_id": m.terminal_id,
+                "voucher_id": m.voucher_id,
+                "local_date": m.local_date.isoformat(),
+                "slot": m.slot,
+                "served_at": m.served_at.isoformat(),
+                "status": m.status,
+                "flags": [{"code": c, "detail": d} for c, d in m.flags],
+            }
+            for m in meals
+        ]
+    }
+
+
+class DecisionBody(BaseModel):
+    decision: Decision
+    note: str | None = Field(default=None, max_length=300)
+
+
+@admin.post("/flagged-meals/{event_id}/decision")
+def decide(event_id: str, body: DecisionBody, ctx: CtxDep, who: Reviewer) -> dict[str, str]:
+    try:
+        raw = bytes.fromhex(event_id)
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise DomainError("NOT_FOUND", "meal not found", 404)
+    with ctx.session_factory() as session:
+        status = review.decide(
+            session,
+            raw,
+            body.decision,
+            admin_id=who.id,
+            school_ids=who.school_ids,
+            now=ctx.clock.now(),
+            note=body.note,
+        )
+        session.commit()
+    return {"event_id": event_id, "status": status}
+
+
+router.include_router(terminal)
+router.include_router(admin)

@@ -1,0 +1,255 @@
+"""Ingestion use case: one signed batch → one transaction, a handful of set-based queries, bulk inserts.
+
+Idempotent by event id: every insert is `ON CONFLICT DO NOTHING RETURNING id`, so a replayed or
+concurrently duplicated batch stores nothing twice, and the answer counts only what this call stored.
+On PostgreSQL a transaction-scoped advisory lock per school serialises batches of one school, so the
+double-meal and capacity rules see each other's meals; SQLite serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from backend.adapters.wallet_tables import Voucher, VoucherEvent
+from backend.calendar.services import load_calendar
+from backend.clock import KZ_TZ
+from backend.errors import DomainError
+from backend.fleet.device_auth import TerminalIdentity
+from backend.fleet.tables import TerminalRow
+from backend.notify.model import MealNotice, Notifier
+from shared_crypto import KeyRole, MealBatch, MealEvent, Reason, VerificationError, VerifyKey, verify_batch
+
+from .dialect import insert_ignore
+from .model import (
+    BILLABLE,
+    Context,
+    MealRow,
+    MealStatus,
+    StatusChange,
+    Terminal,
+    VoucherFacts,
+    classify,
+    served_at,
+)
+from .tables import MealEventRow, MealFlagRow
+from .tables import RefusalRow as RefusalTable
+
+LOCK_NAMESPACE = 0x5357_0001  # "SW" + 1: advisory locks of meal ingestion, keyed by school
+
+
+class IngestReason(enum.StrEnum):
+    WRONG_CONTENT_TYPE = "WRONG_CONTENT_TYPE"
+    TOO_LARGE = "TOO_LARGE"
+    KEY_MISMATCH = "KEY_MISMATCH"  # signed by another key than the authenticated terminal's
+    TERMINAL_MISMATCH = "TERMINAL_MISMATCH"  # the batch names another terminal
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int  # events stored by this call (meals and refusals)
+    duplicates: int  # events already stored before
+    flagged: int  # of the accepted meals, those held out of billing
+
+
+class _OneKey:
+    """KeyLookup with exactly the authenticated terminal's key."""
+
+    def __init__(self, key: VerifyKey) -> None:
+        self._key = key
+
+    def lookup(self, kid: bytes, role: KeyRole, now: int | None, leeway: int) -> VerifyKey:
+        if kid != self._key.kid or role is not KeyRole.DEVICE:
+            raise DomainError(IngestReason.KEY_MISMATCH, "batch not signed by this terminal's key", 403)
+        return self._key
+
+
+def verify(data: bytes, terminal: TerminalIdentity) -> MealBatch:
+    try:
+        _, batch = verify_batch(data, _OneKey(terminal.key), leeway=0)
+    except VerificationError as e:
+        status = 413 if e.reason is Reason.TOO_LARGE else 400
+        raise DomainError(e.reason.value, e.detail, status) from None
+    if batch.terminal_id != terminal.terminal_id:
+        raise DomainError(
+            IngestReason.TERMINAL_MISMATCH,
+            f"batch of terminal {batch.terminal_id} sent by terminal {terminal.terminal_id}",
+            403,
+        )
+    return batch
+
+
+def _lock_school(session: Session, school_id: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :school)"), {"ns": LOCK_NAMESPACE, "school": school_id}
+        )
+
+
+def _existing(session: Session, ids: list[bytes]) -> set[bytes]:
+    if not ids:
+        return set()
+    found = set(session.scalars(select(MealEventRow.id).where(MealEventRow.id.in_(ids))))
+    found |= set(session.scalars(select(RefusalTable.id).where(RefusalTable.id.in_(ids))))
+    return found
+
+
+def _context(
+    session: Session, terminal: TerminalIdentity, events: Sequence[MealEvent], received_at: datetime
+) -> Context:
+    served = [e for e in events if e.served]
+    voucher_ids = sorted({e.voucher_id for e in served if e.voucher_id is not None})
+    days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in served})
+    history: dict[int, list[StatusChange]] = defaultdict(list)
+    vouchers: dict[int, VoucherFacts] = {}
+    taken: dict[tuple[int, date, int], frozenset[int]] = {}
+    if voucher_ids:
+        for vid, at, old, new in session.execute(
+            select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.old_status, VoucherEvent.new_status)
+            .where(VoucherEvent.voucher_id.in_(voucher_ids))
+            .order_by(VoucherEvent.at, VoucherEvent.id)
+        ):
+            history[vid].append(StatusChange(at, old, new))
+        for v in session.execute(
+            select(
+                Voucher.id,
+                Voucher.school_id,
+                Voucher.pupil_id,
+                Voucher.plan,
+                Voucher.status,
+                Voucher.valid_until,
+            ).where(Voucher.id.in_(voucher_ids))
+        ):
+            vouchers[v.id] = VoucherFacts(
+                v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(history.get(v.id, ()))
+            )
+        acc: dict[tuple[int, date, int], set[int]] = defaultdict(set)
+        for voucher_id, day, slot, tid in session.execute(
+            select(
+                MealEventRow.voucher_id, MealEventRow.local_date, MealEventRow.slot, MealEventRow.terminal_id
+            ).where(
+                MealEventRow.voucher_id.in_(voucher_ids),
+                MealEventRow.local_date.in_(days),
+                MealEventRow.status != MealStatus.REJECTED_BY_ADMIN.value,
+            )
+        ):
+            if voucher_id is not None and slot is not None:
+                acc[(voucher_id, day, slot)].add(tid)
+        taken = {k: frozenset(v) for k, v in acc.items()}
+    counts: dict[tuple[date, int], int] = {}
+    if days:
+        for day, slot_no, n in session.execute(
+            select(MealEventRow.local_date, MealEventRow.slot, func.count())
+            .where(
+                MealEventRow.school_id == terminal.school_id,
+                MealEventRow.local_date.in_(days),
+                MealEventRow.status.in_(BILLABLE),
+                MealEventRow.slot.is_not(None),
+            )
+            .group_by(MealEventRow.local_date, MealEventRow.slot)
+        ):
+            if slot_no is not None:
+                counts[(day, slot_no)] = n
+    active = session.scalar(
+        select(func.count())
+        .select_from(Voucher)
+        .where(Voucher.school_id == terminal.school_id, Voucher.status == "active")
+    )
+    return Context(
+        terminal=Terminal(terminal.terminal_id, terminal.school_id, terminal.enrolled_at),
+        received_at=received_at,
+        calendar=load_calendar(session, terminal.school_id),
+        vouchers=vouchers,
+        taken=taken,
+        counts=counts,
+        active_vouchers=int(active or 0),
+    )
+
+
+def _meal_dict(m: MealRow) -> dict[str, object]:
+    return {
+        "id": m.id,
+        "terminal_id": m.terminal_id,
+        "school_id": m.school_id,
+        "voucher_id": m.voucher_id,
+        "pupil_id": m.pupil_id,
+        "plan": m.plan,
+        "slot": m.slot,
+        "served_at": m.served_at,
+        "local_date": m.local_date,
+        "method": m.method,
+        "token_serial": m.token_serial,
+        "wall_trusted": m.wall_trusted,
+        "boot_id": m.boot_id,
+        "seq": m.seq,
+        "received_at": m.received_at,
+        "status": m.status,
+        "flags": m.flags,
+    }
+
+
+def ingest(
+    session: Session,
+    batch: MealBatch,
+    terminal: TerminalIdentity,
+    *,
+    received_at: datetime,
+    notifier: Notifier,
+) -> IngestResult:
+    """Store a verified batch in the session's transaction; the caller commits."""
+    _lock_school(session, terminal.school_id)
+    existing = _existing(session, [e.event_id for e in batch.events])
+    new = [e for e in batch.events if e.event_id not in existing]
+    meals, refusals = classify(new, _context(session, terminal, new, received_at))
+    stored = insert_ignore(session, MealEventRow, [_meal_dict(m) for m in meals], key="id")
+    stored_refusals = insert_ignore(
+        session,
+        RefusalTable,
+        [
+            {
+                "id": r.id,
+                "terminal_id": r.terminal_id,
+                "school_id": r.school_id,
+                "voucher_id": r.voucher_id,
+                "reason": r.reason,
+                "at": r.at,
+                "method": r.method,
+                "wall_trusted": r.wall_trusted,
+                "boot_id": r.boot_id,
+                "seq": r.seq,
+                "received_at": r.received_at,
+            }
+            for r in refusals
+        ],
+        key="id",
+    )
+    mine = [m for m in meals if m.id in stored]
+    flagged = [m for m in mine if m.flags]
+    if flagged:
+        session.execute(
+            insert(MealFlagRow),
+            [
+                {"event_id": m.id, "code": code, "detail": detail[:300]}
+                for m in flagged
+                for code, detail in m.details
+            ],
+        )
+    notifier.meals_served(
+        session,
+        [
+            MealNotice(m.id, m.voucher_id, m.pupil_id, m.school_id, m.slot, m.served_at)
+            for m in mine
+            if m.voucher_id is not None and m.pupil_id is not None
+        ],
+    )
+    session.execute(
+        update(TerminalRow).where(TerminalRow.id == terminal.terminal_id).values(last_seen=received_at)
+    )
+    accepted = len(stored) + len(stored_refusals)
+    return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted, flagged=len(flagged))

@@ -1,0 +1,59 @@
+"""The parent-notification channel: what a notice says and the interface every channel implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from backend.clock import KZ_TZ
+
+GUARDIAN_ORDER = ("mother", "father", "guardian", "trustee")
+
+
+@dataclass(frozen=True, slots=True)
+class MealNotice:
+    """One served meal to tell a parent about; `event_id` makes delivery idempotent."""
+
+    event_id: bytes
+    voucher_id: int
+    pupil_id: int
+    school_id: int
+    slot: int | None
+    served_at: datetime
+
+
+class Notifier(Protocol):
+    """A channel. Called inside the ingestion transaction, so a notice exists exactly when its meal does."""
+
+    def meals_served(self, session: Session, notices: Sequence[MealNotice]) -> int:
+        """Queue one notice per meal (again for the same event: nothing); returns how many were new."""
+        ...
+
+
+def meal_text(language: str, display: str, served_at: datetime) -> str:
+    """The notice in the parent's language ("kk", "ru" or both, the order's default)."""
+    local = served_at.astimezone(KZ_TZ)
+    day, hour = local.strftime("%d.%m.%Y"), local.strftime("%H:%M")
+    kk = f"{display}: {day} сағат {hour} мектепте ыстық тамақ алды."
+    ru = f"{display}: {day} в {hour} получил(а) горячее питание в школе."
+    if language == "kk":
+        return kk
+    if language == "ru":
+        return ru
+    return f"{kk} / {ru}"
+
+
+def pick_guardian(guardians: Sequence[tuple[int, str, bool]]) -> int | None:
+    """(parent id, role, has phone) → the parent to tell: one with a phone first, then by role order."""
+    if not guardians:
+        return None
+
+    def rank(g: tuple[int, str, bool]) -> tuple[bool, int, int]:
+        role = GUARDIAN_ORDER.index(g[1]) if g[1] in GUARDIAN_ORDER else len(GUARDIAN_ORDER)
+        return (not g[2], role, g[0])
+
+    return min(guardians, key=rank)[0]
