@@ -17,7 +17,9 @@ from shared_crypto import Method
 from .conftest import Rig
 
 
-def rec(i: int, *, served: bool = True, voucher: int | None = 1, wall_ms: int = 1_000, slot: int = 1) -> Record:
+def rec(
+    i: int, *, served: bool = True, voucher: int | None = 1, wall_ms: int = 1_000, slot: int = 1
+) -> Record:
     return Record(
         event_id=os.urandom(16),
         boot_id=b"b" * 16,
