@@ -16,6 +16,7 @@ from .db import make_engine, make_session_factory
 from .errors import DomainError
 from .keys import KeyStore
 from .sms.gateway import HttpSmsGateway, OutboxGateway, SmsGateway
+from .wallet.registry import FileRegistry, InMemoryRegistry, StateRegistry
 
 # Like TABLE_MODULES: each exposes `router`; the ones not written yet are skipped.
 ROUTER_MODULES = (
@@ -39,12 +40,19 @@ def default_sms(settings: Settings) -> SmsGateway:
     return OutboxGateway(settings.sms_outbox_file)
 
 
+def default_registry(settings: Settings) -> StateRegistry:
+    if settings.state_registry_file is not None:
+        return FileRegistry(settings.state_registry_file)
+    return InMemoryRegistry()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
     sms: SmsGateway | None = None,
     notifier: Any = None,
+    registry: StateRegistry | None = None,
 ) -> FastAPI:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -57,6 +65,7 @@ def create_app(
         keys=KeyStore(settings.key_dir, clock),
         sms=sms or default_sms(settings),
         notifier=notifier,
+        registry=registry or default_registry(settings),
     )
     app = FastAPI(
         title="School meals — Social Wallet back end",

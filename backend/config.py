@@ -21,10 +21,18 @@ class Settings:
     otp_ttl_seconds: int = 300
     reminder_after_days: int = 3
     close_after_days: int = 3
-    wallet_link: str = "https://wallet.example.kz/v"
+    # The order's link to the Social Wallet in eGov Mobile, sent in the "agreed" SMS.
+    wallet_link: str = "https://egovmobile.page.link/socwallet"
     sms_outbox_file: Path | None = None
     sms_http_url: str | None = None
     sms_http_token: str | None = None
+    # Shared secret the SMS provider sends with inbound replies (X-SMS-Token); None accepts any (dev only).
+    sms_webhook_token: str | None = None
+    # Vouchers are valid to the end of the school year: May 31 unless configured.
+    school_year_end_month: int = 5
+    school_year_end_day: int = 31
+    # State categories register export (CSV/JSON) for the eligibility cross-check; None: empty register.
+    state_registry_file: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -32,6 +40,7 @@ class Settings:
         e = dict(os.environ if env is None else env)
         d = cls()
         outbox = e.get("SM_SMS_OUTBOX_FILE")
+        registry = e.get("SM_STATE_REGISTRY_FILE")
         return cls(
             database_url=e.get("SM_DATABASE_URL", d.database_url),
             key_dir=Path(e.get("SM_KEY_DIR", str(d.key_dir))),
@@ -47,5 +56,9 @@ class Settings:
             sms_outbox_file=Path(outbox) if outbox else None,
             sms_http_url=e.get("SM_SMS_HTTP_URL"),
             sms_http_token=e.get("SM_SMS_HTTP_TOKEN"),
+            sms_webhook_token=e.get("SM_SMS_WEBHOOK_TOKEN"),
+            school_year_end_month=int(e.get("SM_SCHOOL_YEAR_END_MONTH", d.school_year_end_month)),
+            school_year_end_day=int(e.get("SM_SCHOOL_YEAR_END_DAY", d.school_year_end_day)),
+            state_registry_file=Path(registry) if registry else None,
             extra={k: v for k, v in e.items() if k.startswith("SM_X_")},
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -12,6 +12,7 @@ from .clock import Clock
 from .config import Settings
 from .keys import KeyStore
 from .sms.gateway import SmsGateway
+from .wallet.registry import InMemoryRegistry, StateRegistry
 
 
 @dataclass
@@ -23,3 +24,4 @@ class AppContext:
     keys: KeyStore
     sms: SmsGateway
     notifier: Any = None  # D1's parent notifier; typed by its owner
+    registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register

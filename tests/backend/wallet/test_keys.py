@@ -6,10 +6,9 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shared_crypto import KeyRole, verify_trust_list
-
 from backend.clock import FixedClock
 from backend.keys import KeyStore
+from shared_crypto import KeyRole, verify_trust_list
 
 
 def test_keys_persist_with_owner_only_mode(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Admin views that span areas: the SMS outbox."""

@@ -1,0 +1,134 @@
+"""Consent endpoints: the SMS provider's inbound webhook and the district admin's follow-up tools."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from backend.adapters.wallet_tables import ConsentRequest, EligibilityList
+from backend.auth import Principal, Role, require_admin
+from backend.deps import CtxDep
+from backend.errors import DomainError, not_found
+from backend.services.unit_of_work import UnitOfWork
+from backend.sms.outbox import dispatch_pending
+
+from . import services
+from .model import IssueReason
+
+router = APIRouter(tags=["consent"])
+
+District = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
+Staff = Annotated[
+    Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD, Role.SOCIAL_PEDAGOGUE))
+]
+
+
+class InboundSms(BaseModel):
+    phone: str = Field(alias="from", min_length=3, max_length=30)
+    text: str = Field(max_length=2000)
+
+
+class ReplyOut(BaseModel):
+    outcome: str
+
+
+class FollowUpOut(BaseModel):
+    issue_id: int
+    list_id: int
+    school_id: int
+    pupil_id: int
+    pupil_name: str
+    class_name: str
+    reason: str
+    since: datetime
+
+
+class RequestOut(BaseModel):
+    id: int
+    list_id: int
+    parent_id: int
+    status: str
+    attempt: int
+    sent_at: datetime
+    reminded_at: datetime | None
+    decided_at: datetime | None
+
+
+@router.post("/api/sms/v1/inbound")
+def inbound(body: InboundSms, ctx: CtxDep, x_sms_token: Annotated[str | None, Header()] = None) -> ReplyOut:
+    expected = ctx.settings.sms_webhook_token
+    if expected is not None and not hmac.compare_digest(expected, x_sms_token or ""):
+        raise DomainError("UNAUTHENTICATED", "bad webhook token", 401)
+    with UnitOfWork(ctx.session_factory) as uow:
+        result = services.handle_reply(
+            uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()
+        )
+        uow.commit()
+    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    return ReplyOut(outcome=result.outcome)
+
+
+@router.get("/api/admin/v1/consent/followups")
+def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) -> list[FollowUpOut]:
+    with ctx.session_factory() as s:
+        return [
+            FollowUpOut(
+                issue_id=f.issue_id,
+                list_id=f.list_id,
+                school_id=f.school_id,
+                pupil_id=f.pupil_id,
+                pupil_name=f.pupil_name,
+                class_name=f.class_name,
+                reason=f.reason,
+                since=f.since,
+            )
+            for f in services.followups(s, principal, reason)
+        ]
+
+
+@router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
+def requests(list_id: int, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
+    with ctx.session_factory() as s:
+        school_id = s.scalar(select(EligibilityList.school_id).where(EligibilityList.id == list_id))
+        if school_id is None or school_id not in principal.school_ids:
+            raise not_found("eligibility list")
+        rows = s.scalars(
+            select(ConsentRequest).where(ConsentRequest.list_id == list_id).order_by(ConsentRequest.id)
+        )
+        return [
+            RequestOut(
+                id=r.id,
+                list_id=r.list_id,
+                parent_id=r.parent_id,
+                status=r.status,
+                attempt=r.attempt,
+                sent_at=r.sent_at,
+                reminded_at=r.reminded_at,
+                decided_at=r.decided_at,
+            )
+            for r in rows
+        ]
+
+
+@router.post("/api/admin/v1/consent/requests/{request_id}/reask")
+def reask(request_id: int, principal: District, ctx: CtxDep) -> RequestOut:
+    with UnitOfWork(ctx.session_factory) as uow:
+        r = services.reask(uow.session, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
+        uow.commit()
+        out = RequestOut(
+            id=r.id,
+            list_id=r.list_id,
+            parent_id=r.parent_id,
+            status=r.status,
+            attempt=r.attempt,
+            sent_at=r.sent_at,
+            reminded_at=r.reminded_at,
+            decided_at=r.decided_at,
+        )
+    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    return out

@@ -1,0 +1,1 @@
+"""Vouchers: one per pupil per school year; states, audit trail, QR token issuance, parent API."""

@@ -1,0 +1,203 @@
+"""Parent API (/api/parent/v1) for vouchers and QR tokens, and the admin's voucher tools.
+
+Every voucher is reached through the caller's own children: a foreign or unknown id answers 404.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
+from backend.auth import Principal, Role, require_admin, require_parent
+from backend.deps import CtxDep
+from backend.errors import not_found
+from backend.services.unit_of_work import UnitOfWork
+
+from . import services
+
+router = APIRouter(tags=["vouchers"])
+
+ParentDep = Annotated[Principal, Depends(require_parent)]
+District = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
+AnyAdmin = Annotated[Principal, Depends(require_admin())]
+
+
+class VoucherOut(BaseModel):
+    id: int
+    pupil_id: int
+    child: str  # initials and class, as terminals show it
+    school_id: int
+    school_year: int
+    status: str
+    valid_until: date
+
+
+class RefuseIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class QrOut(BaseModel):
+    qr: str
+    serial: int
+    not_before: datetime
+    expires_at: datetime
+
+
+class EventOut(BaseModel):
+    at: datetime
+    actor: str
+    old_status: str | None
+    new_status: str
+    reason: str | None
+
+
+def _voucher_out(v: Voucher, child: str) -> VoucherOut:
+    return VoucherOut(
+        id=v.id,
+        pupil_id=v.pupil_id,
+        child=child,
+        school_id=v.school_id,
+        school_year=v.school_year,
+        status=v.status,
+        valid_until=v.valid_until,
+    )
+
+
+@router.get("/api/parent/v1/vouchers")
+def my_vouchers(principal: ParentDep, ctx: CtxDep) -> list[VoucherOut]:
+    with ctx.session_factory() as s:
+        return [
+            VoucherOut(
+                id=c.voucher_id,
+                pupil_id=c.pupil_id,
+                child=c.display,
+                school_id=c.school_id,
+                school_year=c.school_year,
+                status=c.status,
+                valid_until=c.valid_until,
+            )
+            for c in services.list_for_parent(s, principal)
+        ]
+
+
+def _display(ctx: CtxDep, v: Voucher) -> str:
+    with ctx.session_factory() as s:
+        return s.scalar(select(Pupil.display).where(Pupil.id == v.pupil_id)) or ""
+
+
+@router.post("/api/parent/v1/vouchers/{voucher_id}/activate")
+def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
+    with UnitOfWork(ctx.session_factory) as uow:
+        v = services.activate(uow.session, principal, voucher_id, ctx.clock.now())
+        uow.commit()
+    return _voucher_out(v, _display(ctx, v))
+
+
+@router.post("/api/parent/v1/vouchers/{voucher_id}/refuse")
+def refuse(voucher_id: int, body: RefuseIn, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
+    with UnitOfWork(ctx.session_factory) as uow:
+        v = services.refuse(uow.session, principal, voucher_id, body.reason, ctx.clock.now())
+        uow.commit()
+    return _voucher_out(v, _display(ctx, v))
+
+
+def _issue(ctx: CtxDep, principal: Principal, voucher_id: int, *, supersede: bool) -> services.IssuedQr:
+    with UnitOfWork(ctx.session_factory) as uow:
+        issued = services.issue_qr(
+            uow.session,
+            ctx.keys,
+            principal,
+            voucher_id,
+            now=ctx.clock.now(),
+            validity=timedelta(seconds=ctx.settings.qr_validity_seconds),
+            supersede=supersede,
+        )
+        uow.commit()
+    return issued
+
+
+@router.post("/api/parent/v1/vouchers/{voucher_id}/qr")
+def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
+    q = _issue(ctx, principal, voucher_id, supersede=False)
+    return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
+
+
+@router.get(
+    "/api/parent/v1/vouchers/{voucher_id}/qr.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> Response:
+    q = _issue(ctx, principal, voucher_id, supersede=False)
+    buf = io.BytesIO()
+    # Alphanumeric mode, error correction M: the token format is sized for a version-7-M symbol.
+    segno.make_qr(q.text, error="m", boost_error=False).save(buf, kind="png", scale=6, border=4)
+    return Response(
+        buf.getvalue(),
+        media_type="image/png",
+        headers={
+            "X-QR-Serial": str(q.serial),
+            "X-QR-Expires": q.expires_at.isoformat(),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/api/parent/v1/vouchers/{voucher_id}/reissue")
+def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
+    """A token leaked: a new one whose serial becomes the minimum, so older ones are SUPERSEDED."""
+    q = _issue(ctx, principal, voucher_id, supersede=True)
+    return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
+
+
+@router.get("/api/parent/v1/vouchers/{voucher_id}/meals")
+def meals(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    with ctx.session_factory() as s:
+        return services.meal_history(s, principal, voucher_id)
+
+
+@router.get("/api/parent/v1/vouchers/{voucher_id}/events")
+def parent_events(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[EventOut]:
+    with ctx.session_factory() as s:
+        return [_event(e) for e in services.voucher_events(s, principal, voucher_id)]
+
+
+def _event(e: VoucherEvent) -> EventOut:
+    return EventOut(at=e.at, actor=e.actor, old_status=e.old_status, new_status=e.new_status, reason=e.reason)
+
+
+@router.get("/api/admin/v1/vouchers/{voucher_id}/events")
+def admin_events(voucher_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[EventOut]:
+    with ctx.session_factory() as s:
+        v = s.get(Voucher, voucher_id)
+        if v is None or v.school_id not in principal.school_ids:
+            raise not_found("voucher")
+        rows = s.scalars(
+            select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
+        )
+        return [_event(e) for e in rows]
+
+
+@router.post("/api/admin/v1/vouchers/{voucher_id}/revoke")
+def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep) -> dict[str, str]:
+    with UnitOfWork(ctx.session_factory) as uow:
+        v = uow.session.get(Voucher, voucher_id)
+        if v is None or v.school_id not in principal.school_ids:
+            raise not_found("voucher")
+        v = services.revoke(
+            uow.session, voucher_id, actor=f"admin:{principal.id}", reason=body.reason, now=ctx.clock.now()
+        )
+        uow.commit()
+        return {"status": v.status}

@@ -1,0 +1,328 @@
+"""Voucher use cases: forming, state changes with audit, QR issuance and re-issue, expiry, history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import column, insert, inspect, select, table
+from sqlalchemy.orm import Session
+
+from backend.adapters.locking import for_update
+from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
+from backend.auth.model import Principal
+from backend.clock import KZ_TZ, local_date
+from backend.config import Settings
+from backend.errors import DomainError, not_found
+from backend.keys import KeyStore
+from shared_crypto import KeyRole, VoucherToken, issue_qr_text
+
+from .model import (
+    FREE_PLAN,
+    MAX_SERIAL,
+    VoucherReason,
+    VoucherStatus,
+    check_transition,
+    school_year_of,
+    year_end,
+)
+
+SYSTEM = "system"
+
+
+def change_status(
+    session: Session, voucher: Voucher, new: VoucherStatus, *, actor: str, reason: str | None, now: datetime
+) -> None:
+    """The one way a voucher's status changes: checked against the rules and written to the audit trail."""
+    old = VoucherStatus(voucher.status)
+    check_transition(old, new)
+    voucher.status = new
+    voucher.updated_at = now
+    session.add(
+        VoucherEvent(
+            voucher_id=voucher.id, at=now, actor=actor, old_status=old, new_status=new, reason=reason
+        )
+    )
+
+
+def form_vouchers(
+    session: Session, pupil_ids: Iterable[int], *, settings: Settings, now: datetime, actor: str, reason: str
+) -> int:
+    """Creates awaiting-activation vouchers for the school year of `now` (bulk); pupils that already hold
+    one are skipped, and a suspended one is restored. Returns how many were created."""
+    year = school_year_of(local_date(now))
+    valid_until = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
+    ids = sorted(set(pupil_ids))
+    if not ids:
+        return 0
+    existing: set[int] = set()
+    for chunk in _chunks(ids):
+        existing.update(
+            session.scalars(
+                select(Voucher.pupil_id).where(Voucher.school_year == year, Voucher.pupil_id.in_(chunk))
+            )
+        )
+    restore_eligibility(session, sorted(existing), now=now, actor=actor)
+    new_ids = [i for i in ids if i not in existing]
+    if not new_ids:
+        return 0
+    schools: dict[int, int] = {}
+    for chunk in _chunks(new_ids):
+        schools.update(session.execute(select(Pupil.id, Pupil.school_id).where(Pupil.id.in_(chunk))).all())
+    rows = [
+        {
+            "pupil_id": pid,
+            "school_id": schools[pid],
+            "school_year": year,
+            "plan": FREE_PLAN,
+            "status": VoucherStatus.AWAITING_ACTIVATION.value,
+            "valid_until": valid_until,
+            "min_serial": 0,
+            "next_serial": 1,
+            "updated_at": now,
+        }
+        for pid in new_ids
+        if pid in schools
+    ]
+    voucher_ids = list(session.scalars(insert(Voucher).returning(Voucher.id), rows))
+    session.execute(
+        insert(VoucherEvent),
+        [
+            {
+                "voucher_id": vid,
+                "at": now,
+                "actor": actor,
+                "old_status": None,
+                "new_status": VoucherStatus.AWAITING_ACTIVATION.value,
+                "reason": reason,
+            }
+            for vid in voucher_ids
+        ],
+    )
+    return len(voucher_ids)
+
+
+def restore_eligibility(session: Session, pupil_ids: Sequence[int], *, now: datetime, actor: str) -> int:
+    """Suspended vouchers of these pupils go back to the state they held before the suspension."""
+    restored = 0
+    for chunk in _chunks(list(pupil_ids)):
+        vouchers = session.scalars(
+            select(Voucher).where(Voucher.pupil_id.in_(chunk), Voucher.status == VoucherStatus.SUSPENDED)
+        ).all()
+        for v in vouchers:
+            before = session.scalar(
+                select(VoucherEvent.old_status)
+                .where(VoucherEvent.voucher_id == v.id, VoucherEvent.new_status == VoucherStatus.SUSPENDED)
+                .order_by(VoucherEvent.id.desc())
+                .limit(1)
+            )
+            target = VoucherStatus(before) if before else VoucherStatus.AWAITING_ACTIVATION
+            if target not in (VoucherStatus.ACTIVE, VoucherStatus.AWAITING_ACTIVATION):
+                target = VoucherStatus.AWAITING_ACTIVATION
+            change_status(session, v, target, actor=actor, reason="eligibility confirmed again", now=now)
+            restored += 1
+    return restored
+
+
+def suspend_for_pupils(
+    session: Session, pupil_ids: Sequence[int], *, now: datetime, actor: str, reason: str
+) -> int:
+    """Eligibility lost: the pupils' live vouchers of the current year are suspended."""
+    year = school_year_of(local_date(now))
+    count = 0
+    for chunk in _chunks(list(pupil_ids)):
+        vouchers = session.scalars(
+            select(Voucher).where(
+                Voucher.pupil_id.in_(chunk),
+                Voucher.school_year == year,
+                Voucher.status.in_([VoucherStatus.ACTIVE, VoucherStatus.AWAITING_ACTIVATION]),
+            )
+        ).all()
+        for v in vouchers:
+            change_status(session, v, VoucherStatus.SUSPENDED, actor=actor, reason=reason, now=now)
+            count += 1
+    return count
+
+
+def voucher_for_parent(
+    session: Session, principal: Principal, voucher_id: int, *, lock: bool = False
+) -> Voucher:
+    """The voucher if it belongs to one of the caller's children; 404 otherwise (no probing)."""
+    stmt = select(Voucher).where(Voucher.id == voucher_id)
+    voucher = session.scalars(for_update(session, stmt) if lock else stmt).first()
+    if voucher is None or voucher.pupil_id not in principal.pupil_ids:
+        raise not_found("voucher")
+    return voucher
+
+
+def activate(session: Session, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+    v = voucher_for_parent(session, principal, voucher_id, lock=True)
+    if v.status == VoucherStatus.ACTIVE:
+        return v
+    change_status(
+        session, v, VoucherStatus.ACTIVE, actor=f"parent:{principal.id}", reason="activated", now=now
+    )
+    return v
+
+
+def refuse(session: Session, principal: Principal, voucher_id: int, reason: str, now: datetime) -> Voucher:
+    if not reason.strip():
+        raise DomainError(VoucherReason.REASON_REQUIRED, "say why the voucher is refused", 400)
+    v = voucher_for_parent(session, principal, voucher_id, lock=True)
+    change_status(
+        session, v, VoucherStatus.REFUSED, actor=f"parent:{principal.id}", reason=reason.strip(), now=now
+    )
+    return v
+
+
+def revoke(session: Session, voucher_id: int, *, actor: str, reason: str, now: datetime) -> Voucher:
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None:
+        raise not_found("voucher")
+    change_status(session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedQr:
+    text: str
+    serial: int
+    not_before: datetime
+    expires_at: datetime
+
+
+def issue_qr(
+    session: Session,
+    keys: KeyStore,
+    principal: Principal,
+    voucher_id: int,
+    *,
+    now: datetime,
+    validity: timedelta,
+    supersede: bool = False,
+) -> IssuedQr:
+    """Signs a dynamic QR token with the next serial. `supersede` (re-issue after a leak) also raises
+    min_serial to it, so terminals refuse every older token as SUPERSEDED."""
+    v = voucher_for_parent(session, principal, voucher_id, lock=True)
+    if v.status != VoucherStatus.ACTIVE:
+        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first", 409)
+    end_of_validity = datetime.combine(v.valid_until + timedelta(days=1), time(), KZ_TZ).astimezone(UTC)
+    if now >= end_of_validity:
+        raise DomainError(VoucherReason.NOT_ACTIVE, "the voucher's school year is over", 409)
+    serial = v.next_serial
+    if serial > MAX_SERIAL:
+        raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year", 409)
+    v.next_serial = serial + 1
+    if supersede:
+        v.min_serial = serial
+        session.add(
+            VoucherEvent(
+                voucher_id=v.id,
+                at=now,
+                actor=f"parent:{principal.id}",
+                old_status=v.status,
+                new_status=v.status,
+                reason=f"QR re-issued: tokens before serial {serial} superseded",
+            )
+        )
+    v.updated_at = now
+    nbf = int(now.timestamp())
+    exp = min(nbf + int(validity.total_seconds()), int(end_of_validity.timestamp()))
+    token = VoucherToken(voucher_id=v.id, school_id=v.school_id, serial=serial, plan=v.plan, nbf=nbf, exp=exp)
+    text = issue_qr_text(keys.signing_key(KeyRole.VOUCHER_ISSUER), token)
+    return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
+
+
+def expire_vouchers(session: Session, *, now: datetime) -> int:
+    """Vouchers whose last valid day has passed (school-local date) become expired."""
+    today = local_date(now)
+    vouchers = session.scalars(
+        select(Voucher).where(
+            Voucher.valid_until < today,
+            Voucher.status.notin_([VoucherStatus.EXPIRED, VoucherStatus.REVOKED]),
+        )
+    ).all()
+    for v in vouchers:
+        change_status(session, v, VoucherStatus.EXPIRED, actor=SYSTEM, reason="end of school year", now=now)
+    return len(vouchers)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildVoucher:
+    voucher_id: int
+    pupil_id: int
+    display: str
+    school_id: int
+    school_year: int
+    status: str
+    valid_until: date
+
+
+def list_for_parent(session: Session, principal: Principal) -> list[ChildVoucher]:
+    if not principal.pupil_ids:
+        return []
+    rows = session.execute(
+        select(Voucher, Pupil.display)
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(Voucher.pupil_id.in_(sorted(principal.pupil_ids)))
+        .order_by(Voucher.pupil_id, Voucher.school_year)
+    ).all()
+    return [
+        ChildVoucher(v.id, v.pupil_id, display, v.school_id, v.school_year, v.status, v.valid_until)
+        for v, display in rows
+    ]
+
+
+def voucher_events(session: Session, principal: Principal, voucher_id: int) -> list[VoucherEvent]:
+    voucher_for_parent(session, principal, voucher_id)
+    return list(
+        session.scalars(
+            select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
+        )
+    )
+
+
+def meal_history(session: Session, principal: Principal, voucher_id: int) -> list[dict[str, Any]]:
+    """Meals served on this voucher, newest first, from the ingest side's `meal_events` (if deployed)."""
+    voucher_for_parent(session, principal, voucher_id)
+    if not inspect(session.get_bind()).has_table("meal_events"):
+        return []
+
+    meals = table(
+        "meal_events",
+        column("voucher_id"),
+        column("served_at"),
+        column("local_date"),
+        column("slot"),
+        column("school_id"),
+        column("status"),
+    )
+    rows = session.execute(
+        select(meals.c.served_at, meals.c.local_date, meals.c.slot, meals.c.school_id, meals.c.status)
+        .where(meals.c.voucher_id == voucher_id)
+        .order_by(meals.c.served_at.desc())
+        .limit(500)
+    ).all()
+    return [
+        {
+            "served_at": _iso(r.served_at),
+            "local_date": str(r.local_date),
+            "slot": r.slot,
+            "school_id": r.school_id,
+            "status": r.status,
+        }
+        for r in rows
+    ]
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return str(value)
+
+
+def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
