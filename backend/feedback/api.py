@@ -1,0 +1,129 @@
+"""Feedback HTTP: parents rate meals and file complaints; admins list and resolve them, read aggregates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+
+from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
+from backend.deps import CtxDep, UowDep
+from backend.errors import DomainError, not_found
+
+from . import services
+from .model import ComplaintStatus, FeedbackReason, RatingSummary
+from .tables import ComplaintRow
+
+router = APIRouter(tags=["feedback"])
+Parent = Annotated[Principal, Depends(require_parent)]
+ComplaintAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
+RatingViewer = Annotated[
+    Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD, Role.SUPPLIER))
+]
+
+
+class RatingBody(BaseModel):
+    stars: int
+    text: str | None = Field(default=None, max_length=2000)
+
+
+class ComplaintBody(BaseModel):
+    pupil_id: int
+    text: str = Field(max_length=2000)
+    event_id: str | None = Field(default=None, max_length=32)
+
+
+class ResolveBody(BaseModel):
+    resolution: str = Field(max_length=2000)
+
+
+def _event_id(hex_id: str) -> bytes:
+    try:
+        raw = bytes.fromhex(hex_id)
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise not_found("meal")
+    return raw
+
+
+def _complaint(c: ComplaintRow) -> dict[str, Any]:
+    return {
+        "complaint_id": c.id,
+        "pupil_id": c.pupil_id,
+        "school_id": c.school_id,
+        "district": c.district,
+        "event_id": c.event_id.hex() if c.event_id else None,
+        "text": c.text,
+        "status": c.status,
+        "created_at": c.created_at.isoformat(),
+        "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+        "resolution": c.resolution,
+    }
+
+
+def _summary(s: RatingSummary) -> dict[str, Any]:
+    return {
+        "count": s.count,
+        "average": s.average,
+        "distribution": {str(k): v for k, v in s.distribution.items()},
+    }
+
+
+@router.post("/api/parent/v1/meals/{event_id}/rating", status_code=201)
+def rate(event_id: str, body: RatingBody, ctx: CtxDep, uow: UowDep, parent: Parent) -> dict[str, Any]:
+    raw = _event_id(event_id)
+    try:
+        with uow:
+            row = services.rate_meal(uow.session, parent, raw, body.stars, body.text, now=ctx.clock.now())
+            uow.commit()
+    except IntegrityError:
+        raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already", 409) from None
+    return {"event_id": event_id, "stars": row.stars}
+
+
+@router.post("/api/parent/v1/complaints", status_code=201)
+def complain(body: ComplaintBody, ctx: CtxDep, uow: UowDep, parent: Parent) -> dict[str, Any]:
+    event = None if body.event_id is None else _event_id(body.event_id)
+    with uow:
+        row = services.file_complaint(
+            uow.session, parent, body.pupil_id, body.text, event_id=event, now=ctx.clock.now()
+        )
+        uow.commit()
+        return _complaint(row)
+
+
+@router.get("/api/admin/v1/complaints")
+def list_complaints(
+    ctx: CtxDep, who: ComplaintAdmin, status: ComplaintStatus | None = None
+) -> dict[str, Any]:
+    with ctx.session_factory() as session:
+        return {"complaints": [_complaint(c) for c in services.complaints(session, who, status)]}
+
+
+@router.post("/api/admin/v1/complaints/{complaint_id}/resolve")
+def resolve(
+    complaint_id: int, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
+) -> dict[str, Any]:
+    with uow:
+        row = services.resolve(uow.session, who, complaint_id, body.resolution, now=ctx.clock.now())
+        uow.commit()
+        return _complaint(row)
+
+
+@router.get("/api/admin/v1/ratings/schools/{school_id}")
+def school_ratings(school_id: int, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
+    ensure_school(who, school_id)
+    with ctx.session_factory() as session:
+        return {"school_id": school_id, **_summary(services.school_ratings(session, school_id))}
+
+
+@router.get("/api/admin/v1/ratings/suppliers/{supplier_id}")
+def supplier_ratings(supplier_id: int, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
+    with ctx.session_factory() as session:
+        return {
+            "supplier_id": supplier_id,
+            **_summary(services.supplier_ratings(session, supplier_id, who.school_ids)),
+        }

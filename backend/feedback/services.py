@@ -1,0 +1,123 @@
+"""Feedback use cases: rate a meal, file and resolve complaints, ratings per school and supplier."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from backend.adapters.wallet_tables import Pupil, School
+from backend.auth import Principal, Role
+from backend.errors import DomainError, not_found
+from backend.ingest.model import MealStatus
+from backend.ingest.tables import MealEventRow
+
+from .model import ComplaintStatus, FeedbackReason, RatingSummary, check_complaint, check_rating, summarise
+from .tables import ComplaintRow, RatingRow
+
+
+def rate_meal(
+    session: Session, parent: Principal, event_id: bytes, stars: int, text: str | None, *, now: datetime
+) -> RatingRow:
+    text = check_rating(stars, text)
+    meal = session.get(MealEventRow, event_id)
+    if meal is None or meal.pupil_id is None or meal.pupil_id not in parent.pupil_ids:
+        raise not_found("meal")
+    if meal.status == MealStatus.REJECTED_BY_ADMIN:
+        raise DomainError(FeedbackReason.NOT_SERVED, "this meal was struck off by the school", 409)
+    if session.scalar(select(RatingRow.id).where(RatingRow.event_id == event_id)) is not None:
+        raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already", 409)
+    school = session.get(School, meal.school_id)
+    row = RatingRow(
+        event_id=event_id,
+        parent_id=parent.parent_id,
+        pupil_id=meal.pupil_id,
+        school_id=meal.school_id,
+        supplier_id=school.supplier_id if school else None,
+        stars=stars,
+        text=text,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()  # a concurrent twin fails here on the unique event id
+    return row
+
+
+def file_complaint(
+    session: Session, parent: Principal, pupil_id: int, text: str, *, event_id: bytes | None, now: datetime
+) -> ComplaintRow:
+    text = check_complaint(text)
+    if pupil_id not in parent.pupil_ids:
+        raise not_found("child")
+    meal_school: int | None = None
+    if event_id is not None:
+        meal = session.get(MealEventRow, event_id)
+        if meal is None or meal.pupil_id != pupil_id:
+            raise not_found("meal")
+        meal_school = meal.school_id
+    pupil = session.get(Pupil, pupil_id)
+    if pupil is None:
+        raise not_found("child")
+    school = session.get(School, meal_school or pupil.school_id)
+    assert school is not None  # foreign key
+    row = ComplaintRow(
+        parent_id=parent.parent_id,
+        pupil_id=pupil_id,
+        school_id=school.id,
+        district=school.district,
+        event_id=event_id,
+        text=text,
+        status=ComplaintStatus.OPEN.value,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _visible(admin: Principal) -> ColumnElement[bool]:
+    """District admins see their district's complaints; school heads their own schools'."""
+    if admin.role is Role.DISTRICT_ADMIN:
+        return ComplaintRow.district == admin.district
+    return ComplaintRow.school_id.in_(sorted(admin.school_ids))
+
+
+def complaints(session: Session, admin: Principal, status: ComplaintStatus | None) -> list[ComplaintRow]:
+    stmt = select(ComplaintRow).where(_visible(admin)).order_by(ComplaintRow.created_at, ComplaintRow.id)
+    if status is not None:
+        stmt = stmt.where(ComplaintRow.status == status.value)
+    return list(session.scalars(stmt.limit(2000)))
+
+
+def resolve(
+    session: Session, admin: Principal, complaint_id: int, resolution: str, *, now: datetime
+) -> ComplaintRow:
+    row = session.scalars(
+        select(ComplaintRow).where(ComplaintRow.id == complaint_id, _visible(admin))
+    ).first()
+    if row is None:
+        raise not_found("complaint")
+    if row.status == ComplaintStatus.RESOLVED:
+        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "resolved already", 409)
+    row.status, row.resolved_by, row.resolved_at = ComplaintStatus.RESOLVED.value, admin.id, now
+    row.resolution = check_complaint(resolution)
+    return row
+
+
+def _summary(session: Session, *conditions: ColumnElement[bool]) -> RatingSummary:
+    rows = session.execute(
+        select(RatingRow.stars, func.count()).where(*conditions).group_by(RatingRow.stars)
+    ).all()
+    return summarise((int(s), int(n)) for s, n in rows)
+
+
+def school_ratings(session: Session, school_id: int) -> RatingSummary:
+    return _summary(session, RatingRow.school_id == school_id)
+
+
+def supplier_ratings(session: Session, supplier_id: int, school_ids: frozenset[int]) -> RatingSummary:
+    """A supplier's ratings over the schools the caller may see."""
+    return _summary(
+        session, RatingRow.supplier_id == supplier_id, RatingRow.school_id.in_(sorted(school_ids))
+    )
