@@ -26,9 +26,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .hw.config import HardwareConfig
+if TYPE_CHECKING:  # the drivers (and numpy) load only where hardware is used
+    from .hw.config import HardwareConfig
 
 
 class ConfigError(ValueError):
@@ -77,7 +78,7 @@ class DeviceConfig:
     root_key_file: Path
     timezone: str = "Asia/Almaty"
     rules: Rules = field(default_factory=Rules)
-    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    hardware: HardwareConfig | None = None  # None: not configured (simulated runs, tests); defaults on a Pi
 
     @property
     def journal_path(self) -> Path:
@@ -120,10 +121,14 @@ def parse_config(text: str) -> DeviceConfig:
     bad = set(rules_table) - {f.name for f in fields(Rules)}
     if bad:
         raise ConfigError(f"unknown [rules] keys: {sorted(bad)}")
-    try:
-        hardware = HardwareConfig.from_table(doc.get("hardware", {}))
-    except (ValueError, TypeError) as e:
-        raise ConfigError(f"[hardware]: {e}") from e
+    hardware = None
+    if "hardware" in doc:
+        from .hw.config import HardwareConfig
+
+        try:
+            hardware = HardwareConfig.from_table(doc["hardware"])
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"[hardware]: {e}") from e
     return DeviceConfig(
         server_url=term["server_url"],
         terminal_id=term["terminal_id"],

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol
 
 from shared_crypto import Reason
 
 from .hw.indicator import IndicatorState
 from .hw.nfc import CardRead
 
-Frame = npt.NDArray[np.uint8]
+if TYPE_CHECKING:  # numpy costs 0.1 s at start-up, and only the camera path needs it at run time
+    import numpy as np
+    import numpy.typing as npt
+
+    Frame = npt.NDArray[np.uint8]
 
 __all__ = [
     "CardRead",
@@ -26,7 +27,6 @@ __all__ = [
     "Clock",
     "Decision",
     "DeviceReason",
-    "Frame",
     "FrameSource",
     "Indicator",
     "IndicatorState",
