@@ -1,9 +1,8 @@
 """Card personalisation: write a signed card credential onto an NTAG card; bulk-register MIFARE cards.
 
-Both use the back end's admin endpoints with the technician's admin bearer token:
-`POST /api/admin/v1/cards/credential` {"pupil_ref", "uid": hex} → application/cose credential, and
-`POST /api/admin/v1/cards/register` {"pupil_ref", "uid": hex}. The terminal-side reader is the same
-Pn532Reader the terminal runs, so a card that passes here reads at the canteen.
+Both use the back end's admin card endpoints (docs/terminal-api.md) with the technician's admin bearer
+token, naming the pupil by the pseudonym picked from the allowlist (provisioning/roster.py). The reader is
+the same Pn532Reader the terminal runs, so a card that passes here reads at the canteen.
 """
 
 from __future__ import annotations
@@ -16,10 +15,11 @@ import httpx
 
 from device.hw import ndef
 from device.hw.nfc import CardKind, NfcError, Pn532Reader, Tag
-from shared_crypto import KeyLookup, VerificationError, verify_card_credential
+from shared_crypto import KeyLookup, Reason, VerificationError, uid_hash, verify_card_credential
 
 from .errors import Problem, ProvisioningError
 from .progress import Progress
+from .roster import Pupil
 
 ADMIN_API = "/api/admin/v1"
 
@@ -29,7 +29,8 @@ class AdminClient:
         self._http = http
         self._auth = {"Authorization": f"Bearer {token}"}
 
-    def _post(self, path: str, body: dict[str, str]) -> httpx.Response:
+    def _post(self, path: str, pupil: Pupil, uid: bytes) -> httpx.Response:
+        body = {"pseudonym": pupil.pseudonym.hex(), "uid": uid.hex()}
         try:
             resp = self._http.post(ADMIN_API + path, json=body, headers=self._auth)
         except httpx.HTTPError as e:
@@ -48,7 +49,7 @@ class AdminClient:
             except ValueError:
                 reason = ""
             fix = {
-                "NO_SUCH_PUPIL": "check the pupil reference in the admin app",
+                "NO_SUCH_PUPIL": "the allowlist is older than the back end's records: pick the pupil again",
                 "CARD_ALREADY_REGISTERED": "this card belongs to someone already: use another card or unregister it",
             }.get(reason, "try again; if it persists, call the back-end on-call")
             raise ProvisioningError(
@@ -56,17 +57,37 @@ class AdminClient:
             )
         return resp
 
-    def credential(self, pupil_ref: str, uid: bytes) -> bytes:
-        return self._post("/cards/credential", {"pupil_ref": pupil_ref, "uid": uid.hex()}).content
+    def credential(self, pupil: Pupil, uid: bytes) -> bytes:
+        return self._post("/cards/credential", pupil, uid).content
 
-    def register(self, pupil_ref: str, uid: bytes) -> None:
-        self._post("/cards/register", {"pupil_ref": pupil_ref, "uid": uid.hex()})
+    def register(self, pupil: Pupil, uid: bytes) -> None:
+        resp = self._post("/cards/register", pupil, uid)
+        try:
+            answered = bytes.fromhex(resp.json()["uid_hash"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ProvisioningError(
+                Problem.BAD_RESPONSE, f"registration answer not understood ({e})", "check --server"
+            ) from e
+        if answered != uid_hash(uid):  # the back end stored a different card than the one tapped
+            raise ProvisioningError(
+                Problem.BAD_RESPONSE,
+                f"server registered UID hash {answered.hex()}, not this card's",
+                "report it to the back-end on-call; do not hand out the card",
+            )
 
 
 def wait_for_card(
-    reader: Pn532Reader, timeout_s: float, monotonic: Callable[[], float] = time.monotonic
+    reader: Pn532Reader,
+    timeout_s: float,
+    *,
+    skip: bytes | None = None,
+    on_skip: Callable[[], None] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Tag:
+    """The next card in the field within `timeout_s`. The card `skip` (the one just handled) does not
+    count while it stays on the reader (`on_skip` is told once); taken away and tapped again, it does."""
     deadline = monotonic() + timeout_s
+    told = False
     while monotonic() < deadline:
         try:
             tag = reader.detect()
@@ -74,10 +95,17 @@ def wait_for_card(
             raise ProvisioningError(
                 Problem.READER, f"reader error ({e})", "check the reader's wiring; run the self-test"
             ) from e
-        if tag is not None:
+        if tag is None:
+            skip = None  # the field emptied: the same card tapped again is a new tap
+        elif tag.uid != skip:
             return tag
+        elif not told and on_skip is not None:
+            on_skip()
+            told = True
         time.sleep(0.05)
-    raise ProvisioningError(Problem.CARD, "no card tapped", "hold the card flat on the reader and try again")
+    raise ProvisioningError(
+        Problem.NO_CARD, "no card tapped", "hold the card flat on the reader and try again"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +118,7 @@ class Written:
 def write_credential(
     reader: Pn532Reader,
     admin: AdminClient,
-    pupil_ref: str,
+    pupil: Pupil,
     *,
     keys: KeyLookup | None = None,
     school_id: int | None = None,
@@ -104,10 +132,14 @@ def write_credential(
             f"card {tag.uid.hex()} is {tag.kind.value}, not NTAG",
             "use an NTAG213/215/216 card, or register this card with `register-cards`",
         )
-    credential = admin.credential(pupil_ref, tag.uid)
+    credential = admin.credential(pupil, tag.uid)
     if keys is not None:  # check it as the terminal will, before it goes on the card
         try:
-            verify_card_credential(credential, keys, uid=tag.uid, now=None, leeway=0, school_id=school_id)
+            cred = verify_card_credential(
+                credential, keys, uid=tag.uid, now=None, leeway=0, school_id=school_id
+            )
+            if cred.pseudonym != pupil.pseudonym:
+                raise VerificationError(Reason.CARD_MISMATCH, "credential names another pupil")
         except VerificationError as e:
             raise ProvisioningError(
                 Problem.CARD,
@@ -134,29 +166,30 @@ def write_credential(
 def register_cards(
     reader: Pn532Reader,
     admin: AdminClient,
-    pick_pupil: Callable[[bytes], str | None],
+    pick_pupil: Callable[[bytes], Pupil | None],
     progress: Progress,
     *,
     timeout_s: float = 60.0,
-) -> list[tuple[bytes, str]]:
-    """Tap a card, name its pupil, repeat; an empty pupil reference (or no tap in `timeout_s`) ends it.
+) -> list[tuple[bytes, Pupil]]:
+    """Tap a card, pick its pupil, repeat; no pick (or no tap in `timeout_s`) ends it.
 
     A refused card (unknown pupil, already registered) is reported and skipped; the rest go on.
     """
-    done: list[tuple[bytes, str]] = []
+    done: list[tuple[bytes, Pupil]] = []
     last: bytes | None = None
     while True:
         progress.step(f"tap the next card ({len(done)} registered so far)")
         try:
-            tag = wait_for_card(reader, timeout_s)
+            tag = wait_for_card(
+                reader,
+                timeout_s,
+                skip=last,
+                on_skip=lambda: progress.note("same card as before: take it away and tap the next one"),
+            )
         except ProvisioningError as e:
-            if e.problem is Problem.CARD:
+            if e.problem is Problem.NO_CARD:
                 return done  # nobody tapped: the batch is over
             raise
-        if tag.uid == last:
-            progress.note("same card as before: take it away and tap the next one")
-            time.sleep(0.5)
-            continue
         last = tag.uid
         pupil = pick_pupil(tag.uid)
         if not pupil:
@@ -169,4 +202,4 @@ def register_cards(
             progress.note(f"card {tag.uid.hex()} skipped: {e.what}. {e.fix}")
             continue
         done.append((tag.uid, pupil))
-        progress.note(f"card {tag.uid.hex()} → {pupil}")
+        progress.note(f"card {tag.uid.hex()} → {pupil.label()}")

@@ -25,8 +25,9 @@ from . import system
 from .cards import AdminClient, register_cards, write_credential
 from .config import DEFAULT_CONFIG, DEFAULT_DATA_DIR, TerminalConfig, read_config
 from .enrol import ROOT_KEY_FILE, TRUST_LIST_FILE, EnrolClient, enrol_terminal
-from .errors import ProvisioningError
+from .errors import Problem, ProvisioningError
 from .progress import Progress
+from .roster import Pupil, Roster, fetch_roster, pick_pupil
 from .runner import Runner, run
 from .selftest import Rig, Verdict, run_selftest, table
 
@@ -89,7 +90,11 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
         s.add_argument("--root", type=Path, default=Path("/"))
         if name == "write-card":
-            s.add_argument("--pupil", required=True, help="pupil reference from the admin app")
+            s.add_argument("--voucher", type=int, help="the pupil's voucher id (else: search by class)")
+        if name == "register-cards":
+            s.add_argument(
+                "--wait", type=float, default=60.0, help="seconds without a tap that end the batch (60)"
+            )
     return p
 
 
@@ -130,6 +135,17 @@ def _card_keys(cfg: TerminalConfig) -> TrustStore:
     return TrustStore(tl.keys)
 
 
+def _pupil_by_voucher(roster: Roster, voucher_id: int) -> Pupil:
+    found = roster.find(str(voucher_id))
+    if not found:
+        raise ProvisioningError(
+            Problem.CARD,
+            f"voucher {voucher_id} is not in this school's allowlist",
+            "check the voucher id in the admin app, or leave --voucher out to search by class",
+        )
+    return found[0]
+
+
 def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
     deps = deps or Deps()
     a = _parser().parse_args(argv)
@@ -143,20 +159,26 @@ def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
             return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
         reader = (deps.reader or _reader)(cfg)
         with deps.http(cfg.server_url) as http:
+            roster = fetch_roster(EnrolClient(http), cfg)
             admin = AdminClient(http, deps.admin_token())
             if a.command == "write-card":
-                print(f"tap the NTAG card for {a.pupil} and keep it on the reader")
-                w = write_credential(reader, admin, a.pupil, keys=_card_keys(cfg), school_id=cfg.school_id)
+                pupil = (
+                    _pupil_by_voucher(roster, a.voucher) if a.voucher else pick_pupil(roster, deps.ask, print)
+                )
+                if pupil is None:
+                    return 0
+                print(f"tap the NTAG card for {pupil.label()} and keep it on the reader")
+                w = write_credential(reader, admin, pupil, keys=_card_keys(cfg), school_id=cfg.school_id)
                 print(
                     f"card {w.uid.hex()} written ({w.credential_bytes}-byte credential) and read back: remove it"
                 )
                 return 0
-            done = register_cards(
-                reader,
-                admin,
-                lambda uid: deps.ask(f"card {uid.hex()}: pupil reference (empty to finish): ").strip(),
-                Progress(0),
-            )
+
+            def pick(uid: bytes) -> Pupil | None:
+                print(f"card {uid.hex()}: whose is it?")
+                return pick_pupil(roster, deps.ask, print)
+
+            done = register_cards(reader, admin, pick, Progress(0), timeout_s=a.wait)
             print(f"{len(done)} card(s) registered")
             return 0
     except ProvisioningError as e:

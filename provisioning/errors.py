@@ -19,7 +19,8 @@ class Problem(enum.StrEnum):
     SYSTEMD = "SYSTEMD"
     TIMEZONE = "TIMEZONE"
     AUTH = "AUTH"
-    CARD = "CARD"
+    CARD = "CARD"  # this card or its pupil was refused
+    NO_CARD = "NO_CARD"  # no card tapped in time
     READER = "READER"
 
 

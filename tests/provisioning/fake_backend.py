@@ -11,6 +11,8 @@ from shared_crypto import (
     Bundle,
     Calendar,
     CardCredential,
+    Entry,
+    EntryStatus,
     KeyRole,
     MealSlot,
     Reason,
@@ -21,13 +23,20 @@ from shared_crypto import (
     issue_card_credential,
     sign_bundle,
     sign_trust_list,
+    uid_hash,
     verify_device_auth,
 )
 from shared_crypto.keys import VerifyKey
 
 SCHOOL, CANTEEN, TERMINAL = 41, 7, 1234
 ADMIN_TOKEN = "admin-session-token"
-PSEUDONYMS = {"P-0001": b"\x11" * 16, "P-0002": b"\x22" * 16}
+# The school's pupils as the allowlist names them: voucher id, pseudonym, display string.
+ENTRIES = (
+    Entry(501, b"\x11" * 16, (), 1, EntryStatus.ACTIVE, 0, "А. Б., 5Б"),
+    Entry(502, b"\x22" * 16, (), 1, EntryStatus.ACTIVE, 0, "А. Б., 7А"),
+    Entry(503, b"\x33" * 16, (), 2, EntryStatus.SUSPENDED, 0, "Е. Ж., 5Б"),
+)
+UNKNOWN_PSEUDONYM = b"\x99" * 16  # in no allowlist: what a pupil removed from the back end looks like
 
 
 class DeviceKeys:
@@ -48,7 +57,8 @@ class FakeBackend:
         self.card_issuer = SigningKey.generate()
         self.codes = {"ABCD-1234"}
         self.devices = DeviceKeys()
-        self.registered: list[tuple[str, str]] = []
+        self.pseudonyms = {e.pseudonym for e in ENTRIES}
+        self.registered: list[tuple[bytes, bytes]] = []  # (pseudonym, uid)
         self.requests: list[httpx.Request] = []
         self.trust_list_override: bytes | None = None
         keys = (
@@ -65,7 +75,8 @@ class FakeBackend:
         self.trust_list = sign_trust_list(self.root, TrustList(3, self.now, self.now + 86400 * 30, keys))
         cal = Calendar(utc_offset_minutes=300, slots=(MealSlot(1, 9 * 60, 11 * 60),))
         self.bundle = sign_bundle(
-            self.allowlist_signer, Bundle(SCHOOL, 17, self.now, self.now + 86400 * 2, (), cal, frozenset())
+            self.allowlist_signer,
+            Bundle(SCHOOL, 17, self.now, self.now + 86400 * 2, ENTRIES, cal, frozenset()),
         )
 
     def transport(self) -> httpx.MockTransport:
@@ -115,20 +126,19 @@ class FakeBackend:
             if request.headers.get("Authorization") != f"Bearer {ADMIN_TOKEN}":
                 return self._error(401, "NOT_SIGNED_IN")
             body = json.loads(request.content)
-            if body["pupil_ref"] not in PSEUDONYMS:
+            pseudonym, uid = bytes.fromhex(body["pseudonym"]), bytes.fromhex(body["uid"])
+            if pseudonym not in self.pseudonyms:
                 return self._error(404, "NO_SUCH_PUPIL")
             if path.endswith("/credential"):
-                cred = CardCredential(
-                    SCHOOL, bytes.fromhex(body["uid"]), PSEUDONYMS[body["pupil_ref"]], self.now
-                )
+                cred = CardCredential(SCHOOL, uid, pseudonym, self.now)
                 return httpx.Response(
                     200,
                     content=issue_card_credential(self.card_issuer, cred),
                     headers={"Content-Type": "application/cose"},
                 )
             if path.endswith("/register"):
-                if any(uid == body["uid"] for _, uid in self.registered):
+                if any(uid == known for _, known in self.registered):
                     return self._error(409, "CARD_ALREADY_REGISTERED")
-                self.registered.append((body["pupil_ref"], body["uid"]))
-                return httpx.Response(200, json={"ok": True})
+                self.registered.append((pseudonym, uid))
+                return httpx.Response(200, json={"uid_hash": uid_hash(uid).hex()})
         return self._error(404, "NOT_FOUND")

@@ -10,11 +10,14 @@ from device.hw.nfc import CardRead, Pn532Reader
 from provisioning.cards import AdminClient, register_cards, write_credential
 from provisioning.errors import Problem, ProvisioningError
 from provisioning.progress import Progress
-from shared_crypto import TrustStore, verify_card_credential, verify_trust_list
+from provisioning.roster import Pupil
+from shared_crypto import TrustStore, uid_hash, verify_card_credential, verify_trust_list
 
-from .fake_backend import ADMIN_TOKEN, PSEUDONYMS, SCHOOL, FakeBackend
+from .fake_backend import ADMIN_TOKEN, ENTRIES, SCHOOL, UNKNOWN_PSEUDONYM, FakeBackend
 
 UID = bytes.fromhex("04a1b2c3d4e5f6")
+ANNA, ASEL, YERLAN = (Pupil(e.voucher_id, e.pseudonym, e.display) for e in ENTRIES)
+GONE = Pupil(999, UNKNOWN_PSEUDONYM, "Ж. З., 9В")
 
 
 class SwappingPort(FakePn532Serial):
@@ -44,14 +47,14 @@ def test_credential_written_reads_back_and_verifies_as_the_terminal_will() -> No
     port.card = FakeNtag(UID)
     reader = reader_for(port)
     w = write_credential(
-        reader, AdminClient(backend.client(), ADMIN_TOKEN), "P-0001", keys=trust(backend), school_id=SCHOOL
+        reader, AdminClient(backend.client(), ADMIN_TOKEN), ANNA, keys=trust(backend), school_id=SCHOOL
     )
     assert w.uid == UID and w.credential_bytes < 150 and w.tag_bytes <= 504
     stored = ndef.card_credential(port.card.user_bytes())
     cred = verify_card_credential(
         stored, trust(backend), uid=UID, now=backend.now, leeway=60, school_id=SCHOOL
     )
-    assert cred.pseudonym == PSEUDONYMS["P-0001"]
+    assert cred.pseudonym == ANNA.pseudonym
     assert reader.poll() == CardRead(UID, stored)  # the terminal's own read path sees it
 
 
@@ -59,7 +62,7 @@ def test_mifare_card_cannot_take_a_credential() -> None:
     port = FakePn532Serial()
     port.card = FakeMifareClassic(b"\x01\x02\x03\x04")
     with pytest.raises(ProvisioningError) as e:
-        write_credential(reader_for(port), AdminClient(FakeBackend().client(), ADMIN_TOKEN), "P-0001")
+        write_credential(reader_for(port), AdminClient(FakeBackend().client(), ADMIN_TOKEN), ANNA)
     assert e.value.problem is Problem.CARD and "register-cards" in e.value.fix
 
 
@@ -67,7 +70,7 @@ def test_card_pulled_away_mid_write_is_reported() -> None:
     port = FakePn532Serial()
     port.card = FakeNtag(UID, write_fails_at=10)
     with pytest.raises(ProvisioningError) as e:
-        write_credential(reader_for(port), AdminClient(FakeBackend().client(), ADMIN_TOKEN), "P-0002")
+        write_credential(reader_for(port), AdminClient(FakeBackend().client(), ADMIN_TOKEN), ASEL)
     assert e.value.problem is Problem.CARD and "keep the card still" in e.value.fix
 
 
@@ -76,25 +79,30 @@ def test_credential_for_another_card_is_refused_before_writing() -> None:
     port = FakePn532Serial()
     port.card = FakeNtag(UID)
 
-    class Liar(AdminClient):
-        def credential(self, pupil_ref: str, uid: bytes) -> bytes:
-            return super().credential(pupil_ref, bytes.fromhex("04000000000000"))
+    class OtherCard(AdminClient):
+        def credential(self, pupil: Pupil, uid: bytes) -> bytes:
+            return super().credential(pupil, bytes.fromhex("04000000000000"))
 
-    with pytest.raises(ProvisioningError) as e:
-        write_credential(reader_for(port), Liar(backend.client(), ADMIN_TOKEN), "P-0001", keys=trust(backend))
-    assert "CARD_MISMATCH" in e.value.what
-    assert port.card.user_bytes()[:3] == b"\x03\x00\xfe"  # untouched
+    class OtherPupil(AdminClient):
+        def credential(self, pupil: Pupil, uid: bytes) -> bytes:
+            return super().credential(ASEL, uid)
+
+    for liar in (OtherCard, OtherPupil):
+        with pytest.raises(ProvisioningError) as e:
+            write_credential(reader_for(port), liar(backend.client(), ADMIN_TOKEN), ANNA, keys=trust(backend))
+        assert "CARD_MISMATCH" in e.value.what
+        assert port.card.user_bytes()[:3] == b"\x03\x00\xfe"  # untouched
 
 
 def test_bad_admin_token_and_unknown_pupil_name_the_fix() -> None:
     port = FakePn532Serial()
     port.card = FakeNtag(UID)
     with pytest.raises(ProvisioningError) as e:
-        write_credential(reader_for(port), AdminClient(FakeBackend().client(), "expired"), "P-0001")
+        write_credential(reader_for(port), AdminClient(FakeBackend().client(), "expired"), ANNA)
     assert e.value.problem is Problem.AUTH and "sign in again" in e.value.fix
     with pytest.raises(ProvisioningError) as e:
-        write_credential(reader_for(port), AdminClient(FakeBackend().client(), ADMIN_TOKEN), "P-9999")
-    assert "pupil reference" in e.value.fix
+        write_credential(reader_for(port), AdminClient(FakeBackend().client(), ADMIN_TOKEN), GONE)
+    assert "NO_SUCH_PUPIL" in e.value.what and "pick the pupil again" in e.value.fix
 
 
 def test_no_tap_times_out_with_advice() -> None:
@@ -102,27 +110,27 @@ def test_no_tap_times_out_with_advice() -> None:
         write_credential(
             reader_for(FakePn532Serial()),
             AdminClient(FakeBackend().client(), ADMIN_TOKEN),
-            "P-0001",
+            ANNA,
             timeout_s=0.1,
         )
-    assert "hold the card" in e.value.fix
+    assert e.value.problem is Problem.NO_CARD and "hold the card" in e.value.fix
 
 
 def test_bulk_registration_taps_and_names_pupils() -> None:
     backend = FakeBackend()
     a, b, c = (FakeMifareClassic(bytes([i, 2, 3, 4])) for i in (1, 2, 3))
     port = SwappingPort([a, a, b, c, None])
-    picks = iter(["P-0001", "P-0002", "P-9999"])
+    picks = iter([ANNA, YERLAN, GONE])
     out = io.StringIO()
     done = register_cards(
         reader_for(port),
         AdminClient(backend.client(), ADMIN_TOKEN),
-        lambda uid: next(picks, ""),
+        lambda uid: next(picks, None),
         Progress(0, out),
         timeout_s=0.3,
     )
-    assert done == [(a.uid, "P-0001"), (b.uid, "P-0002")]
-    assert backend.registered == [("P-0001", a.uid.hex()), ("P-0002", b.uid.hex())]
+    assert done == [(a.uid, ANNA), (b.uid, YERLAN)]
+    assert backend.registered == [(ANNA.pseudonym, a.uid), (YERLAN.pseudonym, b.uid)]
     text = out.getvalue()
     assert "same card as before" in text and "skipped" in text and "NO_SUCH_PUPIL" in text
 
@@ -136,6 +144,39 @@ def test_network_down_during_registration_stops_with_fix() -> None:
     http = httpx.Client(base_url="https://x", transport=httpx.MockTransport(down))
     with pytest.raises(ProvisioningError) as e:
         register_cards(
-            reader_for(port), AdminClient(http, ADMIN_TOKEN), lambda uid: "P-0001", Progress(0, io.StringIO())
+            reader_for(port), AdminClient(http, ADMIN_TOKEN), lambda uid: ANNA, Progress(0, io.StringIO())
         )
     assert e.value.problem is Problem.NETWORK
+
+
+def test_registration_answer_for_another_card_is_caught() -> None:
+    backend = FakeBackend()
+
+    def wrong_hash(request: httpx.Request) -> httpx.Response:
+        backend.handle(request)
+        return httpx.Response(200, json={"uid_hash": uid_hash(b"\x00\x00\x00\x00").hex()})
+
+    port = FakePn532Serial()
+    port.card = FakeMifareClassic(b"\x05\x06\x07\x08")
+    http = httpx.Client(base_url="https://x", transport=httpx.MockTransport(wrong_hash))
+    with pytest.raises(ProvisioningError) as e:
+        register_cards(
+            reader_for(port), AdminClient(http, ADMIN_TOKEN), lambda uid: ANNA, Progress(0, io.StringIO())
+        )
+    assert e.value.problem is Problem.BAD_RESPONSE and "do not hand out" in e.value.fix
+
+
+def test_card_taken_away_and_tapped_again_counts_as_a_new_tap() -> None:
+    # first pick names a pupil the back end no longer has: skipped; the technician retries the same card
+    backend = FakeBackend()
+    a = FakeMifareClassic(b"\x0a\x02\x03\x04")
+    port = SwappingPort([a, a, None, a, None])
+    picks = iter([GONE, ANNA])
+    done = register_cards(
+        reader_for(port),
+        AdminClient(backend.client(), ADMIN_TOKEN),
+        lambda uid: next(picks, None),
+        Progress(0, io.StringIO()),
+        timeout_s=0.3,
+    )
+    assert done == [(a.uid, ANNA)]

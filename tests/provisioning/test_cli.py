@@ -5,11 +5,12 @@ import pytest
 from adafruit_pn532.uart import PN532_UART
 
 from device.hw import ndef
-from device.hw.fake_pn532 import FakeNtag, FakePn532Serial
+from device.hw.fake_pn532 import FakeMifareClassic, FakeNtag, FakePn532Serial
 from device.hw.nfc import Pn532Reader
 from provisioning.cli import Deps, main
 from provisioning.config import read_config
 from provisioning.runner import Completed
+from shared_crypto import TrustStore, verify_card_credential, verify_trust_list
 
 from .fake_backend import ADMIN_TOKEN, TERMINAL, FakeBackend
 from .recording_runner import RecordingRunner
@@ -71,12 +72,53 @@ def test_write_card_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     port = FakePn532Serial()
     port.card = FakeNtag(bytes.fromhex("04010203040506"))
     rc = main(
-        ["write-card", "--pupil", "P-0002", "--config", str(tmp_path / "etc/terminal.toml")],
+        ["write-card", "--voucher", "502", "--config", str(tmp_path / "etc/terminal.toml")],
         deps_for(backend, runner, port),
     )
     assert rc == 0, capsys.readouterr().err
-    assert ndef.card_credential(port.card.user_bytes())
-    assert "read back" in capsys.readouterr().out
+    cred = verify_card_credential(
+        ndef.card_credential(port.card.user_bytes()),
+        TrustStore(verify_trust_list(backend.trust_list, backend.root.public, now=None, leeway=0).keys),
+        uid=port.card.uid,
+        now=backend.now,
+        leeway=0,
+    )
+    assert cred.pseudonym == b"\x22" * 16  # voucher 502's pupil
+    out = capsys.readouterr().out
+    assert "tap the NTAG card for А. Б., 7А  (voucher 502)" in out and "read back" in out
+
+
+def test_register_cards_command_picks_pupils_from_the_allowlist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend, runner = FakeBackend(), RecordingRunner()
+    assert main(enrol_args(tmp_path, backend, "--no-service"), deps_for(backend, runner)) == 0
+    port = FakePn532Serial()
+    port.card = FakeMifareClassic(b"\x0c\x0d\x0e\x0f")
+    answers = iter(["5Б", "2"])  # search the class, pick the second
+
+    def ask(question: str) -> str:
+        return next(answers)
+
+    deps = deps_for(backend, runner, port)
+    deps.ask = ask
+    args = ["register-cards", "--wait", "0.3", "--config", str(tmp_path / "etc/terminal.toml")]
+    assert main(args, deps) == 0  # the card stays on: no new tap within --wait ends the batch
+    assert backend.registered == [(b"\x33" * 16, b"\x0c\x0d\x0e\x0f")]
+    out = capsys.readouterr().out
+    assert "card 0c0d0e0f → Е. Ж., 5Б  (voucher 503)" in out and "1 card(s) registered" in out
+
+
+def test_write_card_for_a_voucher_not_in_the_allowlist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backend, runner = FakeBackend(), RecordingRunner()
+    assert main(enrol_args(tmp_path, backend, "--no-service"), deps_for(backend, runner)) == 0
+    rc = main(
+        ["write-card", "--voucher", "9", "--config", str(tmp_path / "etc/terminal.toml")],
+        deps_for(backend, runner, FakePn532Serial()),
+    )
+    assert rc == 2 and "voucher 9 is not in this school's allowlist" in capsys.readouterr().err
 
 
 def test_commands_without_enrolment_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
