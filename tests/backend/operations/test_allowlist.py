@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import httpx
+from fastapi.testclient import TestClient
+
+from backend.adapters.wallet_tables import CardRegistration, RevokedToken, Voucher
+from backend.auth.model import Role
+from backend.calendar import services as calendar
+from backend.calendar.model import DayRule
+from backend.clock import FixedClock
+from backend.context import AppContext
+from backend.services.unit_of_work import UnitOfWork
+from shared_crypto import (
+    Bundle,
+    EntryStatus,
+    TrustStore,
+    uid_hash,
+    verify_bundle,
+    verify_card_credential,
+    verify_trust_list,
+)
+
+from .conftest import API, Device, Setup
+
+AdminToken = Callable[..., tuple[int, dict[str, str]]]
+
+
+def fetch(client: TestClient, d: Device, etag: str | None = None, gz: bool = False) -> httpx.Response:
+    headers = d.auth("GET", "/allowlist")
+    if etag:
+        headers["If-None-Match"] = etag
+    headers["Accept-Encoding"] = "gzip" if gz else "identity"
+    return client.get(f"{API}/allowlist", headers=headers)
+
+
+def verify(ctx: AppContext, data: bytes, school_id: int) -> Bundle:
+    tl = verify_trust_list(ctx.keys.trust_list_cose(), ctx.keys.root_public(), now=None, leeway=0)
+    return verify_bundle(
+        data, TrustStore(tl.keys), school_id=school_id, now=int(ctx.clock.now().timestamp()), leeway=0
+    )
+
+
+def test_bundle_carries_vouchers_cards_calendar_and_revocations(
+    client: TestClient,
+    ctx: AppContext,
+    uow_factory: Callable[[], UnitOfWork],
+    school_setup: Callable[..., Setup],
+    make_pupil: Callable[..., int],
+    make_voucher: Callable[..., int],
+) -> None:
+    s = school_setup()
+    suspended = make_voucher(make_pupil(s.school_id), s.school_id, status="suspended", plan=2, min_serial=4)
+    make_voucher(make_pupil(s.school_id), s.school_id, status="awaiting_activation")
+    make_voucher(
+        make_pupil(s.school_id), s.school_id, status="active", valid_until=date(2026, 9, 1)
+    )  # lapsed
+    with uow_factory() as uow:
+        uow.session.add(
+            CardRegistration(
+                pupil_id=s.pupil_id,
+                uid_hash=uid_hash(b"\x04" * 7),
+                registered_at=ctx.clock.now(),
+                active=True,
+            )
+        )
+        uow.session.add(
+            CardRegistration(
+                pupil_id=s.pupil_id,
+                uid_hash=uid_hash(b"\x05" * 7),
+                registered_at=ctx.clock.now(),
+                active=False,
+            )
+        )
+        uow.session.add(RevokedToken(voucher_id=s.voucher_id, serial=3))
+        calendar.set_day(uow.session, DayRule(date(2026, 9, 15), False, note="holiday"), district="Almaly")
+        uow.commit()
+    r = fetch(client, s.device)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/cose"
+    b = verify(ctx, r.content, s.school_id)
+    assert b.sequence == 1
+    by_id = {e.voucher_id: e for e in b.entries}
+    assert set(by_id) == {s.voucher_id, suspended}
+    mine = by_id[s.voucher_id]
+    assert mine.status is EntryStatus.ACTIVE and mine.display == "С.А. 5А" and len(mine.pseudonym) == 16
+    assert mine.card_uid_hashes == (uid_hash(b"\x04" * 7),)
+    assert (by_id[suspended].status, by_id[suspended].plan, by_id[suspended].min_serial) == (
+        EntryStatus.SUSPENDED,
+        2,
+        4,
+    )
+    assert b.revoked == frozenset({(s.voucher_id, 3)})
+    assert 20260914 in b.calendar.days and 20260915 not in b.calendar.days and 20260919 not in b.calendar.days
+    assert b.valid_until - b.generated_at == 48 * 3600
+
+
+def test_sequence_rises_only_on_change_and_daily(
+    client: TestClient,
+    clock: FixedClock,
+    uow_factory: Callable[[], UnitOfWork],
+    ctx: AppContext,
+    school_setup: Callable[..., Setup],
+) -> None:
+    s = school_setup()
+    first = fetch(client, s.device)
+    same = fetch(client, s.device)
+    assert same.content == first.content and same.headers["ETag"] == first.headers["ETag"]
+    assert fetch(client, s.device, etag=first.headers["ETag"]).status_code == 304
+    with uow_factory() as uow:
+        v = uow.session.get(Voucher, s.voucher_id)
+        assert v is not None
+        v.status = "revoked"
+        uow.commit()
+    changed = fetch(client, s.device, etag=first.headers["ETag"])
+    assert changed.status_code == 200
+    b = verify(ctx, changed.content, s.school_id)
+    assert b.sequence == 2 and b.entries[0].status is EntryStatus.REVOKED
+    clock.advance(timedelta(days=1))  # next morning, nothing else changed: a new bundle all the same
+    assert verify(ctx, fetch(client, s.device).content, s.school_id).sequence == 3
+
+
+def test_gzip_when_asked(client: TestClient, ctx: AppContext, school_setup: Callable[..., Setup]) -> None:
+    s = school_setup()
+    plain = fetch(client, s.device)
+    packed = fetch(client, s.device, gz=True)
+    assert packed.headers.get("content-encoding") == "gzip"
+    assert packed.content == plain.content  # httpx decodes; the ETag names the decoded bytes
+    assert packed.headers["ETag"] == plain.headers["ETag"]
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert int(packed.headers["content-length"]) == len(gzip.compress(plain.content, 6, mtime=0))
+
+
+def test_card_endpoints(
+    client: TestClient,
+    ctx: AppContext,
+    school_setup: Callable[..., Setup],
+    admin_token: AdminToken,
+    make_school: Callable[..., int],
+) -> None:
+    s = school_setup()
+    _, tech = admin_token(Role.TECHNICIAN, (s.school_id,))
+    bundle = verify(ctx, fetch(client, s.device).content, s.school_id)
+    pseudonym = bundle.entries[0].pseudonym.hex()
+    uid = bytes.fromhex("04a1b2c3d4e5f6")
+    r = client.post(
+        "/api/admin/v1/cards/credential", json={"pseudonym": pseudonym, "uid": uid.hex()}, headers=tech
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/cose"
+    tl = verify_trust_list(ctx.keys.trust_list_cose(), ctx.keys.root_public(), now=None, leeway=0)
+    cred = verify_card_credential(
+        r.content, TrustStore(tl.keys), uid=uid, now=None, leeway=0, school_id=s.school_id
+    )
+    assert cred.pseudonym.hex() == pseudonym
+    r = client.post(
+        "/api/admin/v1/cards/register", json={"pseudonym": pseudonym, "uid": uid.hex()}, headers=tech
+    )
+    assert r.json() == {"uid_hash": uid_hash(uid).hex()}
+    r = client.post(
+        "/api/admin/v1/cards/register", json={"pseudonym": pseudonym, "uid": uid.hex()}, headers=tech
+    )
+    assert (r.status_code, r.json()["reason"]) == (409, "CARD_ALREADY_REGISTERED")
+    assert verify(ctx, fetch(client, s.device).content, s.school_id).entries[0].card_uid_hashes == (
+        uid_hash(uid),
+    )
+    r = client.post(
+        "/api/admin/v1/cards/register", json={"pseudonym": pseudonym, "uid": "0102"}, headers=tech
+    )
+    assert (r.status_code, r.json()["reason"]) == (400, "BAD_UID")
+    r = client.post(
+        "/api/admin/v1/cards/credential", json={"pseudonym": "00" * 16, "uid": uid.hex()}, headers=tech
+    )
+    assert (r.status_code, r.json()["reason"]) == (404, "NO_SUCH_PUPIL")
+    _, elsewhere = admin_token(Role.TECHNICIAN, (make_school(),))
+    r = client.post(
+        "/api/admin/v1/cards/credential", json={"pseudonym": pseudonym, "uid": uid.hex()}, headers=elsewhere
+    )
+    assert r.status_code == 403
