@@ -96,6 +96,7 @@ class Terminal:
         )
         self._worker: SyncWorker | None = None
         self._standing: IndicatorState | None = None
+        self._serve_lock = threading.Lock()  # camera and card threads: one decision at a time
         self._indicator_lock = threading.RLock()  # the sync thread may change the standing state too
         self._refresh_standing()
 
@@ -122,10 +123,12 @@ class Terminal:
 
     # --- serving --------------------------------------------------------------------------------------
     def present_qr(self, text: str) -> Verdict:
-        return self._show(self.engine.present_qr(text))
+        with self._serve_lock:
+            return self._show(self.engine.present_qr(text))
 
     def present_card(self, read: CardRead) -> Verdict:
-        return self._show(self.engine.present_card(read))
+        with self._serve_lock:
+            return self._show(self.engine.present_card(read))
 
     def _show(self, verdict: Verdict) -> Verdict:
         with self._indicator_lock:

@@ -1,0 +1,179 @@
+"""`python -m device`: run the terminal, on a Pi or simulated.
+
+    python -m device setup-sim DIR [--pupils N] [--images K]   a demo school, config and QR images in DIR
+    python -m device run --simulate --config DIR/terminal.toml --qr-dir DIR/qr [--trust-system-clock]
+    python -m device run --simulate --config DIR/terminal.toml < taps.txt  (card UID hex[:NDEF hex] or SW1:… lines)
+    python -m device run --config /etc/school-meals/terminal.toml   the real drivers from device/hw
+
+Simulated runs print each indicator state and verdict; `--sync` adds the background sync against the
+config's server_url (a real run always syncs).
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from .config import ConfigError, DeviceConfig, load_config
+from .interfaces import Verdict
+from .serve import describe, serve
+from .sim.card_reader import parse_card_line
+from .sim.indicator import PrintingIndicator
+from .terminal import Terminal
+
+log = logging.getLogger("device")
+HTTP_TIMEOUT_S = 15.0
+
+
+def _client(cfg: DeviceConfig) -> httpx.Client:
+    return httpx.Client(base_url=cfg.server_url, timeout=HTTP_TIMEOUT_S)
+
+
+def _report(v: Verdict) -> None:
+    print(describe(v), flush=True)
+
+
+def _serve_typed(terminal: Terminal, lines: Iterable[str]) -> None:
+    """Typed lines: `SW1:…` is a QR text; anything else a card (UID hex, optionally `:` NDEF hex)."""
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("SW1:"):
+            _report(terminal.present_qr(text))
+            continue
+        card = parse_card_line(text)
+        if card is None:
+            print(f"[input] neither a card UID (hex, 4/7/10 bytes) nor a SW1: code: {text!r}", flush=True)
+            continue
+        _report(terminal.present_card(card))
+
+
+def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
+    from .hw.decoders import DecoderUnavailable, make_decoder
+    from .sim.camera import FolderCamera
+
+    terminal = Terminal.from_config(cfg, indicator=PrintingIndicator())
+    try:
+        if sync:
+            terminal.start_background_sync(lambda: _client(cfg))
+        stop = threading.Event()
+        if qr_dir is not None:
+            try:
+                decoder = make_decoder(cfg.hardware.decoder if cfg.hardware else "zxing")
+                camera = FolderCamera(qr_dir)
+            except (DecoderUnavailable, FileNotFoundError) as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            serve(terminal, camera=camera, decoder=decoder, reader=None, stop=stop, report=_report)
+        else:
+            _serve_typed(terminal, sys.stdin)
+        print(f"[terminal] standing {terminal.standing().value}; faults {terminal.faults()}")
+        return 0
+    finally:
+        terminal.close()
+
+
+def run_hardware(cfg: DeviceConfig) -> int:
+    from .hw.config import HardwareConfig, build
+
+    hw = build(cfg.hardware or HardwareConfig())
+    terminal = Terminal.from_config(cfg, indicator=hw.indicator)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    terminal.start_background_sync(lambda: _client(cfg))
+    try:
+        serve(terminal, camera=hw.camera, decoder=hw.decoder, reader=hw.nfc, stop=stop, report=_log_verdict)
+    finally:
+        terminal.close()
+        hw.camera.close()
+        hw.indicator.close()
+    return 0
+
+
+def _log_verdict(v: Verdict) -> None:
+    log.info("%s", describe(v))
+
+
+def setup_sim(out: Path, pupils: int, images: int) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from shared_crypto import MealSlot
+
+    from .hw.testimages import Distortion, render
+    from .sim import scenario
+
+    keys = scenario.Keys()
+    now = int(time.time())
+    today = dt.datetime.fromtimestamp(now + scenario.KZ_OFFSET_MIN * 60, dt.UTC).date()
+    days = [today + dt.timedelta(days=i) for i in range(7)]
+    # All-day slot so the demo works at any hour; a real calendar has breakfast and lunch.
+    cal = scenario.school_calendar(days, slots=(MealSlot(1, 0, 1440),))
+    bundle = scenario.bundle(days=days, cal=cal, generated_at=now, valid_until=now + 7 * 86_400, n=pupils)
+    cfg = scenario.provision(out / "data", keys, bundle)
+    cfg = replace(cfg, rules=replace(cfg.rules, rtc=True))  # no back end to ask: believe this host's clock
+    (out / "terminal.toml").write_text(scenario.config_toml(cfg))
+    qr = out / "qr"
+    qr.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    for i in range(images):
+        voucher = 1 + i % pupils
+        text = scenario.qr_text(keys, voucher, now, ttl=7 * 86_400)
+        frame = render(text, Distortion.CLEAN if i % 2 else Distortion.PERSPECTIVE, rng)
+        Image.fromarray(frame).save(qr / f"{i:03d}-voucher{voucher}.png")
+    taps = [scenario.card_uid(2).hex(), scenario.card_uid(2).hex(), "01020304"]
+    (out / "taps.txt").write_text("\n".join(taps) + "\n")
+    print(f"demo school {scenario.SCHOOL_ID} with {pupils} pupils in {out}; {images} QR images in {qr}")
+    print(f"  python -m device run --simulate --config {out / 'terminal.toml'} --qr-dir {qr}")
+    print(f"  python -m device run --simulate --config {out / 'terminal.toml'} < {out / 'taps.txt'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m device", description="School-meals canteen terminal")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="serve meals")
+    run.add_argument("--config", type=Path, required=True)
+    run.add_argument("--simulate", action="store_true", help="QR images from a folder or taps from stdin")
+    run.add_argument("--qr-dir", type=Path, help="with --simulate: serve the QR images in this folder")
+    run.add_argument("--sync", action="store_true", help="with --simulate: sync with the config's server")
+    run.add_argument(
+        "--trust-system-clock", action="store_true", help="with --simulate: treat this host's clock as an RTC"
+    )
+    setup = sub.add_parser("setup-sim", help="make a demo school, config and QR images for --simulate")
+    setup.add_argument("dir", type=Path)
+    setup.add_argument("--pupils", type=int, default=20)
+    setup.add_argument("--images", type=int, default=6)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.cmd == "setup-sim":
+        return setup_sim(args.dir, args.pupils, args.images)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not args.simulate:
+        if args.qr_dir or args.sync or args.trust_system_clock:
+            p.error("--qr-dir, --sync and --trust-system-clock go with --simulate")
+        return run_hardware(cfg)
+    if args.trust_system_clock:
+        cfg = replace(cfg, rules=replace(cfg.rules, rtc=True))
+    return run_simulated(cfg, args.qr_dir, sync=args.sync)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

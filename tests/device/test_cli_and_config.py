@@ -1,0 +1,171 @@
+"""Config parsing, the serving loop over the simulated twins, and `python -m device`."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device.__main__ import main
+from device.config import ConfigError, Rules, load_config, parse_config
+from device.interfaces import CardRead, Verdict
+from device.serve import serve
+from device.sim.camera import FolderCamera
+from device.sim.card_reader import TypedCardReader, parse_card_line
+
+from .conftest import Rig
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = """
+[terminal]
+server_url = "https://meals.example.kz"
+terminal_id = 7
+school_id = 1001
+canteen_id = 1
+data_dir = "/var/lib/school-meals"
+key_file = "/var/lib/school-meals/device_key.pem"
+root_key_file = "/var/lib/school-meals/root_key.pub"
+timezone = "Asia/Almaty"
+"""
+
+
+def test_provisionings_config_is_read_with_default_rules() -> None:
+    cfg = parse_config(MINIMAL)
+    assert cfg.terminal_id == 7 and cfg.data_dir == Path("/var/lib/school-meals")
+    assert cfg.rules == Rules() and cfg.hardware is None
+    assert cfg.journal_path == Path("/var/lib/school-meals/journal.sqlite3")
+
+
+def test_rules_and_hardware_tables() -> None:
+    cfg = parse_config(
+        MINIMAL
+        + '[rules]\ntoken_leeway_s = 10\nstale_grace_hours = 48\nrtc = true\n[hardware]\ndecoder = "zbar"\n'
+    )
+    assert cfg.rules.token_leeway_s == 10 and cfg.rules.stale_grace_s == 48 * 3600 and cfg.rules.rtc
+    assert cfg.hardware is not None and cfg.hardware.decoder == "zbar"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not toml [", "not TOML"),
+        ("[rules]\n", "no [terminal]"),
+        (MINIMAL.replace("terminal_id = 7", 'terminal_id = "7"'), "terminal_id must be an integer"),
+        (MINIMAL.replace("canteen_id = 1\n", ""), "lacks ['canteen_id']"),
+        (MINIMAL + "colour = 1\n", "unknown [terminal] keys"),
+        (MINIMAL + "[rules]\nleway = 3\n", "unknown [rules] keys"),
+        (MINIMAL + "[rules]\ntoken_leeway_s = -1\n", "token_leeway_s must be a number"),
+        (MINIMAL + "[rules]\nrtc = 1\n", "rtc must be true or false"),
+        (MINIMAL + "[rules]\nupload_batch_size = 20000\n", "upload_batch_size"),
+        (MINIMAL + '[hardware]\ndecoder = "nope"\n', "[hardware]"),
+        (MINIMAL + "[extra]\n", "unknown tables"),
+    ],
+)
+def test_bad_configs_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
+    ):
+        parse_config(text)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_card_lines() -> None:
+    assert parse_card_line("04a1b2c3") == CardRead(bytes.fromhex("04a1b2c3"), None)
+    assert parse_card_line("04a1b2c3d4e5f6:a0") == CardRead(bytes.fromhex("04a1b2c3d4e5f6"), b"\xa0")
+    assert parse_card_line("04a1b2") is None  # 3 bytes is no UID
+    assert parse_card_line("zz") is None
+
+
+def test_serve_runs_the_simulated_camera_and_reader_to_the_end(rig: Rig, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from device.hw.decoders import make_decoder
+    from device.hw.testimages import Distortion, render
+
+    qr = tmp_path / "qr"
+    qr.mkdir()
+    rng = np.random.default_rng(1)
+    for i, v in enumerate((4, 6)):
+        Image.fromarray(render(rig.qr(v), Distortion.CLEAN, rng)).save(qr / f"{i}.png")
+    reader = TypedCardReader(iter(["", "nonsense", "04000000000008\n"]))
+    got: list[Verdict] = []
+    serve(
+        rig.terminal,
+        camera=FolderCamera(qr),
+        decoder=make_decoder("zxing"),
+        reader=reader,
+        stop=threading.Event(),
+        report=got.append,
+        reader_done=lambda: reader.exhausted,
+    )
+    assert sorted(v.voucher_id for v in got if v.served) == [4, 6, 8]
+    assert reader.errors == ["nonsense"]
+
+
+def test_folder_camera_needs_images(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        FolderCamera(tmp_path)
+
+
+def test_simulated_run_from_typed_lines(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from device.sim import scenario
+
+    cfg_file = rig.data_dir / "terminal.toml"
+    cfg_file.write_text(scenario.config_toml(rig.terminal.cfg))
+    rig.terminal.close()
+    (rig.data_dir / "trusted_time.json").unlink()  # never synced, no RTC: time is unknown
+    import time
+
+    text = scenario.qr_text(rig.keys, 4, int(time.time()))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{text}\n04000000000006\nbogus\n"))
+    assert main(["run", "--simulate", "--config", str(cfg_file)]) == 0
+    out = capsys.readouterr().out
+    # No trusted time at all: nothing is served, but every input gets a verdict and the indicator says why.
+    assert out.count("[verdict] REFUSE CLOCK_UNKNOWN") == 2
+    assert "neither a card UID" in out and "[indicator] WARNING" in out
+
+
+def test_setup_sim_then_run_serves_the_images(tmp_path: Path) -> None:
+    env_py = sys.executable
+    subprocess.run(
+        [env_py, "-m", "device", "setup-sim", str(tmp_path), "--images", "3"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    res = subprocess.run(
+        [
+            env_py,
+            "-m",
+            "device",
+            "run",
+            "--simulate",
+            "--config",
+            str(tmp_path / "terminal.toml"),
+            "--qr-dir",
+            str(tmp_path / "qr"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert res.stdout.count("[verdict] SERVE") == 3
+    assert "[indicator] SERVED" in res.stdout
+
+
+def test_bad_config_is_an_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "t.toml").write_text("[terminal]\n")
+    assert main(["run", "--simulate", "--config", str(tmp_path / "t.toml")]) == 2
+    assert "lacks" in capsys.readouterr().err
