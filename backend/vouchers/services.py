@@ -287,7 +287,7 @@ def voucher_events(session: Session, principal: Principal, voucher_id: int) -> l
 def meal_history(session: Session, principal: Principal, voucher_id: int) -> list[dict[str, Any]]:
     """Meals served on this voucher, newest first, from the ingest side's `meal_events` (if deployed)."""
     voucher_for_parent(session, principal, voucher_id)
-    if not inspect(session.get_bind()).has_table("meal_events"):
+    if not inspect(session.connection()).has_table("meal_events"):
         return []
 
     meals = table(
