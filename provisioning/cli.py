@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from device.config import DeviceConfig
 from device.hw.camera import PiCamera
 from device.hw.config import HardwareConfig
 from device.hw.decoders import DecoderName, make_decoder
@@ -23,8 +24,8 @@ from shared_crypto.keys import VerifyKey
 
 from . import system
 from .cards import AdminClient, register_cards, write_credential
-from .config import DEFAULT_CONFIG, DEFAULT_DATA_DIR, TerminalConfig, read_config
-from .enrol import ROOT_KEY_FILE, TRUST_LIST_FILE, EnrolClient, enrol_terminal
+from .config import DEFAULT_CONFIG, DEFAULT_DATA_DIR, read_config
+from .enrol import TRUST_LIST_FILE, EnrolClient, enrol_terminal
 from .errors import Problem, ProvisioningError
 from .progress import Progress
 from .roster import Pupil, Roster, fetch_roster, pick_pupil
@@ -38,27 +39,31 @@ class Deps:
 
     http: Callable[[str], httpx.Client] = lambda base: httpx.Client(base_url=base, timeout=20.0)
     runner: Runner = run
-    rig: Callable[[TerminalConfig, Path], Rig] | None = None
-    reader: Callable[[TerminalConfig], Pn532Reader] | None = None
+    rig: Callable[[DeviceConfig, Path], Rig] | None = None
+    reader: Callable[[DeviceConfig], Pn532Reader] | None = None
     ask: Callable[[str], str] = input
     admin_token: Callable[[], str] = field(
         default=lambda: os.environ.get("SM_ADMIN_TOKEN") or getpass.getpass("admin token: ")
     )
 
 
-def _reader(cfg: TerminalConfig) -> Pn532Reader:
-    return Pn532Reader(pn532_factory(cfg.hardware.pn532()))
+def _hardware(cfg: DeviceConfig) -> HardwareConfig:
+    return cfg.hardware or HardwareConfig()  # no [hardware] table: the documented default wiring
 
 
-def _rig(cfg: TerminalConfig, root: Path, deps: Deps) -> Rig:
-    hw = cfg.hardware
+def _reader(cfg: DeviceConfig) -> Pn532Reader:
+    return Pn532Reader(pn532_factory(_hardware(cfg).pn532()))
+
+
+def _rig(cfg: DeviceConfig, root: Path, deps: Deps) -> Rig:
+    hw = _hardware(cfg)
     return Rig(
         indicator=lambda: LedBuzzerIndicator(hw.led_gpio, hw.buzzer_gpio),
         camera=lambda: PiCamera((hw.camera_width, hw.camera_height)),
         decoder=lambda: make_decoder(hw.decoder),
         nfc=lambda: (deps.reader or _reader)(cfg),
         runner=deps.runner,
-        data_dir=Path(cfg.data_dir),
+        data_dir=cfg.data_dir,
         root=root,
     )
 
@@ -76,7 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     e.add_argument("--root", type=Path, default=Path("/"), help="install root for the systemd unit")
     e.add_argument("--nfc-bus", choices=[b.value for b in Bus], default=Bus.UART.value)
-    e.add_argument("--nfc-port", default="/dev/serial0")
+    e.add_argument("--nfc-port", default="/dev/serial0", help="Pi 5: /dev/ttyAMA0; USB adapter: /dev/ttyUSB0")
+    e.add_argument(
+        "--no-nfc-reset",
+        action="store_true",
+        help="UART only: the PN532's RSTPDN is not wired to GPIO6 (e.g. a USB-serial adapter)",
+    )
     e.add_argument("--decoder", choices=[d.value for d in DecoderName], default=DecoderName.ZXING.value)
     e.add_argument(
         "--no-service", action="store_true", help="skip user, systemd unit and time zone (bench set-up)"
@@ -100,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _enrol(a: argparse.Namespace, deps: Deps) -> int:
     progress = Progress(5 if a.no_service else 8)
-    hardware = HardwareConfig(decoder=a.decoder, nfc_bus=a.nfc_bus, nfc_uart_port=a.nfc_port)
+    hardware = HardwareConfig(
+        decoder=a.decoder, nfc_bus=a.nfc_bus, nfc_uart_port=a.nfc_port, nfc_uart_reset=not a.no_nfc_reset
+    )
     zone = system.kazakhstan_zone()
     with deps.http(a.server) as http:
         cfg = enrol_terminal(
@@ -128,10 +140,9 @@ def _enrol(a: argparse.Namespace, deps: Deps) -> int:
     return 0
 
 
-def _card_keys(cfg: TerminalConfig) -> TrustStore:
-    data = Path(cfg.data_dir)
-    root = VerifyKey((data / ROOT_KEY_FILE).read_bytes())
-    tl = verify_trust_list((data / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
+def _card_keys(cfg: DeviceConfig) -> TrustStore:
+    root = VerifyKey(cfg.root_key_file.read_bytes())
+    tl = verify_trust_list((cfg.data_dir / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
     return TrustStore(tl.keys)
 
 

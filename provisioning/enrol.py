@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from device.config import DeviceConfig
 from device.hw.config import HardwareConfig
 from shared_crypto import (
     DeviceAuth,
@@ -30,7 +31,7 @@ from shared_crypto import (
 from shared_crypto.errors import Reason
 from shared_crypto.keys import VerifyKey
 
-from .config import TerminalConfig, write_config
+from .config import tuned_rules, write_config
 from .errors import Problem, ProvisioningError
 from .progress import Progress
 
@@ -202,7 +203,7 @@ def enrol_terminal(
     hardware: HardwareConfig,
     progress: Progress,
     now: Callable[[], float] = time.time,
-) -> TerminalConfig:
+) -> DeviceConfig:
     progress.step("terminal key")
     data_dir.mkdir(parents=True, exist_ok=True)
     key, made = load_or_create_key(data_dir / KEY_FILE)
@@ -249,15 +250,16 @@ def enrol_terminal(
     _write_file(data_dir / ROOT_KEY_FILE, enrolment.root_key.raw)
     _write_file(data_dir / TRUST_LIST_FILE, tl_bytes)
     _write_file(data_dir / ALLOWLIST_FILE, al_bytes)
-    cfg = TerminalConfig(
+    cfg = DeviceConfig(
         server_url=server_url,
         terminal_id=enrolment.terminal_id,
         school_id=enrolment.school_id,
         canteen_id=enrolment.canteen_id,
-        data_dir=str(data_dir),
-        key_file=str(data_dir / KEY_FILE),
-        root_key_file=str(data_dir / ROOT_KEY_FILE),
+        data_dir=data_dir,
+        key_file=data_dir / KEY_FILE,
+        root_key_file=data_dir / ROOT_KEY_FILE,
         timezone=timezone,
+        rules=tuned_rules(config_path),
         hardware=hardware,
     )
     write_config(config_path, cfg)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
+from device.config import DeviceConfig
 from shared_crypto import Entry, TrustStore, VerificationError, verify_bundle, verify_trust_list
 from shared_crypto.keys import VerifyKey
 
-from .config import TerminalConfig
 from .enrol import LEEWAY, TRUST_LIST_FILE, EnrolClient, load_or_create_key
 from .errors import Problem, ProvisioningError
 
@@ -53,17 +52,16 @@ class Roster:
         return [p for p in self._pupils if q in p.display.casefold()]
 
 
-def fetch_roster(client: EnrolClient, cfg: TerminalConfig, *, now: Callable[[], float] = time.time) -> Roster:
+def fetch_roster(client: EnrolClient, cfg: DeviceConfig, *, now: Callable[[], float] = time.time) -> Roster:
     """The school's current allowlist, fetched with the terminal's own key and verified like enrolment does."""
-    data = Path(cfg.data_dir)
     try:
-        root = VerifyKey(Path(cfg.root_key_file).read_bytes())
-        trust = verify_trust_list((data / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
+        root = VerifyKey(cfg.root_key_file.read_bytes())
+        trust = verify_trust_list((cfg.data_dir / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
     except (OSError, ValueError, VerificationError) as e:
         raise ProvisioningError(
             Problem.CONFIG, f"pinned root or trust list unreadable ({e})", "enrol the terminal again"
         ) from e
-    key, _ = load_or_create_key(Path(cfg.key_file))
+    key, _ = load_or_create_key(cfg.key_file)
     raw = client.fetch("/allowlist", "allowlist", key, cfg.terminal_id)
     try:
         bundle = verify_bundle(

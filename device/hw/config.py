@@ -24,10 +24,27 @@ class HardwareConfig:
     nfc_reset_gpio: int = 6
     nfc_req_gpio: int = 12
     nfc_cs_gpio: int = 5
+    nfc_uart_reset: bool = True  # UART: RSTPDN wired to nfc_reset_gpio (false for a USB-serial adapter)
 
     def __post_init__(self) -> None:
-        DecoderName(self.decoder)  # ValueError names a bad value at load time, not at the first scan
-        self.pn532()
+        """Every bad value is refused here, at load time, with its key named, not at the first scan."""
+        if self.decoder not in set(DecoderName):
+            raise ValueError(f"decoder {self.decoder!r}: choose one of {[d.value for d in DecoderName]}")
+        if self.nfc_bus not in set(Bus):
+            raise ValueError(f"nfc_bus {self.nfc_bus!r}: choose one of {[b.value for b in Bus]}")
+        for name in ("camera_width", "camera_height"):
+            size = getattr(self, name)
+            if type(size) is not int or not 64 <= size <= 2304 or size % 2:
+                raise ValueError(f"{name} {size!r} must be an even number of pixels, 64-2304")
+        taken = self.pn532().pins()
+        for name in ("led_gpio", "buzzer_gpio"):
+            pin = getattr(self, name)
+            if type(pin) is not int or not 2 <= pin <= 27:
+                raise ValueError(f"{name} {pin!r} is not a usable BCM pin (2-27)")
+            clash = [k for k, v in taken.items() if v == pin]
+            if clash:
+                raise ValueError(f"{name} {pin} is already taken by {clash[0]} (see hardware_docs/wiring.md)")
+            taken[name] = pin
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> HardwareConfig:
@@ -42,6 +59,7 @@ class HardwareConfig:
             bus=Bus(self.nfc_bus),
             uart_port=self.nfc_uart_port,
             reset_gpio=self.nfc_reset_gpio,
+            uart_reset=self.nfc_uart_reset,
             req_gpio=self.nfc_req_gpio,
             cs_gpio=self.nfc_cs_gpio,
         )

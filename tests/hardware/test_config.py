@@ -26,11 +26,28 @@ def test_defaults_are_the_documented_wiring() -> None:
 
 @pytest.mark.parametrize(
     "table",
-    [{"decoder": "opencv"}, {"nfc_bus": "usb"}, {"nfc_cs_gpio": 99}, {"led_pin": 17}],
+    [
+        {"decoder": "opencv"},
+        {"nfc_bus": "usb"},
+        {"nfc_cs_gpio": 99},
+        {"led_pin": 17},
+        {"led_gpio": 99},
+        {"led_gpio": 27},  # the buzzer's
+        {"buzzer_gpio": 14},  # the PN532's UART
+        {"nfc_bus": "i2c", "led_gpio": 12},  # the PN532's P32 line on I2C
+        {"camera_width": 641},
+        {"camera_height": "480"},
+    ],
 )
 def test_bad_hardware_tables_are_refused_at_load(table: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as e:
         HardwareConfig.from_table(table)
+    assert any(key in str(e.value) for key in table) or "BCM" in str(e.value) or "taken" in str(e.value)
+
+
+def test_pins_free_on_one_bus_may_be_used_on_another() -> None:
+    assert HardwareConfig(nfc_bus="spi", led_gpio=12).led_gpio == 12  # P32 is only taken on I2C
+    assert HardwareConfig(nfc_uart_reset=False, led_gpio=6).led_gpio == 6
 
 
 def test_build_gives_the_configured_drivers(mock_pins: MockFactory) -> None:

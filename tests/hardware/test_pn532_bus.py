@@ -11,13 +11,17 @@ class Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-        self.closed: list[object] = []
+        self.freed: list[str] = []
 
     def _rec(self, name: str) -> Any:
         def fn(*args: Any, **kwargs: Any) -> Any:
             self.calls.append((name, args, kwargs))
             obj = SimpleNamespace(name=name, args=args, kwargs=kwargs)
-            obj.close = lambda: self.closed.append(obj)
+            label = f"{name}{args[:1]}"
+            if name == "Serial":  # pyserial closes; Blinka's busio and digitalio objects deinit
+                obj.close = lambda: self.freed.append(label)
+            else:
+                obj.deinit = lambda: self.freed.append(label)
             return obj
 
         return fn
@@ -47,14 +51,31 @@ class Recorder:
 
 def test_uart_opens_the_configured_port_and_reopens_after_a_fault() -> None:
     rec = Recorder()
-    build = pn532_factory(Pn532Config(uart_port="/dev/ttyUSB0", uart_baudrate=115200), rec.importer)
+    build = pn532_factory(Pn532Config(uart_port="/dev/ttyAMA0", uart_baudrate=115200), rec.importer)
     build()
+    assert rec.freed == []
     build()
     serial_calls = rec.named("Serial")
-    assert [a for a, _ in serial_calls] == [("/dev/ttyUSB0",), ("/dev/ttyUSB0",)]
+    assert [a for a, _ in serial_calls] == [("/dev/ttyAMA0",), ("/dev/ttyAMA0",)]
     assert serial_calls[0][1]["baudrate"] == 115200
-    assert len(rec.closed) == 1  # the first port is closed before the second opens
-    assert len(rec.named("PN532_UART")) == 2
+    # the first build's port and reset line are released before the second claims them
+    assert rec.freed == ["DigitalInOut('D6',)", "Serial('/dev/ttyAMA0',)"]
+    chips = rec.named("PN532_UART")
+    assert len(chips) == 2 and chips[0][1]["reset"].args == ("D6",)  # hard reset through RSTPDN
+
+
+def test_uart_without_a_wired_reset_line_claims_no_gpio() -> None:
+    rec = Recorder()
+    pn532_factory(Pn532Config(uart_port="/dev/ttyUSB0", uart_reset=False), rec.importer)()
+    assert rec.named("DigitalInOut") == [] and rec.named("PN532_UART")[0][1]["reset"] is None
+
+
+def test_i2c_rebuild_releases_bus_and_pins() -> None:
+    rec = Recorder()
+    build = pn532_factory(Pn532Config(bus=Bus.I2C), rec.importer)
+    build()
+    build()
+    assert sorted(rec.freed) == ["DigitalInOut('D12',)", "DigitalInOut('D6',)", "I2C('SCL',)"]
 
 
 def test_i2c_wires_reset_and_req_pins() -> None:
@@ -79,6 +100,9 @@ def test_spi_uses_chip_select() -> None:
         dict(bus=Bus.I2C, req_gpio=None),
         dict(cs_gpio=40),
         dict(reset_gpio=1),
+        dict(bus=Bus.SPI, cs_gpio=8),  # CE0 belongs to spidev
+        dict(bus=Bus.SPI, cs_gpio=6),  # same line as reset
+        dict(reset_gpio=15),  # UART RXD
     ],
 )
 def test_bad_wiring_config_is_refused(kwargs: dict[str, Any]) -> None:

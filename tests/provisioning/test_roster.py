@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from device.config import DeviceConfig
 from device.hw.config import HardwareConfig
-from provisioning.config import TerminalConfig
 from provisioning.enrol import ALLOWLIST_FILE, EnrolClient, enrol_terminal
 from provisioning.errors import Problem, ProvisioningError
 from provisioning.progress import Progress
@@ -64,7 +64,7 @@ def test_too_many_matches_ask_for_more_and_empty_search_ends() -> None:
     assert said == [f"{MAX_LISTED + 1} pupils match '5Б': add the initials or give the voucher id"]
 
 
-def enrolled(backend: FakeBackend, tmp_path: Path) -> TerminalConfig:
+def enrolled(backend: FakeBackend, tmp_path: Path) -> DeviceConfig:
     return enrol_terminal(
         EnrolClient(backend.client(), now=lambda: backend.now),
         server_url="https://sw.test",
