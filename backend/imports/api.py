@@ -1,0 +1,69 @@
+"""Admin upload of an export file: `POST /api/admin/v1/imports/{kind}` (multipart `file`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, UploadFile
+from pydantic import BaseModel
+
+from backend.auth import Principal, Role, require_admin
+from backend.deps import CtxDep
+from backend.errors import DomainError
+from backend.services.unit_of_work import UnitOfWork
+from backend.sms.outbox import dispatch_pending
+
+from .model import ImportKind
+from .services import run_import
+
+router = APIRouter(prefix="/api/admin/v1", tags=["imports"])
+
+District = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
+MAX_UPLOAD = 200 * 1024 * 1024
+
+
+class RejectionOut(BaseModel):
+    row: int
+    reason: str
+    detail: str
+
+
+class ImportOut(BaseModel):
+    run_id: int
+    kind: str
+    accepted: int
+    created: int
+    updated: int
+    unchanged: int
+    resumed: int
+    rejected: list[RejectionOut]
+
+
+@router.post("/imports/{kind}")
+def upload(kind: ImportKind, file: UploadFile, principal: District, ctx: CtxDep) -> ImportOut:
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise DomainError("IMPORT_TOO_LARGE", f"at most {MAX_UPLOAD} bytes", 413)
+    with UnitOfWork(ctx.session_factory) as uow:
+        report = run_import(
+            uow.session,
+            kind,
+            data,
+            file.filename or "upload.csv",
+            actor=f"admin:{principal.id}",
+            scope=principal,
+            settings=ctx.settings,
+            now=ctx.clock.now(),
+        )
+        uow.commit()
+    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    return ImportOut(
+        run_id=report.run_id,
+        kind=report.kind,
+        accepted=report.accepted,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        resumed=report.resumed,
+        rejected=[RejectionOut(row=r.row, reason=r.reason, detail=r.detail) for r in report.rejected],
+    )

@@ -1,0 +1,269 @@
+"""Apply an export file: validate each row, upsert by natural key (BIN, IIN, pupil+parent), record a
+report of rejected rows, and resume the consent process for pupils whose first parent link arrived."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from backend.adapters.wallet_tables import Guardianship, ImportRejection, ImportRun, Parent, Pupil, School
+from backend.auth.model import Principal
+from backend.config import Settings
+from backend.consent.services import resume_unlinked
+from backend.errors import DomainError
+from backend.wallet.pseudonym import display_for, pseudonym_for
+
+from .model import (
+    ImportKind,
+    LinkRow,
+    ParentRow,
+    PupilRow,
+    Rejection,
+    RejectReason,
+    Row,
+    SchoolRow,
+    key_of,
+    read_records,
+    validate,
+)
+
+CHUNK = 2000
+
+
+@dataclass
+class ImportReport:
+    run_id: int
+    kind: ImportKind
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    resumed: int = 0  # pupils whose consent process resumed thanks to a new link
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def run_import(
+    session: Session,
+    kind: ImportKind,
+    data: bytes,
+    filename: str,
+    *,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+    scope: Principal | None = None,
+) -> ImportReport:
+    """`scope`: the importing admin; rows for schools outside their district are rejected OUT_OF_SCOPE.
+    None (system imports, benchmarks) accepts every school."""
+    rows: list[Row] = []
+    rejected: list[Rejection] = []
+    seen: set[tuple[str, ...]] = set()
+    try:
+        records = list(read_records(data, filename))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DomainError("IMPORT_MALFORMED", f"cannot read {filename}: {exc}", 400) from None
+    for number, rec in records:
+        result = validate(kind, number, rec)
+        if isinstance(result, Rejection):
+            rejected.append(result)
+            continue
+        key = key_of(result)
+        if key in seen:
+            rejected.append(
+                Rejection(number, RejectReason.DUPLICATE, "the same record appears earlier in the file")
+            )
+            continue
+        seen.add(key)
+        rows.append(result)
+
+    run = ImportRun(at=now, actor=actor, kind=kind, source=filename[:200], accepted=0, rejected=0)
+    session.add(run)
+    session.flush()
+    report = ImportReport(run_id=run.id, kind=kind)
+    if kind is ImportKind.SCHOOLS:
+        _schools(session, [r for r in rows if isinstance(r, SchoolRow)], report, rejected, scope)
+    elif kind is ImportKind.PUPILS:
+        _pupils(session, [r for r in rows if isinstance(r, PupilRow)], report, rejected, settings, scope)
+    elif kind is ImportKind.PARENTS:
+        _parents(session, [r for r in rows if isinstance(r, ParentRow)], report)
+    else:
+        new_links = _links(session, [r for r in rows if isinstance(r, LinkRow)], report, rejected, scope)
+        report.resumed = resume_unlinked(session, new_links, settings=settings, now=now)
+    report.rejected = sorted(rejected, key=lambda r: r.row)
+    run.accepted, run.rejected = report.accepted, len(report.rejected)
+    if report.rejected:
+        session.execute(
+            insert(ImportRejection),
+            [
+                {"run_id": run.id, "row_number": r.row, "reason": r.reason.value, "detail": r.detail}
+                for r in report.rejected
+            ],
+        )
+    return report
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _upsert(
+    session: Session,
+    model: type[Any],
+    key: str,
+    rows: list[dict[str, Any]],
+    report: ImportReport,
+) -> dict[str, int]:
+    """Insert new keys, update changed ones (bulk, by primary key); returns key → id for all rows."""
+    existing: dict[str, Any] = {}
+    cols = [c for c in rows[0] if c != key] if rows else []
+    for chunk in _chunks([r[key] for r in rows]):
+        for obj in session.execute(select(model).where(getattr(model, key).in_(chunk))).scalars():
+            existing[getattr(obj, key)] = obj
+    inserts, updates = [], []
+    for r in rows:
+        obj = existing.get(r[key])
+        if obj is None:
+            inserts.append(r)
+        elif any(getattr(obj, c) != r[c] for c in cols):
+            updates.append({"id": obj.id, **r})
+        else:
+            report.unchanged += 1
+    ids = {k: o.id for k, o in existing.items()}
+    if inserts:
+        new_ids = session.scalars(
+            insert(model).returning(model.id, sort_by_parameter_order=True), inserts
+        ).all()
+        ids.update({r[key]: i for r, i in zip(inserts, new_ids, strict=True)})
+    if updates:
+        session.execute(update(model), updates)
+    report.created += len(inserts)
+    report.updated += len(updates)
+    return ids
+
+
+def _schools(
+    session: Session,
+    rows: list[SchoolRow],
+    report: ImportReport,
+    rejected: list[Rejection],
+    scope: Principal | None,
+) -> None:
+    if scope is not None:
+        outside = [r for r in rows if r.district != scope.district]
+        rejected.extend(
+            Rejection(r.row, RejectReason.OUT_OF_SCOPE, f"district {r.district}") for r in outside
+        )
+        rows = [r for r in rows if r.district == scope.district]
+    _upsert(
+        session,
+        School,
+        "bin",
+        [{"bin": r.bin, "name": r.name, "region": r.region, "district": r.district} for r in rows],
+        report,
+    )
+
+
+def _pupils(
+    session: Session,
+    rows: list[PupilRow],
+    report: ImportReport,
+    rejected: list[Rejection],
+    settings: Settings,
+    scope: Principal | None,
+) -> None:
+    bins = sorted({r.school_bin for r in rows})
+    schools: dict[str, int] = {}
+    for chunk in _chunks(bins):
+        schools.update(
+            {b: i for b, i in session.execute(select(School.bin, School.id).where(School.bin.in_(chunk)))}
+        )
+    good = []
+    for r in rows:
+        school_id = schools.get(r.school_bin)
+        if school_id is None:
+            rejected.append(
+                Rejection(r.row, RejectReason.SCHOOL_UNKNOWN, f"no school with BIN {r.school_bin}")
+            )
+            continue
+        if scope is not None and school_id not in scope.school_ids:
+            rejected.append(
+                Rejection(r.row, RejectReason.OUT_OF_SCOPE, f"school {r.school_bin} is not yours")
+            )
+            continue
+        good.append(
+            {
+                "iin": r.iin,
+                "full_name": r.full_name,
+                "grade": r.grade,
+                "class_name": r.class_name,
+                "school_id": school_id,
+                "pseudonym": pseudonym_for(settings.pseudonym_secret, r.iin),
+                "display": display_for(r.full_name, r.class_name),
+            }
+        )
+    _upsert(session, Pupil, "iin", good, report)
+
+
+def _parents(session: Session, rows: list[ParentRow], report: ImportReport) -> None:
+    _upsert(
+        session,
+        Parent,
+        "iin",
+        [{"iin": r.iin, "full_name": r.full_name, "phone": r.phone, "language": r.language} for r in rows],
+        report,
+    )
+
+
+def _links(
+    session: Session,
+    rows: list[LinkRow],
+    report: ImportReport,
+    rejected: list[Rejection],
+    scope: Principal | None,
+) -> list[int]:
+    """Adds links (a role change updates the link); returns pupils that got a link they lacked."""
+    pupils: dict[str, int] = {}
+    parents: dict[str, int] = {}
+    for chunk in _chunks(sorted({r.pupil_iin for r in rows})):
+        stmt = select(Pupil.iin, Pupil.id).where(Pupil.iin.in_(chunk))
+        if scope is not None:  # a pupil of another district reads as unknown
+            stmt = stmt.where(Pupil.school_id.in_(sorted(scope.school_ids)))
+        pupils.update({iin: i for iin, i in session.execute(stmt)})
+    for chunk in _chunks(sorted({r.parent_iin for r in rows})):
+        parents.update(
+            {iin: i for iin, i in session.execute(select(Parent.iin, Parent.id).where(Parent.iin.in_(chunk)))}
+        )
+    existing: dict[tuple[int, int], Guardianship] = {}
+    for chunk in _chunks(sorted(set(pupils.values()))):
+        for link in session.scalars(select(Guardianship).where(Guardianship.pupil_id.in_(chunk))):
+            existing[(link.pupil_id, link.parent_id)] = link
+    new: list[dict[str, Any]] = []
+    for r in rows:
+        pupil_id, parent_id = pupils.get(r.pupil_iin), parents.get(r.parent_iin)
+        if pupil_id is None:
+            rejected.append(Rejection(r.row, RejectReason.PUPIL_UNKNOWN, "pupil not imported yet"))
+            continue
+        if parent_id is None:
+            rejected.append(Rejection(r.row, RejectReason.PARENT_UNKNOWN, "parent not imported yet"))
+            continue
+        g = existing.get((pupil_id, parent_id))
+        if g is None:
+            new.append({"pupil_id": pupil_id, "parent_id": parent_id, "role": r.role})
+            report.created += 1
+        elif g.role != r.role:
+            g.role = r.role
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    if new:
+        session.execute(insert(Guardianship), new)
+    return sorted({n["pupil_id"] for n in new})
