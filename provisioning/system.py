@@ -29,7 +29,7 @@ StartLimitIntervalSec=0
 Type=simple
 User={user}
 SupplementaryGroups=dialout gpio video i2c spi
-ExecStart={python} -m device --config {config}
+ExecStart={python} -m device run --config {config}
 Restart=always
 RestartSec=2
 # Read-only root: the terminal writes only to its data partition.

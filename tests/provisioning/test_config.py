@@ -2,9 +2,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
 
 from device.config import DeviceConfig, Rules, load_config
-from device.hw.config import HardwareConfig
+from device.hw.camera import PiCamera
+from device.hw.config import HardwareConfig, build
+from device.hw.decoders import DecoderName
 from provisioning.config import config_toml, read_config, write_config
 from provisioning.errors import Problem, ProvisioningError
 
@@ -50,3 +54,22 @@ def test_broken_config_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ProvisioningError) as e:
         read_config(path)
     assert e.value.problem is Problem.CONFIG and "[hardware]" in e.value.what and "enrol" in e.value.fix
+
+
+def test_enrolled_config_builds_the_real_drivers_the_core_runs(tmp_path: Path) -> None:
+    # what `python -m device run` does with the file: load_config, then device.hw.config.build
+    enrol(FakeBackend(), tmp_path)
+    cfg = load_config(tmp_path / "etc/terminal.toml")
+    assert cfg.hardware is not None
+    previous, Device.pin_factory = Device.pin_factory, MockFactory()
+    try:
+        hw = build(cfg.hardware)
+        try:
+            assert isinstance(hw.camera, PiCamera) and hw.decoder.name is DecoderName.ZXING
+            assert Device.pin_factory.pin(17).function == "output"  # the LED, on the configured line
+            assert hw.nfc.fault is None  # nothing touched until the first poll
+        finally:
+            hw.indicator.close()
+    finally:
+        Device.pin_factory.reset()
+        Device.pin_factory = previous

@@ -1,9 +1,12 @@
+import shlex
+import sys
 import zoneinfo
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from device.__main__ import main as device_main
 from provisioning import system
 from provisioning.errors import Problem, ProvisioningError
 from provisioning.runner import Completed, run
@@ -24,7 +27,7 @@ def test_unit_installed_under_root_enabled_and_started(tmp_path: Path) -> None:
     )
     assert unit == tmp_path / "etc/systemd/system/school-meals-terminal.service"
     text = unit.read_text()
-    assert "ExecStart=/opt/sm/.venv/bin/python -m device --config /etc/sm/t.toml" in text
+    assert "ExecStart=/opt/sm/.venv/bin/python -m device run --config /etc/sm/t.toml" in text
     assert "ReadWritePaths=/data/sm" in text and "Restart=always" in text
     assert "RuntimeWatchdogSec=15s" in (tmp_path / "etc/systemd/system.conf.d/watchdog.conf").read_text()
     assert runner.calls == [
@@ -88,3 +91,15 @@ def test_documented_unit_matches_the_installed_one() -> None:
 def test_real_runner_reports_missing_commands() -> None:
     assert run(["definitely-not-a-command-xyz"]).returncode == 127
     assert run(["true"]).returncode == 0
+
+
+def test_unit_starts_the_terminal_core_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = system.unit_text(python=sys.executable, config=tmp_path / "missing.toml", data_dir=tmp_path)
+    (line,) = [x for x in text.splitlines() if x.startswith("ExecStart=")]
+    argv = shlex.split(line.removeprefix("ExecStart="))
+    assert argv[:3] == [sys.executable, "-m", "device"]
+    # the core's own CLI takes these arguments: it gets as far as reading the (missing) config
+    assert device_main(argv[3:]) == 2
+    assert "missing.toml" in capsys.readouterr().err
