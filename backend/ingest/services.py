@@ -26,7 +26,7 @@ from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
 from shared_crypto import KeyRole, MealBatch, MealEvent, Reason, VerificationError, VerifyKey, verify_batch
 
-from .dialect import insert_ignore
+from .dialect import among, insert_ignore
 from .model import (
     BILLABLE,
     Context,
@@ -95,8 +95,8 @@ def _lock_school(session: Session, school_id: int) -> None:
 def _existing(session: Session, ids: list[bytes]) -> set[bytes]:
     if not ids:
         return set()
-    found = set(session.scalars(select(MealEventRow.id).where(MealEventRow.id.in_(ids))))
-    found |= set(session.scalars(select(RefusalTable.id).where(RefusalTable.id.in_(ids))))
+    found = set(session.scalars(select(MealEventRow.id).where(among(session, MealEventRow.id, ids))))
+    found |= set(session.scalars(select(RefusalTable.id).where(among(session, RefusalTable.id, ids))))
     return found
 
 
@@ -112,7 +112,7 @@ def _context(
     if voucher_ids:
         for vid, at, old, new in session.execute(
             select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.old_status, VoucherEvent.new_status)
-            .where(VoucherEvent.voucher_id.in_(voucher_ids))
+            .where(among(session, VoucherEvent.voucher_id, voucher_ids))
             .order_by(VoucherEvent.at, VoucherEvent.id)
         ):
             history[vid].append(StatusChange(at, old, new))
@@ -124,7 +124,7 @@ def _context(
                 Voucher.plan,
                 Voucher.status,
                 Voucher.valid_until,
-            ).where(Voucher.id.in_(voucher_ids))
+            ).where(among(session, Voucher.id, voucher_ids))
         ):
             vouchers[v.id] = VoucherFacts(
                 v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(history.get(v.id, ()))
@@ -134,8 +134,8 @@ def _context(
             select(
                 MealEventRow.voucher_id, MealEventRow.local_date, MealEventRow.slot, MealEventRow.terminal_id
             ).where(
-                MealEventRow.voucher_id.in_(voucher_ids),
-                MealEventRow.local_date.in_(days),
+                among(session, MealEventRow.voucher_id, voucher_ids),
+                among(session, MealEventRow.local_date, days),
                 MealEventRow.status != MealStatus.REJECTED_BY_ADMIN.value,
             )
         ):
@@ -148,7 +148,7 @@ def _context(
             select(MealEventRow.local_date, MealEventRow.slot, func.count())
             .where(
                 MealEventRow.school_id == terminal.school_id,
-                MealEventRow.local_date.in_(days),
+                among(session, MealEventRow.local_date, days),
                 MealEventRow.status.in_(BILLABLE),
                 MealEventRow.slot.is_not(None),
             )

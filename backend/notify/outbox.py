@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.adapters.wallet_tables import Guardianship, Parent, Pupil
-from backend.ingest.dialect import insert_ignore
+from backend.ingest.dialect import among, insert_ignore
 
 from .model import MealNotice, meal_text, pick_guardian
 from .tables import NoticeRow
@@ -32,13 +32,13 @@ class OutboxNotifier:
         languages: dict[int, str] = {}
         displays: dict[int, str] = {}
         for pupil_id, display in session.execute(
-            select(Pupil.id, Pupil.display).where(Pupil.id.in_(pupil_ids))
+            select(Pupil.id, Pupil.display).where(among(session, Pupil.id, pupil_ids))
         ):
             displays[pupil_id] = display
         for pupil_id, guardian_id, role, phone, language in session.execute(
             select(Guardianship.pupil_id, Parent.id, Guardianship.role, Parent.phone, Parent.language)
             .join(Parent, Parent.id == Guardianship.parent_id)
-            .where(Guardianship.pupil_id.in_(pupil_ids))
+            .where(among(session, Guardianship.pupil_id, pupil_ids))
         ):
             guardians[pupil_id].append((guardian_id, role, phone is not None))
             languages[guardian_id] = language
