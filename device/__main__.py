@@ -91,12 +91,13 @@ def run_hardware(cfg: DeviceConfig) -> int:
     hw = build(cfg.hardware or HardwareConfig())
     terminal = Terminal.from_config(cfg, indicator=hw.indicator)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     terminal.start_background_sync(lambda: _client(cfg))
     try:
         serve(terminal, camera=hw.camera, decoder=hw.decoder, reader=hw.nfc, stop=stop, report=_log_verdict)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         terminal.close()
         hw.camera.close()
         hw.indicator.close()

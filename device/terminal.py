@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-import time
 from collections.abc import Callable
 
 import httpx
@@ -58,9 +57,10 @@ class Terminal:
         root: VerifyKey,
         clock: Clock,
         indicator: Indicator,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.cfg = cfg
+        self._closing = threading.Event()  # cuts retry back-off short when the terminal stops
         self.indicator = indicator
         rules = cfg.rules
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ class Terminal:
                 batch_size=rules.upload_batch_size,
                 backoff=Backoff(rules.retry_attempts, rules.retry_base_s, rules.retry_cap_s),
                 now_s=lambda: self.clock.read().unix_s,
-                sleep=sleep,
+                sleep=sleep or self._closing.wait,
             ),
             leeway_s=rules.signed_object_leeway_s,
             prune_after_days=rules.prune_after_days,
@@ -107,7 +107,7 @@ class Terminal:
         *,
         clock: Clock | None = None,
         indicator: Indicator | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> Terminal:
         """Keys from `cfg.key_file` (PEM) and `cfg.root_key_file` (raw 32 bytes), as provisioning wrote them."""
         key = SigningKey.load(cfg.key_file)
@@ -194,6 +194,7 @@ class Terminal:
         self._worker.start()
 
     def close(self) -> None:
+        self._closing.set()
         if self._worker is not None:
             self._worker.stop()
             self._worker = None

@@ -65,7 +65,7 @@ class Uploader:
         batch_size: int,
         backoff: Backoff,
         now_s: Callable[[], int],
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self._journal = journal
@@ -74,7 +74,7 @@ class Uploader:
         self._batch_size = batch_size
         self._backoff = backoff
         self._now_s = now_s
-        self._sleep = sleep
+        self._sleep = sleep  # may return early (Event.wait): the next attempt then comes sooner
         self._rng = rng or random.Random()
 
     def upload(self, client: httpx.Client, auth: httpx.Auth) -> UploadReport:

@@ -13,7 +13,8 @@ import pytest
 
 from device.__main__ import main
 from device.config import ConfigError, Rules, load_config, parse_config
-from device.interfaces import CardRead, Verdict
+from device.interfaces import CardRead, IndicatorState, Verdict
+from device.journal import Journal
 from device.serve import serve
 from device.sim.camera import FolderCamera
 from device.sim.card_reader import TypedCardReader, parse_card_line
@@ -169,3 +170,63 @@ def test_bad_config_is_an_error_not_a_traceback(tmp_path: Path, capsys: pytest.C
     (tmp_path / "t.toml").write_text("[terminal]\n")
     assert main(["run", "--simulate", "--config", str(tmp_path / "t.toml")]) == 2
     assert "lacks" in capsys.readouterr().err
+
+
+def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`run` without --simulate: drivers from device.hw.config.build (faked here), serving until SIGTERM."""
+    import os
+    import signal
+    from types import SimpleNamespace
+
+    import device.hw.config as hw_config
+    from device.hw.decoders import make_decoder
+    from device.hw.testimages import Distortion, render
+    from device.sim import scenario
+    from device.sim.indicator import PrintingIndicator
+
+    class Camera:
+        def __init__(self) -> None:
+            self.frames = [render(rig.qr(4), Distortion.CLEAN, np.random.default_rng(3))]
+            self.closed = False
+
+        def read(self) -> np.ndarray:  # type: ignore[type-arg]
+            if not self.frames:
+                raise StopIteration
+            return self.frames.pop()
+
+        def close(self) -> None:
+            self.closed = True
+
+    class Reader:
+        def __init__(self) -> None:
+            self.cards = [CardRead(scenario.card_uid(6), None)]
+
+        def poll(self) -> CardRead | None:
+            if self.cards:
+                return self.cards.pop()
+            os.kill(os.getpid(), signal.SIGTERM)  # the service manager stops the terminal
+            return None
+
+    class Indicator(PrintingIndicator):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    hw = SimpleNamespace(camera=Camera(), decoder=make_decoder("zxing"), nfc=Reader(), indicator=Indicator())
+    built: list[object] = []
+    monkeypatch.setattr(hw_config, "build", lambda cfg: built.append(cfg) or hw)
+    cfg_file = rig.data_dir / "terminal.toml"
+    toml = scenario.config_toml(rig.terminal.cfg).replace("http://backend.test", "http://127.0.0.1:9")
+    cfg_file.write_text(toml + '[hardware]\ndecoder = "zxing"\n')
+    rig.terminal.close()
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["run", "--config", str(cfg_file)]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before  # handlers restored
+    assert len(built) == 1 and hw.camera.closed and hw.indicator.closed
+    # Both inputs were decided and journaled (this host's clock decides which verdicts they got).
+    shown = [s for s in hw.indicator.history if s in (IndicatorState.SERVED, IndicatorState.REFUSED)]
+    assert len(shown) == 2
+    assert len(Journal(rig.data_dir / "journal.sqlite3").records()) == 2
