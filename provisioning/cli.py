@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from device.allowlist_store import TRUST_LIST_FILE
 from device.config import DeviceConfig
 from device.hw.camera import PiCamera
 from device.hw.config import HardwareConfig
@@ -25,7 +26,7 @@ from shared_crypto.keys import VerifyKey
 from . import system
 from .cards import AdminClient, register_cards, write_credential
 from .config import DEFAULT_CONFIG, DEFAULT_DATA_DIR, read_config
-from .enrol import TRUST_LIST_FILE, EnrolClient, enrol_terminal
+from .enrol import EnrolClient, enrol_terminal
 from .errors import Problem, ProvisioningError
 from .progress import Progress
 from .roster import Pupil, Roster, fetch_roster, pick_pupil

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from device.allowlist_store import ALLOWLIST_FILE, TRUST_LIST_FILE  # where the core reads them
 from device.config import DeviceConfig
 from device.hw.config import HardwareConfig
 from shared_crypto import (
@@ -38,8 +39,6 @@ from .progress import Progress
 API = "/api/terminal/v1"
 KEY_FILE = "device_key.pem"
 ROOT_KEY_FILE = "root_key.pub"  # raw 32 bytes
-TRUST_LIST_FILE = "trust_list.cose"
-ALLOWLIST_FILE = "allowlist.cose"
 LEEWAY = 300
 SOFTWARE_VERSION = "0.1.0"
 

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from device.allowlist_store import TRUST_LIST_FILE
 from device.config import DeviceConfig
 from shared_crypto import Entry, TrustStore, VerificationError, verify_bundle, verify_trust_list
 from shared_crypto.keys import VerifyKey
 
-from .enrol import LEEWAY, TRUST_LIST_FILE, EnrolClient, load_or_create_key
+from .enrol import LEEWAY, EnrolClient, load_or_create_key
 from .errors import Problem, ProvisioningError
 
 MAX_LISTED = 20  # more matches than fit a terminal screen: ask for a narrower search

@@ -9,6 +9,8 @@ from device.config import DeviceConfig, Rules, load_config
 from device.hw.camera import PiCamera
 from device.hw.config import HardwareConfig, build
 from device.hw.decoders import DecoderName
+from device.sim.indicator import PrintingIndicator
+from device.terminal import Terminal
 from provisioning.config import config_toml, read_config, write_config
 from provisioning.errors import Problem, ProvisioningError
 
@@ -73,3 +75,17 @@ def test_enrolled_config_builds_the_real_drivers_the_core_runs(tmp_path: Path) -
     finally:
         Device.pin_factory.reset()
         Device.pin_factory = previous
+
+
+def test_the_terminal_core_starts_from_what_enrolment_left(tmp_path: Path) -> None:
+    backend = FakeBackend()
+    enrol(backend, tmp_path)
+    shown: list[str] = []
+    terminal = Terminal.from_config(
+        load_config(tmp_path / "etc/terminal.toml"), indicator=PrintingIndicator(shown.append)
+    )
+    try:
+        assert terminal.store.bundle is not None and terminal.store.bundle.sequence == 17
+        assert "NO_ALLOWLIST" not in terminal.faults()
+    finally:
+        terminal.close()

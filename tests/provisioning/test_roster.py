@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from device.allowlist_store import ALLOWLIST_FILE
 from device.config import DeviceConfig
 from device.hw.config import HardwareConfig
-from provisioning.enrol import ALLOWLIST_FILE, EnrolClient, enrol_terminal
+from provisioning.enrol import EnrolClient, enrol_terminal
 from provisioning.errors import Problem, ProvisioningError
 from provisioning.progress import Progress
 from provisioning.roster import MAX_LISTED, Pupil, Roster, fetch_roster, pick_pupil
