@@ -13,6 +13,7 @@ end-to-end test checks.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -20,19 +21,19 @@ import re
 import shutil
 import sys
 import time as walltime
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend import demo_data as D
-from backend.adapters.wallet_tables import Guardianship, Parent, Pupil, School, SmsMessage, Supplier, Voucher
+from backend.adapters.wallet_tables import Parent, Pupil, School, SmsMessage, Supplier, Voucher
 from backend.app import create_app
 from backend.auth.model import Role
 from backend.auth.services import create_admin
@@ -43,8 +44,10 @@ from backend.db import init_schema
 from backend.sms.gateway import OutboxGateway
 from backend.wallet.iin import make_iin
 from backend.wallet.model import Category
-from backend.wallet.pseudonym import display_for, pseudonym_for
 from backend.wallet.registry import CategoryRecord, InMemoryRegistry
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 START = datetime(2026, 9, 7, 9, 0, tzinfo=KZ_TZ)  # Monday before the canteen day: lists and consent
 SMS_LINES = 3
@@ -138,6 +141,11 @@ class Demo:
             registry=self.registry,
         )
         self.ctx: AppContext = self.app.state.ctx
+        with warnings.catch_warnings():
+            # Starlette's notice about its httpx transport is for library authors, not demo viewers.
+            warnings.simplefilter("ignore")
+            from fastapi.testclient import TestClient
+
         self.http = TestClient(self.app, raise_server_exceptions=True)
         self.terminal: Any = None
         self.device_clock: Any = None
@@ -177,82 +185,66 @@ class Demo:
 
     # --- 1. set-up --------------------------------------------------------------------------------------
     def setup(self) -> None:
-        self.c.section("Set-up: a fresh back end on SQLite, keys, staff accounts")
+        self.c.section("Set-up: a fresh back end on SQLite, keys, the district admin")
         self.c.line(f"database  {self.settings.database_url}")
         self.c.line(
             f"keys      {self.settings.key_dir} (root fingerprint {self.ctx.keys.root_public().kid.hex()})"
         )
         with self.ctx.session_factory() as s:
-            supplier = Supplier(bin=D.SUPPLIER_BIN, name=D.SUPPLIER_NAME)
-            s.add(supplier)
-            s.flush()
-            school = School(
-                bin=D.SCHOOL_BIN,
-                name=D.SCHOOL_NAME,
-                region="Алматы",
-                district=D.DISTRICT,
-                supplier_id=supplier.id,
+            s.add(Supplier(bin=D.SUPPLIER_BIN, name=D.SUPPLIER_NAME))
+            create_admin(
+                s, login="district.admin", password=D.PASSWORD, role=Role.DISTRICT_ADMIN, district=D.DISTRICT
             )
-            s.add(school)
-            s.flush()
-            self.school_id = school.id
-            for login, role in D.STAFF:
-                create_admin(
-                    s,
-                    login=login,
-                    password=D.PASSWORD,
-                    role=role,
-                    district=D.DISTRICT if role is Role.DISTRICT_ADMIN else None,
-                    school_ids=() if role is Role.DISTRICT_ADMIN else (school.id,),
-                )
             s.commit()
-        for login, role in D.STAFF:
-            token = self.api(
-                "POST", "/api/auth/v1/admin/login", json={"login": login, "password": D.PASSWORD}
-            )
-            self.headers[role.value] = {"Authorization": f"Bearer {token['token']}"}
-        self.c.line(
-            f"staff     {', '.join(login for login, _ in D.STAFF)} — signed in with passwords (argon2)"
-        )
+        self.login("district.admin", Role.DISTRICT_ADMIN)
+        self.c.line("district.admin signed in with a password (argon2)")
+
+    def login(self, login: str, role: Role) -> None:
+        token = self.api("POST", "/api/auth/v1/admin/login", json={"login": login, "password": D.PASSWORD})
+        self.headers[role.value] = {"Authorization": f"Bearer {token['token']}"}
 
     # --- 2. school and families ------------------------------------------------------------------------
     def families(self) -> None:
-        self.c.section("Import: school, pupils, parents, links (education DB extract)")
-        n = 0
-        with self.ctx.session_factory() as s:
-            for fam in D.FAMILIES:
-                n += 1
-                parent = Parent(
-                    iin=_iin(800_000 + n), full_name=fam.parent_name, phone=fam.phone, language="kk+ru"
+        self.c.section("Import from the education database: school, pupils, parents, links (CSV)")
+        files = _import_files(self.dir / "import")
+        for kind, path in files:
+            with path.open("rb") as fh:
+                r = self.api(
+                    "POST",
+                    f"/api/admin/v1/imports/{kind}",
+                    "district_admin",
+                    files={"file": (path.name, fh, "text/csv")},
                 )
-                s.add(parent)
-                s.flush()
-                self.parent_ids[fam.key] = parent.id
-                for child in fam.children:
-                    n += 1
-                    iin = _iin(900_000 + n)
-                    pupil = Pupil(
-                        iin=iin,
-                        full_name=child.full_name,
-                        grade=child.grade,
-                        class_name=child.class_name,
-                        school_id=self.school_id,
-                        pseudonym=pseudonym_for(self.settings.pseudonym_secret, iin),
-                        display=display_for(child.full_name, child.class_name),
-                    )
-                    s.add(pupil)
-                    s.flush()
-                    s.add(Guardianship(pupil_id=pupil.id, parent_id=parent.id, role=fam.role))
-                    self.pupil_ids[child.key] = pupil.id
-                    self.registry.add(
-                        CategoryRecord(
-                            iin, Category.TARGETED_ASSISTANCE, date(2026, 1, 1), date(2026, 12, 31)
-                        )
-                    )
-                phone = fam.phone or "no phone on record"
-                kids = ", ".join(f"{c.full_name} ({c.class_name})" for c in fam.children)
-                self.c.line(f"{fam.parent_name:<16} {phone:<18} → {kids}")
+            self.c.line(f"{path.name:<12} accepted {r['accepted']}, rejected {len(r['rejected'])}")
+            if r["rejected"]:
+                raise DemoStepError(f"{kind} rows rejected: {r['rejected']}")
+        with self.ctx.session_factory() as s:
+            school = s.scalars(select(School).where(School.bin == D.SCHOOL_BIN)).one()
+            supplier = s.scalars(select(Supplier).where(Supplier.bin == D.SUPPLIER_BIN)).one()
+            school.supplier_id = supplier.id  # the district's catering contract
+            self.school_id = school.id
+            iins = {iin: pid for iin, pid in s.execute(select(Pupil.iin, Pupil.id))}
+            parents = {iin: pid for iin, pid in s.execute(select(Parent.iin, Parent.id))}
+            for login, role in D.STAFF:
+                if role is not Role.DISTRICT_ADMIN:
+                    create_admin(s, login=login, password=D.PASSWORD, role=role, school_ids=(school.id,))
             s.commit()
+        for fam, parent_iin, children in _cast():
+            self.parent_ids[fam.key] = parents[parent_iin]
+            for child, iin in children:
+                self.pupil_ids[child.key] = iins[iin]
+                self.registry.add(
+                    CategoryRecord(iin, Category.TARGETED_ASSISTANCE, date(2026, 1, 1), date(2026, 12, 31))
+                )
+            kids = ", ".join(f"{c.full_name} ({c.class_name})" for c, _ in children)
+            self.c.line(f"{fam.parent_name:<16} {fam.phone or 'no phone on record':<18} → {kids}")
+        self.c.line(f"the school's supplier: {D.SUPPLIER_NAME}")
+        for login, role in D.STAFF:
+            if role is not Role.DISTRICT_ADMIN:
+                self.login(login, role)
+        self.c.line(
+            f"school staff signed in: {', '.join(login for login, role in D.STAFF if role is not Role.DISTRICT_ADMIN)}"
+        )
         self.c.line("every child is in the state register (targeted social assistance) for the cross-check")
 
     # --- 3. calendar and tariffs -----------------------------------------------------------------------
@@ -720,6 +712,47 @@ def _decode_png(path: Path) -> str | None:
     except (ImportError, OSError, RuntimeError):
         return None
     return texts[0] if texts else None
+
+
+def _cast() -> list[tuple[D.Family, str, list[tuple[D.Child, str]]]]:
+    """Each family with made-up valid IINs for the parent and each child (stable across runs)."""
+    out = []
+    n = 0
+    for fam in D.FAMILIES:
+        n += 1
+        parent_iin = _iin(800_000 + n * 10)
+        children = []
+        for child in fam.children:
+            n += 1
+            children.append((child, _iin(900_000 + n * 10)))
+        out.append((fam, parent_iin, children))
+    return out
+
+
+def _import_files(folder: Path) -> list[tuple[str, Path]]:
+    """The education database's export for the demo school, as the district admin uploads it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, list[list[str]]] = {
+        "schools": [
+            ["bin", "name", "region", "district"],
+            [D.SCHOOL_BIN, D.SCHOOL_NAME, "Алматы", D.DISTRICT],
+        ],
+        "pupils": [["iin", "full_name", "grade", "class_name", "school_bin"]],
+        "parents": [["iin", "full_name", "phone", "language"]],
+        "links": [["pupil_iin", "parent_iin", "role"]],
+    }
+    for fam, parent_iin, children in _cast():
+        rows["parents"].append([parent_iin, fam.parent_name, fam.phone or "", "kk+ru"])
+        for child, iin in children:
+            rows["pupils"].append([iin, child.full_name, str(child.grade), child.class_name, D.SCHOOL_BIN])
+            rows["links"].append([iin, parent_iin, fam.role])
+    out = []
+    for kind, table in rows.items():
+        path = folder / f"{kind}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(table)
+        out.append((kind, path))
+    return out
 
 
 def _iin(n: int) -> str:
