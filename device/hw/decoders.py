@@ -31,10 +31,6 @@ class BytesDecoder(Protocol):
 
     def decode_bytes(self, frame: Frame) -> list[bytes]: ...
 
-    def decode(self, frame: Frame) -> list[str]:
-        """The QrDecoder contract: texts, lossless (see `as_text`)."""
-        ...
-
 
 def as_text(payload: bytes) -> str:
     """The payload as text, losslessly: UTF-8, with any non-UTF-8 byte kept as a surrogate escape, so
@@ -71,9 +67,6 @@ class ZxingDecoder:
             text_mode=self._zx.TextMode.Plain,
         )
         return [bytes(r.bytes) for r in results if r.valid]
-
-    def decode(self, frame: Frame) -> list[str]:
-        return [as_text(p) for p in self.decode_bytes(frame)]
 
 
 # zbar.h: enum zbar_config_e { ENABLE, ADD_CHECK, EMIT_CHECK, ASCII, BINARY, ... } (BINARY since zbar 0.23)
@@ -125,9 +118,6 @@ class ZbarDecoder:
             return out
         finally:
             w.zbar_image_destroy(image)
-
-    def decode(self, frame: Frame) -> list[str]:
-        return [as_text(p) for p in self.decode_bytes(frame)]
 
     def __del__(self) -> None:
         scanner = getattr(self, "_scanner", None)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from device.hw.decoders import DecoderName, ZbarDecoder, ZxingDecoder, make_decoder
+from device.hw.decoders import DecoderName, ZbarDecoder, ZxingDecoder, as_text, make_decoder
 from device.hw.testimages import Distortion, generate, render, sample_payloads
 
 DECODERS = [ZxingDecoder, ZbarDecoder]
@@ -73,7 +73,8 @@ def test_text_form_is_lossless_for_binary_and_exact_for_scheme_text(
     decoder: ZxingDecoder | ZbarDecoder,
 ) -> None:
     frame = render(BINARY, Distortion.CLEAN, np.random.default_rng(1))
-    (text,) = decoder.decode(frame)
+    (text,) = map(as_text, decoder.decode_bytes(frame))
     assert text.encode("utf-8", "surrogateescape") == BINARY
     scheme, _ = sample_payloads(np.random.default_rng(2))
-    assert decoder.decode(render(scheme, Distortion.GLARE, np.random.default_rng(8))) == [scheme]
+    glare = render(scheme, Distortion.GLARE, np.random.default_rng(8))
+    assert [as_text(p) for p in decoder.decode_bytes(glare)] == [scheme]
