@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from device.hw.decoders import BytesDecoder
 from device.hw.indicator import IndicatorState, LedBuzzerIndicator
 from device.hw.nfc import Pn532Reader
 
+from .progress import Progress
 from .runner import Runner
 
 SELFTEST_QR = b"SW1-SELFTEST"  # printed on the test card: hardware_docs/selftest_qr.png
@@ -70,6 +71,7 @@ class Rig:
     camera_timeout_s: float = 10.0
     card_timeout_s: float = 15.0
     monotonic: Callable[[], float] = time.monotonic
+    progress: Progress = field(default_factory=lambda: Progress(len(STEPS)))
 
 
 def check_indicator(rig: Rig) -> list[Check]:
@@ -100,16 +102,16 @@ def check_indicator(rig: Rig) -> list[Check]:
     ]
 
 
-def check_camera(rig: Rig) -> Check:
+def check_camera(rig: Rig) -> list[Check]:
     try:
         cam, decoder = rig.camera(), rig.decoder()
         cam.open()
     except Exception as e:
-        return Check(
-            "camera", Verdict.FAIL, str(e), "as the message says; then `rpicam-hello --list-cameras`"
-        )
-    print(
-        f"      hold the printed test QR 10-15 cm in front of the camera (up to {rig.camera_timeout_s:.0f} s)"
+        return [
+            Check("camera", Verdict.FAIL, str(e), "as the message says; then `rpicam-hello --list-cameras`")
+        ]
+    rig.progress.note(
+        f"hold the printed test QR 10-15 cm in front of the camera (up to {rig.camera_timeout_s:.0f} s)"
     )
     deadline = rig.monotonic() + rig.camera_timeout_s
     frames = 0
@@ -118,21 +120,27 @@ def check_camera(rig: Rig) -> Check:
             frame = cam.read()
             frames += 1
             if SELFTEST_QR in decoder.decode_bytes(frame):
-                return Check(
-                    "camera",
-                    Verdict.PASS,
-                    f"test QR read after {frames} frame(s), {frame.shape[1]}x{frame.shape[0]}",
-                )
+                return [
+                    Check(
+                        "camera",
+                        Verdict.PASS,
+                        f"test QR read after {frames} frame(s), {frame.shape[1]}x{frame.shape[0]}",
+                    )
+                ]
     except Exception as e:
-        return Check("camera", Verdict.FAIL, f"after {frames} frames: {e}", "reseat the ribbon cable; reboot")
+        return [
+            Check("camera", Verdict.FAIL, f"after {frames} frames: {e}", "reseat the ribbon cable; reboot")
+        ]
     finally:
         cam.close()
-    return Check(
-        "camera",
-        Verdict.FAIL,
-        f"{frames} frames, no test QR",
-        "check focus (10-20 cm), the lens film removed, lighting; see hardware_docs/camera.md",
-    )
+    return [
+        Check(
+            "camera",
+            Verdict.FAIL,
+            f"{frames} frames, no test QR",
+            "check focus (10-20 cm), the lens film removed, lighting; see hardware_docs/camera.md",
+        )
+    ]
 
 
 def check_nfc(rig: Rig) -> list[Check]:
@@ -143,7 +151,7 @@ def check_nfc(rig: Rig) -> list[Check]:
         fix = "check wiring and the mode switches (UART: both off), `enable_uart=1`, console off the UART"
         return [Check("NFC reader", Verdict.FAIL, str(e), fix)]
     checks = [Check("NFC reader", Verdict.PASS, f"PN5{ic:02x} firmware {ver}.{rev}")]
-    print(f"      tap any card on the reader (up to {rig.card_timeout_s:.0f} s)")
+    rig.progress.note(f"tap any card on the reader (up to {rig.card_timeout_s:.0f} s)")
     deadline = rig.monotonic() + rig.card_timeout_s
     while rig.monotonic() < deadline:
         read = reader.poll()
@@ -225,13 +233,20 @@ def check_storage(rig: Rig) -> list[Check]:
     return [space, speed]
 
 
+STEPS: tuple[tuple[str, Callable[[Rig], list[Check]]], ...] = (
+    ("LED and buzzer", check_indicator),
+    ("camera", check_camera),
+    ("NFC reader", check_nfc),
+    ("clock", check_clock),
+    ("storage", check_storage),
+)
+
+
 def run_selftest(rig: Rig) -> list[Check]:
     results: list[Check] = []
-    results += check_indicator(rig)
-    results.append(check_camera(rig))
-    results += check_nfc(rig)
-    results += check_clock(rig)
-    results += check_storage(rig)
+    for what, check in STEPS:
+        rig.progress.step(what)
+        results += check(rig)
     return results
 
 

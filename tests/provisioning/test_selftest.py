@@ -1,3 +1,4 @@
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from device.hw.fake_pn532 import FakeNtag, FakePn532Serial
 from device.hw.indicator import LedBuzzerIndicator
 from device.hw.nfc import Pn532Reader
 from device.hw.testimages import Distortion, render
+from provisioning.progress import Progress
 from provisioning.runner import Completed
 from provisioning.selftest import SELFTEST_QR, Rig, Verdict, run_selftest, table
 
@@ -45,6 +47,7 @@ def make_rig(
     ntp: str = "yes",
     answers: bool = True,
     rtc: bool = True,
+    out: io.StringIO | None = None,
 ) -> tuple[Rig, list[str]]:
     FakePicamera2.instances.clear()
     port = FakePn532Serial()
@@ -82,6 +85,7 @@ def make_rig(
         camera_timeout_s=5,
         card_timeout_s=3,
         monotonic=Clock(),
+        progress=Progress(5, out),
     )
     return rig, questions
 
@@ -91,7 +95,8 @@ def verdicts(results: list) -> dict[str, Verdict]:  # type: ignore[type-arg]
 
 
 def test_everything_passes_on_a_good_terminal(tmp_path: Path, pins: MockFactory) -> None:
-    rig, questions = make_rig(tmp_path, pins)
+    out = io.StringIO()
+    rig, questions = make_rig(tmp_path, pins, out=out)
     results = run_selftest(rig)
     assert all(v is Verdict.PASS for v in verdicts(results).values()), table(results)
     assert set(verdicts(results)) == {
@@ -108,6 +113,15 @@ def test_everything_passes_on_a_good_terminal(tmp_path: Path, pins: MockFactory)
     assert len(questions) == 2
     text = table(results)
     assert "ALL PASSED" in text and "PN532 firmware 1.6" in text and "04112233445566" in text
+    steps = [line for line in out.getvalue().splitlines() if line.startswith("[")]
+    assert steps == [
+        "[1/5] LED and buzzer…",
+        "[2/5] camera…",
+        "[3/5] NFC reader…",
+        "[4/5] clock…",
+        "[5/5] storage…",
+    ]
+    assert "hold the printed test QR" in out.getvalue() and "tap any card" in out.getvalue()
 
 
 def test_failures_are_listed_with_fixes(tmp_path: Path, pins: MockFactory) -> None:
