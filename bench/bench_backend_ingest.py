@@ -207,7 +207,7 @@ def main(results_dir: Path) -> None:
         port = _free_port()
         with tempfile.TemporaryDirectory() as keydir:
             env = {**os.environ, "SM_DATABASE_URL": url, "SM_KEY_DIR": keydir}
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
                  "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
                 env=env,

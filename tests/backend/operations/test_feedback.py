@@ -10,6 +10,8 @@ from backend.adapters.wallet_tables import School, Supplier
 from backend.auth.model import Role
 from backend.clock import KZ_TZ, FixedClock
 from backend.feedback.model import summarise
+from backend.notify.history import meal_history
+from backend.notify.outbox import deliver
 from backend.services.unit_of_work import UnitOfWork
 
 from .conftest import LUNCH, Setup
@@ -143,3 +145,26 @@ def test_complaint_goes_to_the_district_admin(
 def test_summarise(pairs: list[tuple[int, int]], avg: float | None) -> None:
     s = summarise(pairs)
     assert s.average == avg and s.count == sum(n for _, n in pairs) and set(s.distribution) == {1, 2, 3, 4, 5}
+
+
+def test_history_shows_rating_and_delivery(
+    client: TestClient,
+    clock: FixedClock,
+    uow_factory: Callable[[], UnitOfWork],
+    school_setup: Callable[..., Setup],
+    parent_token: Callable[[int], dict[str, str]],
+) -> None:
+    s = school_setup()
+    first, second = _served(client, clock, s, days=2)
+    client.post(f"/api/parent/v1/meals/{first}/rating", json={"stars": 4}, headers=parent_token(s.parent_id))
+    sent: list[str] = []
+    with uow_factory() as uow:
+        assert (
+            deliver(uow.session, lambda n: sent.append(n.body) is None and len(sent) == 1, clock.now()) == 1
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        history = meal_history(uow.session, s.voucher_id)
+    assert [h.event_id for h in history] == [second, first]  # newest first
+    assert (history[1].rating, history[0].rating) == (4, None)
+    assert sum(h.notified_at is not None for h in history) == 1 and len(sent) == 2
