@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 
-from device.allowlist_store import TRUST_LIST_FILE
 from device.config import DeviceConfig
 from device.hw.camera import PiCamera
 from device.hw.config import HardwareConfig
@@ -20,8 +19,6 @@ from device.hw.decoders import DecoderName, make_decoder
 from device.hw.indicator import LedBuzzerIndicator
 from device.hw.nfc import Pn532Reader
 from device.hw.pn532_bus import Bus, pn532_factory
-from shared_crypto import TrustStore, verify_trust_list
-from shared_crypto.keys import VerifyKey
 
 from . import system
 from .cards import AdminClient, register_cards, write_credential
@@ -29,7 +26,7 @@ from .config import DEFAULT_CONFIG, DEFAULT_DATA_DIR, read_config
 from .enrol import EnrolClient, enrol_terminal
 from .errors import Problem, ProvisioningError
 from .progress import Progress
-from .roster import Pupil, Roster, fetch_roster, pick_pupil
+from .roster import Pupil, Roster, fetch_roster, pick_pupil, pinned_trust
 from .runner import Runner, run
 from .selftest import Rig, Verdict, run_selftest, table
 
@@ -141,12 +138,6 @@ def _enrol(a: argparse.Namespace, deps: Deps) -> int:
     return 0
 
 
-def _card_keys(cfg: DeviceConfig) -> TrustStore:
-    root = VerifyKey(cfg.root_key_file.read_bytes())
-    tl = verify_trust_list((cfg.data_dir / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
-    return TrustStore(tl.keys)
-
-
 def _pupil_by_voucher(roster: Roster, voucher_id: int) -> Pupil:
     found = roster.find(str(voucher_id))
     if not found:
@@ -165,34 +156,38 @@ def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
         if a.command == "enrol":
             return _enrol(a, deps)
         cfg = read_config(a.config)
-        if a.command == "selftest":
-            results = run_selftest((deps.rig or (lambda c, r: _rig(c, r, deps)))(cfg, a.root))
-            print(table(results))
-            return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
-        reader = (deps.reader or _reader)(cfg)
-        with deps.http(cfg.server_url) as http:
-            roster = fetch_roster(EnrolClient(http), cfg)
-            admin = AdminClient(http, deps.admin_token())
-            if a.command == "write-card":
-                pupil = (
-                    _pupil_by_voucher(roster, a.voucher) if a.voucher else pick_pupil(roster, deps.ask, print)
-                )
-                if pupil is None:
-                    return 0
-                print(f"tap the NTAG card for {pupil.label()} and keep it on the reader")
-                w = write_credential(reader, admin, pupil, keys=_card_keys(cfg), school_id=cfg.school_id)
-                print(
-                    f"card {w.uid.hex()} written ({w.credential_bytes}-byte credential) and read back: remove it"
-                )
-                return 0
-
-            def pick(uid: bytes) -> Pupil | None:
-                print(f"card {uid.hex()}: whose is it?")
-                return pick_pupil(roster, deps.ask, print)
-
-            done = register_cards(reader, admin, pick, Progress(0), timeout_s=a.wait)
-            print(f"{len(done)} card(s) registered")
-            return 0
+        with system.service_paused(deps.runner, print):  # it holds the reader, camera and GPIO lines
+            return _hardware_command(a, cfg, deps)
     except ProvisioningError as e:
         print(f"FAILED [{e.problem.value}]: {e.what}\nFix: {e.fix}", file=sys.stderr)
         return 2
+
+
+def _hardware_command(a: argparse.Namespace, cfg: DeviceConfig, deps: Deps) -> int:
+    if a.command == "selftest":
+        results = run_selftest((deps.rig or (lambda c, r: _rig(c, r, deps)))(cfg, a.root))
+        print(table(results))
+        return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
+    reader = (deps.reader or _reader)(cfg)
+    trust = pinned_trust(cfg)
+    with deps.http(cfg.server_url) as http:
+        roster = fetch_roster(EnrolClient(http), cfg, trust)
+        admin = AdminClient(http, deps.admin_token())
+        if a.command == "write-card":
+            pupil = _pupil_by_voucher(roster, a.voucher) if a.voucher else pick_pupil(roster, deps.ask, print)
+            if pupil is None:
+                return 0
+            print(f"tap the NTAG card for {pupil.label()} and keep it on the reader")
+            w = write_credential(reader, admin, pupil, keys=trust, school_id=cfg.school_id)
+            print(
+                f"card {w.uid.hex()} written ({w.credential_bytes}-byte credential) and read back: remove it"
+            )
+            return 0
+
+        def pick(uid: bytes) -> Pupil | None:
+            print(f"card {uid.hex()}: whose is it?")
+            return pick_pupil(roster, deps.ask, print)
+
+        done = register_cards(reader, admin, pick, Progress(0), timeout_s=a.wait)
+        print(f"{len(done)} card(s) registered")
+        return 0

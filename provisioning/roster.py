@@ -53,8 +53,8 @@ class Roster:
         return [p for p in self._pupils if q in p.display.casefold()]
 
 
-def fetch_roster(client: EnrolClient, cfg: DeviceConfig, *, now: Callable[[], float] = time.time) -> Roster:
-    """The school's current allowlist, fetched with the terminal's own key and verified like enrolment does."""
+def pinned_trust(cfg: DeviceConfig) -> TrustStore:
+    """The keys of the trust list on the terminal, checked again against the pinned root."""
     try:
         root = VerifyKey(cfg.root_key_file.read_bytes())
         trust = verify_trust_list((cfg.data_dir / TRUST_LIST_FILE).read_bytes(), root, now=None, leeway=0)
@@ -62,12 +62,17 @@ def fetch_roster(client: EnrolClient, cfg: DeviceConfig, *, now: Callable[[], fl
         raise ProvisioningError(
             Problem.CONFIG, f"pinned root or trust list unreadable ({e})", "enrol the terminal again"
         ) from e
+    return TrustStore(trust.keys)
+
+
+def fetch_roster(
+    client: EnrolClient, cfg: DeviceConfig, trust: TrustStore, *, now: Callable[[], float] = time.time
+) -> Roster:
+    """The school's current allowlist, fetched with the terminal's own key and verified like enrolment does."""
     key, _ = load_or_create_key(cfg.key_file)
     raw = client.fetch("/allowlist", "allowlist", key, cfg.terminal_id)
     try:
-        bundle = verify_bundle(
-            raw, TrustStore(trust.keys), school_id=cfg.school_id, now=int(now()), leeway=LEEWAY
-        )
+        bundle = verify_bundle(raw, trust, school_id=cfg.school_id, now=int(now()), leeway=LEEWAY)
     except VerificationError as e:
         raise ProvisioningError(
             Problem.ALLOWLIST,

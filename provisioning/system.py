@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -96,6 +98,30 @@ def install_unit(root: Path, runner: Runner, *, python: str, config: Path, data_
     _must(runner, ["systemctl", "enable", UNIT_NAME], Problem.SYSTEMD, fix)
     _must(runner, ["systemctl", "restart", UNIT_NAME], Problem.SYSTEMD, fix)
     return unit
+
+
+@contextmanager
+def service_paused(runner: Runner, say: Callable[[str], None]) -> Iterator[None]:
+    """Stop the terminal service for the block if it runs (it holds the NFC reader's port, the camera and
+    the GPIO lines the technician's tools need) and start it again afterwards, whatever happened."""
+    running = runner(["systemctl", "is-active", "--quiet", UNIT_NAME]).returncode == 0
+    if running:
+        say("stopping the terminal service for this; it is started again afterwards")
+        _must(
+            runner,
+            ["systemctl", "stop", UNIT_NAME],
+            Problem.SYSTEMD,
+            "run as root (sudo python -m provisioning …)",
+        )
+    try:
+        yield
+    finally:
+        if running:
+            done = runner(["systemctl", "start", UNIT_NAME])
+            if done.returncode != 0:
+                say(
+                    f"could not restart the terminal service ({done.output}): `sudo systemctl start {UNIT_NAME}`"
+                )
 
 
 def kazakhstan_zone() -> str:

@@ -10,7 +10,7 @@ from device.hw.config import HardwareConfig
 from provisioning.enrol import EnrolClient, enrol_terminal
 from provisioning.errors import Problem, ProvisioningError
 from provisioning.progress import Progress
-from provisioning.roster import MAX_LISTED, Pupil, Roster, fetch_roster, pick_pupil
+from provisioning.roster import MAX_LISTED, Pupil, Roster, fetch_roster, pick_pupil, pinned_trust
 from shared_crypto import (
     Entry,
     EntryStatus,
@@ -84,9 +84,8 @@ def test_roster_is_the_freshly_fetched_verified_allowlist(tmp_path: Path) -> Non
     backend = FakeBackend()
     cfg = enrolled(backend, tmp_path)
     (tmp_path / "data" / ALLOWLIST_FILE).unlink()  # not read: the roster comes from the server
-    roster = fetch_roster(
-        EnrolClient(backend.client(), now=lambda: backend.now), cfg, now=lambda: backend.now
-    )
+    client = EnrolClient(backend.client(), now=lambda: backend.now)
+    roster = fetch_roster(client, cfg, pinned_trust(cfg), now=lambda: backend.now)
     assert len(roster) == 3 and roster.find("7А")[0].pseudonym == b"\x22" * 16
 
 
@@ -96,9 +95,18 @@ def test_allowlist_not_signed_by_a_trusted_key_gives_no_roster(tmp_path: Path) -
     good = verify_bundle(backend.bundle, _store(backend), school_id=cfg.school_id, now=backend.now, leeway=0)
     backend.bundle = sign_bundle(SigningKey.generate(), good)
     with pytest.raises(ProvisioningError) as e:
-        fetch_roster(EnrolClient(backend.client(), now=lambda: backend.now), cfg, now=lambda: backend.now)
+        client = EnrolClient(backend.client(), now=lambda: backend.now)
+        fetch_roster(client, cfg, pinned_trust(cfg), now=lambda: backend.now)
     assert e.value.problem is Problem.ALLOWLIST and "UNKNOWN_KID" in e.value.what
 
 
 def _store(backend: FakeBackend) -> TrustStore:
     return TrustStore(verify_trust_list(backend.trust_list, backend.root.public, now=None, leeway=0).keys)
+
+
+def test_missing_pinned_root_says_enrol_again(tmp_path: Path) -> None:
+    cfg = enrolled(FakeBackend(), tmp_path)
+    cfg.root_key_file.unlink()
+    with pytest.raises(ProvisioningError) as e:
+        pinned_trust(cfg)
+    assert e.value.problem is Problem.CONFIG and "enrol the terminal again" in e.value.fix

@@ -103,3 +103,23 @@ def test_unit_starts_the_terminal_core_command_line(
     # the core's own CLI takes these arguments: it gets as far as reading the (missing) config
     assert device_main(argv[3:]) == 2
     assert "missing.toml" in capsys.readouterr().err
+
+
+def test_service_is_paused_for_hardware_tools_and_restarted_even_after_a_failure() -> None:
+    runner = RecordingRunner()  # is-active answers 0: running
+    said: list[str] = []
+    with pytest.raises(RuntimeError), system.service_paused(runner, said.append):
+        raise RuntimeError("card pulled away")
+    assert runner.calls == [
+        ["systemctl", "is-active", "--quiet", system.UNIT_NAME],
+        ["systemctl", "stop", system.UNIT_NAME],
+        ["systemctl", "start", system.UNIT_NAME],
+    ]
+    assert "started again afterwards" in said[0]
+
+
+def test_a_stopped_service_is_left_stopped() -> None:
+    runner = RecordingRunner({("systemctl", "is-active"): Completed(3, "")})
+    with system.service_paused(runner, print):
+        pass
+    assert runner.calls == [["systemctl", "is-active", "--quiet", system.UNIT_NAME]]
