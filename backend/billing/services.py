@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import Pupil, School, Supplier
 from backend.calendar.model import Tariff
 from backend.calendar.services import load_calendar
@@ -264,6 +265,12 @@ def produce_acts(
     (a late batch, an admin's decision on a flag) stores a new version and supersedes the old one,
     signed or not. The caller commits."""
     today = local_date(now)
+    if today > month_end(month):
+        # Concurrent producers of the same school's act take turns (PostgreSQL row locks; SQLite
+        # transactions are serialised already), so a version number is never taken twice.
+        session.execute(
+            for_update(session, select(School.id).where(School.id.in_(school_ids)).order_by(School.id))
+        )
     acts = compute_acts(session, school_ids, month)
     out = {}
     for school_id, act in acts.items():

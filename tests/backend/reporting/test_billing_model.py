@@ -70,7 +70,6 @@ def test_missing_tariff_is_a_reasoned_error() -> None:
 
 def test_free_plan_state_pays_all_discounted_splits() -> None:
     t = Tariff(None, 2, 1, SEPT, 45_000, 27_000)
-    assert split(2, t) == split(2, t)
     assert (split(2, t).state_tiyn, split(2, t).parent_tiyn) == (27_000, 18_000)
     free = Tariff(None, 1, 1, SEPT, 45_000, 45_000)
     assert (split(1, free).state_tiyn, split(1, free).parent_tiyn) == (45_000, 0)

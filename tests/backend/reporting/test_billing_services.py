@@ -219,3 +219,49 @@ def test_district_month_in_one_pass(world: World, uow: Callable[[], UnitOfWork])
         )
     assert sheets[world.school].total == 1 and sheets[world.other_school].total == 0
     assert acts[world.other_school].act.meals == 0 and acts[world.other_school].version == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_producers_store_one_version(pg_url: str) -> None:
+    """A second request producing the same act waits for the first, then finds its version: no
+    unique-constraint failure, one version."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from backend.adapters.wallet_tables import School, Supplier
+    from backend.billing.tables import ActRow
+    from backend.db import make_engine, make_session_factory
+
+    engine = make_engine(pg_url)
+    factory = make_session_factory(engine)
+    with factory() as s:
+        supplier = Supplier(bin="210987654321", name="S")
+        s.add(supplier)
+        s.flush()
+        school = School(bin="000000000077", name="X", region="R", district="D", supplier_id=supplier.id)
+        s.add(school)
+        s.commit()
+        school_id = school.id
+    errors: list[BaseException] = []
+
+    def produce_b() -> None:
+        try:
+            with factory() as s:
+                services.produce_act(s, school_id, SEPT, OCT_2)
+                s.commit()
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    with factory() as a:
+        services.produce_act(a, school_id, SEPT, OCT_2)  # A stored version 1, not yet committed
+        b = threading.Thread(target=produce_b)
+        b.start()
+        b.join(timeout=0.5)  # B must wait for A, not race it
+        waited = b.is_alive()
+        a.commit()
+    b.join()
+    with factory() as s:
+        versions = s.scalar(select(func.count()).select_from(ActRow).where(ActRow.school_id == school_id))
+    engine.dispose()
+    assert waited and errors == [] and versions == 1
