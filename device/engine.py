@@ -134,37 +134,29 @@ class Engine:
             served=outcome.reason is None,
             reason=SERVED if outcome.reason is None else outcome.reason.value,
         )
-        entry = outcome.entry
+        reason = outcome.reason
+        seq: int | None = None
         try:
             seq = self.journal.append(record)
-        except JournalError as e:
+            self.journal_fault = None
+        except JournalError as e:  # not on flash: not served, and not cached as an event either
             log.error("journal refused a record (%s): refusing", e)
             self.journal_fault = e
             reason = DeviceReason.STORAGE_FULL if e.full else DeviceReason.JOURNAL_FAULT
-            return Verdict(
-                Decision.REFUSE,
-                reason,
-                entry.display if entry else "",
-                entry.plan if entry else None,
-                outcome.voucher,
-                outcome.slot,
-                outcome.day,
-                None,
-                None,
-            )
-        self.journal_fault = None
+        entry = outcome.entry
         verdict = Verdict(
-            Decision.SERVE if outcome.reason is None else Decision.REFUSE,
-            outcome.reason,
+            Decision.SERVE if reason is None else Decision.REFUSE,
+            reason,
             entry.display if entry else "",
             entry.plan if entry else None,
             outcome.voucher,
             outcome.slot,
             outcome.day,
             seq,
-            record.event_id,
+            None if seq is None else record.event_id,
         )
-        self._recent[key] = (reading.mono_ns, verdict)
+        if seq is not None:
+            self._recent[key] = (reading.mono_ns, verdict)
         return verdict
 
     def _repeat(self, key: tuple[str, str], mono_ns: int) -> Verdict | None:
