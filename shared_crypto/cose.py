@@ -18,6 +18,7 @@ H_CRIT = 2
 H_KID = 4
 SIGNATURE_LEN = 64
 _PROTECTED_CAP = 64
+_PROTECTED_AS_EMITTED = bytes.fromhex("a201270448")  # {1: -8, 4: h'…'} up to the kid's 8 bytes
 
 
 class KeyLookup(Protocol):
@@ -26,8 +27,21 @@ class KeyLookup(Protocol):
     def lookup(self, kid: bytes, role: KeyRole, now: int | None, leeway: int) -> VerifyKey: ...
 
 
+_SIG1_HEAD = b"\x84\x6aSignature1"  # array of 4, then text "Signature1": the fixed start of Sig_structure
+
+
+def _bstr(data: bytes) -> bytes:
+    """A byte string in deterministic CBOR (shortest length head)."""
+    n = len(data)
+    if n < 24:
+        return bytes([0x40 | n]) + data
+    width = 1 if n < 0x100 else 2 if n < 0x1_0000 else 4 if n < 0x1_0000_0000 else 8
+    return bytes([0x58 + width.bit_length() - 1]) + n.to_bytes(width, "big") + data
+
+
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
-    return dumps(["Signature1", protected, b"", payload])
+    """["Signature1", protected, h'', payload], built by concatenation: on every verify, so kept cheap."""
+    return _SIG1_HEAD + _bstr(protected) + b"\x40" + _bstr(payload)
 
 
 def sign1(payload: bytes, key: SigningKey) -> bytes:
@@ -67,7 +81,14 @@ def decode_sign1(data: bytes, max_size: int) -> Sign1:
         raise VerificationError(Reason.MALFORMED, "payload must be an attached byte string")
     if not isinstance(signature, bytes) or len(signature) != SIGNATURE_LEN:
         raise VerificationError(Reason.MALFORMED, "an Ed25519 signature is 64 bytes")
-    header: Any = loads_strict(protected, _PROTECTED_CAP, "protected header") if protected else {}
+    header: Any
+    if len(protected) == len(_PROTECTED_AS_EMITTED) + KID_LEN and protected.startswith(_PROTECTED_AS_EMITTED):
+        header = {
+            H_ALG: ALG_EDDSA,
+            H_KID: protected[-KID_LEN:],
+        }  # what sign1 writes: skip the CBOR round trip
+    else:
+        header = loads_strict(protected, _PROTECTED_CAP, "protected header") if protected else {}
     if not isinstance(header, dict):
         raise VerificationError(Reason.MALFORMED, "protected header is not a map")
     if H_CRIT in header or H_CRIT in unprotected:

@@ -127,3 +127,17 @@ def test_structure_rules(obj: Any) -> None:
 def test_oversized_protected_header_is_too_large() -> None:
     big = dumps({1: -8, 4: ISSUER.kid, 99: b"x" * 80})
     assert _reason(decode_sign1, _raw(big, {}, b"\xa0"), 512) is Reason.TOO_LARGE
+
+
+def test_the_emitted_protected_header_fast_path_gives_what_cbor_gives() -> None:
+    """decode_sign1 skips CBOR for the exact header sign1 writes; the result must be the general path's."""
+    for kid in (ISSUER.kid, b"\x00" * 8, b"\xff" * 8):
+        protected = dumps({1: -8, 4: kid})
+        assert protected == bytes.fromhex("a201270448") + kid
+        assert loads_strict(protected, 64, "h") == {1: -8, 4: kid}
+        assert decode_sign1(_raw(protected, {}, b"\xa0"), 256).kid == kid
+    # One byte more (a 9-byte kid) or a different alg byte takes the general path and is refused there.
+    nine = bytes.fromhex("a201270449") + b"\x00" * 9
+    assert _reason(decode_sign1, _raw(nine, {}, b"\xa0"), 256) is Reason.MALFORMED
+    es256 = bytes.fromhex("a201260448") + ISSUER.kid
+    assert _reason(decode_sign1, _raw(es256, {}, b"\xa0"), 256) is Reason.UNSUPPORTED_ALG

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base45
 import pytest
 import segno
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared_crypto import (
     EncodingError,
@@ -16,7 +19,7 @@ from shared_crypto import (
     to_qr_text,
     verify_qr_text,
 )
-from shared_crypto.qr import MAX_QR_TEXT
+from shared_crypto.qr import MAX_QR_TEXT, b45decode
 
 from .helpers import ISSUER, NOW, SCHOOL, store, token
 
@@ -57,6 +60,7 @@ def test_qr_text_round_trip() -> None:
         ("SW1:0", Reason.MALFORMED),  # a lone character is not base45
         ("SW1:" + "0" * (MAX_QR_TEXT - 3), Reason.TOO_LARGE),
         ("SW1:Ж", Reason.MALFORMED),
+        ("SW1:000\n", Reason.MALFORMED),  # strict: no trailing newline
     ],
 )
 def test_qr_text_rejections(text: str, reason: Reason) -> None:
@@ -86,3 +90,31 @@ def test_standing() -> None:
         check_standing(t, 0, {(t.voucher_id, 5)})
     assert exc.value.reason is Reason.REVOKED
     assert t.token_id == (t.voucher_id, 5)
+
+
+_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=130))
+def test_base45_decoder_matches_the_package_on_valid_text(data: bytes) -> None:
+    text = base45.b45encode(data).decode()
+    assert b45decode(text) == data == base45.b45decode(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_B45 + "a\x00é\n", max_size=12))
+def test_base45_decoder_refuses_what_the_package_refuses(text: str) -> None:
+    """Same verdict as the package, except that we also refuse the trailing newline it drops."""
+    try:
+        expected: bytes | None = base45.b45decode(text)
+    except ValueError:
+        expected = None
+    try:
+        got: bytes | None = b45decode(text)
+    except ValueError:
+        got = None
+    if text.endswith("\n"):
+        assert got is None
+    else:
+        assert got == expected
