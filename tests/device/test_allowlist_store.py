@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from device import atomic
 from device.allowlist_store import ALLOWLIST_FILE, TRUST_LIST_FILE, AllowlistStore, Freshness
 from device.sim import scenario
 from shared_crypto import Reason, SigningKey, VerificationError, sign_bundle
@@ -99,3 +101,25 @@ def test_nothing_on_flash(tmp_path: Path, keys: scenario.Keys) -> None:
     assert s.bundle is None and s.trust_list is None
     with pytest.raises(VerificationError):  # no trust list yet: nothing can verify a bundle
         s.install_bundle(sign_bundle(keys.signer, default_bundle()), T0)
+
+
+def test_files_are_replaced_atomically_and_durably(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        calls.append("dir-fsync" if os.path.isdir(f"/proc/self/fd/{fd}") else "file-fsync")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        calls.append("rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    target = tmp_path / "allowlist.cose"
+    target.write_bytes(b"old")
+    (tmp_path / ".allowlist.cose.tmp").write_bytes(b"half-written leftover of a power cut")
+    atomic.atomic_write(target, b"new")
+    assert calls == ["file-fsync", "rename", "dir-fsync"]
+    assert target.read_bytes() == b"new" and not (tmp_path / ".allowlist.cose.tmp").exists()

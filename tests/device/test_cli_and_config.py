@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
+import device.hw.config as hw_config
 from device.__main__ import main
 from device.config import ConfigError, Rules, load_config, parse_config
+from device.hw.decoders import make_decoder
+from device.hw.testimages import Distortion, render
 from device.interfaces import CardRead, IndicatorState, Verdict
 from device.journal import Journal
 from device.serve import serve
+from device.sim import scenario
 from device.sim.camera import FolderCamera
 from device.sim.card_reader import TypedCardReader, parse_card_line
+from device.sim.indicator import PrintingIndicator
 
 from .conftest import Rig
 
@@ -87,11 +97,6 @@ def test_card_lines() -> None:
 
 
 def test_serve_runs_the_simulated_camera_and_reader_to_the_end(rig: Rig, tmp_path: Path) -> None:
-    from PIL import Image
-
-    from device.hw.decoders import make_decoder
-    from device.hw.testimages import Distortion, render
-
     qr = tmp_path / "qr"
     qr.mkdir()
     rng = np.random.default_rng(1)
@@ -120,14 +125,10 @@ def test_folder_camera_needs_images(tmp_path: Path) -> None:
 def test_simulated_run_from_typed_lines(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from device.sim import scenario
-
     cfg_file = rig.data_dir / "terminal.toml"
     cfg_file.write_text(scenario.config_toml(rig.terminal.cfg))
     rig.terminal.close()
     (rig.data_dir / "trusted_time.json").unlink()  # never synced, no RTC: time is unknown
-    import time
-
     text = scenario.qr_text(rig.keys, 4, int(time.time()))
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{text}\n04000000000006\nbogus\n"))
     assert main(["run", "--simulate", "--config", str(cfg_file)]) == 0
@@ -176,15 +177,6 @@ def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`run` without --simulate: drivers from device.hw.config.build (faked here), serving until SIGTERM."""
-    import os
-    import signal
-    from types import SimpleNamespace
-
-    import device.hw.config as hw_config
-    from device.hw.decoders import make_decoder
-    from device.hw.testimages import Distortion, render
-    from device.sim import scenario
-    from device.sim.indicator import PrintingIndicator
 
     class Camera:
         def __init__(self) -> None:

@@ -10,7 +10,7 @@ from device.config import Rules
 from device.engine import local_day_minute, meal_slot
 from device.interfaces import CardRead, Decision, DeviceReason, IndicatorState
 from device.sim import scenario
-from shared_crypto import Entry, EntryStatus, Reason, SigningKey, VoucherToken, issue_qr_text
+from shared_crypto import Entry, EntryStatus, Reason, SigningKey, VoucherToken, issue_qr_text, uid_hash
 
 from .conftest import DAY1, DAY2, T0, MakeRig, Rig, default_bundle
 
@@ -229,8 +229,6 @@ def test_card_and_qr_share_the_one_meal_rule(rig: Rig) -> None:
 @pytest.mark.parametrize("status", [EntryStatus.SUSPENDED, EntryStatus.REVOKED])
 def test_a_card_of_an_inactive_voucher_is_refused(make_rig: MakeRig, status: EntryStatus) -> None:
     uid = scenario.card_uid(4)
-    from shared_crypto import uid_hash
-
     entries = (Entry(4, scenario.pseudonym(4), (uid_hash(uid),), 0, status, 1, "P"),)
     rig = make_rig(default_bundle(entry_list=entries))
     assert rig.terminal.present_card(CardRead(uid, None)).reason is DeviceReason.VOUCHER_NOT_ACTIVE

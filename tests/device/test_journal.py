@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from device.interfaces import DeviceReason, IndicatorState
-from device.journal import Journal, JournalError, Record
+from device.journal import Journal, JournalError, Record, _is_full
 from shared_crypto import Method
 
 from .conftest import Rig
@@ -116,8 +116,6 @@ def test_enospc_from_the_os_is_full(tmp_path: Path) -> None:
     with pytest.raises(JournalError) as e:
         j.append(rec(1))
     assert e.value.full
-    from device.journal import _is_full
-
     assert _is_full(OSError(errno.ENOSPC, "No space left on device"))
     assert not _is_full(OSError(errno.EIO, "I/O error"))
 
