@@ -1,6 +1,6 @@
 """Provisioning against the real back end (FastAPI app, SQLite and PostgreSQL), not the fake one:
 enrolment with an admin's one-time code, the first lists, the terminal core starting from them, and
-both card endpoints. The back end's clock is fixed in September 2026, so this also runs the device-auth
+both card endpoints (registration reaching the next allowlist; a credential written on an NTAG). The back end's clock is fixed in September 2026, so this also runs the device-auth
 retry at the server's time that docs/terminal-api.md asks for."""
 
 import io
@@ -14,11 +14,12 @@ from backend.auth.model import Role
 from backend.clock import FixedClock
 from backend.context import AppContext
 from device.config import load_config
+from device.hw import ndef
 from device.hw.config import HardwareConfig
-from device.hw.fake_pn532 import FakeMifareClassic
+from device.hw.fake_pn532 import FakeMifareClassic, FakeNtag, FakePn532Serial
 from device.sim.indicator import PrintingIndicator
 from device.terminal import Terminal
-from provisioning.cards import AdminClient, register_cards
+from provisioning.cards import AdminClient, register_cards, write_credential
 from provisioning.enrol import EnrolClient, enrol_terminal
 from provisioning.progress import Progress
 from provisioning.roster import fetch_roster, pinned_trust
@@ -120,3 +121,11 @@ def test_enrol_fetch_and_register_cards_against_the_back_end(
     )
     (entry,) = fresh.entries
     assert entry.card_uid_hashes == (uid_hash(card.uid),)
+
+    # and a new NTAG card gets a credential from the back end, checked as the terminal will, then written
+    port = FakePn532Serial()
+    port.card = FakeNtag(bytes.fromhex("04a1b2c3d4e5f6"))
+    written = write_credential(
+        reader_for(port), AdminClient(http, token), pick, keys=pinned_trust(cfg), school_id=school
+    )
+    assert written.uid == port.card.uid and ndef.card_credential(port.card.user_bytes())
