@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import statistics
 import time
@@ -129,7 +130,7 @@ def _bundle(signer: SigningKey, trust: TrustStore) -> dict[str, object]:
         )
         for i in range(BUNDLE_ENTRIES)
     )
-    days = {20250901 + d: (1, 2) for d in range(25)}
+    days: dict[int, tuple[int, ...]] = {20250901 + d: (1, 2) for d in range(25)}
     calendar = Calendar(300, (MealSlot(1, 540, 600), MealSlot(2, 720, 810)), days)
     revoked = frozenset((1_000_000 + i, 0) for i in range(0, BUNDLE_ENTRIES, 50))
     bundle = Bundle(SCHOOL, 42, NOW - 3600, NOW + 86_400, entries, calendar, revoked)
@@ -166,6 +167,8 @@ def main(results_dir: Path) -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpu": platform.machine(),
+            "cores": os.cpu_count(),
+            "load_average_1min_before": round(os.getloadavg()[0], 2),  # the machine is shared: p99 is noisy
         },
         "libraries": {name: version(name) for name in ("cryptography", "cbor2", "base45", "segno")},
         "qr_token": _qr_vs_bare(issuer, trust),

@@ -144,6 +144,7 @@ def _entry(raw: object) -> Entry:
 def _calendar(raw: object) -> Calendar:
     if not isinstance(raw, dict) or set(raw) != {K_TZ, K_SLOTS, K_DAYS}:
         raise VerificationError(Reason.MALFORMED, "calendar is a map of tz, slots and days")
+    c.int_keyed(raw, "calendar")
     tz = raw[K_TZ]
     if type(tz) is not int or not -720 <= tz <= 840:
         raise VerificationError(Reason.MALFORMED, "calendar UTC offset out of range")

@@ -23,12 +23,19 @@ def decode_claims(
     claims = loads_strict(payload, max_size, "claims")
     if not isinstance(claims, dict):
         raise VerificationError(Reason.MALFORMED, "claims are not a map")
+    int_keyed(claims, "claims")
     keys = set(claims)
     if not keys <= allowed:
         raise VerificationError(Reason.MALFORMED, f"unknown claim keys {sorted(keys - allowed, key=repr)}")
     if not required <= keys:
         raise VerificationError(Reason.MALFORMED, f"missing claims {sorted(required - keys)}")
     return claims
+
+
+def int_keyed(m: dict[Any, Any], name: str) -> None:
+    """Map keys must be integers proper: Python finds key 4 under 4.0 or True otherwise (they hash alike)."""
+    if any(type(k) is not int for k in m):
+        raise VerificationError(Reason.MALFORMED, f"{name} keys must be integers")
 
 
 def uint(value: Any, name: str, maximum: int = UINT64_MAX) -> int:

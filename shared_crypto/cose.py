@@ -18,6 +18,7 @@ H_CRIT = 2
 H_KID = 4
 SIGNATURE_LEN = 64
 _PROTECTED_CAP = 64
+_LABEL_TYPES = (int, str)
 _PROTECTED_AS_EMITTED = bytes.fromhex("a201270448")  # {1: -8, 4: h'…'} up to the kid's 8 bytes
 
 
@@ -91,6 +92,9 @@ def decode_sign1(data: bytes, max_size: int) -> Sign1:
         header = loads_strict(protected, _PROTECTED_CAP, "protected header") if protected else {}
     if not isinstance(header, dict):
         raise VerificationError(Reason.MALFORMED, "protected header is not a map")
+    if any(type(k) not in _LABEL_TYPES for m in (header, unprotected) for k in m):
+        # 1.0 or True would otherwise be found under label 1 (equal hashes)
+        raise VerificationError(Reason.MALFORMED, "header labels are integers or text (RFC 9052)")
     if H_CRIT in header or H_CRIT in unprotected:
         raise VerificationError(Reason.MALFORMED, "critical header parameters are not supported")
     alg = header.get(H_ALG)

@@ -93,6 +93,7 @@ def _nullable_uint(v: object, name: str, maximum: int) -> int | None:
 def _event(raw: object) -> MealEvent:
     if not isinstance(raw, dict) or set(raw) != _EVENT_KEYS:
         raise VerificationError(Reason.MALFORMED, "an event is a map with keys 0..12")
+    c.int_keyed(raw, "event")
     try:
         method = Method(c.uint(raw[E_METHOD], "method"))
     except ValueError:

@@ -62,6 +62,14 @@ def test_missing_or_wrongly_typed_claims_are_malformed(changes: dict[str, Any]) 
     assert _reason(verify_token, _token_with(**changes), store(), now=NOW, leeway=0) is Reason.MALFORMED
 
 
+@pytest.mark.parametrize("key", [4, 5, -1])
+def test_a_claim_key_must_be_an_integer_not_an_equal_float(key: int) -> None:
+    """4.0 == 4 and hashes alike in Python: without a type check the float key would be read as exp."""
+    claims = {(float(k) if k == key else k): v for k, v in GOOD.items()}
+    data = sign1(cbor2.dumps(claims, canonical=True), ISSUER)
+    assert _reason(verify_token, data, store(), now=NOW, leeway=0) is Reason.MALFORMED
+
+
 @pytest.mark.parametrize("extra", [{-5: 0}, {1: "issuer"}, {7: b"cti"}, {"exp": 1}])
 def test_unknown_claims_are_malformed(extra: dict[Any, Any]) -> None:
     data = sign1(cbor2.dumps({**GOOD, **extra}, canonical=True), ISSUER)

@@ -90,6 +90,8 @@ def test_deep_nesting_is_malformed_not_a_crash() -> None:
         ({1: -8, 4: ISSUER.kid[:7]}, {}, Reason.MALFORMED),
         ({1: -8, 4: ISSUER.kid, 2: [4]}, {}, Reason.MALFORMED),
         ({1: -8, 4: ISSUER.kid}, {2: [4]}, Reason.MALFORMED),
+        ({1.0: -8, 4: ISSUER.kid}, {}, Reason.MALFORMED),  # a float label equal to 1 is not label 1
+        ({1: -8, 4: ISSUER.kid}, {True: -8}, Reason.MALFORMED),
     ],
 )
 def test_header_rules(protected: dict[int, Any], unprotected: dict[int, Any], reason: Reason) -> None:

@@ -77,8 +77,19 @@ def _tampered(change: Any) -> bytes:
         lambda c: c[-82][0].__setitem__(0, b"\x00" * 15),
         lambda c: c[-82][0].__setitem__(7, "R" * 33),
         lambda c: c.__setitem__(-80, -1),
+        lambda c: c[-82].__setitem__(0, {(True if k == 1 else k): v for k, v in c[-82][0].items()}),
     ],
-    ids=["dup-id", "missing-key", "extra-key", "method", "bool-type", "id-len", "reason-len", "terminal"],
+    ids=[
+        "dup-id",
+        "missing-key",
+        "extra-key",
+        "method",
+        "bool-type",
+        "id-len",
+        "reason-len",
+        "terminal",
+        "bool-key",
+    ],
 )
 def test_malformed(change: Any) -> None:
     with pytest.raises(VerificationError) as exc:

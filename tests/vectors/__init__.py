@@ -81,7 +81,9 @@ def _verify(obj: str, form: str, data: bytes, inp: dict[str, Any]) -> Any:
     if obj == "voucher_token":
         school = inp.get("school_id")
         if form == "qr_text":
-            tok = verify_qr_text(data.decode("latin-1"), _store(inp), now=now, leeway=leeway, school_id=school)
+            tok = verify_qr_text(
+                data.decode("latin-1"), _store(inp), now=now, leeway=leeway, school_id=school
+            )
         else:
             tok = verify_token(data, _store(inp), now=now, leeway=leeway, school_id=school)
         if "min_serial" in inp:

@@ -287,6 +287,13 @@ def common_defects(book: Book, good: bytes, claims: Any) -> None:
         cose(payload, key, unprotected={1: -8, 4: key.kid}),
         claims,
     )
+    float_alg = _enc({1.0: -8, 4: key.kid})
+    book.invalid(
+        "malformed-float-header-label",
+        "protected header label 1.0 instead of 1",
+        cose(payload, key, protected=float_alg),
+        "MALFORMED",
+    )
     book.invalid("unknown-kid", "signed by a key nobody trusts", cose(payload, ROGUE), "UNKNOWN_KID")
     if kind.wrong_role_key is not None:
         book.invalid(
@@ -372,11 +379,19 @@ def voucher_tokens() -> Book:
     def big_serial(cl: dict[Any, Any]) -> None:
         cl[-3] = 0x10000
 
+    def float_key(cl: dict[Any, Any]) -> None:
+        cl[4.0] = cl.pop(4)
+
     for vid, desc, change in (
         ("malformed-missing-claim", "plan claim (-4) missing", drop),
         ("malformed-extra-claim", "unknown claim -5 present", extra),
         ("malformed-claim-type", "school id as a text string", text_school),
         ("malformed-claim-range", "serial above 16 bits", big_serial),
+        (
+            "malformed-float-claim-key",
+            "exp under the float key 4.0 (equal to 4 in many languages)",
+            float_key,
+        ),
     ):
         book.invalid(vid, desc + " (re-signed)", cose(with_claims(payload, change), ISSUER_NEW), "MALFORMED")
     late = replace(TOKEN, nbf=ISSUER_OLD_EXP + 3600, exp=ISSUER_OLD_EXP + 7200)
