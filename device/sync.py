@@ -54,7 +54,9 @@ class DeviceAuthFlow(httpx.Auth):
             body = response.json()
         except ValueError:
             return
-        server_time = body.get("server_time") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            return
+        server_time = body.get("server_time")
         if body.get("reason") in CLOCK_REASONS and type(server_time) is int and server_time > 0:
             self._sign(request, server_time)
             yield request

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 
+import httpx
 import pytest
 
 from device.config import Rules
@@ -182,3 +183,16 @@ def test_served_records_upload_with_their_fields(rig: Rig) -> None:
     assert ev.wall_trusted and ev.boot_id == rig.clock.boot_id()  # type: ignore[attr-defined]
     refused = [e for e in fb.events.values() if not e.served]  # type: ignore[attr-defined]
     assert [e.reason for e in refused] == ["CARD_UNKNOWN"]  # type: ignore[attr-defined]
+
+
+def test_a_401_without_a_usable_body_is_reported_not_retried(rig: Rig) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(401, json=["not", "a", "map"])
+
+    client = httpx.Client(base_url="http://backend.test", transport=httpx.MockTransport(handler))
+    report = rig.terminal.sync.sync_once(client)
+    assert "401" in report.errors["trust-list"] and "health" in report.errors
+    assert len([c for c in calls if c.url.path.endswith("trust-list")]) == 1
