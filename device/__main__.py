@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 
 from .config import ConfigError, DeviceConfig, load_config
-from .interfaces import Verdict
+from .interfaces import Indicator, IndicatorState, Verdict
+from .journal import JournalError
 from .serve import describe, serve
 from .sim.card_reader import parse_card_line
 from .sim.indicator import PrintingIndicator
@@ -60,11 +61,27 @@ def _serve_typed(terminal: Terminal, lines: Iterable[str]) -> None:
         _report(terminal.present_card(card))
 
 
+def _open_terminal(cfg: DeviceConfig, indicator: Indicator) -> Terminal | None:
+    """The terminal, or None after saying why it cannot start (FAULT on the indicator, the fix on stderr)."""
+    try:
+        return Terminal.from_config(cfg, indicator=indicator)
+    except JournalError as e:
+        problem = f"journal {cfg.journal_path} unusable ({e}); free space on the data partition"
+    except (OSError, ValueError) as e:
+        problem = f"keys unreadable ({e}); enrol the terminal again with `python -m provisioning`"
+    indicator.show(IndicatorState.FAULT)
+    print(f"error: {problem}", file=sys.stderr)
+    return None
+
+
 def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
     from .hw.decoders import DecoderUnavailable, make_decoder
     from .sim.camera import FolderCamera
 
-    terminal = Terminal.from_config(cfg, indicator=PrintingIndicator())
+    indicator = PrintingIndicator()
+    terminal = _open_terminal(cfg, indicator)
+    if terminal is None:
+        return 1
     try:
         if sync:
             terminal.start_background_sync(lambda: _client(cfg))
@@ -89,7 +106,10 @@ def run_hardware(cfg: DeviceConfig) -> int:
     from .hw.config import HardwareConfig, build
 
     hw = build(cfg.hardware or HardwareConfig())
-    terminal = Terminal.from_config(cfg, indicator=hw.indicator)
+    terminal = _open_terminal(cfg, hw.indicator)
+    if terminal is None:
+        hw.camera.close()
+        return 1
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     terminal.start_background_sync(lambda: _client(cfg))

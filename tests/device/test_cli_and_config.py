@@ -222,3 +222,13 @@ def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
     shown = [s for s in hw.indicator.history if s in (IndicatorState.SERVED, IndicatorState.REFUSED)]
     assert len(shown) == 2
     assert len(Journal(rig.data_dir / "journal.sqlite3").records()) == 2
+
+
+def test_a_terminal_that_cannot_start_says_why(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg_file = rig.data_dir / "terminal.toml"
+    cfg_file.write_text(scenario.config_toml(rig.terminal.cfg))
+    rig.terminal.close()
+    (rig.data_dir / "device_key.pem").unlink()
+    assert main(["run", "--simulate", "--config", str(cfg_file)]) == 1
+    captured = capsys.readouterr()
+    assert "enrol the terminal again" in captured.err and "[indicator] FAULT" in captured.out
