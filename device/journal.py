@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -202,16 +201,6 @@ class Journal:
     def records(self) -> list[Record]:
         """Every record held, in seq order (tests, tools)."""
         return [_record(row) for row in self._query(f"SELECT {_COLUMNS} FROM events ORDER BY seq")]  # noqa: S608
-
-    def size_bytes(self) -> int:
-        """Database plus WAL on disk."""
-        total = 0
-        for p in (self.path, self.path.with_name(self.path.name + "-wal")):
-            try:
-                total += os.stat(p).st_size
-            except FileNotFoundError:
-                pass
-        return total
 
     def integrity_ok(self) -> bool:
         rows = self._query("PRAGMA integrity_check")

@@ -218,7 +218,6 @@ class SyncWorker:
         self._interval = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
-        self.rounds = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -233,5 +232,4 @@ class SyncWorker:
                 self._round()
             except Exception:  # a bug in one round must not end syncing for good
                 log.exception("sync round failed")
-            self.rounds += 1
             self._stop.wait(self._interval)

@@ -23,14 +23,13 @@ class FolderCamera:
             raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
         self._loop = loop
         self._next = 0
-        self.current: Path | None = None
 
     def read(self) -> Frame:
         if self._next >= len(self.paths):
             if not self._loop:
                 raise StopIteration
             self._next = 0
-        self.current = self.paths[self._next]
+        path = self.paths[self._next]
         self._next += 1
-        with Image.open(self.current) as img:
+        with Image.open(path) as img:
             return np.ascontiguousarray(np.asarray(img.convert("L"), dtype=np.uint8))

@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared_crypto import (
@@ -188,7 +188,3 @@ def config_toml(cfg: DeviceConfig) -> str:
         f"stale_grace_hours = {r.stale_grace_hours}\n"
         f"rtc = {'true' if r.rtc else 'false'}\n"
     )
-
-
-def with_rules(cfg: DeviceConfig, **changes: object) -> DeviceConfig:
-    return replace(cfg, rules=replace(cfg.rules, **changes))  # type: ignore[arg-type]
