@@ -19,7 +19,7 @@ from .terminal import Terminal
 
 log = logging.getLogger(__name__)
 IDLE_WAIT_S = 0.02  # between polls of a reader that answered at once (faulted or simulated)
-CAMERA_RETRY_S = 1.0
+CAMERA_RETRY_S = 1.0  # after a camera fault, before the next frame
 
 
 def describe(v: Verdict) -> str:
@@ -51,25 +51,30 @@ def serve(
             while not stop.is_set():
                 try:
                     payload = scanner.scan()
+                    if payload is not None:
+                        report(terminal.present_qr(as_text(payload)))
                 except StopIteration:
                     return
                 except CameraError as e:
                     log.error("camera: %s", e)
                     stop.wait(CAMERA_RETRY_S)
-                    continue
-                if payload is not None:
-                    report(terminal.present_qr(as_text(payload)))
+                except Exception:  # a driver bug must not end QR serving for the day
+                    log.exception("camera loop")
+                    stop.wait(CAMERA_RETRY_S)
 
         threads.append(threading.Thread(target=camera_loop, name="camera", daemon=True))
     if reader is not None:
 
         def card_loop() -> None:
             while not stop.is_set() and not reader_done():
-                card = reader.poll()
-                if card is None:
-                    stop.wait(IDLE_WAIT_S)
-                    continue
-                report(terminal.present_card(card))
+                try:
+                    card = reader.poll()
+                    if card is not None:
+                        report(terminal.present_card(card))
+                        continue
+                except Exception:  # as above, for card serving
+                    log.exception("card loop")
+                stop.wait(IDLE_WAIT_S)
 
         threads.append(threading.Thread(target=card_loop, name="nfc", daemon=True))
     for t in threads:

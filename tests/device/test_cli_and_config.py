@@ -232,3 +232,28 @@ def test_a_terminal_that_cannot_start_says_why(rig: Rig, capsys: pytest.CaptureF
     assert main(["run", "--simulate", "--config", str(cfg_file)]) == 1
     captured = capsys.readouterr()
     assert "enrol the terminal again" in captured.err and "[indicator] FAULT" in captured.out
+
+
+def test_a_failing_driver_does_not_end_serving(rig: Rig) -> None:
+    class FlakyCamera:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def read(self) -> np.ndarray:  # type: ignore[type-arg]
+            self.reads += 1
+            if self.reads == 1:
+                return np.zeros((4, 4, 3), dtype=np.uint8)  # not grayscale: the decoder refuses it
+            if self.reads == 2:
+                return render(rig.qr(4), Distortion.CLEAN, np.random.default_rng(5))
+            raise StopIteration
+
+    got: list[Verdict] = []
+    serve(
+        rig.terminal,
+        camera=FlakyCamera(),
+        decoder=make_decoder("zxing"),
+        reader=None,
+        stop=threading.Event(),
+        report=got.append,
+    )
+    assert [v.voucher_id for v in got if v.served] == [4]
