@@ -109,4 +109,6 @@ def verify_trust_list(
         if key_role is KeyRole.ROOT:
             raise VerificationError(Reason.MALFORMED, "the root key is pinned, never listed")
         keys.append(TrustedKey(vk, key_role, c.uint(nbf, "nbf"), c.uint(exp, "exp")))
+    if len({k.kid for k in keys}) != len(keys):
+        raise VerificationError(Reason.MALFORMED, "a key is listed twice")  # which entry would count?
     return TrustList(sequence=seq, issued_at=c.uint(cl[c.IAT], "iat"), expires_at=tl_exp, keys=tuple(keys))

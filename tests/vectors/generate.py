@@ -596,10 +596,14 @@ def trust_lists() -> Book:
     def bad_role(cl: dict[Any, Any]) -> None:
         cl[-61][0][2] = 9
 
+    def listed_twice(cl: dict[Any, Any]) -> None:
+        cl[-61].append([*cl[-61][0][:2], 1, NOW, NOW + 3650 * DAY])
+
     for vid, desc, change in (
         ("malformed-kid-mismatch", "a key entry whose kid is not sha256(key)[:8]", kid_mismatch),
         ("malformed-root-listed", "the root key listed in its own trust list", root_listed),
         ("malformed-role", "key role 9", bad_role),
+        ("malformed-key-listed-twice", "the old issuer key again with a ten-year validity", listed_twice),
     ):
         book.invalid(vid, desc + " (re-signed)", cose(with_claims(payload, change), ROOT), "MALFORMED")
     return book
