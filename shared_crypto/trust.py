@@ -75,6 +75,8 @@ def sign_trust_list(root: SigningKey, tl: TrustList) -> bytes:
         raise EncodingError(f"at most {MAX_KEYS} keys")
     if any(k.role is KeyRole.ROOT for k in tl.keys):
         raise EncodingError("the root key is pinned, never listed")
+    if len({k.kid for k in tl.keys}) != len(tl.keys):
+        raise EncodingError("a key is listed twice")
     entries = [[k.kid, k.key.raw, int(k.role), k.nbf, k.exp] for k in tl.keys]
     payload = dumps({c.EXP: tl.expires_at, c.IAT: tl.issued_at, C_SEQUENCE: tl.sequence, C_KEYS: entries})
     return sign1(payload, root)
