@@ -214,6 +214,7 @@ def main(results_dir: Path) -> None:
             )  # fmt: skip
             base = f"http://127.0.0.1:{port}"
             _wait_up(base, proc)
+            load_before = os.getloadavg()
             elapsed, latencies, totals = _run(base, keys, batches)
             _, _, replay = _run(base, keys, batches[: len(batches) // 4])
         events = sum(n for _, _, n in batches)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -28,6 +28,25 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Sequence
     if _is_pg(session):
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def known_ids(session: Session, models: Sequence[type[Base]], ids: Sequence[bytes]) -> set[bytes]:
+    """Which of `ids` are already the primary key of a row in one of `models`' tables."""
+    if not ids:
+        return set()
+    tables = [cast(Table, m.__table__).name for m in models]
+    if not _is_pg(session):
+        found: set[bytes] = set()
+        for model in models:
+            table = cast(Table, model.__table__)
+            found |= set(session.scalars(select(table.c.id).where(table.c.id.in_(list(ids)))))
+        return found
+    sql = " UNION ALL ".join(f"SELECT id FROM {t} WHERE id = ANY(%b::bytea[])" for t in tables)  # noqa: S608
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur:
+        cur.execute(sql, [list(ids)] * len(tables), binary=True)
+        return {bytes(r[0]) for r in cur.fetchall()}
 
 
 def insert_ignore(
@@ -52,11 +71,11 @@ def _insert_unnest(session: Session, table: Table, rows: Sequence[dict[str, Any]
         values = [r[name] for r in rows]
         if isinstance(col.type, JSON):
             arrays.append([None if v is None else json.dumps(v) for v in values])
-            casts.append("%s::text[]")
+            casts.append("%b::text[]")
             selects.append(f"c{i}::json")
         else:
             arrays.append(values)
-            casts.append(f"%s::{col.type.compile(dialect=dialect)}[]")
+            casts.append(f"%b::{col.type.compile(dialect=dialect)}[]")
             selects.append(f"c{i}")
     aliases = ", ".join(f"c{i}" for i in range(len(cols)))
     sql = (

@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from backend.calendar.model import SchoolCalendar
 from backend.clock import KZ_TZ
@@ -224,13 +224,14 @@ def classify(events: Sequence[MealEvent], ctx: Context) -> tuple[list[MealRow], 
             status=MealStatus.OK.value,
             flags=[],
         )
-        _judge(row, e, voucher, ctx, anchors, taken, counts)
+        _judge(row, local.time(), e, voucher, ctx, anchors, taken, counts)
         meals.append(row)
     return meals, refusals
 
 
 def _judge(
     row: MealRow,
+    local_time: time,
     e: MealEvent,
     voucher: VoucherFacts | None,
     ctx: Context,
@@ -248,7 +249,7 @@ def _judge(
         row.flag(Flag.OUTSIDE_SLOT, f"slot {row.slot} does not run on {row.local_date.isoformat()}")
     else:
         window = next(s for s in ctx.calendar.slots if s.slot == row.slot)
-        if not window.contains(row.served_at.astimezone(KZ_TZ).time()):
+        if not window.contains(local_time):
             row.flag(Flag.OUTSIDE_SLOT, f"served outside slot {row.slot} ({window.start}–{window.end})")
     if voucher is None:
         row.flag(Flag.UNKNOWN_VOUCHER, f"voucher {e.voucher_id} is not known")

@@ -26,7 +26,7 @@ from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
 from shared_crypto import KeyRole, MealBatch, MealEvent, Reason, VerificationError, VerifyKey, verify_batch
 
-from .dialect import among, insert_ignore
+from .dialect import among, insert_ignore, known_ids
 from .model import (
     BILLABLE,
     Context,
@@ -90,14 +90,6 @@ def _lock_school(session: Session, school_id: int) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock(:ns, :school)"), {"ns": LOCK_NAMESPACE, "school": school_id}
         )
-
-
-def _existing(session: Session, ids: list[bytes]) -> set[bytes]:
-    if not ids:
-        return set()
-    found = set(session.scalars(select(MealEventRow.id).where(among(session, MealEventRow.id, ids))))
-    found |= set(session.scalars(select(RefusalTable.id).where(among(session, RefusalTable.id, ids))))
-    return found
 
 
 def _context(
@@ -204,7 +196,7 @@ def ingest(
 ) -> IngestResult:
     """Store a verified batch in the session's transaction; the caller commits."""
     _lock_school(session, terminal.school_id)
-    existing = _existing(session, [e.event_id for e in batch.events])
+    existing = known_ids(session, [MealEventRow, RefusalTable], [e.event_id for e in batch.events])
     new = [e for e in batch.events if e.event_id not in existing]
     meals, refusals = classify(new, _context(session, terminal, new, received_at))
     stored = insert_ignore(session, MealEventRow, [_meal_dict(m) for m in meals], key="id")
