@@ -705,13 +705,13 @@ def _decode_png(path: Path) -> str | None:
         import numpy as np
         from PIL import Image
 
-        from device.hw.decoders import ZxingDecoder
+        from device.hw.decoders import ZxingDecoder, as_text
 
         frame = np.asarray(Image.open(path).convert("L"), dtype=np.uint8)
-        texts = ZxingDecoder().decode(frame)
-    except (ImportError, OSError, RuntimeError):
+        payloads = ZxingDecoder().decode_bytes(frame)
+    except (ImportError, OSError, RuntimeError):  # no decoder here: the demo shows the QR text path only
         return None
-    return texts[0] if texts else None
+    return as_text(payloads[0]) if payloads else None
 
 
 def _cast() -> list[tuple[D.Family, str, list[tuple[D.Child, str]]]]:
