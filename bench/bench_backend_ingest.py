@@ -236,6 +236,8 @@ def main(results_dir: Path) -> None:
             "replay_of_a_quarter": replay,
             "replay_all_duplicates": replay["accepted"] == 0 and replay["duplicates"] > 0,
             "client_signing_seconds_not_measured": round(sign_s, 2),
+            # other work on the machine shares its 2 cores with server, database and clients
+            "load_average_1_5_15_before": [round(x, 2) for x in load_before],
             "machine": {
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
