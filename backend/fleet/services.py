@@ -42,7 +42,7 @@ def create_enrolment_code(
     if session.get(School, school_id) is None:
         raise FleetError(FleetReason.NO_SUCH_SCHOOL, f"school {school_id}", 404)
     if not 1 <= canteen_id <= 999:
-        raise FleetError(FleetReason.NO_SUCH_SCHOOL, "canteen number is 1..999", 400)
+        raise FleetError(FleetReason.BAD_CANTEEN, "canteen number is 1..999", 400)
     code = new_code()
     expires = now + CODE_VALIDITY
     session.add(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -13,6 +14,7 @@ from backend.calendar import services as calendar
 from backend.calendar.model import DayRule
 from backend.clock import FixedClock
 from backend.context import AppContext
+from backend.fleet.allowlist import serve_allowlist
 from backend.services.unit_of_work import UnitOfWork
 from shared_crypto import (
     Bundle,
@@ -178,3 +180,24 @@ def test_card_endpoints(
         "/api/admin/v1/cards/credential", json={"pseudonym": pseudonym, "uid": uid.hex()}, headers=elsewhere
     )
     assert r.status_code == 403
+
+
+def test_concurrent_first_requests_sign_one_bundle(
+    ctx: AppContext, make_school: Callable[..., int], with_lunch_slot: Callable[[int], None]
+) -> None:
+    school = make_school()
+    with_lunch_slot(school)
+    seqs: list[int] = []
+    gate = threading.Barrier(4)
+
+    def fetch_one() -> None:
+        gate.wait()
+        with ctx.session_factory() as session:
+            seqs.append(serve_allowlist(session, ctx.keys, school, ctx.clock.now()).sequence)
+
+    threads = [threading.Thread(target=fetch_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seqs == [1, 1, 1, 1]

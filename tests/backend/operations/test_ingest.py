@@ -330,3 +330,11 @@ def test_concurrent_duplicate_uploads_count_once(
     assert sorted(r.accepted for r in results) == [0, 0, 0, 0, 0, 5]
     assert all(r.accepted + r.duplicates == 5 for r in results)
     assert (count(uow_factory, MealEventRow), count(uow_factory, NoticeRow)) == (5, 5)
+
+
+def test_oversized_batch_refused_before_reading_it(
+    client: TestClient, school_setup: Callable[..., Setup]
+) -> None:
+    d = school_setup().device
+    r = d.upload(client, b"\x00" * (4 * 1024 * 1024 + 1))
+    assert (r.status_code, r.json()["reason"]) == (413, "TOO_LARGE")
