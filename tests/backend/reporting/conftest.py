@@ -21,7 +21,7 @@ from backend.calendar.services import set_slots
 from backend.calendar.tables import TariffRow
 from backend.clock import KZ_TZ
 from backend.fleet.tables import TerminalRow
-from backend.ingest.tables import MealEventRow
+from backend.ingest.tables import MealEventRow, MealFlagRow
 from backend.services.unit_of_work import UnitOfWork
 
 UowFactory = Callable[[], UnitOfWork]
@@ -90,6 +90,9 @@ class World:
                     flags=[] if status == "ok" else ["DOUBLE_MEAL"],
                 )
             )
+            if status != "ok":
+                uow.session.flush()
+                uow.session.add(MealFlagRow(event_id=event_id, code="DOUBLE_MEAL", detail="test"))
             uow.commit()
         return event_id
 

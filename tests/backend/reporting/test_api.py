@@ -192,3 +192,21 @@ def test_daily_report_scope_and_bad_input(client: TestClient, meals: World, admi
     ):
         r = client.get(f"/api/admin/v1/reports/daily?{q}", headers=head)
         assert (r.status_code, r.json()["reason"]) == (400, reason)
+
+
+def test_flag_accepted_through_the_review_endpoint_enters_the_act(
+    client: TestClient, meals: World, admin_token: AdminToken, clock: FixedClock
+) -> None:
+    _, head = admin_token(Role.SCHOOL_HEAD, (meals.school,))
+    url = f"/api/admin/v1/billing/acts/{meals.school}?month=2026-09"
+    assert client.get(url, headers=head).json()["meals"] == 2  # the flagged meal is held
+    [held] = client.get(f"/api/admin/v1/flagged-meals?school_id={meals.school}", headers=head).json()["meals"]
+    r = client.post(
+        f"/api/admin/v1/flagged-meals/{held['event_id']}/decision", json={"decision": "accept"}, headers=head
+    )
+    assert r.status_code == 200
+    act = client.get(url, headers=head).json()
+    assert (act["meals"], act["amount_tiyn"]) == (3, 135_000)
+    clock.set(OCT_2)
+    ts = client.get(f"/api/admin/v1/billing/timesheets/{meals.school}?month=2026-09", headers=head).json()
+    assert (ts["total"], ts["held_flagged"]) == (3, 0)
