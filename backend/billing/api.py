@@ -61,8 +61,9 @@ def _file(body: bytes, fmt: ExportFormat, name: str) -> Response:
     )
 
 
-def _priced(f: BillingError) -> DomainError:
-    return DomainError(f.reason.value, f.detail, 409)
+def _unpriceable(exc: BillingError) -> DomainError:
+    """A missing tariff or unknown plan: the act cannot be priced until the data is fixed."""
+    return DomainError(exc.reason.value, exc.detail, 409)
 
 
 @router.get("/timesheets/{school_id}", response_model=None)
@@ -140,7 +141,7 @@ def list_acts(ctx: CtxDep, principal: BillingReader, month: MonthQ) -> list[dict
         try:
             views = services.produce_acts(uow.session, sorted(principal.school_ids), m, ctx.clock.now())
         except BillingError as exc:
-            raise _priced(exc) from exc
+            raise _unpriceable(exc) from exc
         uow.commit()
     return [_act_json(v) for _, v in sorted(views.items())]
 
@@ -164,7 +165,7 @@ def get_act(
             else:
                 view = services.act_version(uow.session, school_id, m, version, now)
         except BillingError as exc:
-            raise _priced(exc) from exc
+            raise _unpriceable(exc) from exc
         uow.commit()
     if out is not None:
         doc = act_document(view.act, version=view.version)
@@ -195,7 +196,7 @@ def reconciliation(ctx: CtxDep, principal: Signer, school_id: int, month: MonthQ
         try:
             r = services.reconcile_month(uow.session, school_id, m)
         except BillingError as exc:
-            raise _priced(exc) from exc
+            raise _unpriceable(exc) from exc
     return {
         "ok": r.ok,
         "events": r.events,

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -48,8 +49,8 @@ from .tables import ActRow
 E = MealEventRow
 
 
-class BillingApiReason:
-    """Reason codes the billing endpoints answer with (beside NOT_FOUND)."""
+class BillingApiReason(StrEnum):
+    """Reason codes the billing services answer with (beside NOT_FOUND and the model's BillingReason)."""
 
     NO_SUPPLIER = "NO_SUPPLIER"
     MONTH_NOT_OVER = "MONTH_NOT_OVER"
@@ -136,10 +137,11 @@ def _school(session: Session, school_id: int) -> School:
     return school
 
 
-def _parties(session: Session, school: School) -> tuple[Party, Party]:
+def _parties(session: Session, school: School) -> tuple[Party, Party] | None:
+    """The act's customer and contractor; None when the school has no supplier (then no act)."""
     supplier = session.get(Supplier, school.supplier_id) if school.supplier_id is not None else None
     if supplier is None:
-        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school.id} has no supplier on record", 409)
+        return None
     return Party(school.id, school.bin, school.name), Party(supplier.id, supplier.bin, supplier.name)
 
 
@@ -187,13 +189,14 @@ class ActView:
 
 
 def compute_acts(session: Session, school_ids: Collection[int], month: date) -> dict[int, Act]:
-    """The month's act of each school as the events stand now (one aggregate query for all)."""
+    """The month's act of each school with a supplier, as the events stand now (one aggregate query)."""
     counts = meal_counts(session, school_ids, month)
     tariffs = load_tariffs(session)
     out = {}
     for school in session.scalars(select(School).where(School.id.in_(school_ids))):
-        school_party, supplier_party = _parties(session, school)
-        out[school.id] = build_act(school_party, supplier_party, month, counts.get(school.id, ()), tariffs)
+        parties = _parties(session, school)
+        if parties is not None:
+            out[school.id] = build_act(*parties, month, counts.get(school.id, ()), tariffs)
     return out
 
 
@@ -302,7 +305,9 @@ def produce_acts(
 
 
 def produce_act(session: Session, school_id: int, month: date, now: datetime) -> ActView:
-    _school(session, school_id)
+    school = _school(session, school_id)
+    if school.supplier_id is None:
+        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record", 409)
     return produce_acts(session, [school_id], month, now)[school_id]
 
 
@@ -352,7 +357,10 @@ def sign_off(
 def reconcile_month(session: Session, school_id: int, month: date) -> Reconciliation:
     """Checks the timesheet and the act against the billable events taken one by one."""
     ts = timesheet(session, school_id, month, names_shown=False)
-    act = compute_acts(session, [school_id], month)[school_id]
+    acts = compute_acts(session, [school_id], month)
+    if school_id not in acts:
+        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record", 409)
+    act = acts[school_id]
     events = [
         (day, _nn(slot), _nn(plan))
         for day, slot, plan in session.execute(

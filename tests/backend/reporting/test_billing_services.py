@@ -265,3 +265,21 @@ def test_concurrent_producers_store_one_version(pg_url: str) -> None:
         versions = s.scalar(select(func.count()).select_from(ActRow).where(ActRow.school_id == school_id))
     engine.dispose()
     assert waited and errors == [] and versions == 1
+
+
+def test_school_without_supplier_has_no_act(world: World, uow: Callable[[], UnitOfWork]) -> None:
+    from backend.adapters.wallet_tables import School
+
+    standard_tariffs(world)
+    with uow() as u:
+        other = u.session.get(School, world.other_school)
+        assert other is not None
+        other.supplier_id = None
+        u.commit()
+    with uow() as u:
+        acts = services.produce_acts(u.session, [world.school, world.other_school], SEPT, OCT_2)
+        assert set(acts) == {world.school}  # the district list skips it
+        for call in (services.produce_act, lambda s, i, m, _n: services.reconcile_month(s, i, m)):
+            with pytest.raises(DomainError) as err:
+                call(u.session, world.other_school, SEPT, OCT_2)
+            assert (err.value.reason, err.value.status) == ("NO_SUPPLIER", 409)
