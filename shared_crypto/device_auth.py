@@ -56,8 +56,12 @@ def verify_device_auth(
         raise VerificationError(Reason.TOO_LARGE, "auth header too long")
     try:
         data = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
+        # The decoder skips characters outside the alphabet and ignores stray bits: demand the canonical text.
+        canonical = base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii") == header
     except (binascii.Error, ValueError):
-        raise VerificationError(Reason.MALFORMED, "auth header is not base64url") from None
+        canonical = False
+    if not canonical:
+        raise VerificationError(Reason.MALFORMED, "auth header is not unpadded base64url")
     kid, payload = verify_sign1(data, keys, KeyRole.DEVICE, now=now, leeway=leeway, max_size=MAX_AUTH)
     cl = c.decode_claims(payload, _AUTH_CLAIMS, _AUTH_CLAIMS, MAX_AUTH)
     auth = DeviceAuth(

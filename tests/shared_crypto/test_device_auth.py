@@ -37,10 +37,15 @@ def test_header_is_unpadded_base64url_and_round_trips() -> None:
         ("*" * 8, {}, Reason.MALFORMED),
         ("A" * 513, {}, Reason.TOO_LARGE),
         ("", {}, Reason.MALFORMED),
+        ("HEADER!", {}, Reason.MALFORMED),  # a character outside base64url appended to a good header
+        ("HEADER=", {}, Reason.MALFORMED),  # padding
+        ("HEADER+/", {}, Reason.MALFORMED),  # the standard alphabet's characters
     ],
 )
 def test_rejections(header: str | None, kw: dict[str, object], reason: Reason) -> None:
     args: dict[str, object] = {"request": REQ, "now": NOW, "leeway": 300, **kw}
+    if header is not None and header.startswith("HEADER"):
+        header = sign_device_auth(DEVICE, AUTH) + header.removeprefix("HEADER")
     with pytest.raises(VerificationError) as exc:
         verify_device_auth(sign_device_auth(DEVICE, AUTH) if header is None else header, store(), **args)  # type: ignore[arg-type]
     assert exc.value.reason is reason

@@ -681,6 +681,20 @@ def device_auths() -> Book:
     )
     book.invalid("malformed-base64", "not base64url", b"!!!!", "MALFORMED", presented=True)
     book.invalid(
+        "malformed-base64-stray-character",
+        "a good header with one character outside base64url inserted (the decoder would skip it)",
+        header[:10] + b"*" + header[10:],
+        "MALFORMED",
+        presented=True,
+    )
+    book.invalid(
+        "malformed-base64-padding",
+        "a good header with = padding",
+        header + b"=" * (-len(header) % 4 or 4),
+        "MALFORMED",
+        presented=True,
+    )
+    book.invalid(
         "malformed-other-request",
         "token made for another request",
         good,
