@@ -40,3 +40,11 @@ def test_a_changed_expectation_is_caught() -> None:
     """The checker really compares: a vector with a wrong expected reason does not pass."""
     vector = next(v for o, v in ALL if o == "voucher_token" and v["id"] == "expired")
     assert check("voucher_token", vector) != {"valid": False, "reason": "NOT_YET_VALID"}
+
+
+def test_readme_table_counts_match_the_files() -> None:
+    readme = (VECTOR_DIR / "README.md").read_text(encoding="utf-8")
+    for obj in OBJECTS:
+        vectors = load(obj)["vectors"]
+        valid = sum(v["expected"]["valid"] for v in vectors)
+        assert f"`{obj}.json`" in readme and f"| {len(vectors)} ({valid}) |" in readme, obj
