@@ -36,6 +36,7 @@ from .trust import C_KEYS, TrustStore, verify_trust_list
 from .voucher_token import C_VOUCHER, verify_token
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+_MAX_INPUT = 2 * MAX_BUNDLE + 2  # the largest object, as hex with a newline
 _ALG_NAMES = {ALG_EDDSA: "EdDSA", -7: "ES256", -35: "ES384", -36: "ES512", -37: "PS256"}
 
 
@@ -43,7 +44,6 @@ _ALG_NAMES = {ALG_EDDSA: "EdDSA", -7: "ES256", -35: "ES384", -36: "ES512", -37: 
 class ObjectType:
     name: str
     marker: int  # a claim key only this object carries
-    role: KeyRole
     claim_names: dict[int, str]
 
 
@@ -52,25 +52,22 @@ TYPES = (
     ObjectType(
         "voucher_token",
         C_VOUCHER,
-        KeyRole.VOUCHER_ISSUER,
         {**_TIME, -1: "voucher_id", -2: "school_id", -3: "serial", -4: "plan"},
     ),
     ObjectType(
         "card_credential",
         C_UID,
-        KeyRole.CARD_ISSUER,
         {**_TIME, -20: "school_id", -21: "uid", -22: "pseudonym"},
     ),
     ObjectType(
         "allowlist_bundle",
         BUNDLE_SCHOOL,
-        KeyRole.ALLOWLIST_SIGNER,
         {**_TIME, -40: "school_id", -41: "sequence", -42: "entries", -43: "calendar", -44: "revoked"},
     ),
-    ObjectType("trust_list", C_KEYS, KeyRole.ROOT, {**_TIME, -60: "sequence", -61: "keys"}),
-    ObjectType("meal_batch", C_EVENTS, KeyRole.DEVICE, {**_TIME, -80: "terminal_id", -82: "events"}),
-    ObjectType("device_auth", C_REQUEST, KeyRole.DEVICE, {**_TIME, -90: "terminal_id", -91: "request"}),
-    ObjectType("signed_time", C_NONCE, KeyRole.ALLOWLIST_SIGNER, {**_TIME, -95: "nonce"}),
+    ObjectType("trust_list", C_KEYS, {**_TIME, -60: "sequence", -61: "keys"}),
+    ObjectType("meal_batch", C_EVENTS, {**_TIME, -80: "terminal_id", -82: "events"}),
+    ObjectType("device_auth", C_REQUEST, {**_TIME, -90: "terminal_id", -91: "request"}),
+    ObjectType("signed_time", C_NONCE, {**_TIME, -95: "nonce"}),
 )
 
 
@@ -88,14 +85,17 @@ def _is_file(arg: str) -> bool:
         return False
 
 
-def read_input(arg: str, stdin: Any = None) -> tuple[bytes, str]:
+def read_input(arg: str) -> tuple[bytes, str]:
     """(COSE bytes, what the input was). Undecodable input raises VerificationError(MALFORMED)."""
     if arg == "-":
-        raw: bytes = (stdin or sys.stdin.buffer).read()
+        raw = sys.stdin.buffer.read(_MAX_INPUT + 1)
     elif _is_file(arg):
-        raw = Path(arg).read_bytes()
+        with Path(arg).open("rb") as f:
+            raw = f.read(_MAX_INPUT + 1)
     else:
         raw = arg.encode("utf-8")
+    if len(raw) > _MAX_INPUT:
+        raise VerificationError(Reason.TOO_LARGE, f"input over {_MAX_INPUT} bytes")
     try:
         text = raw.decode("ascii").strip()
     except UnicodeDecodeError:

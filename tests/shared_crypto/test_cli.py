@@ -88,6 +88,15 @@ def test_inspect_garbage(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("INVALID MALFORMED")
 
 
+def test_oversized_input_is_refused_before_reading_it_all(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.hex"
+    big.write_bytes(b"00" * (8 * 1024 * 1024 + 2))
+    code, out, _ = run(capsys, "inspect", str(big))
+    assert code == 1 and out.startswith("INVALID TOO_LARGE")
+
+
 def test_verify_with_a_key(capsys: pytest.CaptureFixture[str]) -> None:
     args = [
         "verify",
