@@ -48,3 +48,31 @@ def test_readme_table_counts_match_the_files() -> None:
         vectors = load(obj)["vectors"]
         valid = sum(v["expected"]["valid"] for v in vectors)
         assert f"`{obj}.json`" in readme and f"| {len(vectors)} ({valid}) |" in readme, obj
+
+
+ALL_OBJECTS = set(OBJECTS)
+# The reason-code table of docs/formats.md: which objects each code applies to.
+APPLIES = {
+    "MALFORMED": ALL_OBJECTS,
+    "TOO_LARGE": ALL_OBJECTS,
+    "UNSUPPORTED_ALG": ALL_OBJECTS,
+    "HEADER_CONFLICT": ALL_OBJECTS,
+    "UNKNOWN_KID": ALL_OBJECTS,
+    "WRONG_KEY_ROLE": ALL_OBJECTS - {"trust_list"},
+    "KEY_NOT_VALID": {"voucher_token", "card_credential", "allowlist_bundle", "device_auth"},
+    "BAD_SIGNATURE": ALL_OBJECTS,
+    "NOT_YET_VALID": {"voucher_token", "device_auth"},
+    "EXPIRED": {"voucher_token", "allowlist_bundle", "trust_list", "device_auth"},
+    "WRONG_SCHOOL": {"voucher_token", "card_credential", "allowlist_bundle"},
+    "SUPERSEDED": {"voucher_token"},
+    "REVOKED": {"voucher_token"},
+    "ROLLBACK": {"allowlist_bundle", "trust_list"},
+    "CARD_MISMATCH": {"card_credential"},
+}
+
+
+def test_one_vector_per_applicable_reason_and_object() -> None:
+    assert set(APPLIES) == {r.value for r in Reason}
+    for reason, objects in APPLIES.items():
+        having = {o for o, v in ALL if v["expected"].get("reason") == reason}
+        assert having == objects, reason
