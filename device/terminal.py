@@ -29,8 +29,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from shared_crypto import SigningKey, VerifyKey
 
@@ -41,8 +40,11 @@ from .engine import Engine
 from .interfaces import CardRead, Clock, Indicator, IndicatorState, Verdict
 from .journal import Journal
 from .sim.indicator import PrintingIndicator
-from .sync import SyncClient, SyncReport, SyncWorker
-from .uploader import Backoff, Uploader
+
+if TYPE_CHECKING:  # httpx and the sync code load on the first sync: serving starts sooner after a power cut
+    import httpx
+
+    from .sync import SyncClient, SyncReport, SyncWorker
 
 log = logging.getLogger(__name__)
 SOFTWARE_VERSION = "0.1.0"
@@ -74,26 +76,9 @@ class Terminal:
         )
         self.journal = Journal(cfg.journal_path)
         self.engine = Engine(self.store, self.journal, self.clock, rules)
-        self.sync = SyncClient(
-            terminal_id=cfg.terminal_id,
-            key=key,
-            store=self.store,
-            clock=self.clock,
-            journal=self.journal,
-            uploader=Uploader(
-                self.journal,
-                key,
-                cfg.terminal_id,
-                batch_size=rules.upload_batch_size,
-                backoff=Backoff(rules.retry_attempts, rules.retry_base_s, rules.retry_cap_s),
-                now_s=lambda: self.clock.read().unix_s,
-                sleep=sleep or self._closing.wait,
-            ),
-            leeway_s=rules.signed_object_leeway_s,
-            prune_after_days=rules.prune_after_days,
-            software_version=SOFTWARE_VERSION,
-            faults=self.faults,
-        )
+        self._key = key
+        self._sleep = sleep or self._closing.wait
+        self._sync: SyncClient | None = None
         self._worker: SyncWorker | None = None
         self._standing: IndicatorState | None = None
         self._serve_lock = threading.Lock()  # camera and card threads: one decision at a time
@@ -178,16 +163,48 @@ class Terminal:
                 self.indicator.show(state)
 
     # --- sync -----------------------------------------------------------------------------------------
+    @property
+    def sync(self) -> SyncClient:
+        if self._sync is None:
+            from .sync import SyncClient
+            from .uploader import Backoff, Uploader
+
+            rules = self.cfg.rules
+            self._sync = SyncClient(
+                terminal_id=self.cfg.terminal_id,
+                key=self._key,
+                store=self.store,
+                clock=self.clock,
+                journal=self.journal,
+                uploader=Uploader(
+                    self.journal,
+                    self._key,
+                    self.cfg.terminal_id,
+                    batch_size=rules.upload_batch_size,
+                    backoff=Backoff(rules.retry_attempts, rules.retry_base_s, rules.retry_cap_s),
+                    now_s=lambda: self.clock.read().unix_s,
+                    sleep=self._sleep,
+                ),
+                leeway_s=rules.signed_object_leeway_s,
+                prune_after_days=rules.prune_after_days,
+                software_version=SOFTWARE_VERSION,
+                faults=self.faults,
+            )
+        return self._sync
+
     def sync_once(self, client: httpx.Client) -> SyncReport:
         report = self.sync.sync_once(client)
         self._refresh_standing()
         return report
 
     def start_background_sync(self, client_factory: Callable[[], httpx.Client]) -> None:
+        from .sync import SyncWorker
+
         client = client_factory()
+        sync = self.sync  # made here, before the thread exists
 
         def round_() -> None:
-            self.sync.sync_once(client)
+            sync.sync_once(client)
             self._refresh_standing()
 
         self._worker = SyncWorker(round_, self.cfg.rules.sync_interval_s)
