@@ -79,6 +79,8 @@ def verify_token(
         nbf=c.uint(cl[c.NBF], "nbf", c.UINT32_MAX),
         exp=c.uint(cl[c.EXP], "exp", c.UINT32_MAX),
     )
+    if token.exp <= token.nbf:  # never issued (issue_token refuses it); a leeway would make it valid
+        raise VerificationError(Reason.MALFORMED, "exp must be after nbf")
     c.check_window(token.nbf, token.exp, now, leeway)
     if school_id is not None and token.school_id != school_id:
         raise VerificationError(

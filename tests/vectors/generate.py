@@ -382,6 +382,9 @@ def voucher_tokens() -> Book:
     def float_key(cl: dict[Any, Any]) -> None:
         cl[4.0] = cl.pop(4)
 
+    def empty_window(cl: dict[Any, Any]) -> None:
+        cl[4] = cl[5]
+
     for vid, desc, change in (
         ("malformed-missing-claim", "plan claim (-4) missing", drop),
         ("malformed-extra-claim", "unknown claim -5 present", extra),
@@ -392,6 +395,7 @@ def voucher_tokens() -> Book:
             "exp under the float key 4.0 (equal to 4 in many languages)",
             float_key,
         ),
+        ("malformed-empty-window", "exp equal to nbf: never valid, whatever the leeway", empty_window),
     ):
         book.invalid(vid, desc + " (re-signed)", cose(with_claims(payload, change), ISSUER_NEW), "MALFORMED")
     late = replace(TOKEN, nbf=ISSUER_OLD_EXP + 3600, exp=ISSUER_OLD_EXP + 7200)
