@@ -123,11 +123,18 @@ def held_counts(session: Session, school_ids: Collection[int], month: date) -> d
     return {school_id: n for school_id, n in session.execute(stmt)}
 
 
-def _pupils(session: Session, school_ids: Collection[int]) -> dict[int, PupilInfo]:
-    stmt = select(Pupil.id, Pupil.full_name, Pupil.display, Pupil.class_name).where(
-        Pupil.school_id.in_(school_ids)
-    )
-    return {r.id: PupilInfo(r.id, r.full_name, r.display, r.class_name) for r in session.execute(stmt)}
+def _pupils(session: Session, school_ids: Collection[int], also: Iterable[int]) -> dict[int, PupilInfo]:
+    """Pupils of these schools, plus any in `also` (meals eaten here before a move to another school)."""
+    cols = select(Pupil.id, Pupil.full_name, Pupil.display, Pupil.class_name)
+    found = {
+        r.id: PupilInfo(r.id, r.full_name, r.display, r.class_name)
+        for r in session.execute(cols.where(Pupil.school_id.in_(school_ids)))
+    }
+    missing = sorted(set(also) - found.keys())
+    if missing:
+        for r in session.execute(cols.where(Pupil.id.in_(missing))):
+            found[r.id] = PupilInfo(r.id, r.full_name, r.display, r.class_name)
+    return found
 
 
 def _school(session: Session, school_id: int) -> School:
@@ -154,7 +161,7 @@ def timesheets(
     """The month's timesheet of each school, from two aggregate queries for all of them together."""
     counts = pupil_day_counts(session, school_ids, month)
     held = held_counts(session, school_ids, month)
-    pupils = _pupils(session, school_ids)
+    pupils = _pupils(session, school_ids, {c.pupil_id for rows in counts.values() for c in rows})
     out = {}
     for school in session.scalars(select(School).where(School.id.in_(school_ids))):
         out[school.id] = build_timesheet(

@@ -283,3 +283,20 @@ def test_school_without_supplier_has_no_act(world: World, uow: Callable[[], Unit
             with pytest.raises(DomainError) as err:
                 call(u.session, world.other_school, SEPT, OCT_2)
             assert (err.value.reason, err.value.status) == ("NO_SUPPLIER", 409)
+
+
+def test_pupil_moved_to_another_school_stays_on_the_old_timesheet(
+    world: World, uow: Callable[[], UnitOfWork]
+) -> None:
+    from backend.adapters.wallet_tables import Pupil
+
+    standard_tariffs(world)
+    world.meal(0, date(2026, 9, 14))
+    with uow() as u:
+        pupil = u.session.get(Pupil, world.pupils[0])
+        assert pupil is not None
+        pupil.school_id = world.other_school  # moved after the 14th
+        u.commit()
+    with uow() as u:
+        ts = services.timesheet(u.session, world.school, SEPT, names_shown=True)
+    assert [(r.pupil_id, r.total) for r in ts.rows] == [(world.pupils[0], 1)]
