@@ -37,32 +37,44 @@ class Deps:
 
     http: Callable[[str], httpx.Client] = lambda base: httpx.Client(base_url=base, timeout=20.0)
     runner: Runner = run
-    rig: Callable[[DeviceConfig, Path], Rig] | None = None
-    reader: Callable[[DeviceConfig], Pn532Reader] | None = None
+    rig: Callable[[HardwareConfig, Path, Path], Rig] | None = None  # (wiring, data dir, install root)
+    reader: Callable[[HardwareConfig], Pn532Reader] | None = None
     ask: Callable[[str], str] = input
     admin_token: Callable[[], str] = field(
         default=lambda: os.environ.get("SM_ADMIN_TOKEN") or getpass.getpass("admin token: ")
     )
 
 
-def _hardware(cfg: DeviceConfig) -> HardwareConfig:
-    return cfg.hardware or HardwareConfig()  # no [hardware] table: the documented default wiring
+def _reader(hw: HardwareConfig) -> Pn532Reader:
+    return Pn532Reader(pn532_factory(hw.pn532()))
 
 
-def _reader(cfg: DeviceConfig) -> Pn532Reader:
-    return Pn532Reader(pn532_factory(_hardware(cfg).pn532()))
-
-
-def _rig(cfg: DeviceConfig, root: Path, deps: Deps) -> Rig:
-    hw = _hardware(cfg)
+def _rig(hw: HardwareConfig, data_dir: Path, root: Path, deps: Deps) -> Rig:
     return Rig(
         indicator=lambda: LedBuzzerIndicator(hw.led_gpio, hw.buzzer_gpio),
         camera=lambda: PiCamera((hw.camera_width, hw.camera_height)),
         decoder=lambda: make_decoder(hw.decoder),
-        nfc=lambda: (deps.reader or _reader)(cfg),
+        nfc=lambda: (deps.reader or _reader)(hw),
         runner=deps.runner,
-        data_dir=cfg.data_dir,
+        data_dir=data_dir,
         root=root,
+    )
+
+
+def _wiring_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nfc-bus", choices=[b.value for b in Bus], default=Bus.UART.value)
+    p.add_argument("--nfc-port", default="/dev/serial0", help="Pi 5: /dev/ttyAMA0; USB adapter: /dev/ttyUSB0")
+    p.add_argument(
+        "--no-nfc-reset",
+        action="store_true",
+        help="UART only: the PN532's RSTPDN is not wired to GPIO6 (e.g. a USB-serial adapter)",
+    )
+    p.add_argument("--decoder", choices=[d.value for d in DecoderName], default=DecoderName.ZXING.value)
+
+
+def _wiring(a: argparse.Namespace) -> HardwareConfig:
+    return HardwareConfig(
+        decoder=a.decoder, nfc_bus=a.nfc_bus, nfc_uart_port=a.nfc_port, nfc_uart_reset=not a.no_nfc_reset
     )
 
 
@@ -78,14 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     e.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     e.add_argument("--root", type=Path, default=Path("/"), help="install root for the systemd unit")
-    e.add_argument("--nfc-bus", choices=[b.value for b in Bus], default=Bus.UART.value)
-    e.add_argument("--nfc-port", default="/dev/serial0", help="Pi 5: /dev/ttyAMA0; USB adapter: /dev/ttyUSB0")
-    e.add_argument(
-        "--no-nfc-reset",
-        action="store_true",
-        help="UART only: the PN532's RSTPDN is not wired to GPIO6 (e.g. a USB-serial adapter)",
-    )
-    e.add_argument("--decoder", choices=[d.value for d in DecoderName], default=DecoderName.ZXING.value)
+    _wiring_args(e)
     e.add_argument(
         "--no-service", action="store_true", help="skip user, systemd unit and time zone (bench set-up)"
     )
@@ -97,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_)
         s.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
         s.add_argument("--root", type=Path, default=Path("/"))
+        if name == "selftest":  # before enrolment (codes last 10 minutes: test the wiring first)
+            s.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+            _wiring_args(s)
         if name == "write-card":
             s.add_argument("--voucher", type=int, help="the pupil's voucher id (else: search by class)")
         if name == "register-cards":
@@ -108,9 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _enrol(a: argparse.Namespace, deps: Deps) -> int:
     progress = Progress(5 if a.no_service else 8)
-    hardware = HardwareConfig(
-        decoder=a.decoder, nfc_bus=a.nfc_bus, nfc_uart_port=a.nfc_port, nfc_uart_reset=not a.no_nfc_reset
-    )
+    hardware = _wiring(a)
     zone = system.kazakhstan_zone()
     with deps.http(a.server) as http:
         cfg = enrol_terminal(
@@ -155,6 +161,9 @@ def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
     try:
         if a.command == "enrol":
             return _enrol(a, deps)
+        if a.command == "selftest" and not a.config.exists():
+            print(f"no config at {a.config} yet: testing the wiring given on the command line")
+            return _selftest(_wiring(a), a.data_dir, a.root, deps)
         cfg = read_config(a.config)
         with system.service_paused(deps.runner, print):  # it holds the reader, camera and GPIO lines
             return _hardware_command(a, cfg, deps)
@@ -163,12 +172,18 @@ def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
         return 2
 
 
+def _selftest(hw: HardwareConfig, data_dir: Path, root: Path, deps: Deps) -> int:
+    rig = (deps.rig or (lambda h, d, r: _rig(h, d, r, deps)))(hw, data_dir, root)
+    results = run_selftest(rig)
+    print(table(results))
+    return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
+
+
 def _hardware_command(a: argparse.Namespace, cfg: DeviceConfig, deps: Deps) -> int:
+    hw = cfg.hardware or HardwareConfig()  # no [hardware] table: the documented default wiring
     if a.command == "selftest":
-        results = run_selftest((deps.rig or (lambda c, r: _rig(c, r, deps)))(cfg, a.root))
-        print(table(results))
-        return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
-    reader = (deps.reader or _reader)(cfg)
+        return _selftest(hw, cfg.data_dir, a.root, deps)
+    reader = (deps.reader or _reader)(hw)
     trust = pinned_trust(cfg)
     with deps.http(cfg.server_url) as http:
         roster = fetch_roster(EnrolClient(http), cfg, trust)

@@ -3,17 +3,21 @@ from pathlib import Path
 import httpx
 import pytest
 from adafruit_pn532.uart import PN532_UART
+from gpiozero.pins.mock import MockFactory
 
 from device.hw import ndef
+from device.hw.config import HardwareConfig
 from device.hw.fake_pn532 import FakeMifareClassic, FakeNtag, FakePn532Serial
 from device.hw.nfc import Pn532Reader
 from provisioning.cli import Deps, main
 from provisioning.config import read_config
 from provisioning.runner import Completed
+from provisioning.selftest import Rig
 from shared_crypto import TrustStore, verify_card_credential, verify_trust_list
 
 from .fake_backend import ADMIN_TOKEN, TERMINAL, FakeBackend
 from .recording_runner import RecordingRunner
+from .test_selftest import make_rig
 
 
 def enrol_args(tmp_path: Path, backend: FakeBackend, *extra: str) -> list[str]:
@@ -121,6 +125,30 @@ def test_write_card_for_a_voucher_not_in_the_allowlist(
     assert rc == 2 and "voucher 9 is not in this school's allowlist" in capsys.readouterr().err
 
 
-def test_commands_without_enrolment_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["selftest", "--config", str(tmp_path / "none.toml")], Deps()) == 2
+def test_card_commands_without_enrolment_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["register-cards", "--config", str(tmp_path / "none.toml")], Deps()) == 2
     assert "enrol the terminal first" in capsys.readouterr().err
+
+
+def test_selftest_before_enrolment_tests_the_wiring_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pins = MockFactory()
+    seen: list[tuple[HardwareConfig, Path]] = []
+
+    def rig(hw: HardwareConfig, data_dir: Path, root: Path) -> Rig:
+        seen.append((hw, data_dir))
+        return make_rig(tmp_path, pins)[0]
+
+    runner = RecordingRunner()
+    deps = Deps(rig=rig, runner=runner)
+    args = ["selftest", "--config", str(tmp_path / "none.toml"), "--data-dir", str(tmp_path / "d")]
+    try:
+        assert main([*args, "--nfc-port", "/dev/ttyAMA0", "--no-nfc-reset"], deps) == 0
+    finally:
+        pins.reset()
+    ((hw, data_dir),) = seen
+    assert (hw.nfc_uart_port, hw.nfc_uart_reset, data_dir) == ("/dev/ttyAMA0", False, tmp_path / "d")
+    out = capsys.readouterr().out
+    assert "no config at" in out and "ALL PASSED" in out
+    assert runner.calls == []  # no service to pause before enrolment
