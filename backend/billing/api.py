@@ -103,7 +103,11 @@ def _act_json(view: ActView) -> dict[str, Any]:
     act: Act = view.act
     return {
         "school_id": act.school.id,
+        "school_bin": act.school.bin,
+        "school_name": act.school.name,
         "supplier_id": act.supplier.id,
+        "supplier_bin": act.supplier.bin,
+        "supplier_name": act.supplier.name,
         "month": act.month.strftime("%Y-%m"),
         "version": view.version,
         "status": view.status.value,
