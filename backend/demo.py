@@ -82,6 +82,7 @@ class DemoResult:
     act_parent_tiyn: int = 0
     act_status: str = ""
     act_version: int | None = None
+    act_signed: bool = False
     reconciled: bool = False
     files: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -639,6 +640,14 @@ class Demo:
             f"  TOTAL {act['meals']} meals = {_tenge(act['amount_tiyn'])}: state {_tenge(act['state_tiyn'])}, "
             f"families {_tenge(act['parent_tiyn'])}"
         )
+        signed = self.api(
+            "POST",
+            f"/api/admin/v1/billing/acts/{sid}/sign-off",
+            "school_head",
+            json={"month": D.MONTH, "version": act["version"]},
+        )
+        self.result.act_signed = signed["status"] == "signed"
+        self.c.line(f"the school head signs version {signed['version']}: {signed['status']}")
         rec = self.api("GET", f"/api/admin/v1/billing/reconciliation/{sid}?month={D.MONTH}", "school_head")
         self.result.reconciled = bool(rec["ok"])
         self.c.line(
@@ -833,7 +842,8 @@ def _summary(demo: Demo) -> None:
     )
     demo.c.line(
         f"act: {r.act_meals} meals, {_tenge(r.act_amount_tiyn)} (state {_tenge(r.act_state_tiyn)}, "
-        f"families {_tenge(r.act_parent_tiyn)}), {r.act_status}; reconciled {r.reconciled}"
+        f"families {_tenge(r.act_parent_tiyn)}), v{r.act_version} {r.act_status}"
+        f"{', then signed' if r.act_signed else ''}; reconciled {r.reconciled}"
     )
     if r.problems:
         demo.c.line("steps that did not complete:")

@@ -32,7 +32,7 @@ def test_demo_day(tmp_path: Path) -> None:
     assert r.daily_meals == 8 and r.daily_activations == 4
     assert r.timesheet_total == r.act_meals == 8
     assert (r.act_amount_tiyn, r.act_state_tiyn, r.act_parent_tiyn) == (AMOUNT, STATE, AMOUNT - STATE)
-    assert (r.act_status, r.act_version) == ("available", 1)
+    assert (r.act_status, r.act_version, r.act_signed) == ("available", 1, True)
     assert r.reconciled
     names = {p.name for p in r.files}
     for kind in ("timesheet", "act"):
