@@ -171,15 +171,19 @@ def boot_anchors(events: Iterable[MealEvent]) -> dict[bytes, int]:
 def _clock_evidence(
     e: MealEvent, at: datetime, local: date, ctx: Context, anchors: Mapping[bytes, int]
 ) -> str:
+    anchor = anchors.get(e.boot_id)
     if not e.wall_trusted:
-        return "the terminal's wall clock was not trusted"
+        if anchor is None:
+            return "the terminal's wall clock was not trusted"
+        # the same boot's trusted events date this one by its monotonic clock: tell the reviewer
+        rebuilt = datetime.fromtimestamp((e.mono_ms + anchor) / 1000, UTC).astimezone(KZ_TZ)
+        return f"wall clock not trusted; by this boot's trusted events it was {rebuilt.isoformat(timespec='minutes')}"
     if at > ctx.received_at + FUTURE_LEEWAY:
         return f"served at {at.isoformat()}, after it was received ({ctx.received_at.isoformat()})"
     if at < ctx.terminal.enrolled_at - FUTURE_LEEWAY:
         return "served before the terminal was enrolled"
     if e.day is not None and _day(e.day) != local:
         return f"the terminal's service day {e.day} is not the local date {local.isoformat()}"
-    anchor = anchors.get(e.boot_id)
     if anchor is not None and abs(e.wall_ms - e.mono_ms - anchor) > BOOT_ANCHOR_TOLERANCE_MS:
         return "wall clock jumped against the monotonic clock within one boot"
     return ""

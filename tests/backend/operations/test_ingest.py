@@ -338,3 +338,27 @@ def test_oversized_batch_refused_before_reading_it(
     d = school_setup().device
     r = d.upload(client, b"\x00" * (4 * 1024 * 1024 + 1))
     assert (r.status_code, r.json()["reason"]) == (413, "TOO_LARGE")
+
+
+def test_untrusted_time_is_dated_by_the_boots_trusted_events(
+    client: TestClient,
+    clock: FixedClock,
+    uow_factory: Callable[[], UnitOfWork],
+    school_setup: Callable[..., Setup],
+) -> None:
+    s = school_setup()
+    d = s.device
+    clock.set(EVENING)
+    trusted = d.event(s.voucher_id, LUNCH)
+    # wall clock reset to 1970-ish after a reboot-less clock loss; monotonic says 20 minutes after `trusted`
+    lost = d.event(
+        s.voucher_id, datetime(2026, 1, 1, tzinfo=KZ_TZ), trusted=False, mono_ms=trusted.mono_ms + 20 * 60_000
+    )
+    d.upload(client, d.batch([trusted, lost]))
+    with uow_factory() as uow:
+        [detail] = uow.session.scalars(
+            select(MealFlagRow.detail).where(
+                MealFlagRow.event_id == lost.event_id, MealFlagRow.code == "CLOCK_OFF"
+            )
+        ).all()
+    assert detail.endswith("it was 2026-09-14T12:20+05:00")
