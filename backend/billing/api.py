@@ -177,6 +177,18 @@ def get_act(
     return _act_json(view)
 
 
+@router.get("/acts/{school_id}/versions")
+def act_versions(
+    ctx: CtxDep, principal: BillingReader, school_id: int, month: MonthQ
+) -> list[dict[str, Any]]:
+    """Every stored version of the month's act, newest first (a signed one stays as it was signed)."""
+    ensure_school(principal, school_id)
+    m = _month(month)
+    with UnitOfWork(ctx.session_factory) as uow:
+        views = services.stored_acts(uow.session, [school_id], m, ctx.clock.now())
+    return [_act_json(v) for v in views]
+
+
 class SignOff(BaseModel):
     month: str = Field(pattern=r"^\d{4}-\d{2}$")
     version: int = Field(ge=1)

@@ -92,6 +92,17 @@ def test_district_admin_lists_acts_and_supplier_cannot_sign(
     assert r.status_code == 200 and r.json()["status"] == "signed"
     r = client.post(f"/api/admin/v1/billing/acts/{meals.school}/sign-off", json=body, headers=head)
     assert (r.status_code, r.json()["reason"]) == (409, "ALREADY_SIGNED")
+    meals.meal(1, date(2026, 9, 30))  # a late batch after the sign-off
+    clock.set(datetime(2026, 10, 6, 9, 0, tzinfo=KZ_TZ))
+    current = client.get(f"/api/admin/v1/billing/acts/{meals.school}?month=2026-09", headers=supplier).json()
+    assert (current["version"], current["status"], current["meals"]) == (2, "overdue", 3)
+    versions = client.get(
+        f"/api/admin/v1/billing/acts/{meals.school}/versions?month=2026-09", headers=supplier
+    )
+    assert [(v["version"], v["status"], v["superseded"]) for v in versions.json()] == [
+        (2, "overdue", False),
+        (1, "signed", True),
+    ]
 
 
 def test_act_exports(client: TestClient, meals: World, admin_token: AdminToken, clock: FixedClock) -> None:
