@@ -11,15 +11,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import CardRegistration, Pupil, RevokedToken, Voucher
+from backend.adapters.wallet_tables import CardRegistration, Pupil, RevokedToken, School, Voucher
 from backend.calendar.services import load_calendar
 from backend.clock import local_date
 from backend.keys import KeyStore
@@ -168,9 +170,14 @@ def serve_allowlist(session: Session, keys: KeyStore, school_id: int, now: datet
     return result
 
 
-def refresh_all(session: Session, keys: KeyStore, school_ids: list[int], now: datetime) -> dict[int, int]:
-    """Daily job: bring every school's bundle up to date; returns school → sequence."""
-    out = {}
-    for school_id in school_ids:
-        out[school_id] = serve_allowlist(session, keys, school_id, now).sequence
-    return out
+def refresh_handler(keys: KeyStore) -> Callable[[Session, dict[str, Any], datetime], str]:
+    """A `backend.scheduler` handler for the daily job: every school's bundle (or the payload's
+    "school_ids") brought up to date in the job's own transaction."""
+
+    def handler(session: Session, payload: dict[str, Any], now: datetime) -> str:
+        school_ids = payload.get("school_ids") or list(session.scalars(select(School.id).order_by(School.id)))
+        for school_id in school_ids:
+            current_allowlist(session, keys, int(school_id), now)
+        return f"{len(school_ids)} allowlists current"
+
+    return handler

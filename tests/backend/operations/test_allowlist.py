@@ -14,7 +14,7 @@ from backend.calendar import services as calendar
 from backend.calendar.model import DayRule
 from backend.clock import FixedClock
 from backend.context import AppContext
-from backend.fleet.allowlist import serve_allowlist
+from backend.fleet.allowlist import refresh_handler, serve_allowlist
 from backend.services.unit_of_work import UnitOfWork
 from shared_crypto import (
     Bundle,
@@ -201,3 +201,23 @@ def test_concurrent_first_requests_sign_one_bundle(
     for t in threads:
         t.join()
     assert seqs == [1, 1, 1, 1]
+
+
+def test_daily_job_brings_every_school_up_to_date(
+    ctx: AppContext,
+    clock: FixedClock,
+    make_school: Callable[..., int],
+    with_lunch_slot: Callable[[int], None],
+) -> None:
+    schools = [make_school(), make_school()]
+    for s in schools:
+        with_lunch_slot(s)
+    job = refresh_handler(ctx.keys)
+    with ctx.session_factory() as session, session.begin():
+        assert job(session, {}, clock.now()) == "2 allowlists current"
+    clock.advance(timedelta(days=1))
+    with ctx.session_factory() as session, session.begin():
+        job(session, {"school_ids": [schools[0]]}, clock.now())
+    with ctx.session_factory() as session:
+        seqs = [serve_allowlist(session, ctx.keys, s, clock.now()).sequence for s in schools]
+    assert seqs == [2, 2]  # the second school's day-2 bundle is made on request
