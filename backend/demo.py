@@ -501,14 +501,10 @@ class Demo:
             self.device_clock.advance(40)
         self.serve("nurlan", self.qr["nurlan"])  # a second lunch: refused
         self.result.served_offline = self.result.served - before
-        pending = (
-            self.terminal.journal.pending_count() if hasattr(self.terminal.journal, "pending_count") else None
-        )
         again = self.terminal.sync_once(offline)
         self.c.line(
-            f"13:00 still offline ({', '.join(sorted(again.errors))}); "
-            f"{self.result.served_offline} meals wait in the journal"
-            + (f" ({pending} records)" if pending else "")
+            f"13:00 still offline ({', '.join(sorted(again.errors))}); {self.result.served_offline} meals wait "
+            f"in the journal ({self.terminal.journal.pending_count()} records with the refusal)"
         )
 
     def reconnect(self) -> None:
