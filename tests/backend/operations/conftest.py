@@ -70,7 +70,7 @@ class Device:
             wall_ms=wall,
             wall_trusted=trusted,
             served=served,
-            reason=reason if not served or reason != "SERVED" else "SERVED",
+            reason=reason,
             method=Method.QR,
             voucher_id=voucher_id,
             serial=1 if voucher_id is not None else None,
