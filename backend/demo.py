@@ -45,6 +45,14 @@ from backend.sms.gateway import OutboxGateway
 from backend.wallet.iin import make_iin
 from backend.wallet.model import Category
 from backend.wallet.registry import CategoryRecord, InMemoryRegistry
+from device.config import load_config
+from device.hw.config import HardwareConfig
+from device.interfaces import Verdict
+from device.sim.clock import ManualClock
+from device.sim.indicator import PrintingIndicator
+from device.terminal import Terminal
+from provisioning.enrol import EnrolClient, enrol_terminal
+from provisioning.progress import Progress
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -123,7 +131,6 @@ class Demo:
         self.headers: dict[str, dict[str, str]] = {}
         self.parent_headers: dict[str, dict[str, str]] = {}
         self.pupil_ids: dict[str, int] = {}
-        self.parent_ids: dict[str, int] = {}
         self.voucher_ids: dict[str, int] = {}
         self.qr: dict[str, str] = {}
         self.sms_seen = 0
@@ -148,16 +155,28 @@ class Demo:
             from fastapi.testclient import TestClient
 
         self.http = TestClient(self.app, raise_server_exceptions=True)
-        self.terminal: Any = None
-        self.device_clock: Any = None
+        self._terminal: Terminal | None = None
+        self._device_clock: ManualClock | None = None
 
     # --- helpers ----------------------------------------------------------------------------------------
+    @property
+    def terminal(self) -> Terminal:
+        if self._terminal is None:
+            raise DemoStepError("the terminal was not enrolled")
+        return self._terminal
+
+    @property
+    def device_clock(self) -> ManualClock:
+        if self._device_clock is None:
+            raise DemoStepError("the terminal was not enrolled")
+        return self._device_clock
+
     def at(self, local: datetime) -> None:
         """Moves the back end's clock, and the terminal's raw clock with it (the same room)."""
         delta = (local - self.clock.now()).total_seconds()
         self.clock.set(local)
-        if self.device_clock is not None and delta > 0:
-            self.device_clock.advance(delta)
+        if self._device_clock is not None and delta > 0:
+            self._device_clock.advance(delta)
 
     def api(self, method: str, url: str, who: str | None = None, **kw: Any) -> Any:
         headers = self.headers.get(who or "", self.parent_headers.get(who or "", {}))
@@ -225,13 +244,11 @@ class Demo:
             school.supplier_id = supplier.id  # the district's catering contract
             self.school_id = school.id
             iins = {iin: pid for iin, pid in s.execute(select(Pupil.iin, Pupil.id))}
-            parents = {iin: pid for iin, pid in s.execute(select(Parent.iin, Parent.id))}
             for login, role in D.STAFF:
                 if role is not Role.DISTRICT_ADMIN:
                     create_admin(s, login=login, password=D.PASSWORD, role=role, school_ids=(school.id,))
             s.commit()
-        for fam, parent_iin, children in _cast():
-            self.parent_ids[fam.key] = parents[parent_iin]
+        for fam, _parent_iin, children in _cast():
             for child, iin in children:
                 self.pupil_ids[child.key] = iins[iin]
                 self.registry.add(
@@ -284,14 +301,13 @@ class Demo:
             "social_pedagogue",
             json={"month": D.MONTH},
         )
-        for key, pupil_id in self.pupil_ids.items():
+        for pupil_id in self.pupil_ids.values():
             self.api(
                 "POST",
                 f"/api/admin/v1/eligibility-lists/{lst['id']}/entries",
                 "social_pedagogue",
                 json={"pupil_id": pupil_id, "category": Category.TARGETED_ASSISTANCE.value},
             )
-            del key
         self.c.line(f"social pedagogue formed list #{lst['id']} with {len(self.pupil_ids)} pupils")
         self.api("POST", f"/api/admin/v1/eligibility-lists/{lst['id']}/approve", "school_head")
         self.c.line("school head approved it")
@@ -366,14 +382,6 @@ class Demo:
 
     # --- 7. terminal -----------------------------------------------------------------------------------
     def enrol_terminal(self) -> None:
-        from device.config import load_config
-        from device.hw.config import HardwareConfig
-        from device.sim.clock import ManualClock
-        from device.sim.indicator import PrintingIndicator
-        from device.terminal import Terminal
-        from provisioning.enrol import EnrolClient, enrol_terminal
-        from provisioning.progress import Progress
-
         self.c.section("Technician enrols the canteen terminal (simulated hardware)")
         self.at(datetime.combine(D.CANTEEN_DAY, time(7, 30), KZ_TZ))
         code = self.api(
@@ -383,7 +391,7 @@ class Demo:
             json={"school_id": self.school_id},
         )
         self.c.line(f"one-time code {code['code']}, root fingerprint {code['root_fingerprint']}")
-        self.device_clock = ManualClock(self.clock.now().timestamp())
+        self._device_clock = ManualClock(self.clock.now().timestamp())
         data_dir = self.dir / "terminal"
         cfg_path = data_dir / "terminal.toml"
         progress = io.StringIO()
@@ -402,7 +410,7 @@ class Demo:
         for part in progress.getvalue().splitlines():
             if part.strip():
                 self.c.line(f"  {part.strip()}")
-        self.terminal = Terminal.from_config(
+        self._terminal = Terminal.from_config(
             load_config(cfg_path),
             clock=self.device_clock,
             indicator=PrintingIndicator(out=lambda _line: None),  # the demo prints verdicts itself
@@ -428,7 +436,7 @@ class Demo:
             self.qr[key] = _decode_png(path) or body["qr"]
         return self.qr[key]
 
-    def serve(self, key: str, text: str, how: str = "QR") -> Any:
+    def serve(self, key: str, text: str, how: str = "QR") -> Verdict:
         verdict = self.terminal.present_qr(text)
         who = verdict.display or key
         if verdict.served:
@@ -667,8 +675,8 @@ class Demo:
         self.c.line(f"files: {out}/timesheet-{D.MONTH}.{{csv,xlsx,pdf}}, act-{D.MONTH}.{{csv,xlsx,pdf}}")
 
     def close(self) -> None:
-        if self.terminal is not None:
-            self.terminal.close()
+        if self._terminal is not None:
+            self._terminal.close()
         self.http.close()
         self.ctx.engine.dispose()
 
