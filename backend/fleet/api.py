@@ -18,8 +18,8 @@ from shared_crypto.device_auth import NONCE_LEN
 
 from . import cards, services
 from .allowlist import etag_matches, etag_of, serve_allowlist
-from .device_auth import TerminalIdentity, TerminalRoute, require_terminal
-from .model import FleetError, FleetReason, parse_health
+from .device_auth import TerminalRoute, require_terminal
+from .model import FleetError, FleetReason, TerminalIdentity, parse_health
 
 COSE = "application/cose"
 MAX_JSON = 16 * 1024

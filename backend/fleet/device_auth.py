@@ -7,8 +7,6 @@ FastAPI's error handler knows only {reason, detail}, so the terminal routes use 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request, Response
@@ -22,19 +20,10 @@ from backend.errors import DomainError
 from shared_crypto import KeyRole, Reason, VerificationError, VerifyKey, verify_device_auth
 from shared_crypto.device_auth import HEADER
 
-from .model import FleetReason, TerminalStatus
+from .model import FleetReason, TerminalIdentity, TerminalStatus
 from .tables import TerminalRow
 
 LEEWAY = 300
-
-
-@dataclass(frozen=True, slots=True)
-class TerminalIdentity:
-    terminal_id: int
-    school_id: int
-    canteen_id: int
-    key: VerifyKey
-    enrolled_at: datetime
 
 
 class DeviceAuthError(DomainError):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backend.errors import DomainError
+from shared_crypto import VerifyKey
 
 CODE_VALIDITY = timedelta(minutes=10)
 # Crockford-like alphabet: no 0/O, 1/I/L confusion when read off a sheet.
@@ -92,6 +93,17 @@ def check_code(code: EnrolmentCode | None, now: datetime) -> EnrolmentCode:
 
 def same_code(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalIdentity:
+    """An authenticated, active terminal: who made this request."""
+
+    terminal_id: int
+    school_id: int
+    canteen_id: int
+    key: VerifyKey
+    enrolled_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

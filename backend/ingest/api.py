@@ -12,7 +12,8 @@ from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.context import AppContext
 from backend.deps import CtxDep
 from backend.errors import DomainError
-from backend.fleet.device_auth import TerminalIdentity, TerminalRoute, require_terminal
+from backend.fleet.device_auth import TerminalRoute, require_terminal
+from backend.fleet.model import TerminalIdentity
 from backend.notify.model import Notifier
 from backend.notify.outbox import OutboxNotifier
 from shared_crypto.meal_batch import MAX_BATCH

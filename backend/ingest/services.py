@@ -21,7 +21,7 @@ from backend.adapters.wallet_tables import Voucher, VoucherEvent
 from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
-from backend.fleet.device_auth import TerminalIdentity
+from backend.fleet.model import TerminalIdentity
 from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
 from shared_crypto import KeyRole, MealBatch, MealEvent, Reason, VerificationError, VerifyKey, verify_batch

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from backend.auth.model import Role
 from backend.clock import KZ_TZ, FixedClock
 from backend.context import AppContext
-from backend.fleet.device_auth import TerminalIdentity
+from backend.fleet.model import TerminalIdentity
 from backend.ingest import services
 from backend.ingest.api import notifier_of
 from backend.ingest.tables import MealEventRow, MealFlagRow, RefusalRow
