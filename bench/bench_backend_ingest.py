@@ -175,6 +175,40 @@ def _run(
     return elapsed, latencies, totals
 
 
+def _allowlist_ms(base_url: str, keys: list[SigningKey]) -> dict[str, float]:
+    """Median time of one terminal's allowlist request: first (signs), unchanged (stored bytes), 304."""
+    path = "/api/terminal/v1/allowlist"
+
+    def get(client: httpx.Client, etag: str | None = None) -> httpx.Response:
+        token = sign_device_auth(keys[0], DeviceAuth(1, f"GET {path}", int(time.time())))
+        headers = {"X-SW-Device-Auth": token, "Accept-Encoding": "gzip"}
+        if etag:
+            headers["If-None-Match"] = etag
+        r = client.get(path, headers=headers)
+        if r.is_error:
+            r.raise_for_status()
+        return r
+
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        t0 = time.perf_counter()
+        etag = get(client).headers["ETag"]
+        first = time.perf_counter() - t0
+        full, cond = [], []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            get(client)
+            full.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            assert get(client, etag).status_code == 304
+            cond.append(time.perf_counter() - t0)
+    return {
+        "entries": PUPILS_PER_SCHOOL,
+        "first_signed_ms": round(first * 1000, 1),
+        "unchanged_200_median_ms": round(statistics.median(full) * 1000, 1),
+        "not_modified_304_median_ms": round(statistics.median(cond) * 1000, 1),
+    }
+
+
 def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -217,6 +251,7 @@ def main(results_dir: Path) -> None:
             load_before = os.getloadavg()
             elapsed, latencies, totals = _run(base, keys, batches)
             _, _, replay = _run(base, keys, batches[: len(batches) // 4])
+            allowlist = _allowlist_ms(base, keys)
         events = sum(n for _, _, n in batches)
         rate = events / elapsed
         q = statistics.quantiles(latencies, n=100)
@@ -236,6 +271,7 @@ def main(results_dir: Path) -> None:
             "replay_of_a_quarter": replay,
             "replay_all_duplicates": replay["accepted"] == 0 and replay["duplicates"] > 0,
             "client_signing_seconds_not_measured": round(sign_s, 2),
+            "allowlist_request": allowlist,
             # other work on the machine shares its 2 cores with server, database and clients
             "load_average_1_5_15_before": [round(x, 2) for x in load_before],
             "machine": {
