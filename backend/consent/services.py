@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.adapters.bulk import bulk_insert
 from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import (
     ConsentIssue,
@@ -147,12 +148,17 @@ def start_consent(
             }
             for p in new_parents
         ]
-        request_ids = list(
-            session.scalars(
-                insert(ConsentRequest).returning(ConsentRequest.id, sort_by_parameter_order=True),
-                request_rows,
+        # executemany, then ids by (list, parent): ORM bulk RETURNING is quadratic in the row count
+        bulk_insert(session, ConsentRequest, request_rows)
+        id_of: dict[int, int] = {}
+        for chunk in _chunks(new_parents):
+            rows_ = session.execute(
+                select(ConsentRequest.parent_id, ConsentRequest.id).where(
+                    ConsentRequest.list_id == list_id, ConsentRequest.parent_id.in_(chunk)
+                )
             )
-        )
+            id_of.update({parent_id: rid for parent_id, rid in rows_})
+        request_ids = [id_of[p] for p in new_parents]
         sms_rows: list[dict[str, Any]] = []
         job_rows: list[dict[str, Any]] = []
         due = now + timedelta(days=settings.reminder_after_days)
@@ -177,11 +183,11 @@ def start_consent(
                     "payload": f'{{"request_id": {rid}, "attempt": 1}}',
                 }
             )
-        session.execute(insert(SmsMessage), sms_rows)
-        session.execute(insert(ScheduledJob), job_rows)
+        bulk_insert(session, SmsMessage, sms_rows)
+        bulk_insert(session, ScheduledJob, job_rows)
         summary.requests = len(request_ids)
     if subjects:
-        session.execute(insert(ConsentSubject), subjects)
+        bulk_insert(session, ConsentSubject, subjects)
     if agreed_pupils:
         form_vouchers(
             session, agreed_pupils, settings=settings, now=now, actor="system", reason="consent agreed"
@@ -229,7 +235,7 @@ def _record_issues(
         else:  # still unreachable, possibly for another reason now
             row.reason, row.resolved_at = reason.value, None
     if rows:
-        session.execute(insert(ConsentIssue), rows)
+        bulk_insert(session, ConsentIssue, rows)
 
 
 def _resolve_issues(session: Session, list_id: int, pupil_ids: Sequence[int], now: datetime) -> None:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend.adapters.bulk import bulk_insert
 from backend.adapters.wallet_tables import Guardianship, ImportRejection, ImportRun, Parent, Pupil, School
 from backend.auth.model import Principal
 from backend.config import Settings
@@ -100,8 +101,9 @@ def run_import(
     report.rejected = sorted(rejected, key=lambda r: r.row)
     run.accepted, run.rejected = report.accepted, len(report.rejected)
     if report.rejected:
-        session.execute(
-            insert(ImportRejection),
+        bulk_insert(
+            session,
+            ImportRejection,
             [
                 {"run_id": run.id, "row_number": r.row, "reason": r.reason.value, "detail": r.detail}
                 for r in report.rejected
@@ -139,10 +141,13 @@ def _upsert(
             report.unchanged += 1
     ids = {k: o.id for k, o in existing.items()}
     if inserts:
-        new_ids = session.scalars(
-            insert(model).returning(model.id, sort_by_parameter_order=True), inserts
-        ).all()
-        ids.update({r[key]: i for r, i in zip(inserts, new_ids, strict=True)})
+        # executemany, then ids by key: ORM bulk RETURNING is quadratic in the row count
+        bulk_insert(session, model, inserts)
+        for chunk in _chunks([r[key] for r in inserts]):
+            found = session.execute(
+                select(getattr(model, key), model.id).where(getattr(model, key).in_(chunk))
+            )
+            ids.update({k: i for k, i in found})
     if updates:
         session.execute(update(model), updates)
     report.created += len(inserts)
@@ -265,5 +270,5 @@ def _links(
         else:
             report.unchanged += 1
     if new:
-        session.execute(insert(Guardianship), new)
+        bulk_insert(session, Guardianship, new)
     return sorted({n["pupil_id"] for n in new})

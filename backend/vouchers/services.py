@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import column, insert, inspect, select, table
+from sqlalchemy import column, inspect, select, table
 from sqlalchemy.orm import Session
 
+from backend.adapters.bulk import bulk_insert
 from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.auth.model import Principal
@@ -86,9 +87,19 @@ def form_vouchers(
         for pid in new_ids
         if pid in schools
     ]
-    voucher_ids = list(session.scalars(insert(Voucher).returning(Voucher.id), rows))
-    session.execute(
-        insert(VoucherEvent),
+    # Plain executemany, then ids by the natural key: bulk INSERT ... RETURNING through the ORM splices
+    # result batches in quadratic time (measured: minutes for 100k rows).
+    bulk_insert(session, Voucher, rows)
+    voucher_ids: list[int] = []
+    for chunk in _chunks([pid for pid in new_ids if pid in schools]):
+        voucher_ids.extend(
+            session.scalars(
+                select(Voucher.id).where(Voucher.school_year == year, Voucher.pupil_id.in_(chunk))
+            )
+        )
+    bulk_insert(
+        session,
+        VoucherEvent,
         [
             {
                 "voucher_id": vid,
