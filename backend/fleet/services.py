@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
@@ -102,7 +103,11 @@ def enrol(
         enrolled_at=now,
     )
     session.add(terminal)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # a concurrent enrolment of the same key won
+        raise FleetError(FleetReason.KEY_IN_USE, "another terminal holds this key", 409) from None
     row.used_at = now
     row.terminal_id = terminal.id
     return terminal

@@ -9,9 +9,11 @@ from sqlalchemy import (
     BigInteger,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,11 +36,21 @@ class EnrolmentCodeRow(Base):
 
 class TerminalRow(Base):
     __tablename__ = "terminals"
+    # one active terminal per device key, also under concurrent enrolments
+    __table_args__ = (
+        Index(
+            "uq_terminals_active_kid",
+            "kid",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
     canteen_id: Mapped[int] = mapped_column(Integer)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    kid: Mapped[bytes] = mapped_column(LargeBinary(8), index=True)
+    kid: Mapped[bytes] = mapped_column(LargeBinary(8))
     hostname: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(16))  # TerminalStatus
     software_version: Mapped[str] = mapped_column(String(40), default="")

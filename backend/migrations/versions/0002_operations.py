@@ -157,8 +157,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_terminals")),
     )
     with op.batch_alter_table("terminals", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_terminals_kid"), ["kid"], unique=False)
         batch_op.create_index(batch_op.f("ix_terminals_school_id"), ["school_id"], unique=False)
+        batch_op.create_index(
+            "uq_terminals_active_kid",
+            ["kid"],
+            unique=True,
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        )
 
     op.create_table(
         "meal_refusals",
@@ -312,8 +318,12 @@ def downgrade() -> None:
 
     op.drop_table("meal_refusals")
     with op.batch_alter_table("terminals", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_terminals_active_kid",
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        )
         batch_op.drop_index(batch_op.f("ix_terminals_school_id"))
-        batch_op.drop_index(batch_op.f("ix_terminals_kid"))
 
     op.drop_table("terminals")
     with op.batch_alter_table("tariffs", schema=None) as batch_op:
