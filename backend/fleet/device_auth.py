@@ -41,13 +41,16 @@ class _EnrolledKeys:
         self.retired = False
 
     def lookup(self, kid: bytes, role: KeyRole, now: int | None, leeway: int) -> VerifyKey:
-        rows = self._session.scalars(select(TerminalRow).where(TerminalRow.kid == kid)).all()
-        active = [r for r in rows if r.status == TerminalStatus.ACTIVE]
-        if role is not KeyRole.DEVICE or not active:
-            self.retired = bool(rows)
+        active = self._session.scalars(
+            select(TerminalRow).where(TerminalRow.kid == kid, TerminalRow.status == TerminalStatus.ACTIVE)
+        ).first()  # the partial unique index answers this
+        if role is not KeyRole.DEVICE or active is None:
+            self.retired = (
+                self._session.scalar(select(TerminalRow.id).where(TerminalRow.kid == kid)) is not None
+            )
             raise VerificationError(Reason.UNKNOWN_KID, kid.hex())
-        self.found = active[0]
-        return VerifyKey(self.found.public_key)
+        self.found = active
+        return VerifyKey(active.public_key)
 
 
 def authenticate(session: Session, header: str | None, *, request_line: str, now: int) -> TerminalIdentity:
