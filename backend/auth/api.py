@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from backend.deps import CtxDep
@@ -12,6 +12,7 @@ from backend.services.unit_of_work import UnitOfWork
 from backend.sms.outbox import dispatch_pending
 
 from . import services
+from .dependencies import bearer_token
 
 router = APIRouter(prefix="/api/auth/v1", tags=["auth"])
 
@@ -76,3 +77,12 @@ def parent_login(body: ParentLogin, ctx: CtxDep) -> TokenOut:
         finally:
             uow.commit()  # failed attempts count even when the login is refused
     return TokenOut(token=token)
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, ctx: CtxDep) -> None:
+    """Ends the caller's session (admin or parent)."""
+    token = bearer_token(request)
+    with UnitOfWork(ctx.session_factory) as uow:
+        services.logout(uow.session, token)
+        uow.commit()

@@ -13,7 +13,7 @@ from .model import AuthReason, Principal, Role
 from .services import principal_for_token
 
 
-def _bearer(request: Request) -> str:
+def bearer_token(request: Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -22,7 +22,7 @@ def _bearer(request: Request) -> str:
 
 
 def _principal(request: Request) -> Principal:
-    token = _bearer(request)
+    token = bearer_token(request)
     ctx = get_ctx(request)
     with ctx.session_factory() as session:
         principal = principal_for_token(session, token, ctx.clock.now())
@@ -57,8 +57,3 @@ def ensure_school(principal: Principal, school_id: int) -> None:
     """A school outside the caller's scope answers 404, the same as one that does not exist."""
     if school_id not in principal.school_ids:
         raise not_found("school")
-
-
-def ensure_pupil(principal: Principal, pupil_id: int) -> None:
-    if principal.kind == "parent" and pupil_id not in principal.pupil_ids:
-        raise not_found("child")

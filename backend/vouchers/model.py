@@ -7,10 +7,7 @@ from datetime import date
 
 from backend.errors import DomainError
 
-FREE_PLAN = 1
-DISCOUNTED_PLAN = 2
-FIRST_DIRECT_GRADE, LAST_DIRECT_GRADE = 1, 4  # formed without SMS consent
-LAST_GRADE = 11
+FREE_PLAN = 1  # plan 2 (discounted) exists in tariffs; every voucher formed here is free
 
 
 class VoucherStatus(enum.StrEnum):
@@ -57,7 +54,3 @@ def school_year_of(day: date) -> int:
 def year_end(school_year: int, month: int, day: int) -> date:
     """Last valid day of a school year (May 31 by default, configurable)."""
     return date(school_year + 1, month, day)
-
-
-def needs_consent(grade: int) -> bool:
-    return grade > LAST_DIRECT_GRADE

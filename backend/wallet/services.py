@@ -120,19 +120,8 @@ def check(
 ) -> CheckSummary:
     """Cross-check an approved list and start what follows for each confirmed pupil."""
     lst = get_list(session, principal, list_id, lock=True)
-    target = advance(ListStatus(lst.status), ListStatus.CHECKED)
-    return _run_check(session, lst, target, registry=registry, settings=settings, now=now)
-
-
-def _run_check(
-    session: Session,
-    lst: EligibilityList,
-    target: ListStatus,
-    *,
-    registry: StateRegistry,
-    settings: Settings,
-    now: datetime,
-) -> CheckSummary:
+    lst.status = advance(ListStatus(lst.status), ListStatus.CHECKED)
+    lst.checked_at = now
     rows = session.execute(
         select(EligibilityEntry, Pupil.iin, Pupil.grade)
         .join(Pupil, Pupil.id == EligibilityEntry.pupil_id)
@@ -154,24 +143,12 @@ def _run_check(
         else:
             entry.result, entry.reason = EntryResult.RETURNED, reason
             returned.append(entry.pupil_id)
-    lst.status, lst.checked_at = target, now
     formed = form_vouchers(session, direct, settings=settings, now=now, actor="system", reason="grades 1–4")
-    # Pupils already holding this year's voucher need no new consent; a suspended one is restored.
-    year = school_year_of(on)
-
-    holders = (
-        set(
-            session.scalars(
-                select(Voucher.pupil_id).where(Voucher.school_year == year, Voucher.pupil_id.in_(consent))
-            )
-        )
-        if consent
-        else set()
+    # Grades 5–11 already holding this year's voucher need no new consent; a suspended one is restored.
+    holders = _voucher_holders(session, consent, school_year_of(on))
+    form_vouchers(
+        session, holders, settings=settings, now=now, actor="system", reason="eligibility confirmed"
     )
-    if holders:
-        form_vouchers(
-            session, holders, settings=settings, now=now, actor="system", reason="eligibility confirmed"
-        )
     summary = start_consent(
         session, lst.id, [p for p in consent if p not in holders], settings=settings, now=now
     )
@@ -179,6 +156,13 @@ def _run_check(
         session, returned, now=now, actor="system", reason=f"eligibility lost ({lst.month:%Y-%m} list)"
     )
     return CheckSummary(len(direct) + len(consent), len(returned), formed, suspended, summary)
+
+
+def _voucher_holders(session: Session, pupil_ids: list[int], school_year: int) -> set[int]:
+    if not pupil_ids:
+        return set()
+    stmt = select(Voucher.pupil_id).where(Voucher.school_year == school_year, Voucher.pupil_id.in_(pupil_ids))
+    return set(session.scalars(stmt))
 
 
 def list_entries(

@@ -108,6 +108,8 @@ def test_parent_otp_login(
     assert r.status_code == 200
     headers = {"Authorization": f"Bearer {r.json()['token']}"}
     assert client.get("/probe/parent", headers=headers).json() == {"pupils": [pupil]}
+    assert client.post("/api/auth/v1/logout", headers=headers).status_code == 204
+    assert client.get("/probe/parent", headers=headers).status_code == 401
     # single use
     r = client.post("/api/auth/v1/parent/login", json={"phone": "+77011112233", "code": code})
     assert r.status_code == 401
