@@ -150,3 +150,32 @@ class KeyStore:
         tmp.write_text(json.dumps({"sequence": self._sequence, "keys": [asdict(m) for m in self._meta]}))
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m backend.keys show | rotate <role>` against SM_KEY_DIR."""
+    import argparse
+
+    from .clock import SystemClock
+    from .config import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m backend.keys", description=main.__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("show", help="root fingerprint, trust-list sequence and the trusted issuer keys")
+    rot = sub.add_parser("rotate", help="new key for a role; the old one stays trusted for the overlap")
+    rot.add_argument("role", choices=[r.name.lower() for r in ISSUER_ROLES])
+    rot.add_argument("--overlap-days", type=int, default=DEFAULT_OVERLAP.days)
+    args = parser.parse_args(argv)
+    store = KeyStore(Settings.from_env().key_dir, SystemClock())
+    if args.cmd == "rotate":
+        key = store.rotate(KeyRole[args.role.upper()], timedelta(days=args.overlap_days))
+        print(f"new {args.role} key {key.kid.hex()}; trust list sequence {store.sequence}")
+        return 0
+    print(f"root {store.root_public().kid.hex()}  trust list sequence {store.sequence}")
+    for k in store.trusted_keys():
+        print(f"{k.role.name.lower():18} {k.kid.hex()}  valid {k.nbf}..{k.exp}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,8 +6,10 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from backend.clock import FixedClock
-from backend.keys import KeyStore
+from backend.keys import KeyStore, main
 from shared_crypto import KeyRole, verify_trust_list
 
 
@@ -44,3 +46,18 @@ def test_rotation_overlaps_and_sequence_rises(tmp_path: Path) -> None:
     assert {k.kid for k in tl3.keys if k.role is KeyRole.VOUCHER_ISSUER} == {new.kid}
     # a fresh process sees the rotation
     assert KeyStore(tmp_path / "k", clock).signing_key(KeyRole.VOUCHER_ISSUER).kid == new.kid
+
+
+def test_cli_rotate_and_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SM_KEY_DIR", str(tmp_path / "k"))
+    assert main(["show"]) == 0
+    before = capsys.readouterr().out
+    assert "trust list sequence 1" in before and before.count("voucher_issuer") == 1
+    assert main(["rotate", "voucher_issuer", "--overlap-days", "3"]) == 0
+    assert "sequence 2" in capsys.readouterr().out
+    main(["show"])
+    assert capsys.readouterr().out.count("voucher_issuer") == 2
+    with pytest.raises(SystemExit):
+        main(["rotate", "root"])
