@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import column, inspect, select, table
+from sqlalchemy import Date, Integer, String, column, inspect, select, table
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert
 from backend.adapters.locking import for_update
+from backend.adapters.types import UtcDateTime
 from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.auth.model import Principal
 from backend.clock import KZ_TZ, local_date
@@ -301,14 +302,15 @@ def meal_history(session: Session, principal: Principal, voucher_id: int) -> lis
     if not inspect(session.connection()).has_table("meal_events"):
         return []
 
+    # Typed columns so both databases hand back aware datetimes and dates.
     meals = table(
         "meal_events",
-        column("voucher_id"),
-        column("served_at"),
-        column("local_date"),
-        column("slot"),
-        column("school_id"),
-        column("status"),
+        column("voucher_id", Integer()),
+        column("served_at", UtcDateTime()),
+        column("local_date", Date()),
+        column("slot", Integer()),
+        column("school_id", Integer()),
+        column("status", String()),
     )
     rows = session.execute(
         select(meals.c.served_at, meals.c.local_date, meals.c.slot, meals.c.school_id, meals.c.status)
@@ -318,20 +320,14 @@ def meal_history(session: Session, principal: Principal, voucher_id: int) -> lis
     ).all()
     return [
         {
-            "served_at": _iso(r.served_at),
-            "local_date": str(r.local_date),
+            "served_at": r.served_at.isoformat(),
+            "local_date": r.local_date.isoformat(),
             "slot": r.slot,
             "school_id": r.school_id,
             "status": r.status,
         }
         for r in rows
     ]
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    return str(value)
 
 
 def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:

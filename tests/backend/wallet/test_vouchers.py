@@ -244,10 +244,51 @@ def test_expiry_and_admin_revoke(
 
 
 def test_meal_history_reads_meal_events(client: TestClient, ctx: AppContext, family: dict[str, Any]) -> None:
-    from sqlalchemy import inspect
+    """Meals come from the ingest side's `meal_events` (contract columns), newest first."""
+    from backend.fleet.tables import TerminalRow
+    from backend.ingest.tables import MealEventRow
 
     h = family["headers"]
     vid = _vouchers(client, h)[family["small"]]["id"]
-    r = client.get(f"/api/parent/v1/vouchers/{vid}/meals", headers=h)
-    assert r.status_code == 200 and r.json() == []
-    assert inspect(ctx.engine).has_table("meal_events")
+    assert client.get(f"/api/parent/v1/vouchers/{vid}/meals", headers=h).json() == []
+    now = ctx.clock.now()
+    with ctx.session_factory() as s, s.begin():
+        terminal = TerminalRow(
+            school_id=family["school"],
+            canteen_id=1,
+            public_key=b"k" * 32,
+            kid=b"i" * 8,
+            status="active",
+            enrolled_at=now,
+        )
+        s.add(terminal)
+        s.flush()
+        for day, status in ((1, "ok"), (2, "flagged")):
+            served = now + timedelta(days=day)
+            s.add(
+                MealEventRow(
+                    id=bytes([day]) * 16,
+                    terminal_id=terminal.id,
+                    school_id=family["school"],
+                    voucher_id=vid,
+                    pupil_id=family["small"],
+                    plan=1,
+                    slot=1,
+                    served_at=served,
+                    local_date=served.date(),
+                    method=0,
+                    token_serial=1,
+                    wall_trusted=True,
+                    boot_id=b"b" * 16,
+                    seq=day,
+                    received_at=served,
+                    status=status,
+                    flags=[],
+                )
+            )
+    meals = client.get(f"/api/parent/v1/vouchers/{vid}/meals", headers=h).json()
+    assert [(m["status"], m["slot"], m["school_id"]) for m in meals] == [
+        ("flagged", 1, family["school"]),
+        ("ok", 1, family["school"]),
+    ]
+    assert datetime.fromisoformat(meals[0]["served_at"]) == now + timedelta(days=2)
