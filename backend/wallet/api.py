@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import Pupil
+from backend.adapters.wallet_tables import EligibilityList, Pupil
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep
 from backend.services.unit_of_work import UnitOfWork
@@ -81,6 +81,20 @@ def school_pupils(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[Pupi
         )
         return [
             PupilOut(id=p.id, full_name=p.full_name, grade=p.grade, class_name=p.class_name) for p in rows
+        ]
+
+
+@router.get("/schools/{school_id}/eligibility-lists")
+def school_lists(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[ListOut]:
+    ensure_school(principal, school_id)
+    with ctx.session_factory() as s:
+        rows = s.scalars(
+            select(EligibilityList)
+            .where(EligibilityList.school_id == school_id)
+            .order_by(EligibilityList.month)
+        )
+        return [
+            ListOut(id=x.id, school_id=x.school_id, month=f"{x.month:%Y-%m}", status=x.status) for x in rows
         ]
 
 

@@ -112,6 +112,8 @@ def test_roles_on_each_step(
     assert (
         client.get(f"/api/admin/v1/eligibility-lists/{list_id}", headers=s.head).json()["status"] == "checked"
     )
+    lists = client.get(f"/api/admin/v1/schools/{school}/eligibility-lists", headers=s.district).json()
+    assert [(x["id"], x["month"], x["status"]) for x in lists] == [(list_id, "2026-09", "checked")]
 
 
 def test_foreign_school_and_pupil_are_404(
