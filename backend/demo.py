@@ -81,6 +81,7 @@ class DemoResult:
     flagged: int = 0
     notices: int = 0
     rating_stars: int | None = None
+    history_meals: int = 0
     daily_meals: int = 0
     daily_activations: int = 0
     timesheet_total: int = 0
@@ -558,6 +559,9 @@ class Demo:
         self.result.notices = len(rows)
         for body, name, phone in rows:
             self.c.line(f"→ {name} ({phone}): {body.splitlines()[0] if body else ''}")
+        history = self.api("GET", f"/api/parent/v1/vouchers/{self.voucher_ids['nurlan']}/meals", "akhmetova")
+        self.result.history_meals = len(history)
+        self.c.line(f"Гүлнар opens Нұрлан's voucher history: {len(history)} meals today")
         # The notice names the meal event; the parent rates the meal from it.
         with self.ctx.session_factory() as s:
             event = s.scalars(

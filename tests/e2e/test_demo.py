@@ -28,6 +28,7 @@ def test_demo_day(tmp_path: Path) -> None:
     assert r.offline_upload_failed
     assert r.duplicates == 5  # the batch re-sent after its answer was lost
     assert r.flagged == 0 and r.notices == 8 and r.rating_stars == 5
+    assert r.history_meals == 2  # Нұрлан's breakfast and lunch in his voucher history
     # reports and billing
     assert r.daily_meals == 8 and r.daily_activations == 4
     assert r.timesheet_total == r.act_meals == 8
