@@ -7,9 +7,12 @@ so tokens and bundles it signed keep verifying during the change-over; new signa
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -41,16 +44,19 @@ class KeyStore:
         self._lock = threading.Lock()
         self._loaded: dict[str, SigningKey] = {}
         self._tl_cache: tuple[tuple[int, int], bytes] | None = None
+        self._meta: list[_KeyMeta] = []
+        self._sequence = 0
+        self._meta_stamp: tuple[int, int] | None = None
         self._dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self._dir, 0o700)
-        with self._lock:
-            self._meta, self._sequence = self._read_meta()
-            created = False
-            for role in (KeyRole.ROOT, *ISSUER_ROLES):
-                if not any(m.role == role for m in self._meta):
-                    self._add_key(role, self._now())
-                    created = True
-            if created:
+        # Several processes (server workers, the scheduler) share the directory: the first one to
+        # hold the file lock creates the keys, the others read what it wrote.
+        with self._lock, self._file_lock():
+            self._reload()
+            missing = [r for r in (KeyRole.ROOT, *ISSUER_ROLES) if not any(m.role == r for m in self._meta)]
+            for role in missing:
+                self._add_key(role, self._now())
+            if missing:
                 self._sequence += 1
                 self._write_meta()
 
@@ -58,22 +64,28 @@ class KeyStore:
 
     def signing_key(self, role: KeyRole) -> SigningKey:
         """The newest key of a role, the one new signatures use."""
+        now = self._now()
         with self._lock:
+            self._refresh()
             # Keys are appended as they are made, so the last one already valid is the newest.
-            current = max((i, m) for i, m in enumerate(self._meta) if m.role == role and m.nbf <= self._now())
-            return self._key(current[1])
+            of_role = [m for m in self._meta if m.role == role]
+            valid = [m for m in of_role if m.nbf <= now]
+            return self._key((valid or of_role)[-1])
 
     def root_public(self) -> VerifyKey:
         return self.signing_key(KeyRole.ROOT).public
 
     @property
     def sequence(self) -> int:
-        return self._sequence
+        with self._lock:
+            self._refresh()
+            return self._sequence
 
     def trusted_keys(self) -> tuple[TrustedKey, ...]:
         """Issuer keys still within their validity (the old ones during an overlap included)."""
         now = self._now()
         with self._lock:
+            self._refresh()
             return tuple(
                 TrustedKey(self._key(m).public, KeyRole(m.role), m.nbf, m.exp)
                 for m in self._meta
@@ -84,11 +96,11 @@ class KeyStore:
         """The trust list signed by root. Same bytes for a whole UTC day and sequence (stable ETag)."""
         now = self._now()
         day_start = now - now % 86400
-        cache_key = (self._sequence, day_start)
+        cache_key = (self.sequence, day_start)
         if self._tl_cache is not None and self._tl_cache[0] == cache_key:
             return self._tl_cache[1]
         tl = TrustList(
-            sequence=self._sequence,
+            sequence=cache_key[0],
             issued_at=day_start,
             expires_at=day_start + int(TRUST_LIST_VALIDITY.total_seconds()),
             keys=self.trusted_keys(),
@@ -104,7 +116,8 @@ class KeyStore:
         if role is KeyRole.ROOT:
             raise ValueError("the root key is pinned on terminals; it is replaced by re-provisioning")
         now = self._now()
-        with self._lock:
+        with self._lock, self._file_lock():
+            self._reload()
             end = now + int(overlap.total_seconds())
             for m in self._meta:
                 if m.role == role and m.exp > end:
@@ -137,12 +150,35 @@ class KeyStore:
             self._loaded[meta.file] = key
         return key
 
-    def _read_meta(self) -> tuple[list[_KeyMeta], int]:
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        fd = os.open(self._dir / "keys.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _refresh(self) -> None:
+        """Re-read keys.json if another process rotated a key since we last read it."""
+        try:
+            st = (self._dir / META).stat()
+        except FileNotFoundError:
+            return
+        stamp = (st.st_ino, st.st_mtime_ns)  # os.replace gives a new inode: no same-tick ambiguity
+        if stamp != self._meta_stamp:
+            self._reload()
+
+    def _reload(self) -> None:
         path = self._dir / META
         if not path.exists():
-            return [], 0
+            self._meta, self._sequence, self._meta_stamp = [], 0, None
+            return
+        st = path.stat()
+        self._meta_stamp = (st.st_ino, st.st_mtime_ns)
         raw = json.loads(path.read_text())
-        return [_KeyMeta(**m) for m in raw["keys"]], int(raw["sequence"])
+        self._meta = [_KeyMeta(**m) for m in raw["keys"]]
+        self._sequence = int(raw["sequence"])
 
     def _write_meta(self) -> None:
         path = self._dir / META
@@ -150,6 +186,8 @@ class KeyStore:
         tmp.write_text(json.dumps({"sequence": self._sequence, "keys": [asdict(m) for m in self._meta]}))
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+        st = path.stat()
+        self._meta_stamp = (st.st_ino, st.st_mtime_ns)
 
 
 def main(argv: list[str] | None = None) -> int:

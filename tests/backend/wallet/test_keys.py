@@ -61,3 +61,30 @@ def test_cli_rotate_and_show(
     assert capsys.readouterr().out.count("voucher_issuer") == 2
     with pytest.raises(SystemExit):
         main(["rotate", "root"])
+
+
+def test_processes_sharing_the_directory_agree(tmp_path: Path) -> None:
+    """Workers starting at once create one set of keys; a rotation in one is seen by the others."""
+    import threading
+
+    clock = FixedClock(datetime(2026, 9, 1, tzinfo=UTC))
+    stores: list[KeyStore] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        barrier.wait()
+        stores.append(KeyStore(tmp_path / "k", clock))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({s.root_public() for s in stores}) == 1
+    assert len({s.signing_key(KeyRole.VOUCHER_ISSUER).kid for s in stores}) == 1
+    assert len(list((tmp_path / "k").glob("*.pem"))) == 4
+    new = stores[0].rotate(KeyRole.VOUCHER_ISSUER)
+    assert stores[1].signing_key(KeyRole.VOUCHER_ISSUER).kid == new.kid
+    assert stores[2].sequence == stores[0].sequence
+    tl = verify_trust_list(stores[3].trust_list_cose(), stores[3].root_public(), now=None, leeway=0)
+    assert new.kid in {k.kid for k in tl.keys}
