@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
 from backend.deps import CtxDep
@@ -50,7 +50,7 @@ def admin_login(body: AdminLogin, ctx: CtxDep) -> TokenOut:
 
 
 @router.post("/parent/otp", status_code=202)
-def parent_otp(body: OtpRequest, ctx: CtxDep) -> dict[str, bool]:
+def parent_otp(body: OtpRequest, ctx: CtxDep, background: BackgroundTasks) -> dict[str, bool]:
     with UnitOfWork(ctx.session_factory) as uow:
         services.request_otp(
             uow.session,
@@ -59,7 +59,8 @@ def parent_otp(body: OtpRequest, ctx: CtxDep) -> dict[str, bool]:
             ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds),
         )
         uow.commit()
-    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    # After the response: a slow SMS provider must not hold the request.
+    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
     return {"sent": True}
 
 

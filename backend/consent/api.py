@@ -6,7 +6,7 @@ import hmac
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, BackgroundTasks, Depends, Header
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -60,7 +60,12 @@ class RequestOut(BaseModel):
 
 
 @router.post("/api/sms/v1/inbound")
-def inbound(body: InboundSms, ctx: CtxDep, x_sms_token: Annotated[str | None, Header()] = None) -> ReplyOut:
+def inbound(
+    body: InboundSms,
+    ctx: CtxDep,
+    background: BackgroundTasks,
+    x_sms_token: Annotated[str | None, Header()] = None,
+) -> ReplyOut:
     expected = ctx.settings.sms_webhook_token
     if expected is not None and not hmac.compare_digest(expected, x_sms_token or ""):
         raise DomainError("UNAUTHENTICATED", "bad webhook token", 401)
@@ -69,7 +74,8 @@ def inbound(body: InboundSms, ctx: CtxDep, x_sms_token: Annotated[str | None, He
             uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()
         )
         uow.commit()
-    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    # After the response: a slow SMS provider must not hold the request.
+    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
     return ReplyOut(outcome=result.outcome)
 
 
@@ -116,7 +122,7 @@ def requests(list_id: int, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
 
 
 @router.post("/api/admin/v1/consent/requests/{request_id}/reask")
-def reask(request_id: int, principal: District, ctx: CtxDep) -> RequestOut:
+def reask(request_id: int, principal: District, ctx: CtxDep, background: BackgroundTasks) -> RequestOut:
     with UnitOfWork(ctx.session_factory) as uow:
         r = services.reask(uow.session, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
         uow.commit()
@@ -130,5 +136,6 @@ def reask(request_id: int, principal: District, ctx: CtxDep) -> RequestOut:
             reminded_at=r.reminded_at,
             decided_at=r.decided_at,
         )
-    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    # After the response: a slow SMS provider must not hold the request.
+    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
     return out

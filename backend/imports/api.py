@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, UploadFile
 from pydantic import BaseModel
 
 from backend.auth import Principal, Role, require_admin
@@ -40,7 +40,9 @@ class ImportOut(BaseModel):
 
 
 @router.post("/imports/{kind}")
-def upload(kind: ImportKind, file: UploadFile, principal: District, ctx: CtxDep) -> ImportOut:
+def upload(
+    kind: ImportKind, file: UploadFile, principal: District, ctx: CtxDep, background: BackgroundTasks
+) -> ImportOut:
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise DomainError("IMPORT_TOO_LARGE", f"at most {MAX_UPLOAD} bytes", 413)
@@ -56,7 +58,8 @@ def upload(kind: ImportKind, file: UploadFile, principal: District, ctx: CtxDep)
             now=ctx.clock.now(),
         )
         uow.commit()
-    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    # After the response: a slow SMS provider must not hold the request.
+    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
     return ImportOut(
         run_id=report.run_id,
         kind=report.kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, BackgroundTasks, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -130,13 +130,14 @@ def approve(list_id: int, principal: Head, ctx: CtxDep) -> ListOut:
 
 
 @router.post("/eligibility-lists/{list_id}/check")
-def check(list_id: int, principal: Checker, ctx: CtxDep) -> CheckOut:
+def check(list_id: int, principal: Checker, ctx: CtxDep, background: BackgroundTasks) -> CheckOut:
     with UnitOfWork(ctx.session_factory) as uow:
         r = services.check(
             uow.session, principal, list_id, registry=ctx.registry, settings=ctx.settings, now=ctx.clock.now()
         )
         uow.commit()
-    dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    # After the response: a slow SMS provider must not hold the request.
+    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
     return CheckOut(
         confirmed=r.confirmed,
         returned=r.returned,
