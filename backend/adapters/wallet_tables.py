@@ -149,10 +149,11 @@ class SmsMessage(Base):
     phone: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # request, reminder, agreed, declined, help, otp, reply...
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10))  # queued | sent | failed | received | ignored
+    status: Mapped[str] = mapped_column(String(10))  # queued | sending | sent | received | ignored
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("consent_requests.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # by a dispatcher
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 

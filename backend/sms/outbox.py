@@ -1,14 +1,14 @@
 """The SMS outbox: services queue messages in their own transaction; dispatch hands them to the gateway.
 
 Queuing inside the use case's transaction means a message exists if and only if the decision that caused
-it was committed; dispatch locks each row, so two dispatchers never send the same message.
+it was committed; dispatch claims each row under a lock, so two dispatchers never send the same message.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.adapters.locking import for_update
@@ -16,6 +16,8 @@ from backend.adapters.wallet_tables import SmsMessage
 from backend.clock import Clock
 
 from .gateway import SmsGateway, SmsSendError
+
+STALE_CLAIM = timedelta(minutes=10)
 
 
 def queue_sms(
@@ -51,29 +53,52 @@ def log_inbound(session: Session, *, phone: str, body: str, now: datetime, statu
 def dispatch_pending(
     session_factory: sessionmaker[Session], gateway: SmsGateway, clock: Clock, batch: int = 200
 ) -> int:
-    """Send queued messages; returns how many went out. A failed send stays queued with the error noted."""
+    """Send queued messages; returns how many went out.
+
+    Three short steps per batch, so no transaction (and on SQLite no write lock) is held while the
+    provider answers: claim rows (queued → sending, row-locked), send outside any transaction, record
+    the outcome (sent, or back to queued with the error). A dispatcher that died mid-send leaves rows
+    `sending`; after STALE_CLAIM they are claimed again (at-least-once; the message id travels as an
+    idempotency key). A failed message is retried by the next call, not in a loop within this one.
+    """
     sent = 0
+    failed: set[int] = set()
     while True:
+        now = clock.now()
         with session_factory() as session, session.begin():
             stmt = (
                 select(SmsMessage)
-                .where(SmsMessage.direction == "out", SmsMessage.status == "queued")
+                .where(
+                    SmsMessage.direction == "out",
+                    or_(
+                        SmsMessage.status == "queued",
+                        and_(SmsMessage.status == "sending", SmsMessage.claimed_at < now - STALE_CLAIM),
+                    ),
+                )
                 .order_by(SmsMessage.id)
                 .limit(batch)
             )
+            if failed:
+                stmt = stmt.where(SmsMessage.id.notin_(sorted(failed)))
             rows = session.scalars(for_update(session, stmt, skip_locked=True)).all()
-            if not rows:
-                return sent
-            progressed = False
             for msg in rows:
-                try:
-                    msg.provider_id = gateway.send(msg.id, msg.phone, msg.body)
-                except SmsSendError as exc:
-                    msg.note = str(exc)[:200]
-                    continue
-                msg.status = "sent"
-                msg.sent_at = clock.now()
-                sent += 1
-                progressed = True
-            if not progressed:
-                return sent
+                msg.status, msg.claimed_at = "sending", now
+            claimed = [(m.id, m.phone, m.body) for m in rows]
+        if not claimed:
+            return sent
+        outcomes: list[tuple[int, str | None, str | None]] = []
+        for message_id, phone, body in claimed:
+            try:
+                outcomes.append((message_id, gateway.send(message_id, phone, body), None))
+            except SmsSendError as exc:
+                outcomes.append((message_id, None, str(exc)[:200]))
+        with session_factory() as session, session.begin():
+            for message_id, provider_id, error in outcomes:
+                row = session.get(SmsMessage, message_id)
+                assert row is not None
+                if error is None:
+                    row.status, row.provider_id, row.sent_at = "sent", provider_id, clock.now()
+                    sent += 1
+                else:
+                    row.status, row.note = "queued", error
+                    failed.add(message_id)

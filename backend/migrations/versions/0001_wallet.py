@@ -339,6 +339,7 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=200), nullable=True),
         sa.Column("request_id", sa.Integer(), nullable=True),
         sa.Column("created_at", backend.adapters.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", backend.adapters.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("sent_at", backend.adapters.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("provider_id", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(

@@ -139,3 +139,43 @@ def test_admin_outbox_view(
     # the development adapter also wrote it to the file
     assert ctx.settings.sms_outbox_file is not None
     assert "+77016660000" in ctx.settings.sms_outbox_file.read_text(encoding="utf-8")
+
+
+def test_dispatch_holds_no_transaction_while_sending_and_recovers_stale_claims(ctx: AppContext) -> None:
+    from datetime import timedelta
+
+    from backend.clock import FixedClock
+
+    seen_status: list[str] = []
+
+    class Inspecting:
+        """While the provider 'answers', another writer must get through (no lock held)."""
+
+        def send(self, message_id: int, phone: str, body: str) -> str:
+            with ctx.session_factory() as s, s.begin():
+                m = s.get(SmsMessage, message_id)
+                assert m is not None
+                seen_status.append(m.status)
+                m.note = "written meanwhile"  # a write while the dispatcher waits for the provider
+            return "ok"
+
+    with ctx.session_factory() as s, s.begin():
+        queue_sms(s, phone="+77010000000", body="a", kind="request", now=ctx.clock.now())
+    assert dispatch_pending(ctx.session_factory, Inspecting(), ctx.clock) == 1
+    assert seen_status == ["sending"]
+
+    class Crashing:
+        def send(self, message_id: int, phone: str, body: str) -> str:
+            raise KeyboardInterrupt  # the dispatcher process dies mid-send
+
+    with ctx.session_factory() as s, s.begin():
+        queue_sms(s, phone="+77010000001", body="b", kind="request", now=ctx.clock.now())
+    with pytest.raises(KeyboardInterrupt):
+        dispatch_pending(ctx.session_factory, Crashing(), ctx.clock)
+    ok = OutboxGateway(None)
+    assert dispatch_pending(ctx.session_factory, ok, ctx.clock) == 0  # claimed moments ago: left alone
+    assert isinstance(ctx.clock, FixedClock)
+    ctx.clock.advance(timedelta(minutes=11))
+    assert dispatch_pending(ctx.session_factory, ok, ctx.clock) == 1
+    with ctx.session_factory() as s:
+        assert s.scalars(select(SmsMessage.status).where(SmsMessage.body == "b")).one() == "sent"
