@@ -112,6 +112,10 @@ def run_hardware(cfg: DeviceConfig) -> int:
         return 1
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    nfc = hw.nfc
+    terminal.add_fault_source(lambda: f"NFC_{nfc.fault.value}" if nfc.fault is not None else None)
+    # The reader recovers by itself; this shows a fault (WARNING: QR serving goes on) and its end within a second.
+    threading.Thread(target=_watch_standing, args=(terminal, stop), name="standing", daemon=True).start()
     terminal.start_background_sync(lambda: _client(cfg))
     try:
         serve(terminal, camera=hw.camera, decoder=hw.decoder, reader=hw.nfc, stop=stop, report=_log_verdict)
@@ -122,6 +126,11 @@ def run_hardware(cfg: DeviceConfig) -> int:
         hw.camera.close()
         hw.indicator.close()
     return 0
+
+
+def _watch_standing(terminal: Terminal, stop: threading.Event, period_s: float = 1.0) -> None:
+    while not stop.wait(period_s):
+        terminal.refresh_standing()
 
 
 def _log_verdict(v: Verdict) -> None:

@@ -83,6 +83,7 @@ class Terminal:
         self._standing: IndicatorState | None = None
         self._serve_lock = threading.Lock()  # camera and card threads: one decision at a time
         self._indicator_lock = threading.RLock()  # the sync thread may change the standing state too
+        self._fault_sources: list[Callable[[], str | None]] = []
         self._refresh_standing()
 
     @classmethod
@@ -122,8 +123,17 @@ class Terminal:
         return verdict
 
     # --- state ----------------------------------------------------------------------------------------
+    def add_fault_source(self, source: Callable[[], str | None]) -> None:
+        """A driver's health (e.g. the NFC reader's current fault): a code while faulty, else None."""
+        self._fault_sources.append(source)
+        self._refresh_standing()
+
+    def refresh_standing(self) -> None:
+        """Re-read the faults and show the standing state if it changed (a driver fault came or went)."""
+        self._refresh_standing()
+
     def faults(self) -> list[str]:
-        out: list[str] = []
+        out: list[str] = [code for code in (source() for source in self._fault_sources) if code]
         fault = self.engine.journal_fault
         if fault is not None:
             out.append("JOURNAL_FULL" if fault.full else "JOURNAL_FAULT")

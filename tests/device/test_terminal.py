@@ -54,3 +54,16 @@ def test_health_carries_the_faults(make_rig: MakeRig) -> None:
     health = fb.health[-1]
     assert health["faults"] == ["DISK_LOW"] and health["last_sync"] == T0
     assert isinstance(health["disk_free_bytes"], int) and health["clock_offset_s"] == 0
+
+
+def test_a_driver_fault_warns_while_it_lasts(rig: Rig) -> None:
+    reader_fault: list[str | None] = [None]
+    rig.terminal.add_fault_source(lambda: reader_fault[0])
+    assert rig.indicator.standing is IndicatorState.IDLE
+    reader_fault[0] = "NFC_NO_ANSWER"
+    rig.terminal.refresh_standing()
+    assert rig.terminal.faults() == ["NFC_NO_ANSWER"]
+    assert rig.indicator.standing is IndicatorState.WARNING  # QR serving goes on without the reader
+    reader_fault[0] = None
+    rig.terminal.refresh_standing()
+    assert rig.indicator.standing is IndicatorState.IDLE
