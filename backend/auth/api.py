@@ -38,14 +38,16 @@ class TokenOut(BaseModel):
 @router.post("/admin/login")
 def admin_login(body: AdminLogin, ctx: CtxDep) -> TokenOut:
     with UnitOfWork(ctx.session_factory) as uow:
-        token = services.login_admin(
-            uow.session,
-            login=body.login,
-            password=body.password,
-            now=ctx.clock.now(),
-            ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
-        )
-        uow.commit()
+        try:
+            token = services.login_admin(
+                uow.session,
+                login=body.login,
+                password=body.password,
+                now=ctx.clock.now(),
+                ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+            )
+        finally:
+            uow.commit()  # a wrong password counts toward the lockout even though the login fails
     return TokenOut(token=token)
 
 

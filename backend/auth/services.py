@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import (
     Admin,
     AdminSchool,
@@ -25,6 +26,8 @@ from .model import AuthReason, Principal, Role, new_otp_code, new_token, token_h
 from .passwords import hash_code, hash_password, verify_code, verify_password
 
 OTP_MAX_ATTEMPTS = 5
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 OTP_MAX_ACTIVE = 3
 
 
@@ -65,9 +68,18 @@ def open_session(session: Session, *, kind: str, subject_id: int, now: datetime,
 
 
 def login_admin(session: Session, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
-    admin = session.scalar(select(Admin).where(Admin.login == login))
+    """Password sign-in. MAX_FAILED_LOGINS wrong passwords in a row lock the login for LOCKOUT."""
+    stmt = select(Admin).where(Admin.login == login)
+    admin = session.scalars(for_update(session, stmt)).first()
+    if admin is not None and admin.locked_until is not None and admin.locked_until > now:
+        raise DomainError(AuthReason.LOGIN_LOCKED, "too many wrong passwords; try again later", 429)
     if not verify_password(admin.password_hash if admin else None, password) or admin is None:
+        if admin is not None:
+            admin.failed_logins += 1
+            if admin.failed_logins >= MAX_FAILED_LOGINS:
+                admin.failed_logins, admin.locked_until = 0, now + LOCKOUT
         raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password", 401)
+    admin.failed_logins, admin.locked_until = 0, None
     return open_session(session, kind="admin", subject_id=admin.id, now=now, ttl=ttl)
 
 

@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("district", sa.String(length=100), nullable=True),
+        sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("locked_until", backend.adapters.types.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_admins")),
         sa.UniqueConstraint("login", name=op.f("uq_admins_login")),
     )

@@ -40,6 +40,22 @@ def test_admin_login_with_password(client: TestClient, uow_factory: Callable[[],
     assert r.status_code == 200 and len(r.json()["token"]) > 30
 
 
+def test_admin_login_locks_after_repeated_wrong_passwords(
+    client: TestClient, clock: FixedClock, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    with uow_factory() as uow:
+        create_admin(uow.session, login="head2", password="right-pass", role=Role.SCHOOL_HEAD)
+        uow.commit()
+    wrong = {"login": "head2", "password": "guess"}
+    for _ in range(5):
+        assert client.post("/api/auth/v1/admin/login", json=wrong).json()["reason"] == "BAD_CREDENTIALS"
+    r = client.post("/api/auth/v1/admin/login", json={"login": "head2", "password": "right-pass"})
+    assert r.status_code == 429 and r.json()["reason"] == "LOGIN_LOCKED"
+    clock.advance(timedelta(minutes=16))
+    r = client.post("/api/auth/v1/admin/login", json={"login": "head2", "password": "right-pass"})
+    assert r.status_code == 200
+
+
 def test_roles_and_school_scope(
     app: FastAPI,
     client: TestClient,
