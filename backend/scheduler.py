@@ -10,8 +10,9 @@ a no-op.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -23,6 +24,9 @@ from backend.adapters.wallet_tables import ScheduledJob
 
 if TYPE_CHECKING:
     from backend.context import AppContext
+
+log = logging.getLogger(__name__)
+RETRY_AFTER = timedelta(minutes=5)
 
 # A handler gets the session of the claiming transaction, the job's payload and the time; it returns
 # a short outcome recorded on the job.
@@ -54,26 +58,41 @@ def run_due(
     handlers: Mapping[str, Handler],
     limit: int = 10_000,
 ) -> int:
-    """Runs every job due at `now`, one transaction each; returns how many this call ran."""
+    """Runs every job due at `now`, one transaction each; returns how many this call ran.
+
+    A handler that raises rolls its transaction back (nothing it queued survives); the job is then
+    put off by RETRY_AFTER with the error recorded, so one bad job cannot block the ones behind it."""
     ran = 0
     while ran < limit:
-        with session_factory() as session, session.begin():
-            stmt = (
-                select(ScheduledJob)
-                .where(ScheduledJob.done_at.is_(None), ScheduledJob.due_at <= now)
-                .order_by(ScheduledJob.due_at, ScheduledJob.id)
-                .limit(1)
-            )
-            job = session.scalars(for_update(session, stmt, skip_locked=True)).first()
-            if job is None:
-                return ran
-            handler = handlers.get(job.kind)
-            job.outcome = (
-                handler(session, json.loads(job.payload), now)[:200]
-                if handler
-                else f"no handler for {job.kind}"
-            )
-            job.done_at = now
+        job_id: int | None = None
+        try:
+            with session_factory() as session, session.begin():
+                stmt = (
+                    select(ScheduledJob)
+                    .where(ScheduledJob.done_at.is_(None), ScheduledJob.due_at <= now)
+                    .order_by(ScheduledJob.due_at, ScheduledJob.id)
+                    .limit(1)
+                )
+                job = session.scalars(for_update(session, stmt, skip_locked=True)).first()
+                if job is None:
+                    return ran
+                job_id = job.id
+                handler = handlers.get(job.kind)
+                job.outcome = (
+                    handler(session, json.loads(job.payload), now)[:200]
+                    if handler
+                    else f"no handler for {job.kind}"
+                )
+                job.done_at = now
+        except Exception as exc:
+            if job_id is None:
+                raise
+            log.exception("scheduled job %s failed", job_id)
+            with session_factory() as session, session.begin():
+                failed = session.get(ScheduledJob, job_id)
+                if failed is not None:
+                    failed.due_at = now + RETRY_AFTER
+                    failed.outcome = f"error: {exc}"[:200]
         ran += 1
     return ran
 

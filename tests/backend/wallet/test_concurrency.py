@@ -138,3 +138,25 @@ def test_timers_survive_a_restart(settings: Settings, clock: FixedClock, ctx: Ap
     assert run_due(ctx2.session_factory, clock.now(), {"test.kind": handler}) == 0
     assert seen == [{"x": 1}]
     ctx2.engine.dispose()
+
+
+def test_failing_job_is_put_off_and_does_not_block_others(ctx: AppContext, clock: FixedClock) -> None:
+    with ctx.session_factory() as s, s.begin():
+        schedule(s, kind="bad", key="bad-1", due_at=clock.now(), payload={})
+        schedule(s, kind="good", key="good-1", due_at=clock.now() + timedelta(seconds=1), payload={})
+    done: list[str] = []
+
+    def bad(_s: Any, _p: dict[str, Any], _n: Any) -> str:
+        raise RuntimeError("provider exploded")
+
+    def good(_s: Any, _p: dict[str, Any], _n: Any) -> str:
+        done.append("good")
+        return "ok"
+
+    clock.advance(timedelta(seconds=1))
+    assert run_due(ctx.session_factory, clock.now(), {"bad": bad, "good": good}) == 2
+    assert done == ["good"]
+    with ctx.session_factory() as s:
+        job = s.scalars(select(ScheduledJob).where(ScheduledJob.key == "bad-1")).one()
+        assert job.done_at is None and job.outcome == "error: provider exploded"
+        assert job.due_at == clock.now() + timedelta(minutes=5)
