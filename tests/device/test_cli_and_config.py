@@ -192,6 +192,8 @@ def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
             self.closed = True
 
     class Reader:
+        fault = None  # as Pn532Reader: the fault it is recovering from, if any
+
         def __init__(self) -> None:
             self.cards = [CardRead(scenario.card_uid(6), None)]
 
