@@ -52,6 +52,9 @@ def cancel(session: Session, key: str, now: datetime, outcome: str = "cancelled"
         job.outcome = outcome
 
 
+ALLOWLIST_REFRESH = "allowlist_refresh"  # every school's bundle brought up to date, daily
+
+
 def run_due(
     session_factory: sessionmaker[Session],
     now: datetime,
@@ -98,13 +101,26 @@ def run_due(
 
 
 def tick(ctx: AppContext) -> dict[str, int]:
-    """One pass of the worker: due timers, voucher expiry, then the SMS outbox."""
+    """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
+    then the SMS outbox."""
+    from backend.clock import local_date
     from backend.consent.services import make_handlers
+    from backend.fleet.allowlist import refresh_handler
     from backend.sms.outbox import dispatch_pending
     from backend.vouchers.services import expire_vouchers
 
     now = ctx.clock.now()
-    jobs = run_due(ctx.session_factory, now, make_handlers(ctx.settings))
+    with ctx.session_factory() as session, session.begin():
+        # Once per school-local day, whatever the number of workers: the key makes it unique.
+        schedule(
+            session,
+            kind=ALLOWLIST_REFRESH,
+            key=f"{ALLOWLIST_REFRESH}:{local_date(now)}",
+            due_at=now,
+            payload={},
+        )
+    handlers = {**make_handlers(ctx.settings), ALLOWLIST_REFRESH: refresh_handler(ctx.keys)}
+    jobs = run_due(ctx.session_factory, now, handlers)
     with ctx.session_factory() as session, session.begin():
         expired = expire_vouchers(session, now=now)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)

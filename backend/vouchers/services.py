@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, column, inspect, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert
 from backend.adapters.locking import for_update
-from backend.adapters.types import UtcDateTime
 from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.auth.model import Principal
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
+from backend.notify import history as notify_history
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
 from .model import (
@@ -297,36 +297,22 @@ def voucher_events(session: Session, principal: Principal, voucher_id: int) -> l
 
 
 def meal_history(session: Session, principal: Principal, voucher_id: int) -> list[dict[str, Any]]:
-    """Meals served on this voucher, newest first, from the ingest side's `meal_events` (if deployed)."""
+    """Meals served on this voucher, newest first: whether each counts, its notice and rating."""
     voucher_for_parent(session, principal, voucher_id)
-    if not inspect(session.connection()).has_table("meal_events"):
-        return []
-
-    # Typed columns so both databases hand back aware datetimes and dates.
-    meals = table(
-        "meal_events",
-        column("voucher_id", Integer()),
-        column("served_at", UtcDateTime()),
-        column("local_date", Date()),
-        column("slot", Integer()),
-        column("school_id", Integer()),
-        column("status", String()),
-    )
-    rows = session.execute(
-        select(meals.c.served_at, meals.c.local_date, meals.c.slot, meals.c.school_id, meals.c.status)
-        .where(meals.c.voucher_id == voucher_id)
-        .order_by(meals.c.served_at.desc())
-        .limit(500)
-    ).all()
     return [
         {
-            "served_at": r.served_at.isoformat(),
-            "local_date": r.local_date.isoformat(),
-            "slot": r.slot,
-            "school_id": r.school_id,
-            "status": r.status,
+            "event_id": m.event_id,
+            "served_at": m.served_at.isoformat(),
+            "local_date": m.local_date.isoformat(),
+            "slot": m.slot,
+            "school_id": m.school_id,
+            "status": m.status,
+            "billable": m.billable,
+            "flags": list(m.flags),
+            "notified_at": m.notified_at.isoformat() if m.notified_at else None,
+            "rating": m.rating,
         }
-        for r in rows
+        for m in notify_history.meal_history(session, voucher_id)
     ]
 
 

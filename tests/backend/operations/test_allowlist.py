@@ -221,3 +221,31 @@ def test_daily_job_brings_every_school_up_to_date(
     with ctx.session_factory() as session:
         seqs = [serve_allowlist(session, ctx.keys, s, clock.now()).sequence for s in schools]
     assert seqs == [2, 2]  # the second school's day-2 bundle is made on request
+
+
+def test_the_worker_refreshes_allowlists_once_a_school_day(
+    ctx: AppContext,
+    clock: FixedClock,
+    make_school: Callable[..., int],
+    with_lunch_slot: Callable[[int], None],
+) -> None:
+    from backend.fleet.tables import AllowlistRow
+    from backend.scheduler import tick
+
+    school = make_school()
+    with_lunch_slot(school)
+
+    def stored_sequence() -> int | None:
+        with ctx.session_factory() as session:
+            row = session.get(AllowlistRow, school)
+            return None if row is None else row.sequence
+
+    assert stored_sequence() is None
+    assert tick(ctx)["jobs"] == 1
+    assert stored_sequence() == 1  # made by the worker before any terminal asked
+    assert tick(ctx)["jobs"] == 0
+    clock.advance(timedelta(hours=1))
+    assert tick(ctx)["jobs"] == 0  # one refresh job a local day, however often the worker runs
+    clock.advance(timedelta(days=1))
+    assert tick(ctx)["jobs"] == 1
+    assert stored_sequence() == 2  # the next day's calendar window: a new bundle

@@ -292,3 +292,8 @@ def test_meal_history_reads_meal_events(client: TestClient, ctx: AppContext, fam
         ("ok", 1, family["school"]),
     ]
     assert datetime.fromisoformat(meals[0]["served_at"]) == now + timedelta(days=2)
+    # The parent rates a meal by its event id; a flagged meal does not count until an admin accepts it.
+    assert [(m["event_id"], m["billable"], m["rating"]) for m in meals] == [
+        ((bytes([2]) * 16).hex(), False, None),
+        ((bytes([1]) * 16).hex(), True, None),
+    ]
