@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 
 from .context import AppContext
 from .services.unit_of_work import UnitOfWork
+from .sms.outbox import dispatch_pending
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -23,3 +24,8 @@ def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> UnitOfWork:
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def dispatch_sms_after_response(background: BackgroundTasks, ctx: AppContext) -> None:
+    """Send the queued SMS after the response: a slow SMS provider must not hold the request."""
+    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)

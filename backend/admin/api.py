@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from backend.adapters.wallet_tables import ConsentRequest, EligibilityList, SmsMessage
@@ -20,6 +20,8 @@ District = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
 
 
 class SmsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     phone: str
     kind: str
@@ -48,15 +50,4 @@ def outbox(
             .order_by(SmsMessage.id.desc())
             .limit(limit)
         )
-        return [
-            SmsOut(
-                id=m.id,
-                phone=m.phone,
-                kind=m.kind,
-                body=m.body,
-                status=m.status,
-                created_at=m.created_at,
-                sent_at=m.sent_at,
-            )
-            for m in rows
-        ]
+        return [SmsOut.model_validate(m) for m in rows]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
-from backend.deps import CtxDep
+from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.services.unit_of_work import UnitOfWork
-from backend.sms.outbox import dispatch_pending
 
 from . import services
 from .dependencies import bearer_token
@@ -37,18 +38,7 @@ class TokenOut(BaseModel):
 
 @router.post("/admin/login")
 def admin_login(body: AdminLogin, ctx: CtxDep) -> TokenOut:
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            token = services.login_admin(
-                uow.session,
-                login=body.login,
-                password=body.password,
-                now=ctx.clock.now(),
-                ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
-            )
-        finally:
-            uow.commit()  # a wrong password counts toward the lockout even though the login fails
-    return TokenOut(token=token)
+    return _login(ctx, partial(services.login_admin, login=body.login, password=body.password))
 
 
 @router.post("/parent/otp", status_code=202)
@@ -61,24 +51,24 @@ def parent_otp(body: OtpRequest, ctx: CtxDep, background: BackgroundTasks) -> di
             ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds),
         )
         uow.commit()
-    # After the response: a slow SMS provider must not hold the request.
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
+    dispatch_sms_after_response(background, ctx)
     return {"sent": True}
 
 
 @router.post("/parent/login")
 def parent_login(body: ParentLogin, ctx: CtxDep) -> TokenOut:
+    return _login(ctx, partial(services.login_parent, phone=body.phone, code=body.code))
+
+
+def _login(ctx: CtxDep, attempt: Callable[..., str]) -> TokenOut:
+    """Run one sign-in attempt, called as `attempt(session, now=, ttl=)`."""
     with UnitOfWork(ctx.session_factory) as uow:
         try:
-            token = services.login_parent(
-                uow.session,
-                phone=body.phone,
-                code=body.code,
-                now=ctx.clock.now(),
-                ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+            token = attempt(
+                uow.session, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.session_ttl_seconds)
             )
         finally:
-            uow.commit()  # failed attempts count even when the login is refused
+            uow.commit()  # a failed attempt counts toward the lockout even though the login is refused
     return TokenOut(token=token)
 
 

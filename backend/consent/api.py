@@ -7,15 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from backend.adapters.wallet_tables import ConsentRequest, EligibilityList
 from backend.auth import Principal, Role, require_admin
-from backend.deps import CtxDep
+from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.errors import DomainError, not_found
 from backend.services.unit_of_work import UnitOfWork
-from backend.sms.outbox import dispatch_pending
 
 from . import services
 from .model import IssueReason
@@ -38,6 +37,8 @@ class ReplyOut(BaseModel):
 
 
 class FollowUpOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     issue_id: int
     list_id: int
     school_id: int
@@ -49,6 +50,8 @@ class FollowUpOut(BaseModel):
 
 
 class RequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     list_id: int
     parent_id: int
@@ -74,27 +77,14 @@ def inbound(
             uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()
         )
         uow.commit()
-    # After the response: a slow SMS provider must not hold the request.
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
+    dispatch_sms_after_response(background, ctx)
     return ReplyOut(outcome=result.outcome)
 
 
 @router.get("/api/admin/v1/consent/followups")
 def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) -> list[FollowUpOut]:
     with ctx.session_factory() as s:
-        return [
-            FollowUpOut(
-                issue_id=f.issue_id,
-                list_id=f.list_id,
-                school_id=f.school_id,
-                pupil_id=f.pupil_id,
-                pupil_name=f.pupil_name,
-                class_name=f.class_name,
-                reason=f.reason,
-                since=f.since,
-            )
-            for f in services.followups(s, principal, reason)
-        ]
+        return [FollowUpOut.model_validate(f) for f in services.followups(s, principal, reason)]
 
 
 @router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
@@ -106,19 +96,7 @@ def requests(list_id: int, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
         rows = s.scalars(
             select(ConsentRequest).where(ConsentRequest.list_id == list_id).order_by(ConsentRequest.id)
         )
-        return [
-            RequestOut(
-                id=r.id,
-                list_id=r.list_id,
-                parent_id=r.parent_id,
-                status=r.status,
-                attempt=r.attempt,
-                sent_at=r.sent_at,
-                reminded_at=r.reminded_at,
-                decided_at=r.decided_at,
-            )
-            for r in rows
-        ]
+        return [RequestOut.model_validate(r) for r in rows]
 
 
 @router.post("/api/admin/v1/consent/requests/{request_id}/reask")
@@ -126,16 +104,6 @@ def reask(request_id: int, principal: District, ctx: CtxDep, background: Backgro
     with UnitOfWork(ctx.session_factory) as uow:
         r = services.reask(uow.session, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
         uow.commit()
-        out = RequestOut(
-            id=r.id,
-            list_id=r.list_id,
-            parent_id=r.parent_id,
-            status=r.status,
-            attempt=r.attempt,
-            sent_at=r.sent_at,
-            reminded_at=r.reminded_at,
-            decided_at=r.decided_at,
-        )
-    # After the response: a slow SMS provider must not hold the request.
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
+        out = RequestOut.model_validate(r)
+    dispatch_sms_after_response(background, ctx)
     return out

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -316,6 +316,37 @@ def _language_for_phone(session: Session, phone: str) -> str:
     return lang or texts.Lang.BOTH.value
 
 
+def _send_request(
+    session: Session,
+    req: ConsentRequest,
+    settings: Settings,
+    now: datetime,
+    *,
+    kind: Literal["request", "reminder"],
+) -> None:
+    """Queue the request text (a first ask or a reminder) and the attempt's next timer: a reminder
+    after the request, the close after the reminder."""
+    queue_sms(
+        session,
+        phone=req.phone,
+        body=_request_text(session, req, settings),
+        kind=kind,
+        now=now,
+        request_id=req.id,
+    )
+    if kind == "reminder":
+        timer, key, days = CLOSE, _close_key(req.id, req.attempt), settings.close_after_days
+    else:
+        timer, key, days = REMIND, _remind_key(req.id, req.attempt), settings.reminder_after_days
+    schedule(
+        session,
+        kind=timer,
+        key=key,
+        due_at=now + timedelta(days=days),
+        payload={"request_id": req.id, "attempt": req.attempt},
+    )
+
+
 def _request_text(session: Session, req: ConsentRequest, settings: Settings) -> str:
     parent = session.get(Parent, req.parent_id)
     assert parent is not None
@@ -341,22 +372,8 @@ def make_handlers(settings: Settings) -> dict[str, Handler]:
         req = _locked_request(session, int(payload["request_id"]))
         if req is None or req.status != ConsentStatus.PENDING or req.attempt != payload["attempt"]:
             return "skipped: no longer pending"
-        queue_sms(
-            session,
-            phone=req.phone,
-            body=_request_text(session, req, settings),
-            kind="reminder",
-            now=now,
-            request_id=req.id,
-        )
         req.reminded_at = now
-        schedule(
-            session,
-            kind=CLOSE,
-            key=_close_key(req.id, req.attempt),
-            due_at=now + timedelta(days=settings.close_after_days),
-            payload={"request_id": req.id, "attempt": req.attempt},
-        )
+        _send_request(session, req, settings, now, kind="reminder")
         return "reminded"
 
     def close(session: Session, payload: dict[str, Any], now: datetime) -> str:
@@ -395,21 +412,7 @@ def reask(
     req.sent_at = now
     req.reminded_at = None
     req.decided_at = None
-    queue_sms(
-        session,
-        phone=req.phone,
-        body=_request_text(session, req, settings),
-        kind="request",
-        now=now,
-        request_id=req.id,
-    )
-    schedule(
-        session,
-        kind=REMIND,
-        key=_remind_key(req.id, req.attempt),
-        due_at=now + timedelta(days=settings.reminder_after_days),
-        payload={"request_id": req.id, "attempt": req.attempt},
-    )
+    _send_request(session, req, settings, now, kind="request")
     return req
 
 

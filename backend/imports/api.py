@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from backend.auth import Principal, Role, require_admin
-from backend.deps import CtxDep
+from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.errors import DomainError
 from backend.services.unit_of_work import UnitOfWork
-from backend.sms.outbox import dispatch_pending
 
 from .model import ImportKind
 from .services import run_import
@@ -23,12 +22,16 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 
 class RejectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     row: int
     reason: str
     detail: str
 
 
 class ImportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     run_id: int
     kind: str
     accepted: int
@@ -58,15 +61,5 @@ def upload(
             now=ctx.clock.now(),
         )
         uow.commit()
-    # After the response: a slow SMS provider must not hold the request.
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
-    return ImportOut(
-        run_id=report.run_id,
-        kind=report.kind,
-        accepted=report.accepted,
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        resumed=report.resumed,
-        rejected=[RejectionOut(row=r.row, reason=r.reason, detail=r.detail) for r in report.rejected],
-    )
+    dispatch_sms_after_response(background, ctx)
+    return ImportOut.model_validate(report)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import segno
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
@@ -56,6 +56,8 @@ class QrOut(BaseModel):
 
 
 class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     actor: str
     old_status: str | None
@@ -63,9 +65,9 @@ class EventOut(BaseModel):
     reason: str | None
 
 
-def _voucher_out(v: Voucher, child: str) -> VoucherOut:
+def _voucher_out(v: Voucher | services.ChildVoucher, voucher_id: int, child: str) -> VoucherOut:
     return VoucherOut(
-        id=v.id,
+        id=voucher_id,
         pupil_id=v.pupil_id,
         child=child,
         school_id=v.school_id,
@@ -78,18 +80,7 @@ def _voucher_out(v: Voucher, child: str) -> VoucherOut:
 @router.get("/api/parent/v1/vouchers")
 def my_vouchers(principal: ParentDep, ctx: CtxDep) -> list[VoucherOut]:
     with ctx.session_factory() as s:
-        return [
-            VoucherOut(
-                id=c.voucher_id,
-                pupil_id=c.pupil_id,
-                child=c.display,
-                school_id=c.school_id,
-                school_year=c.school_year,
-                status=c.status,
-                valid_until=c.valid_until,
-            )
-            for c in services.list_for_parent(s, principal)
-        ]
+        return [_voucher_out(c, c.voucher_id, c.display) for c in services.list_for_parent(s, principal)]
 
 
 def _display(ctx: CtxDep, v: Voucher) -> str:
@@ -102,7 +93,7 @@ def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
     with UnitOfWork(ctx.session_factory) as uow:
         v = services.activate(uow.session, principal, voucher_id, ctx.clock.now())
         uow.commit()
-    return _voucher_out(v, _display(ctx, v))
+    return _voucher_out(v, v.id, _display(ctx, v))
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/refuse")
@@ -110,7 +101,7 @@ def refuse(voucher_id: int, body: RefuseIn, principal: ParentDep, ctx: CtxDep) -
     with UnitOfWork(ctx.session_factory) as uow:
         v = services.refuse(uow.session, principal, voucher_id, body.reason, ctx.clock.now())
         uow.commit()
-    return _voucher_out(v, _display(ctx, v))
+    return _voucher_out(v, v.id, _display(ctx, v))
 
 
 def _issue(ctx: CtxDep, principal: Principal, voucher_id: int, *, supersede: bool) -> services.IssuedQr:
@@ -171,11 +162,7 @@ def meals(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[dict[str, 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/events")
 def parent_events(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[EventOut]:
     with ctx.session_factory() as s:
-        return [_event(e) for e in services.voucher_events(s, principal, voucher_id)]
-
-
-def _event(e: VoucherEvent) -> EventOut:
-    return EventOut(at=e.at, actor=e.actor, old_status=e.old_status, new_status=e.new_status, reason=e.reason)
+        return [EventOut.model_validate(e) for e in services.voucher_events(s, principal, voucher_id)]
 
 
 @router.get("/api/admin/v1/vouchers/{voucher_id}/events")
@@ -187,7 +174,7 @@ def admin_events(voucher_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[Even
         rows = s.scalars(
             select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
         )
-        return [_event(e) for e in rows]
+        return [EventOut.model_validate(e) for e in rows]
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/revoke")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from backend.adapters.wallet_tables import EligibilityList, Pupil
 from backend.auth import Principal, Role, ensure_school, require_admin
-from backend.deps import CtxDep
+from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.services.unit_of_work import UnitOfWork
-from backend.sms.outbox import dispatch_pending
 
 from . import services
 from .model import Category, parse_month
@@ -66,6 +65,8 @@ class CheckOut(BaseModel):
 
 
 class PupilOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     full_name: str
     grade: int
@@ -79,9 +80,7 @@ def school_pupils(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[Pupi
         rows = s.scalars(
             select(Pupil).where(Pupil.school_id == school_id).order_by(Pupil.class_name, Pupil.full_name)
         )
-        return [
-            PupilOut(id=p.id, full_name=p.full_name, grade=p.grade, class_name=p.class_name) for p in rows
-        ]
+        return [PupilOut.model_validate(p) for p in rows]
 
 
 @router.get("/schools/{school_id}/eligibility-lists")
@@ -136,8 +135,7 @@ def check(list_id: int, principal: Checker, ctx: CtxDep, background: BackgroundT
             uow.session, principal, list_id, registry=ctx.registry, settings=ctx.settings, now=ctx.clock.now()
         )
         uow.commit()
-    # After the response: a slow SMS provider must not hold the request.
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
+    dispatch_sms_after_response(background, ctx)
     return CheckOut(
         confirmed=r.confirmed,
         returned=r.returned,
