@@ -2,6 +2,8 @@
 
 - `staff(school_id, district="Almaly")` → Staff with `pedagogue`, `head`, `district` header dicts.
 - `registered(pupil_id, category=..., valid_to=...)` puts a pupil in the in-memory state register.
+- `registered_child(school_id, phone="auto", grade=6, role="mother", valid_to=...)` → pupil id: a pupil
+  linked to a new parent with that phone and put in the register, the usual consent set-up.
 - `checked_list(school_id, [(pupil_id, category or None)], month="2026-09")` → (list_id, check answer):
   forms, approves and cross-checks a list through the API.
 - `run_timers()` runs due scheduler jobs and dispatches the SMS outbox at the clock's time.
@@ -56,6 +58,29 @@ def registered(ctx: AppContext) -> Callable[..., None]:
             ctx.registry.add(CategoryRecord(pupil.iin, category, date(2026, 1, 1), valid_to))
 
     return add
+
+
+@pytest.fixture
+def registered_child(
+    make_pupil: Callable[..., int],
+    make_parent: Callable[..., int],
+    link: Callable[..., None],
+    registered: Callable[..., None],
+) -> Callable[..., int]:
+    def make(
+        school_id: int,
+        phone: str | None = "auto",
+        *,
+        grade: int = 6,
+        role: str = "mother",
+        valid_to: date = date(2027, 5, 31),
+    ) -> int:
+        pupil = make_pupil(school_id, grade=grade)
+        link(pupil, make_parent(phone=phone), role)
+        registered(pupil, valid_to=valid_to)
+        return pupil
+
+    return make
 
 
 @pytest.fixture

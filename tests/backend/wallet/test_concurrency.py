@@ -51,19 +51,11 @@ def test_concurrent_timer_runs_send_one_reminder_each(
     ctx: AppContext,
     clock: FixedClock,
     checked_list: Callable[..., tuple[int, dict[str, Any]]],
-    registered: Callable[..., None],
     make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
+    registered_child: Callable[..., int],
 ) -> None:
     school = make_school()
-    pupils = []
-    for i in range(3):
-        pupil = make_pupil(school, grade=6)
-        link(pupil, make_parent(phone=f"+7702000000{i}"))
-        registered(pupil)
-        pupils.append(pupil)
+    pupils = [registered_child(school, f"+7702000000{i}") for i in range(3)]
     checked_list(school, [(p, CAT) for p in pupils])
     clock.advance(timedelta(days=3))
     handlers = make_handlers(ctx.settings)
@@ -85,16 +77,11 @@ def test_concurrent_timer_runs_send_one_reminder_each(
 def test_concurrent_replies_make_one_decision(
     ctx: AppContext,
     checked_list: Callable[..., tuple[int, dict[str, Any]]],
-    registered: Callable[..., None],
     make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
+    registered_child: Callable[..., int],
 ) -> None:
     school = make_school()
-    pupil = make_pupil(school, grade=6)
-    link(pupil, make_parent(phone="+77023334455"))
-    registered(pupil)
+    pupil = registered_child(school, "+77023334455")
     checked_list(school, [(pupil, CAT)])
 
     def reply(i: int) -> str:

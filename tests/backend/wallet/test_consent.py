@@ -128,33 +128,17 @@ def test_no_phone_and_unlinked(
     assert client.get("/api/admin/v1/consent/followups", headers=other.district).json() == []
 
 
-def _setup_request(
-    checked_list: Callable[..., tuple[int, dict[str, Any]]],
-    registered: Callable[..., None],
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    phone: str = "+77012223344",
-) -> tuple[int, int, int]:
-    school = make_school()
-    pupil = make_pupil(school, grade=8)
-    link(pupil, make_parent(phone=phone), "mother")
-    registered(pupil)
-    list_id, _ = checked_list(school, [(pupil, CAT)])
-    return school, pupil, list_id
-
-
 @pytest.fixture
 def one_request(
     checked_list: Callable[..., tuple[int, dict[str, Any]]],
-    registered: Callable[..., None],
     make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
+    registered_child: Callable[..., int],
 ) -> tuple[int, int, int]:
-    return _setup_request(checked_list, registered, make_school, make_pupil, make_parent, link)
+    """(school, pupil, list id): one pupil whose mother (+77012223344) was sent a consent request."""
+    school = make_school()
+    pupil = registered_child(school, "+77012223344", grade=8)
+    list_id, _ = checked_list(school, [(pupil, CAT)])
+    return school, pupil, list_id
 
 
 def test_agree_forms_voucher_and_answers(

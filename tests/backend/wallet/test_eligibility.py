@@ -216,17 +216,13 @@ def test_returned_pupil_loses_voucher_and_regains_it(
     ctx: AppContext,
     checked_list: Callable[..., tuple[int, dict[str, Any]]],
     make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
     registered: Callable[..., None],
-    link: Callable[..., None],
-    make_parent: Callable[..., int],
+    registered_child: Callable[..., int],
     client: TestClient,
     clock: FixedClock,
 ) -> None:
     school = make_school()
-    pupil = make_pupil(school, grade=6)
-    link(pupil, make_parent(phone="+77017770001"))
-    registered(pupil, valid_to=date(2026, 9, 30))
+    pupil = registered_child(school, "+77017770001", valid_to=date(2026, 9, 30))
     checked_list(school, [(pupil, CAT)], month="2026-09")
     assert (
         client.post("/api/sms/v1/inbound", json={"from": "+77017770001", "text": "3#1"}).json()["outcome"]

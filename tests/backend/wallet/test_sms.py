@@ -118,16 +118,11 @@ def test_admin_outbox_view(
     ctx: AppContext,
     admin_token: Callable[..., tuple[int, dict[str, str]]],
     checked_list: Callable[..., tuple[int, dict[str, Any]]],
-    registered: Callable[..., None],
     make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
+    registered_child: Callable[..., int],
 ) -> None:
     school = make_school()
-    pupil = make_pupil(school, grade=9)
-    link(pupil, make_parent(phone="+77016660000"))
-    registered(pupil)
+    pupil = registered_child(school, "+77016660000", grade=9)
     checked_list(school, [(pupil, CAT)])
     _, district = admin_token(Role.DISTRICT_ADMIN, (), "Almaly")
     _, other = admin_token(Role.DISTRICT_ADMIN, (), "Bostandyk")
