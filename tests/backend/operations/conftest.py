@@ -2,7 +2,8 @@
 
 - `make_voucher(pupil_id, school_id, status="active", plan=1, history=((at, old, new), ...))` → id
 - `school_setup()` → Setup: a school with one slot (11:00–13:00 local, Monday–Friday), a pupil, a parent
-  linked as mother, an active voucher, and an enrolled terminal (`Device`) with its own key
+  linked as mother, an active voucher, and an enrolled terminal (`Device`) with its own key;
+  `setup` is the default `school_setup()` as a fixture
 - `Device.auth(method, path)` → headers; `Device.upload(client, events)` → response;
   `Device.event(voucher_id, at, ...)` → a MealEvent
 """
@@ -195,6 +196,12 @@ def school_setup(
         return Setup(school, pupil, parent, voucher, enrol_device(school), headers, admin_id)
 
     return factory
+
+
+@pytest.fixture
+def setup(school_setup: Callable[..., Setup]) -> Setup:
+    """The default `school_setup()`, for tests that need just one school."""
+    return school_setup()
 
 
 def json_of(r: httpx.Response) -> Any:

@@ -4,6 +4,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -25,11 +26,20 @@ AdminToken = Callable[..., tuple[int, dict[str, str]]]
 EVENING = datetime(2026, 9, 14, 18, 0, tzinfo=KZ_TZ)
 
 
-def flags_of(uow_factory: Callable[[], UnitOfWork], event_id: bytes) -> tuple[str, list[str]]:
-    with uow_factory() as uow:
-        m = uow.session.get(MealEventRow, event_id)
-        assert m is not None
-        return m.status, sorted(m.flags)
+Flags = Callable[[bytes], tuple[str, list[str]]]
+
+
+@pytest.fixture
+def flags(uow_factory: Callable[[], UnitOfWork]) -> Flags:
+    """`flags(event_id)` → the stored event's (status, sorted flags)."""
+
+    def read(event_id: bytes) -> tuple[str, list[str]]:
+        with uow_factory() as uow:
+            m = uow.session.get(MealEventRow, event_id)
+            assert m is not None
+            return m.status, sorted(m.flags)
+
+    return read
 
 
 def count(
@@ -43,12 +53,13 @@ def test_replay_is_idempotent_and_notifies_once(
     client: TestClient,
     clock: FixedClock,
     uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    setup: Setup,
 ) -> None:
-    s = school_setup()
-    d = s.device
+    d = setup.device
     clock.set(EVENING)
-    body = d.batch([d.event(s.voucher_id, LUNCH), d.event(None, LUNCH, served=False, reason="UNKNOWN_KID")])
+    body = d.batch(
+        [d.event(setup.voucher_id, LUNCH), d.event(None, LUNCH, served=False, reason="UNKNOWN_KID")]
+    )
     assert d.upload(client, body).json() == {"accepted": 2, "duplicates": 0, "flagged": 0}
     assert d.upload(client, body).json() == {"accepted": 0, "duplicates": 2, "flagged": 0}
     assert (
@@ -58,9 +69,9 @@ def test_replay_is_idempotent_and_notifies_once(
     ) == (1, 1, 1)
     with uow_factory() as uow:
         notice = uow.session.scalars(select(NoticeRow)).one()
-        assert notice.parent_id == s.parent_id and notice.voucher_id == s.voucher_id
+        assert notice.parent_id == setup.parent_id and notice.voucher_id == setup.voucher_id
         assert notice.body == "С.А. 5А: 14.09.2026 в 12:00 получил(а) горячее питание в школе."
-        [record] = meal_history(uow.session, s.voucher_id)
+        [record] = meal_history(uow.session, setup.voucher_id)
     assert record.billable and record.slot == 1 and record.local_date.isoformat() == "2026-09-14"
     assert record.notified_at is None and record.rating is None
 
@@ -68,115 +79,109 @@ def test_replay_is_idempotent_and_notifies_once(
 def test_late_and_out_of_order_batches(
     client: TestClient,
     clock: FixedClock,
-    uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    flags: Flags,
+    setup: Setup,
 ) -> None:
-    s = school_setup()
-    d = s.device
-    monday, tuesday = d.event(s.voucher_id, LUNCH), d.event(s.voucher_id, LUNCH + timedelta(days=1))
+    d = setup.device
+    monday, tuesday = d.event(setup.voucher_id, LUNCH), d.event(setup.voucher_id, LUNCH + timedelta(days=1))
     clock.set(EVENING + timedelta(days=4))  # the terminal was offline for days
     assert d.upload(client, d.batch([tuesday])).json()["flagged"] == 0
     assert d.upload(client, d.batch([monday])).json() == {"accepted": 1, "duplicates": 0, "flagged": 0}
-    assert flags_of(uow_factory, monday.event_id) == ("ok", [])
+    assert flags(monday.event_id) == ("ok", [])
 
 
 def test_double_meal_from_another_terminal(
     client: TestClient,
     clock: FixedClock,
-    uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    flags: Flags,
+    setup: Setup,
     enrol_device: Callable[..., Device],
 ) -> None:
-    s = school_setup()
-    other = enrol_device(s.school_id)
+    other = enrol_device(setup.school_id)
     clock.set(EVENING)
     first, second = (
-        s.device.event(s.voucher_id, LUNCH),
-        other.event(s.voucher_id, LUNCH + timedelta(minutes=20)),
+        setup.device.event(setup.voucher_id, LUNCH),
+        other.event(setup.voucher_id, LUNCH + timedelta(minutes=20)),
     )
-    s.device.upload(client, s.device.batch([first]))
+    setup.device.upload(client, setup.device.batch([first]))
     assert other.upload(client, other.batch([second])).json()["flagged"] == 1
-    assert flags_of(uow_factory, second.event_id) == ("flagged", ["DOUBLE_MEAL"])
-    assert flags_of(uow_factory, first.event_id) == ("ok", [])
+    assert flags(second.event_id) == ("flagged", ["DOUBLE_MEAL"])
+    assert flags(first.event_id) == ("ok", [])
     # in one batch the later of the two is the double
     a, b = (
-        s.device.event(s.voucher_id, LUNCH + timedelta(days=1, minutes=5)),
-        s.device.event(s.voucher_id, LUNCH + timedelta(days=1)),
+        setup.device.event(setup.voucher_id, LUNCH + timedelta(days=1, minutes=5)),
+        setup.device.event(setup.voucher_id, LUNCH + timedelta(days=1)),
     )
     clock.advance(timedelta(days=1))
-    s.device.upload(client, s.device.batch([a, b]))
-    assert (
-        flags_of(uow_factory, a.event_id)[1] == ["DOUBLE_MEAL"] and flags_of(uow_factory, b.event_id)[1] == []
-    )
+    setup.device.upload(client, setup.device.batch([a, b]))
+    assert flags(a.event_id)[1] == ["DOUBLE_MEAL"] and flags(b.event_id)[1] == []
 
 
 def test_meal_after_revocation_by_event_time(
     client: TestClient,
     clock: FixedClock,
-    uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    flags: Flags,
+    setup: Setup,
     make_pupil: Callable[..., int],
     make_voucher: Callable[..., int],
 ) -> None:
-    s = school_setup()
     revoked_at = LUNCH + timedelta(minutes=30)
     v = make_voucher(
-        make_pupil(s.school_id),
-        s.school_id,
+        make_pupil(setup.school_id),
+        setup.school_id,
         status="revoked",
         history=[
             (LUNCH - timedelta(days=7), "awaiting_activation", "active"),
             (revoked_at, "active", "revoked"),
         ],
     )
-    d = s.device
+    d = setup.device
     before, after = d.event(v, LUNCH), d.event(v, revoked_at + timedelta(minutes=5), slot=1)
     clock.set(EVENING)
     d.upload(client, d.batch([before]))
     d.upload(client, d.batch([after]))
-    assert flags_of(uow_factory, before.event_id) == ("ok", [])
-    assert "AFTER_REVOCATION" in flags_of(uow_factory, after.event_id)[1]
+    assert flags(before.event_id) == ("ok", [])
+    assert "AFTER_REVOCATION" in flags(after.event_id)[1]
 
 
 def test_clock_off(
     client: TestClient,
     clock: FixedClock,
-    uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    flags: Flags,
+    setup: Setup,
 ) -> None:
-    s = school_setup()
-    d = s.device
+    d = setup.device
     clock.set(LUNCH + timedelta(minutes=30))
-    untrusted = d.event(s.voucher_id, LUNCH, trusted=False)
-    future = d.event(s.voucher_id, LUNCH + timedelta(days=1))  # 23.5 h after it was received
-    wrong_day = d.event(s.voucher_id, LUNCH + timedelta(minutes=1), day=20260913)
+    untrusted = d.event(setup.voucher_id, LUNCH, trusted=False)
+    future = d.event(setup.voucher_id, LUNCH + timedelta(days=1))  # 23.5 h after it was received
+    wrong_day = d.event(setup.voucher_id, LUNCH + timedelta(minutes=1), day=20260913)
     d.upload(client, d.batch([untrusted, future, wrong_day]))
     for e in (untrusted, future, wrong_day):
-        assert "CLOCK_OFF" in flags_of(uow_factory, e.event_id)[1]
+        assert "CLOCK_OFF" in flags(e.event_id)[1]
 
 
 def test_clock_jump_within_a_boot(
     client: TestClient,
     clock: FixedClock,
-    uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    flags: Flags,
+    setup: Setup,
 ) -> None:
-    s = school_setup()
-    d = s.device
+    d = setup.device
     clock.set(EVENING)
-    steady = [d.event(s.voucher_id, LUNCH + timedelta(days=i)) for i in range(3)]
+    steady = [d.event(setup.voucher_id, LUNCH + timedelta(days=i)) for i in range(3)]
     # wall time says tomorrow, but the monotonic clock says one minute after the first event
-    jumped = d.event(s.voucher_id, LUNCH - timedelta(days=7), mono_ms=steady[0].mono_ms + 60_000)
+    jumped = d.event(setup.voucher_id, LUNCH - timedelta(days=7), mono_ms=steady[0].mono_ms + 60_000)
     clock.advance(timedelta(days=3))
     d.upload(client, d.batch([*steady, jumped]))
-    assert flags_of(uow_factory, jumped.event_id)[1] == ["CLOCK_OFF"]
-    assert flags_of(uow_factory, steady[1].event_id)[1] == []
+    assert flags(jumped.event_id)[1] == ["CLOCK_OFF"]
+    assert flags(steady[1].event_id)[1] == []
 
 
 def test_non_school_day_outside_slot_unknown_and_foreign_voucher(
     client: TestClient,
     clock: FixedClock,
     uow_factory: Callable[[], UnitOfWork],
+    flags: Flags,
     school_setup: Callable[..., Setup],
 ) -> None:
     s, elsewhere = school_setup(), school_setup()
@@ -188,46 +193,44 @@ def test_non_school_day_outside_slot_unknown_and_foreign_voucher(
     foreign = d.event(elsewhere.voucher_id, LUNCH + timedelta(days=3))
     r = d.upload(client, d.batch([saturday, early, unknown, foreign]))
     assert r.json() == {"accepted": 4, "duplicates": 0, "flagged": 4}
-    assert flags_of(uow_factory, saturday.event_id)[1] == ["NON_SCHOOL_DAY"]
-    assert flags_of(uow_factory, early.event_id)[1] == ["OUTSIDE_SLOT"]
-    assert flags_of(uow_factory, unknown.event_id)[1] == ["UNKNOWN_VOUCHER"]
-    assert flags_of(uow_factory, foreign.event_id)[1] == ["WRONG_SCHOOL"]
+    assert flags(saturday.event_id)[1] == ["NON_SCHOOL_DAY"]
+    assert flags(early.event_id)[1] == ["OUTSIDE_SLOT"]
+    assert flags(unknown.event_id)[1] == ["UNKNOWN_VOUCHER"]
+    assert flags(foreign.event_id)[1] == ["WRONG_SCHOOL"]
     assert count(uow_factory, NoticeRow) == 3  # the unknown voucher has no parent to tell
 
 
 def test_over_daily_capacity(
     client: TestClient,
     clock: FixedClock,
-    uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    flags: Flags,
+    setup: Setup,
     make_pupil: Callable[..., int],
     make_voucher: Callable[..., int],
 ) -> None:
-    s = school_setup()
     # active at lunch, revoked in the evening: its meal is fine, but the school now has one active voucher
     later = make_voucher(
-        make_pupil(s.school_id),
-        s.school_id,
+        make_pupil(setup.school_id),
+        setup.school_id,
         status="revoked",
         history=[
             (LUNCH - timedelta(days=3), None, "active"),
             (EVENING - timedelta(hours=1), "active", "revoked"),
         ],
     )
-    d = s.device
+    d = setup.device
     clock.set(EVENING)
-    first, second = d.event(s.voucher_id, LUNCH), d.event(later, LUNCH + timedelta(minutes=1))
+    first, second = d.event(setup.voucher_id, LUNCH), d.event(later, LUNCH + timedelta(minutes=1))
     assert d.upload(client, d.batch([first, second])).json()["flagged"] == 1
-    assert flags_of(uow_factory, second.event_id)[1] == ["OVER_DAILY_CAPACITY"]
+    assert flags(second.event_id)[1] == ["OVER_DAILY_CAPACITY"]
 
 
 def test_batch_must_come_from_the_authenticated_terminal(
-    client: TestClient, clock: FixedClock, school_setup: Callable[..., Setup]
+    client: TestClient, clock: FixedClock, setup: Setup
 ) -> None:
-    s = school_setup()
-    d = s.device
+    d = setup.device
     clock.set(EVENING)
-    e = d.event(s.voucher_id, LUNCH)
+    e = d.event(setup.voucher_id, LUNCH)
     r = d.upload(client, d.batch([e], key=SigningKey.generate()))
     assert (r.status_code, r.json()["reason"]) == (403, "KEY_MISMATCH")
     r = d.upload(client, d.batch([e], terminal_id=d.terminal_id + 1))
@@ -250,42 +253,46 @@ def test_admin_decides_flagged_meals(
     client: TestClient,
     clock: FixedClock,
     uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    setup: Setup,
     admin_token: AdminToken,
 ) -> None:
-    s = school_setup()
-    d = s.device
+    d = setup.device
     clock.set(EVENING)
-    a, b = d.event(s.voucher_id, LUNCH, trusted=False), d.event(s.voucher_id, LUNCH + timedelta(days=-2))
+    a, b = (
+        d.event(setup.voucher_id, LUNCH, trusted=False),
+        d.event(setup.voucher_id, LUNCH + timedelta(days=-2)),
+    )
     clock.advance(timedelta(days=1))
     d.upload(client, d.batch([a, b]))
-    listed = client.get(f"/api/admin/v1/flagged-meals?school_id={s.school_id}", headers=s.admin).json()[
-        "meals"
-    ]
+    listed = client.get(
+        f"/api/admin/v1/flagged-meals?school_id={setup.school_id}", headers=setup.admin
+    ).json()["meals"]
     assert {m["event_id"] for m in listed} == {a.event_id.hex(), b.event_id.hex()}
     assert {f["code"] for m in listed for f in m["flags"]} >= {"CLOCK_OFF", "NON_SCHOOL_DAY"}
     r = client.post(
         f"/api/admin/v1/flagged-meals/{a.event_id.hex()}/decision",
         json={"decision": "accept"},
-        headers=s.admin,
+        headers=setup.admin,
     )
     assert r.json()["status"] == "accepted_by_admin"
     r = client.post(
         f"/api/admin/v1/flagged-meals/{b.event_id.hex()}/decision",
         json={"decision": "reject", "note": "weekend"},
-        headers=s.admin,
+        headers=setup.admin,
     )
     assert r.json()["status"] == "rejected_by_admin"
     r = client.post(
         f"/api/admin/v1/flagged-meals/{b.event_id.hex()}/decision",
         json={"decision": "accept"},
-        headers=s.admin,
+        headers=setup.admin,
     )
     assert (r.status_code, r.json()["reason"]) == (409, "NOT_FLAGGED")
     with uow_factory() as uow:
         decided = uow.session.scalars(select(MealFlagRow).where(MealFlagRow.event_id == b.event_id)).all()
-        assert {(f.decision, f.decided_by, f.note) for f in decided} == {("reject", s.admin_id, "weekend")}
-    _, supplier = admin_token(Role.SUPPLIER, (s.school_id,))
+        assert {(f.decision, f.decided_by, f.note) for f in decided} == {
+            ("reject", setup.admin_id, "weekend")
+        }
+    _, supplier = admin_token(Role.SUPPLIER, (setup.school_id,))
     assert client.get("/api/admin/v1/flagged-meals", headers=supplier).status_code == 403
     _, other_head = admin_token(Role.SCHOOL_HEAD, ())
     r = client.post(
@@ -344,15 +351,17 @@ def test_untrusted_time_is_dated_by_the_boots_trusted_events(
     client: TestClient,
     clock: FixedClock,
     uow_factory: Callable[[], UnitOfWork],
-    school_setup: Callable[..., Setup],
+    setup: Setup,
 ) -> None:
-    s = school_setup()
-    d = s.device
+    d = setup.device
     clock.set(EVENING)
-    trusted = d.event(s.voucher_id, LUNCH)
+    trusted = d.event(setup.voucher_id, LUNCH)
     # wall clock reset to 1970-ish after a reboot-less clock loss; monotonic says 20 minutes after `trusted`
     lost = d.event(
-        s.voucher_id, datetime(2026, 1, 1, tzinfo=KZ_TZ), trusted=False, mono_ms=trusted.mono_ms + 20 * 60_000
+        setup.voucher_id,
+        datetime(2026, 1, 1, tzinfo=KZ_TZ),
+        trusted=False,
+        mono_ms=trusted.mono_ms + 20 * 60_000,
     )
     d.upload(client, d.batch([trusted, lost]))
     with uow_factory() as uow:
