@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import threading
@@ -28,9 +29,10 @@ import httpx
 from .config import ConfigError, DeviceConfig, load_config
 from .interfaces import Indicator, IndicatorState, Verdict
 from .journal import JournalError
-from .serve import describe, serve
+from .serve import Heartbeat, describe, serve
 from .sim.card_reader import parse_card_line
 from .sim.indicator import PrintingIndicator
+from .systemd import Notifier, ServiceWatchdog, watchdog_period_s
 from .terminal import Terminal
 
 log = logging.getLogger("device")
@@ -117,15 +119,39 @@ def run_hardware(cfg: DeviceConfig) -> int:
     # The reader recovers by itself; this shows a fault (WARNING: QR serving goes on) and its end within a second.
     threading.Thread(target=_watch_standing, args=(terminal, stop), name="standing", daemon=True).start()
     terminal.start_background_sync(lambda: _client(cfg))
+    # systemd (Type=notify, WatchdogSec=): ready once serving runs; pinged only while both loops move.
+    heartbeat = Heartbeat()
+    watchdog = ServiceWatchdog(
+        Notifier.from_env(),
+        watchdog_period_s(os.environ, os.getpid()),
+        stalled=heartbeat.stalled,
+        status=lambda: _service_status(terminal),
+    )
     try:
-        serve(terminal, camera=hw.camera, decoder=hw.decoder, reader=hw.nfc, stop=stop, report=_log_verdict)
+        serve(
+            terminal,
+            camera=hw.camera,
+            decoder=hw.decoder,
+            reader=hw.nfc,
+            stop=stop,
+            report=_log_verdict,
+            heartbeat=heartbeat,
+            started=watchdog.start,
+        )
     finally:
+        watchdog.stop()
+        watchdog.notifier.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         terminal.close()
         hw.camera.close()
         hw.indicator.close()
     return 0
+
+
+def _service_status(terminal: Terminal) -> str:
+    faults = terminal.faults()
+    return f"standing {terminal.standing().value}; faults {', '.join(faults) if faults else 'none'}"
 
 
 def _watch_standing(terminal: Terminal, stop: threading.Event, period_s: float = 1.0) -> None:

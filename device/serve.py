@@ -20,6 +20,36 @@ from .terminal import Terminal
 log = logging.getLogger(__name__)
 IDLE_WAIT_S = 0.02  # between polls of a reader that answered at once (faulted or simulated)
 CAMERA_RETRY_S = 1.0  # after a camera fault, before the next frame
+CAMERA_LOOP, CARD_LOOP = "camera", "nfc"  # the loops' names in Heartbeat and in the thread names
+
+
+class Heartbeat:
+    """Iteration counts of the serving loops, for the service watchdog: a loop that stops counting has
+    hung (a driver call that never returns, a journal write stuck on a dying SD card) or died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._checked: dict[str, int] = {}
+
+    def register(self, loop: str) -> None:
+        with self._lock:
+            self._counts[loop] = 0
+            self._checked[loop] = 0
+
+    def beat(self, loop: str) -> None:
+        with self._lock:
+            self._counts[loop] += 1
+
+    def stalled(self) -> list[str]:
+        """The registered loops that did not beat since the previous call (all of them before any
+        registers: nothing serves yet)."""
+        with self._lock:
+            if not self._counts:
+                return ["no serving loop"]
+            out = [loop for loop, n in self._counts.items() if n == self._checked[loop]]
+            self._checked = dict(self._counts)
+            return out
 
 
 def describe(v: Verdict) -> str:
@@ -40,15 +70,21 @@ def serve(
     stop: threading.Event,
     report: Callable[[Verdict], None],
     reader_done: Callable[[], bool] = lambda: False,
+    heartbeat: Heartbeat | None = None,
+    started: Callable[[], None] = lambda: None,
 ) -> None:
     """Serve until `stop` is set, or until every input has run out (a camera raising StopIteration,
-    a reader for which `reader_done()` turns true)."""
+    a reader for which `reader_done()` turns true). Each loop beats `heartbeat` once an iteration;
+    `started` is called once the loops run."""
+    beats = heartbeat or Heartbeat()
     threads = []
     if camera is not None and decoder is not None:
         scanner = QrScanner(camera, decoder)
+        beats.register(CAMERA_LOOP)
 
         def camera_loop() -> None:
             while not stop.is_set():
+                beats.beat(CAMERA_LOOP)
                 try:
                     payload = scanner.scan()
                     if payload is not None:
@@ -62,11 +98,13 @@ def serve(
                     log.exception("camera loop")
                     stop.wait(CAMERA_RETRY_S)
 
-        threads.append(threading.Thread(target=camera_loop, name="camera", daemon=True))
+        threads.append(threading.Thread(target=camera_loop, name=CAMERA_LOOP, daemon=True))
     if reader is not None:
+        beats.register(CARD_LOOP)
 
         def card_loop() -> None:
             while not stop.is_set() and not reader_done():
+                beats.beat(CARD_LOOP)
                 try:
                     card = reader.poll()
                     if card is not None:
@@ -76,8 +114,9 @@ def serve(
                     log.exception("card loop")
                 stop.wait(IDLE_WAIT_S)
 
-        threads.append(threading.Thread(target=card_loop, name="nfc", daemon=True))
+        threads.append(threading.Thread(target=card_loop, name=CARD_LOOP, daemon=True))
     for t in threads:
         t.start()
+    started()
     for t in threads:
         t.join()
