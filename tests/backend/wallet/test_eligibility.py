@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import Voucher
+from backend.adapters.wallet_tables import ConsentRequest, Voucher
 from backend.clock import FixedClock
 from backend.context import AppContext
 from backend.errors import DomainError
@@ -246,3 +246,27 @@ def _status(ctx: AppContext, pupil_id: int) -> str:
         status = s.scalar(select(Voucher.status).where(Voucher.pupil_id == pupil_id))
         assert status is not None
         return status
+
+
+def test_grades_1_to_4_get_a_voucher_without_sms_and_only_one_per_school_year(
+    ctx: AppContext,
+    client: TestClient,
+    clock: FixedClock,
+    checked_list: Callable[..., tuple[int, dict[str, Any]]],
+    make_school: Callable[..., int],
+    registered_child: Callable[..., int],
+    sent_sms: Callable[[], list[tuple[str, str, str]]],
+) -> None:
+    school = make_school()
+    # a mother with a phone on record: the rule, not a missing number, is what keeps the SMS away
+    pupil = registered_child(school, "+77019990001", grade=3)
+    _, september = checked_list(school, [(pupil, None)], month="2026-09")
+    clock.advance(timedelta(days=30))
+    _, october = checked_list(school, [(pupil, None)], month="2026-10")
+    assert (september["vouchers_formed"], october["vouchers_formed"]) == (1, 0)
+    assert september["consent_requests"] == october["consent_requests"] == 0
+    assert sent_sms() == []
+    with ctx.session_factory() as s:
+        assert s.scalars(select(ConsentRequest)).all() == []
+        vouchers = s.scalars(select(Voucher).where(Voucher.pupil_id == pupil)).all()
+    assert [(v.school_year, v.status) for v in vouchers] == [(2026, "awaiting_activation")]
