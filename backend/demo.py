@@ -369,12 +369,13 @@ class Demo:
                 if v["status"] == "awaiting_activation":
                     v = self.api("POST", f"/api/parent/v1/vouchers/{v['id']}/activate", fam.key)
                 self.c.line(f"{fam.parent_name}: voucher {v['id']} for {v['child']} → {v['status']}")
+        self.api(
+            "POST",
+            f"/api/admin/v1/vouchers/{self.voucher_ids[D.DISCOUNTED]}/plan",
+            "district_admin",
+            json={"plan": 2, "reason": "family income above the free-meal line: discounted"},
+        )
         with self.ctx.session_factory() as s:
-            # No plan-assignment endpoint yet: the district's decision is written to the voucher directly.
-            v = s.get(Voucher, self.voucher_ids[D.DISCOUNTED])
-            assert v is not None
-            v.plan = 2
-            s.commit()
             self.result.vouchers_active = len(
                 s.scalars(select(Voucher.id).where(Voucher.status == "active")).all()
             )

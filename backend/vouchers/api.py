@@ -22,6 +22,7 @@ from backend.errors import not_found
 from backend.services.unit_of_work import UnitOfWork
 
 from . import services
+from .model import Plan
 
 router = APIRouter(tags=["vouchers"])
 
@@ -46,6 +47,11 @@ class RefuseIn(BaseModel):
 
 class RevokeIn(BaseModel):
     reason: str = Field(min_length=1, max_length=300)
+
+
+class PlanIn(BaseModel):
+    plan: Plan
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class QrOut(BaseModel):
@@ -188,3 +194,22 @@ def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep) ->
         )
         uow.commit()
         return {"status": v.status}
+
+
+@router.post("/api/admin/v1/vouchers/{voucher_id}/plan")
+def set_plan(voucher_id: int, body: PlanIn, principal: District, ctx: CtxDep) -> dict[str, int | str]:
+    """Free or discounted: the district admin's decision, in the voucher's audit trail."""
+    with UnitOfWork(ctx.session_factory) as uow:
+        v = uow.session.get(Voucher, voucher_id)
+        if v is None or v.school_id not in principal.school_ids:
+            raise not_found("voucher")
+        v = services.set_plan(
+            uow.session,
+            voucher_id,
+            body.plan,
+            actor=f"admin:{principal.id}",
+            reason=body.reason,
+            now=ctx.clock.now(),
+        )
+        uow.commit()
+        return {"plan": v.plan, "status": v.status}

@@ -7,7 +7,12 @@ from datetime import date
 
 from backend.errors import DomainError
 
-FREE_PLAN = 1  # plan 2 (discounted) exists in tariffs; every voucher formed here is free
+
+class Plan(enum.IntEnum):
+    """What the state pays: FREE all of the tariff, DISCOUNTED its share (tariffs hold both parts)."""
+
+    FREE = 1
+    DISCOUNTED = 2
 
 
 class VoucherStatus(enum.StrEnum):
@@ -24,6 +29,7 @@ class VoucherReason(enum.StrEnum):
     NOT_ACTIVE = "VOUCHER_NOT_ACTIVE"
     SERIAL_EXHAUSTED = "SERIAL_EXHAUSTED"
     REASON_REQUIRED = "REASON_REQUIRED"
+    PLAN_UNCHANGED = "PLAN_UNCHANGED"
 
 
 S = VoucherStatus

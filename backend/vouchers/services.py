@@ -22,8 +22,8 @@ from backend.notify import history as notify_history
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
 from .model import (
-    FREE_PLAN,
     MAX_SERIAL,
+    Plan,
     VoucherReason,
     VoucherStatus,
     check_transition,
@@ -78,7 +78,7 @@ def form_vouchers(
             "pupil_id": pid,
             "school_id": schools[pid],
             "school_year": year,
-            "plan": FREE_PLAN,
+            "plan": Plan.FREE,  # the district moves a voucher to DISCOUNTED by decision (set_plan)
             "status": VoucherStatus.AWAITING_ACTIVATION.value,
             "valid_until": valid_until,
             "min_serial": 0,
@@ -194,6 +194,31 @@ def revoke(session: Session, voucher_id: int, *, actor: str, reason: str, now: d
     if v is None:
         raise not_found("voucher")
     change_status(session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    return v
+
+
+def set_plan(
+    session: Session, voucher_id: int, plan: Plan, *, actor: str, reason: str, now: datetime
+) -> Voucher:
+    """The district's decision on what the state pays; audited like a status change. Terminals get it
+    with the next allowlist, billing prices meals from then on by the voucher's plan on the meal."""
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None:
+        raise not_found("voucher")
+    if v.plan == plan:
+        raise DomainError(VoucherReason.PLAN_UNCHANGED, f"the voucher is already on plan {plan.name}", 409)
+    session.add(
+        VoucherEvent(
+            voucher_id=v.id,
+            at=now,
+            actor=actor,
+            old_status=v.status,
+            new_status=v.status,
+            reason=f"plan {Plan(v.plan).name} -> {plan.name}: {reason}"[:300],
+        )
+    )
+    v.plan = plan
+    v.updated_at = now
     return v
 
 

@@ -297,3 +297,29 @@ def test_meal_history_reads_meal_events(client: TestClient, ctx: AppContext, fam
         ((bytes([2]) * 16).hex(), False, None),
         ((bytes([1]) * 16).hex(), True, None),
     ]
+
+
+def test_district_admin_sets_the_plan_with_an_audit_line(
+    client: TestClient,
+    family: dict[str, Any],
+    admin_token: Callable[..., tuple[int, dict[str, str]]],
+) -> None:
+    from backend.auth.model import Role
+
+    h = family["headers"]
+    client.post("/api/sms/v1/inbound", json={"from": "+77031112233", "text": "3#1"})
+    vid = _vouchers(client, h)[family["big"]]["id"]
+    _, district = admin_token(Role.DISTRICT_ADMIN, (), "Almaly")
+    _, head = admin_token(Role.SCHOOL_HEAD, (family["school"],))
+    _, foreign = admin_token(Role.DISTRICT_ADMIN, (), "Bostandyk")
+    url = f"/api/admin/v1/vouchers/{vid}/plan"
+    body = {"plan": 2, "reason": "income above the line: discounted"}
+    assert client.post(url, json=body, headers=head).status_code == 403  # the district decides
+    assert client.post(url, json=body, headers=foreign).status_code == 404
+    assert client.post(url, json={"plan": 3, "reason": "x"}, headers=district).status_code == 422
+    r = client.post(url, json=body, headers=district)
+    assert r.status_code == 200 and r.json()["plan"] == 2
+    again = client.post(url, json=body, headers=district)
+    assert again.status_code == 409 and again.json()["reason"] == "PLAN_UNCHANGED"
+    last = client.get(f"/api/admin/v1/vouchers/{vid}/events", headers=head).json()[-1]
+    assert last["old_status"] == last["new_status"] and "FREE -> DISCOUNTED" in last["reason"]
