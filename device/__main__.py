@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import faulthandler
 import logging
 import os
 import signal
@@ -107,6 +108,8 @@ def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
 def run_hardware(cfg: DeviceConfig) -> int:
     from .hw.config import HardwareConfig, build
 
+    if not faulthandler.is_enabled():  # a watchdog kill is SIGABRT: each thread's stack goes to the journal
+        faulthandler.enable()
     hw = build(cfg.hardware or HardwareConfig())
     terminal = _open_terminal(cfg, hw.indicator)
     if terminal is None:

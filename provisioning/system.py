@@ -28,7 +28,11 @@ Wants=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-Type=simple
+# Ready once serving runs; WATCHDOG=1 every 15 s while the camera and card loops move, so a hung
+# terminal is killed (SIGABRT: stack traces in the journal) and restarted.
+Type=notify
+NotifyAccess=main
+WatchdogSec=30
 User={user}
 SupplementaryGroups=dialout gpio video i2c spi
 ExecStart={python} -m device run --config {config}

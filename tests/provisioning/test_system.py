@@ -29,6 +29,8 @@ def test_unit_installed_under_root_enabled_and_started(tmp_path: Path) -> None:
     text = unit.read_text()
     assert "ExecStart=/opt/sm/.venv/bin/python -m device run --config /etc/sm/t.toml" in text
     assert "ReadWritePaths=/data/sm" in text and "Restart=always" in text
+    # the service watchdog: device/systemd.py sends READY=1 and WATCHDOG=1 from the main process
+    assert {"Type=notify", "NotifyAccess=main", "WatchdogSec=30"} <= set(text.splitlines())
     assert "RuntimeWatchdogSec=15s" in (tmp_path / "etc/systemd/system.conf.d/watchdog.conf").read_text()
     assert runner.calls == [
         ["systemctl", "daemon-reload"],
