@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .adapters.egov import EgovNotConfigured, EgovSignIn
 from .clock import Clock
 from .config import Settings
 from .keys import KeyStore
@@ -25,3 +26,4 @@ class AppContext:
     sms: SmsGateway
     notifier: Any = None  # D1's parent notifier; typed by its owner
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
+    egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in

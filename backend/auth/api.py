@@ -32,6 +32,10 @@ class ParentLogin(BaseModel):
     code: str = Field(min_length=4, max_length=10)
 
 
+class EgovLogin(BaseModel):
+    assertion: str = Field(min_length=1, max_length=20_000)
+
+
 class TokenOut(BaseModel):
     token: str
 
@@ -58,6 +62,12 @@ def parent_otp(body: OtpRequest, ctx: CtxDep, background: BackgroundTasks) -> di
 @router.post("/parent/login")
 def parent_login(body: ParentLogin, ctx: CtxDep) -> TokenOut:
     return _login(ctx, partial(services.login_parent, phone=body.phone, code=body.code))
+
+
+@router.post("/parent/egov")
+def parent_egov_login(body: EgovLogin, ctx: CtxDep) -> TokenOut:
+    """eGov sign-in behind `AppContext.egov`; 503 EGOV_UNAVAILABLE until an adapter is configured."""
+    return _login(ctx, partial(services.login_parent_egov, egov=ctx.egov, assertion=body.assertion))
 
 
 def _login(ctx: CtxDep, attempt: Callable[..., str]) -> TokenOut:

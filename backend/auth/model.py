@@ -25,6 +25,7 @@ class AuthReason(enum.StrEnum):
     OTP_INVALID = "OTP_INVALID"
     OTP_RATE_LIMITED = "OTP_RATE_LIMITED"
     PHONE_INVALID = "PHONE_INVALID"
+    NOT_A_PARENT = "NOT_A_PARENT"  # eGov vouched for an IIN no parent record holds
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from backend.adapters.egov import EgovSignIn
 from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import (
     Admin,
@@ -128,6 +129,17 @@ def login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl:
                 break
             return open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
     raise bad
+
+
+def login_parent_egov(
+    session: Session, egov: EgovSignIn, *, assertion: str, now: datetime, ttl: timedelta
+) -> str:
+    """Sign a parent in with an eGov assertion: the IIN it vouches for must be a parent on record."""
+    iin = egov.verify(assertion)
+    parent_id = session.scalar(select(Parent.id).where(Parent.iin == iin).order_by(Parent.id).limit(1))
+    if parent_id is None:
+        raise DomainError(AuthReason.NOT_A_PARENT, "no parent on record for this eGov account", 403)
+    return open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
 
 
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:

@@ -8,10 +8,15 @@ from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from backend.adapters.egov import EgovReason
+from backend.adapters.wallet_tables import Parent
 from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
 from backend.auth.services import create_admin
 from backend.clock import FixedClock
+from backend.context import AppContext
+from backend.errors import DomainError
 from backend.services.unit_of_work import UnitOfWork
 
 
@@ -144,3 +149,38 @@ def test_otp_expires(
     clock.advance(timedelta(minutes=6))
     r = client.post("/api/auth/v1/parent/login", json={"phone": "+77015550000", "code": match.group(1)})
     assert r.status_code == 401
+
+
+class _FakeEgov:
+    """Stands in for eGov's identity provider: `signed:<iin>` verifies, anything else is refused."""
+
+    def verify(self, assertion: str) -> str:
+        if not assertion.startswith("signed:"):
+            raise DomainError(EgovReason.EGOV_REJECTED, "assertion did not verify", 401)
+        return assertion.removeprefix("signed:")
+
+
+def test_parent_egov_sign_in_sits_behind_an_interface(
+    client: TestClient,
+    ctx: AppContext,
+    make_school: Callable[..., int],
+    make_pupil: Callable[..., int],
+    make_parent: Callable[..., int],
+    link: Callable[..., None],
+) -> None:
+    parent = make_parent()
+    with ctx.session_factory() as s:
+        iin = s.scalars(select(Parent.iin).where(Parent.id == parent)).one()
+    link(make_pupil(make_school()), parent)
+    url = "/api/auth/v1/parent/egov"
+    r = client.post(url, json={"assertion": f"signed:{iin}"})
+    assert (r.status_code, r.json()["reason"]) == (503, "EGOV_UNAVAILABLE")  # no adapter configured
+    ctx.egov = _FakeEgov()
+    r = client.post(url, json={"assertion": f"signed:{iin}"})
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert client.get("/api/parent/v1/vouchers", headers=headers).status_code == 200
+    r = client.post(url, json={"assertion": "forged"})
+    assert (r.status_code, r.json()["reason"]) == (401, "EGOV_REJECTED")
+    r = client.post(url, json={"assertion": "signed:000000000000"})
+    assert (r.status_code, r.json()["reason"]) == (403, "NOT_A_PARENT")
