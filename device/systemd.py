@@ -89,8 +89,8 @@ class Notifier:
             return True
 
     def ready(self, status: str) -> bool:
-        # WATCHDOG=1 too: the watchdog timer runs from the start, and starting may have taken a while.
-        return self.notify("READY=1", "WATCHDOG=1", f"STATUS={status}")
+        # systemd arms WatchdogSec= from here; until then TimeoutStartSec= bounds the start.
+        return self.notify("READY=1", f"STATUS={status}")
 
     def status(self, status: str) -> bool:
         return self.notify(f"STATUS={status}")

@@ -70,7 +70,7 @@ def notifier(listener: Listener) -> Iterator[Notifier]:
 
 def test_messages_reach_the_socket(listener: Listener, notifier: Notifier) -> None:
     assert notifier.enabled and notifier.ready(STATUS)
-    assert listener.next() == ["READY=1", "WATCHDOG=1", f"STATUS={STATUS}"]
+    assert listener.next() == ["READY=1", f"STATUS={STATUS}"]
     assert notifier.ping("standing WARNING; faults NFC_TIMEOUT\nsecond line")
     assert listener.next() == ["WATCHDOG=1", "STATUS=standing WARNING; faults NFC_TIMEOUT second line"]
     assert notifier.stopping()
@@ -185,7 +185,7 @@ def test_a_hung_camera_in_serve_stops_the_pings(rig: Rig, listener: Listener, no
     serving = threading.Thread(target=serve, args=(rig.terminal,), kwargs={**args, **kwargs})
     serving.start()
     try:
-        assert listener.next() == ["READY=1", "WATCHDOG=1", f"STATUS={STATUS}"]
+        assert listener.next() == ["READY=1", f"STATUS={STATUS}"]
         assert hung.wait(WAIT_S)
         assert wd.tick()  # both loops beat since they started
         assert listener.next()[0] == "WATCHDOG=1"
@@ -235,6 +235,6 @@ def test_the_real_run_notifies_systemd(rig: Rig, listener: Listener, monkeypatch
     rig.terminal.close()
     assert main(["run", "--config", str(cfg_file)]) == 0
     ready, stopping = listener.pending()
-    assert ready[:2] == ["READY=1", "WATCHDOG=1"]
-    assert ready[2].startswith("STATUS=standing ") and "; faults " in ready[2]
+    assert ready[0] == "READY=1"
+    assert ready[1].startswith("STATUS=standing ") and "; faults " in ready[1]
     assert stopping == ["STOPPING=1", "STATUS=stopping"]
