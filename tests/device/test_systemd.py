@@ -119,6 +119,7 @@ def test_watchdog_period_from_the_environment() -> None:
 
 def test_a_stalled_loop_stops_the_pings(listener: Listener, notifier: Notifier) -> None:
     beats = Heartbeat()
+    assert beats.stalled() == ["no serving loop"]  # nothing serves yet: no ping
     beats.register(CAMERA_LOOP)
     beats.register(CARD_LOOP)
     wd = ServiceWatchdog(notifier, 15.0, stalled=beats.stalled, status=lambda: STATUS)
