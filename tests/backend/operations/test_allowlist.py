@@ -19,6 +19,7 @@ from backend.services.unit_of_work import UnitOfWork
 from shared_crypto import (
     Bundle,
     EntryStatus,
+    MealSlot,
     TrustStore,
     uid_hash,
     verify_bundle,
@@ -36,7 +37,8 @@ def fetch(client: TestClient, d: Device, etag: str | None = None, gz: bool = Fal
     if etag:
         headers["If-None-Match"] = etag
     headers["Accept-Encoding"] = "gzip" if gz else "identity"
-    return client.get(f"{API}/allowlist", headers=headers)
+    r: httpx.Response = client.get(f"{API}/allowlist", headers=headers)
+    return r
 
 
 def verify(ctx: AppContext, data: bytes, school_id: int) -> Bundle:
@@ -96,6 +98,12 @@ def test_bundle_carries_vouchers_cards_calendar_and_revocations(
     )
     assert b.revoked == frozenset({(s.voucher_id, 3)})
     assert 20260914 in b.calendar.days and 20260915 not in b.calendar.days and 20260919 not in b.calendar.days
+    # the school's one slot, 11:00-13:00 local, in minutes; UTC+5
+    assert (b.calendar.slots, b.calendar.days[20260914], b.calendar.utc_offset_minutes) == (
+        (MealSlot(1, 660, 780),),
+        (1,),
+        300,
+    )
     assert b.valid_until - b.generated_at == 48 * 3600
 
 

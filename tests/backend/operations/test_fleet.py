@@ -28,10 +28,11 @@ def _code(client: TestClient, headers: dict[str, str], school_id: int, canteen_i
 
 
 def _enrol(client: TestClient, code: str, key: SigningKey) -> httpx.Response:
-    return client.post(
+    r: httpx.Response = client.post(
         f"{API}/enrol",
         json={"code": code, "public_key": key.public.raw.hex(), "hostname": "pi", "software_version": "0.1"},
     )
+    return r
 
 
 def test_enrolment_binds_school_and_canteen_once(
