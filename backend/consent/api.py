@@ -36,19 +36,6 @@ class ReplyOut(BaseModel):
     outcome: str
 
 
-class FollowUpOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    issue_id: int
-    list_id: int
-    school_id: int
-    pupil_id: int
-    pupil_name: str
-    class_name: str
-    reason: str
-    since: datetime
-
-
 class RequestOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -82,9 +69,9 @@ def inbound(
 
 
 @router.get("/api/admin/v1/consent/followups")
-def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) -> list[FollowUpOut]:
+def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) -> list[services.FollowUp]:
     with ctx.session_factory() as s:
-        return [FollowUpOut.model_validate(f) for f in services.followups(s, principal, reason)]
+        return services.followups(s, principal, reason)
 
 
 @router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
