@@ -14,6 +14,7 @@ from backend.context import AppContext
 from backend.fleet.model import TerminalIdentity
 from backend.ingest import services
 from backend.ingest.api import notifier_of
+from backend.ingest.model import BILLABLE
 from backend.ingest.tables import MealEventRow, MealFlagRow, RefusalRow
 from backend.notify.history import meal_history
 from backend.notify.tables import NoticeRow
@@ -255,6 +256,7 @@ def test_admin_decides_flagged_meals(
     uow_factory: Callable[[], UnitOfWork],
     setup: Setup,
     admin_token: AdminToken,
+    flags: Flags,
 ) -> None:
     d = setup.device
     clock.set(EVENING)
@@ -269,6 +271,7 @@ def test_admin_decides_flagged_meals(
     ).json()["meals"]
     assert {m["event_id"] for m in listed} == {a.event_id.hex(), b.event_id.hex()}
     assert {f["code"] for m in listed for f in m["flags"]} >= {"CLOCK_OFF", "NON_SCHOOL_DAY"}
+    assert [flags(e.event_id)[0] in BILLABLE for e in (a, b)] == [False, False]  # held out of billing
     r = client.post(
         f"/api/admin/v1/flagged-meals/{a.event_id.hex()}/decision",
         json={"decision": "accept"},
@@ -287,6 +290,7 @@ def test_admin_decides_flagged_meals(
         headers=setup.admin,
     )
     assert (r.status_code, r.json()["reason"]) == (409, "NOT_FLAGGED")
+    assert [flags(e.event_id)[0] in BILLABLE for e in (a, b)] == [True, False]  # only the accepted one bills
     with uow_factory() as uow:
         decided = uow.session.scalars(select(MealFlagRow).where(MealFlagRow.event_id == b.event_id)).all()
         assert {(f.decision, f.decided_by, f.note) for f in decided} == {
