@@ -355,10 +355,11 @@ def main(results_dir: Path) -> None:
         results["qr"]["sqlite"] = bench_qr(f"sqlite:///{t / 'qr.db'}", t / "k1", http=True)
         results["district"] = {"sqlite": bench_district(f"sqlite:///{t / 'district.db'}", t / "k2")}
         pg_base = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
-        for key, fn in (
+        pg_runs: tuple[tuple[str, Callable[[str], dict[str, Any]]], ...] = (
             ("qr", lambda url: bench_qr(url, t / "k3", http=False)),
             ("district", lambda url: bench_district(url, t / "k4")),
-        ):
+        )
+        for key, fn in pg_runs:
             db = _pg_database(pg_base)
             if db is None:
                 results[key]["postgresql"] = {"skipped": f"PostgreSQL unreachable at {pg_base}"}

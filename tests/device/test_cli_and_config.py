@@ -113,7 +113,7 @@ def test_serve_runs_the_simulated_camera_and_reader_to_the_end(rig: Rig, tmp_pat
         report=got.append,
         reader_done=lambda: reader.exhausted,
     )
-    assert sorted(v.voucher_id for v in got if v.served) == [4, 6, 8]
+    assert sorted(v.voucher_id or 0 for v in got if v.served) == [4, 6, 8]
     assert reader.errors == ["nonsense"]
 
 
@@ -183,7 +183,7 @@ def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
             self.frames = [render(rig.qr(4), Distortion.CLEAN, np.random.default_rng(3))]
             self.closed = False
 
-        def read(self) -> np.ndarray:  # type: ignore[type-arg]
+        def read(self) -> np.ndarray:
             if not self.frames:
                 raise StopIteration
             return self.frames.pop()
@@ -211,7 +211,12 @@ def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
 
     hw = SimpleNamespace(camera=Camera(), decoder=make_decoder("zxing"), nfc=Reader(), indicator=Indicator())
     built: list[object] = []
-    monkeypatch.setattr(hw_config, "build", lambda cfg: built.append(cfg) or hw)
+
+    def build(cfg: object) -> SimpleNamespace:
+        built.append(cfg)
+        return hw
+
+    monkeypatch.setattr(hw_config, "build", build)
     cfg_file = rig.data_dir / "terminal.toml"
     toml = scenario.config_toml(rig.terminal.cfg).replace("http://backend.test", "http://127.0.0.1:9")
     cfg_file.write_text(toml + '[hardware]\ndecoder = "zxing"\n')
@@ -241,7 +246,7 @@ def test_a_failing_driver_does_not_end_serving(rig: Rig) -> None:
         def __init__(self) -> None:
             self.reads = 0
 
-        def read(self) -> np.ndarray:  # type: ignore[type-arg]
+        def read(self) -> np.ndarray:
             self.reads += 1
             if self.reads == 1:
                 return np.zeros((4, 4, 3), dtype=np.uint8)  # not grayscale: the decoder refuses it

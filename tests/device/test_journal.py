@@ -108,7 +108,7 @@ def test_enospc_from_the_os_is_full(tmp_path: Path) -> None:
 
         def execute(self, *a: object) -> None:
             err = sqlite3.OperationalError("database or disk is full")
-            err.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            err.sqlite_errorcode = sqlite3.SQLITE_FULL
             raise err
 
     j = Journal(tmp_path / "j.db")

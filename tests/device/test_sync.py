@@ -178,6 +178,7 @@ def test_served_records_upload_with_their_fields(rig: Rig) -> None:
     rig.terminal.present_card(CardRead(b"\x01\x02\x03\x04", None))
     fb = backend(rig)
     rig.terminal.sync_once(fb.client())
+    assert v.event_id is not None
     ev = fb.events[v.event_id]
     assert ev.served and ev.voucher_id == 4 and ev.slot == 1 and ev.day == 20261123  # type: ignore[attr-defined]
     assert ev.wall_trusted and ev.boot_id == rig.clock.boot_id()  # type: ignore[attr-defined]

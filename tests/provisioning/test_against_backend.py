@@ -89,7 +89,8 @@ def test_enrol_fetch_and_register_cards_against_the_back_end(
 
     # the terminal core starts from what enrolment left, with this pupil in its allowlist
     terminal = Terminal.from_config(
-        load_config(tmp_path / "terminal.toml"), indicator=PrintingIndicator(out.write)
+        load_config(tmp_path / "terminal.toml"),
+        indicator=PrintingIndicator(lambda line: print(line, file=out)),
     )
     try:
         assert terminal.store.bundle is not None

@@ -54,7 +54,11 @@ def test_enrol_command_does_every_step(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "[8/8] time zone" in out and f"terminal {TERMINAL}" in out
     cfg = read_config(tmp_path / "etc/terminal.toml")
-    assert cfg.hardware.nfc_bus == "i2c" and cfg.timezone in ("Asia/Almaty", "Etc/GMT-5")
+    assert (
+        cfg.hardware is not None
+        and cfg.hardware.nfc_bus == "i2c"
+        and cfg.timezone in ("Asia/Almaty", "Etc/GMT-5")
+    )
     assert (tmp_path / "root/etc/systemd/system/school-meals-terminal.service").exists()
     commands = [c[0] for c in runner.calls]
     assert commands == ["id", "useradd", "chown", "systemctl", "systemctl", "systemctl", "timedatectl"]

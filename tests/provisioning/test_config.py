@@ -47,7 +47,7 @@ def test_re_enrolment_keeps_tuned_rules(tmp_path: Path) -> None:
     write_config(path, replace(read_config(path), rules=Rules(stale_grace_hours=3.0)))
     backend.codes.add("EFGH-5678")
     cfg, _ = enrol(backend, tmp_path, code="EFGH-5678")
-    assert read_config(path).rules == Rules(stale_grace_hours=3.0) == cfg.rules  # type: ignore[attr-defined]
+    assert read_config(path).rules == Rules(stale_grace_hours=3.0) == cfg.rules
 
 
 def test_broken_config_names_the_fix(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from device.config import DeviceConfig
 from device.hw.config import HardwareConfig
 from provisioning.config import read_config
 from provisioning.enrol import EnrolClient, enrol_terminal, load_or_create_key
@@ -23,7 +24,7 @@ def enrol(
     code: str = "ABCD-1234",
     http: httpx.Client | None = None,
     clock_skew: float = 0,
-) -> tuple[object, str]:
+) -> tuple[DeviceConfig, str]:
     out = io.StringIO()
     cfg = enrol_terminal(
         EnrolClient(http or backend.client(), now=lambda: backend.now + clock_skew),
