@@ -1,6 +1,15 @@
 """Keys and signed CBOR formats (COSE_Sign1 / CWT, Ed25519) shared by the terminal and the back end."""
 
-from .allowlist import Bundle, Calendar, Entry, EntryStatus, MealSlot, sign_bundle, verify_bundle
+from .allowlist import (
+    Bundle,
+    Calendar,
+    Entry,
+    EntryStatus,
+    MealSlot,
+    TariffChange,
+    sign_bundle,
+    verify_bundle,
+)
 from .card import CardCredential, issue_card_credential, uid_hash, verify_card_credential
 from .cose import KeyLookup, sign1, verify_sign1
 from .device_auth import DeviceAuth, sign_device_auth, sign_time, verify_device_auth, verify_time
@@ -34,6 +43,7 @@ __all__ = [
     "Method",
     "Reason",
     "SigningKey",
+    "TariffChange",
     "TrustList",
     "TrustStore",
     "TrustedKey",

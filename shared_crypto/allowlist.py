@@ -1,7 +1,8 @@
 """Allowlist bundle: everything a school's terminals need to decide offline, signed daily.
 
 A terminal never accepts a bundle with a lower sequence number than the one it holds (ROLLBACK), nor
-one for another school (WRONG_SCHOOL).
+one for another school (WRONG_SCHOOL). The calendar's tariffs are for showing canteen staff the price
+of a meal; no decision depends on them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ MAX_DISPLAY = 64
 MAX_DAYS = 400
 MAX_SLOTS = 8
 MAX_REVOKED = 100_000
+MAX_PLAN = 23
+MAX_TARIFFS = (MAX_PLAN + 1) * MAX_SLOTS
+MAX_TARIFF_CHANGES = 1024
 C_SCHOOL = -40
 C_SEQUENCE = -41
 C_ENTRIES = -42
@@ -32,6 +36,10 @@ _ALLOWED = frozenset({c.IAT, c.EXP, C_SCHOOL, C_SEQUENCE, C_ENTRIES, C_CALENDAR,
 K_TZ = 1
 K_SLOTS = 2
 K_DAYS = 3
+K_TARIFFS = 4
+K_TARIFF_CHANGES = 5
+_CALENDAR_REQUIRED = frozenset({K_TZ, K_SLOTS, K_DAYS})
+_CALENDAR_ALLOWED = _CALENDAR_REQUIRED | {K_TARIFFS, K_TARIFF_CHANGES}
 
 
 class EntryStatus(enum.IntEnum):
@@ -59,10 +67,34 @@ class MealSlot:
 
 
 @dataclass(frozen=True, slots=True)
+class TariffChange:
+    """From local day `day` (yyyymmdd) on, a meal of `plan` in `slot` costs `tiyn`."""
+
+    day: int
+    plan: int
+    slot: int
+    tiyn: int
+
+
+@dataclass(frozen=True, slots=True)
 class Calendar:
     utc_offset_minutes: int  # Kazakhstan: +300 nationwide since March 2024
     slots: tuple[MealSlot, ...]
     days: dict[int, tuple[int, ...]] = field(default_factory=dict)  # yyyymmdd → slot ids served that day
+    # plan → slot id → tiyn, in force on the bundle's first local day (the day of its iat)
+    tariffs: dict[int, dict[int, int]] = field(default_factory=dict)
+    # changes later in the bundle's window, in (day, plan, slot) order; each one really changes the price
+    tariff_changes: tuple[TariffChange, ...] = ()
+
+    def tariff(self, day: int, plan: int, slot: int) -> int | None:
+        """Tiyn for a meal of `plan` in `slot` on local day `day` (yyyymmdd, not before the bundle's first)."""
+        tiyn = self.tariffs.get(plan, {}).get(slot)
+        for ch in self.tariff_changes:
+            if ch.day > day:
+                break
+            if (ch.plan, ch.slot) == (plan, slot):
+                tiyn = ch.tiyn
+        return tiyn
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +122,24 @@ def sign_bundle(key: SigningKey, b: Bundle) -> bytes:
             len(h) != UID_HASH_LEN for h in e.card_uid_hashes
         ):
             raise EncodingError(f"entry {e.voucher_id}: at most {MAX_CARDS_PER_ENTRY} 16-byte card hashes")
-    cal = {
+    problem = _tariff_problem(b.calendar)
+    if problem:
+        raise EncodingError(problem)
+    cal: dict[int, object] = {
         # CBOR carries a signed offset as a negative integer; our uint reader is for the rest.
         K_TZ: b.calendar.utc_offset_minutes,
         K_SLOTS: [[s.slot_id, s.start_minute, s.end_minute] for s in b.calendar.slots],
         K_DAYS: [[d, list(slots)] for d, slots in sorted(b.calendar.days.items())],
     }
+    # Absent rather than empty, so each calendar has one encoding.
+    if b.calendar.tariffs:
+        cal[K_TARIFFS] = [
+            [plan, slot, tiyn]
+            for plan, by_slot in sorted(b.calendar.tariffs.items())
+            for slot, tiyn in sorted(by_slot.items())
+        ]
+    if b.calendar.tariff_changes:
+        cal[K_TARIFF_CHANGES] = [[t.day, t.plan, t.slot, t.tiyn] for t in b.calendar.tariff_changes]
     payload = dumps(
         {
             c.EXP: b.valid_until,
@@ -134,16 +178,70 @@ def _entry(raw: object) -> Entry:
             c.bstr(h, "card uid hash", UID_HASH_LEN, UID_HASH_LEN)
             for h in c.array(cards, "card hashes", MAX_CARDS_PER_ENTRY)
         ),
-        plan=c.uint(plan, "plan", 23),
+        plan=c.uint(plan, "plan", MAX_PLAN),
         status=st,
         min_serial=c.uint(min_serial, "min serial", 0xFFFF),
         display=c.tstr(display, "display", MAX_DISPLAY),
     )
 
 
+def _tariff_problem(cal: Calendar) -> str | None:
+    """What is wrong with the calendar's tariffs, if anything: one check for signer and verifier."""
+    known = {s.slot_id for s in cal.slots}
+    for plan, by_slot in cal.tariffs.items():
+        if not 0 <= plan <= MAX_PLAN or not by_slot:
+            return f"tariff plan {plan}: plans are 0..{MAX_PLAN}, each with at least one slot"
+        for slot, tiyn in by_slot.items():
+            if slot not in known or not 0 <= tiyn <= c.UINT32_MAX:
+                return f"tariff plan {plan} slot {slot}: a defined slot, 0..{c.UINT32_MAX} tiyn"
+    if len(cal.tariff_changes) > MAX_TARIFF_CHANGES:
+        return f"more than {MAX_TARIFF_CHANGES} tariff changes"
+    in_force = {(p, s): t for p, by_slot in cal.tariffs.items() for s, t in by_slot.items()}
+    last = (-1, -1, -1)
+    for ch in cal.tariff_changes:
+        if not (0 <= ch.day <= 99991231 and 0 <= ch.plan <= MAX_PLAN and 0 <= ch.tiyn <= c.UINT32_MAX):
+            return f"tariff change {ch}: day, plan or amount out of range"
+        if ch.slot not in known:
+            return f"tariff change {ch}: slot {ch.slot} is not defined"
+        if (ch.day, ch.plan, ch.slot) <= last:
+            return "tariff changes are sorted by (day, plan, slot), each at most once"
+        if in_force.get((ch.plan, ch.slot)) == ch.tiyn:
+            return f"tariff change {ch} repeats the tariff already in force"
+        last, in_force[(ch.plan, ch.slot)] = (ch.day, ch.plan, ch.slot), ch.tiyn
+    return None
+
+
+def _tariffs(raw: object) -> dict[int, dict[int, int]]:
+    rows = c.array(raw, "tariffs", MAX_TARIFFS)
+    if not rows:
+        raise VerificationError(Reason.MALFORMED, "tariffs are omitted when there are none")
+    out: dict[int, dict[int, int]] = {}
+    last = (-1, -1)
+    for row in rows:
+        plan, slot, tiyn = c.tuple_of(row, "tariff", 3)
+        key = (c.uint(plan, "tariff plan", MAX_PLAN), c.uint(slot, "tariff slot", 255))
+        if key <= last:
+            raise VerificationError(Reason.MALFORMED, "tariffs are sorted by (plan, slot), each at most once")
+        out.setdefault(key[0], {})[key[1]] = c.uint(tiyn, "tariff", c.UINT32_MAX)
+        last = key
+    return out
+
+
+def _tariff_change(raw: object) -> TariffChange:
+    day, plan, slot, tiyn = c.tuple_of(raw, "tariff change", 4)
+    return TariffChange(
+        c.uint(day, "tariff change day", 99991231),
+        c.uint(plan, "tariff change plan", MAX_PLAN),
+        c.uint(slot, "tariff change slot", 255),
+        c.uint(tiyn, "tariff change amount", c.UINT32_MAX),
+    )
+
+
 def _calendar(raw: object) -> Calendar:
-    if not isinstance(raw, dict) or set(raw) != {K_TZ, K_SLOTS, K_DAYS}:
-        raise VerificationError(Reason.MALFORMED, "calendar is a map of tz, slots and days")
+    if not isinstance(raw, dict) or not _CALENDAR_REQUIRED <= set(raw) <= _CALENDAR_ALLOWED:
+        raise VerificationError(
+            Reason.MALFORMED, "calendar is a map of tz, slots, days and optionally tariffs and their changes"
+        )
     c.int_keyed(raw, "calendar")
     tz = raw[K_TZ]
     if type(tz) is not int or not -720 <= tz <= 840:
@@ -170,7 +268,23 @@ def _calendar(raw: object) -> Calendar:
         if day in days:
             raise VerificationError(Reason.MALFORMED, f"day {day} is listed twice")
         days[day] = ids
-    return Calendar(utc_offset_minutes=tz, slots=tuple(slots), days=days)
+    changes: tuple[TariffChange, ...] = ()
+    if K_TARIFF_CHANGES in raw:
+        listed = c.array(raw[K_TARIFF_CHANGES], "tariff changes", MAX_TARIFF_CHANGES)
+        if not listed:
+            raise VerificationError(Reason.MALFORMED, "tariff changes are omitted when there are none")
+        changes = tuple(_tariff_change(t) for t in listed)
+    cal = Calendar(
+        utc_offset_minutes=tz,
+        slots=tuple(slots),
+        days=days,
+        tariffs=_tariffs(raw[K_TARIFFS]) if K_TARIFFS in raw else {},
+        tariff_changes=changes,
+    )
+    problem = _tariff_problem(cal)
+    if problem:
+        raise VerificationError(Reason.MALFORMED, problem)
+    return cal
 
 
 def verify_bundle(

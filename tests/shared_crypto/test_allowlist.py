@@ -17,6 +17,7 @@ from shared_crypto import (
     EntryStatus,
     MealSlot,
     Reason,
+    TariffChange,
     VerificationError,
     sign1,
     sign_bundle,
@@ -140,6 +141,99 @@ def _tampered(change: Any) -> bytes:
 )
 def test_malformed_structures(change: Any) -> None:
     assert _reason(_tampered(change)) is Reason.MALFORMED
+
+
+PRICED = Calendar(
+    300,
+    (MealSlot(1, 540, 600), MealSlot(2, 720, 810)),
+    {20250908: (1, 2), 20250909: (1, 2)},
+    {1: {1: 45_000, 2: 80_000}, 2: {2: 80_000}},
+    (TariffChange(20250909, 2, 1, 40_000), TariffChange(20250909, 2, 2, 85_000)),
+)
+
+
+def test_tariffs_round_trip_and_apply_from_their_day() -> None:
+    got = _verify(sign_bundle(SIGNER, bundle(calendar=PRICED))).calendar
+    assert got == PRICED
+    assert [got.tariff(d, 2, 2) for d in (20250908, 20250909, 20250910)] == [80_000, 85_000, 85_000]
+    assert (got.tariff(20250908, 2, 1), got.tariff(20250909, 2, 1)) == (None, 40_000)
+    assert (got.tariff(20250910, 1, 2), got.tariff(20250910, 3, 1)) == (80_000, None)
+
+
+def test_no_tariffs_leave_the_calendar_keys_out() -> None:
+    assert set(_payload()[-43]) == {1, 2, 3}
+    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=PRICED))).value[2])
+    assert claims[-43][4] == [[1, 1, 45_000], [1, 2, 80_000], [2, 2, 80_000]]
+    assert claims[-43][5] == [[20250909, 2, 1, 40_000], [20250909, 2, 2, 85_000]]
+
+
+def _priced_tampered(change: Any) -> bytes:
+    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=PRICED))).value[2])
+    change(claims[-43])
+    return sign1(cbor2.dumps(claims, canonical=True), SIGNER)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cal: cal.__setitem__(4, []),
+        lambda cal: cal.__setitem__(5, []),
+        lambda cal: cal[4].reverse(),
+        lambda cal: cal[4].append(cal[4][-1]),
+        lambda cal: cal[4].append([2, 7, 1]),
+        lambda cal: cal[4].append([24, 1, 1]),
+        lambda cal: cal[4][0].__setitem__(2, -1),
+        lambda cal: cal[4][0].__setitem__(2, 2**32),
+        lambda cal: cal[4][0].append(1),
+        lambda cal: cal.__setitem__(4, {1: {1: 45_000}}),
+        lambda cal: cal[5].reverse(),
+        lambda cal: cal[5].append(cal[5][-1]),
+        lambda cal: cal[5][1].__setitem__(3, 80_000),
+        lambda cal: cal[5][1].__setitem__(2, 7),
+        lambda cal: cal[5][0].__setitem__(0, 100_000_000),
+        lambda cal: cal[5][0].pop(),
+        lambda cal: cal.__setitem__(6, []),
+    ],
+    ids=[
+        "empty-tariffs",
+        "empty-changes",
+        "tariffs-unsorted",
+        "tariff-twice",
+        "tariff-unknown-slot",
+        "tariff-plan",
+        "tariff-negative",
+        "tariff-too-large",
+        "tariff-shape",
+        "tariffs-as-map",
+        "changes-unsorted",
+        "change-twice",
+        "change-to-the-same-price",
+        "change-unknown-slot",
+        "change-day",
+        "change-shape",
+        "unknown-calendar-key",
+    ],
+)
+def test_malformed_tariffs(change: Any) -> None:
+    assert _reason(_priced_tampered(change)) is Reason.MALFORMED
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    [
+        replace(PRICED, tariffs={1: {3: 100}}),
+        replace(PRICED, tariffs={1: {}}),
+        replace(PRICED, tariffs={24: {1: 100}}),
+        replace(PRICED, tariffs={1: {1: -1}}),
+        replace(PRICED, tariff_changes=PRICED.tariff_changes[::-1]),
+        replace(PRICED, tariff_changes=(TariffChange(20250909, 1, 1, 45_000),)),
+        replace(PRICED, tariff_changes=(TariffChange(20250909, 1, 9, 45_000),)),
+    ],
+    ids=["unknown-slot", "plan-without-slots", "plan", "negative", "unsorted", "no-change", "change-slot"],
+)
+def test_unencodable_tariffs(calendar: Calendar) -> None:
+    with pytest.raises(EncodingError):
+        sign_bundle(SIGNER, bundle(calendar=calendar))
 
 
 def test_unencodable_bundles() -> None:

@@ -33,6 +33,7 @@ from shared_crypto import (
     MealSlot,
     Method,
     SigningKey,
+    TariffChange,
     TrustedKey,
     TrustList,
     VoucherToken,
@@ -490,7 +491,10 @@ def _bundle() -> Bundle:
         ),
     )
     slots = (MealSlot(1, 9 * 60, 10 * 60), MealSlot(2, 12 * 60, 13 * 60 + 30))
-    calendar = Calendar(300, slots, {20250908: (1, 2), 20250909: (1, 2), 20250910: (1,)})
+    days = {20250908: (1, 2), 20250909: (1, 2), 20250910: (1,)}
+    # tiyn: breakfast 450 ₸ on both plans, lunch 800 ₸; lunch on plan 2 rises to 850 ₸ on 10 September
+    tariffs = {1: {1: 45_000, 2: 80_000}, 2: {1: 45_000, 2: 80_000}}
+    calendar = Calendar(300, slots, days, tariffs, (TariffChange(20250910, 2, 2, 85_000),))
     return Bundle(
         school_id=SCHOOL,
         sequence=17,
@@ -552,10 +556,18 @@ def allowlist_bundles() -> Book:
     def unknown_slot(cl: dict[Any, Any]) -> None:
         cl[-43][3][0][1] = [1, 7]
 
+    def tariff_unknown_slot(cl: dict[Any, Any]) -> None:
+        cl[-43][4].append([2, 7, 50_000])
+
+    def tariff_no_change(cl: dict[Any, Any]) -> None:
+        cl[-43][5][0][3] = 80_000
+
     for vid, desc, change in (
         ("malformed-duplicate-voucher", "a voucher listed twice", dup_voucher),
         ("malformed-entry-status", "entry status 9", bad_status),
         ("malformed-calendar-slot", "a day names slot 7, which is not defined", unknown_slot),
+        ("malformed-tariff-slot", "a tariff for slot 7, which is not defined", tariff_unknown_slot),
+        ("malformed-tariff-change", "a tariff change to the price already in force", tariff_no_change),
     ):
         book.invalid(vid, desc + " (re-signed)", cose(with_claims(payload, change), SIGNER), "MALFORMED")
     return book
