@@ -1,0 +1,396 @@
+"""Scope sweep (issue 5): every admin and parent endpoint refuses a caller from elsewhere.
+
+Two districts, one school each, with data behind every kind of id a route takes (pupil, parent, voucher,
+eligibility list, consent request, terminal, meal event, flagged meal, complaint, rating, act). Every
+APIRoute under /api/admin/ and /api/parent/ is called with school A's ids:
+- without a token → 401;
+- as the other district's admin, school B's head / social pedagogue / technician, and a parent of
+  another family → 403 or 404 (401 for the wrong kind of session), and none of school A's data in the body.
+  List routes that filter by the caller's scope (FILTERED) may answer 200, still without A's data.
+A positive control proves the ids are right: school A's own staff or parent get a 2xx from every GET.
+The sweep fails when a route is added under those prefixes without a row in CALLS (or in GLOBAL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from backend.adapters.wallet_tables import Parent, Pupil, School, Supplier
+from backend.auth.model import Role
+from backend.clock import KZ_TZ
+from backend.services.unit_of_work import UnitOfWork
+from backend.wallet.model import Category
+from tests.backend.operations.conftest import (  # noqa: F401 (fixtures used by name)
+    Device,
+    enrol_device,
+    make_voucher,
+    with_lunch_slot,
+)
+from tests.backend.wallet.conftest import registered  # noqa: F401 (fixture used by name)
+
+PREFIXES = ("/api/admin/", "/api/parent/")
+MONTH = "2026-09"
+LUNCH = datetime(2026, 9, 14, 12, 0, tzinfo=KZ_TZ)
+
+# Routes under PREFIXES that carry no school or child and so are legitimately open to every signed-in
+# caller of the right kind. Each still must refuse an anonymous caller (swept for 401).
+GLOBAL: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call one route with school A's ids: query, JSON body or upload; `filtered` names the foreign
+    callers that may get 200 (a list narrowed to their own scope) as long as no A data is in it."""
+
+    query: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    files: dict[str, tuple[str, bytes, str]] | None = None
+    filtered: frozenset[str] = frozenset()
+    # for a filtered answer with no names or ids in it (a summary): True when it holds nothing of A's
+    nothing_of_a: Callable[[Any], bool] | None = None
+
+
+ALL_FOREIGN = frozenset({"district_b", "head_b", "pedagogue_b", "technician_b", "parent_b"})
+A = "/api/admin/v1"
+P = "/api/parent/v1"
+PUPILS_CSV = b"iin,full_name,grade,class_name,school_bin\n"
+
+CALLS: dict[str, Call] = {
+    # wallet: eligibility lists
+    f"GET {A}/schools/{{school_id}}/pupils": Call(),
+    f"GET {A}/schools/{{school_id}}/eligibility-lists": Call(),
+    f"POST {A}/schools/{{school_id}}/eligibility-lists": Call(body={"month": "2026-10"}),
+    f"POST {A}/eligibility-lists/{{list_id}}/entries": Call(body={"pupil_id": "{pupil_id}"}),
+    f"DELETE {A}/eligibility-lists/{{list_id}}/entries/{{pupil_id}}": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/approve": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/check": Call(),
+    f"GET {A}/eligibility-lists/{{list_id}}": Call(),
+    # an upload is district-wide: rows for schools outside the caller's district are rejected one by one
+    f"POST {A}/imports/{{kind}}": Call(
+        files={"file": ("pupils.csv", PUPILS_CSV, "text/csv")}, filtered=frozenset({"district_b"})
+    ),
+    # consent
+    f"GET {A}/consent/followups": Call(filtered=ALL_FOREIGN),
+    f"GET {A}/eligibility-lists/{{list_id}}/consent-requests": Call(),
+    f"POST {A}/consent/requests/{{request_id}}/reask": Call(),
+    # vouchers, parent side
+    f"GET {P}/vouchers": Call(filtered=ALL_FOREIGN),
+    f"POST {P}/vouchers/{{voucher_id}}/activate": Call(),
+    f"POST {P}/vouchers/{{voucher_id}}/refuse": Call(body={"reason": "sweep"}),
+    f"POST {P}/vouchers/{{voucher_id}}/qr": Call(),
+    f"GET {P}/vouchers/{{voucher_id}}/qr.png": Call(),
+    f"POST {P}/vouchers/{{voucher_id}}/reissue": Call(),
+    f"GET {P}/vouchers/{{voucher_id}}/meals": Call(),
+    f"GET {P}/vouchers/{{voucher_id}}/events": Call(),
+    # vouchers, admin side
+    f"GET {A}/vouchers/{{voucher_id}}/events": Call(),
+    f"POST {A}/vouchers/{{voucher_id}}/revoke": Call(body={"reason": "sweep"}),
+    f"POST {A}/vouchers/{{voucher_id}}/plan": Call(body={"plan": 2, "reason": "sweep"}),
+    f"GET {A}/sms/outbox": Call(filtered=ALL_FOREIGN),
+    # fleet and cards
+    f"POST {A}/terminals/enrolment-codes": Call(body={"school_id": "{school_id}"}),
+    f"POST {A}/terminals/{{terminal_id}}/retire": Call(),
+    f"POST {A}/terminals/{{terminal_id}}/move": Call(body={"school_id": "{school_id}"}),
+    f"GET {A}/schools/{{school_id}}/terminals": Call(),
+    f"POST {A}/cards/credential": Call(body={"pseudonym": "{pseudonym}", "uid": "04a1b2c3d4e5f6"}),
+    f"POST {A}/cards/register": Call(body={"pseudonym": "{pseudonym}", "uid": "04a1b2c3d4e5f6"}),
+    # calendar and tariffs
+    f"GET {A}/schools/{{school_id}}/calendar": Call(),
+    f"PUT {A}/schools/{{school_id}}/meal-slots": Call(body=[{"slot": 1, "start": "10:00", "end": "11:00"}]),
+    f"PUT {A}/schools/{{school_id}}/weekdays": Call(body={"weekdays": [1, 2, 3]}),
+    f"POST {A}/schools/{{school_id}}/calendar-days": Call(body={"day": "2026-09-15", "school_day": False}),
+    f"POST {A}/districts/{{district}}/calendar-days": Call(body={"day": "2026-09-15", "school_day": False}),
+    f"POST {A}/tariffs": Call(
+        body={
+            "school_id": "{school_id}",
+            "plan": 1,
+            "slot": 1,
+            "valid_from": "2026-09-01",
+            "amount_tiyn": 1,
+            "state_share_tiyn": 1,
+        }
+    ),
+    f"GET {A}/schools/{{school_id}}/tariffs": Call(),
+    # meals flagged at ingest
+    f"GET {A}/flagged-meals": Call(query={"school_id": "{school_id}"}),
+    f"POST {A}/flagged-meals/{{event_id}}/decision": Call(body={"decision": "reject"}),
+    # feedback
+    f"POST {P}/meals/{{event_id}}/rating": Call(body={"stars": 1}),
+    f"POST {P}/complaints": Call(body={"pupil_id": "{pupil_id}", "text": "sweep"}),
+    f"GET {A}/complaints": Call(filtered=ALL_FOREIGN),
+    f"POST {A}/complaints/{{complaint_id}}/resolve": Call(body={"resolution": "sweep"}),
+    f"GET {A}/ratings/schools/{{school_id}}": Call(),
+    f"GET {A}/ratings/suppliers/{{supplier_id}}": Call(
+        filtered=ALL_FOREIGN, nothing_of_a=lambda body: body["count"] == 0
+    ),
+    # reporting and billing
+    f"GET {A}/reports/daily": Call(query={"date": "2026-09-14", "school_id": "{school_id}"}),
+    f"GET {A}/billing/timesheets/{{school_id}}": Call(query={"month": MONTH}),
+    f"GET {A}/billing/acts": Call(query={"month": MONTH}, filtered=ALL_FOREIGN),
+    f"GET {A}/billing/acts/{{school_id}}": Call(query={"month": MONTH}),
+    f"GET {A}/billing/acts/{{school_id}}/versions": Call(query={"month": MONTH}),
+    f"POST {A}/billing/acts/{{school_id}}/sign-off": Call(body={"month": MONTH, "version": 1}),
+    f"GET {A}/billing/reconciliation/{{school_id}}": Call(query={"month": MONTH}),
+}
+
+
+def swept_routes(app: FastAPI) -> dict[str, APIRoute]:
+    """Every APIRoute under PREFIXES, keyed "METHOD path" (routers included in routers flattened)."""
+    out: dict[str, APIRoute] = {}
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
+        if isinstance(route, APIRoute) and rc.path is not None and rc.path.startswith(PREFIXES):
+            for method in sorted(rc.methods or ()):
+                out[f"{method} {rc.path}"] = route
+    return out
+
+
+@dataclass
+class World:
+    ids: dict[str, str]  # path/body placeholder → school A's value
+    markers: list[str]  # strings that only school A's data contains
+    foreign: dict[str, dict[str, str]]  # caller name → headers
+    own_staff: list[dict[str, str]]
+    own_parent: dict[str, str]
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        raw = ids[value[1:-1]]
+        return int(raw) if raw.isdigit() and value[1:-1] != "pseudonym" else raw
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def _path(template: str, ids: dict[str, str]) -> str:
+    # the two event-id routes take different events: a flagged meal (decision) and a served one (rating)
+    flagged = {"event_id": ids["flagged_id"]} if "/flagged-meals/" in template else {}
+    return template.format(**(ids | flagged))
+
+
+def _request(client: TestClient, key: str, world: World, headers: dict[str, str]) -> Any:
+    method, template = key.split(" ", 1)
+    call = CALLS[key]
+    url = _path(template, world.ids)
+    query = {k: _fill(v, world.ids) for k, v in call.query.items()}
+    kwargs: dict[str, Any] = {"params": query, "headers": headers}
+    if call.files is not None:
+        kwargs["files"] = call.files
+    elif call.body is not None:
+        kwargs["json"] = _fill(call.body, world.ids)
+    return client.request(method, url, **kwargs)
+
+
+@pytest.fixture
+def world(
+    client: TestClient,
+    uow_factory: Callable[[], UnitOfWork],
+    make_school: Callable[..., int],
+    make_pupil: Callable[..., int],
+    make_parent: Callable[..., int],
+    link: Callable[..., None],
+    make_voucher: Callable[..., int],  # noqa: F811
+    enrol_device: Callable[..., Device],  # noqa: F811
+    with_lunch_slot: Callable[[int], None],  # noqa: F811
+    registered: Callable[..., None],  # noqa: F811
+    admin_token: Callable[..., tuple[int, dict[str, str]]],
+    parent_token: Callable[[int], dict[str, str]],
+) -> World:
+    school_a, school_b = make_school(district="Almaly"), make_school(district="Medeu")
+    with uow_factory() as uow:
+        supplier = Supplier(bin="990000000001", name="Sweep Supplier")
+        uow.session.add(supplier)
+        uow.session.flush()
+        for sid in (school_a, school_b):
+            row = uow.session.get(School, sid)
+            assert row is not None
+            row.supplier_id = supplier.id
+            if sid == school_a:
+                row.name = "Sweep School Alpha"
+        supplier_id = supplier.id
+        uow.commit()
+    for sid in (school_a, school_b):
+        with_lunch_slot(sid)
+    pupil_a = make_pupil(school_a, full_name="Алтынбек Сweepалиев", class_name="5А")
+    parent_a = make_parent(full_name="Родитель Альфа", language="ru")
+    link(pupil_a, parent_a)
+    registered(pupil_a)
+    pupil_b = make_pupil(school_b, full_name="Other Child", class_name="5Б")
+    parent_b = make_parent(full_name="Other Parent")
+    link(pupil_b, parent_b)
+    make_voucher(pupil_b, school_b)
+
+    district_a = admin_token(Role.DISTRICT_ADMIN, (), "Almaly")[1]
+    head_a = admin_token(Role.SCHOOL_HEAD, (school_a,))[1]
+    pedagogue_a = admin_token(Role.SOCIAL_PEDAGOGUE, (school_a,))[1]
+    technician_a = admin_token(Role.TECHNICIAN, (school_a,))[1]
+    parent_a_h = parent_token(parent_a)
+
+    # an eligibility list with its consent request
+    r = client.post(f"{A}/schools/{school_a}/eligibility-lists", json={"month": MONTH}, headers=pedagogue_a)
+    assert r.status_code == 201, r.text
+    list_id = r.json()["id"]
+    r = client.post(
+        f"{A}/eligibility-lists/{list_id}/entries",
+        json={"pupil_id": pupil_a, "category": Category.TARGETED_ASSISTANCE.value},
+        headers=pedagogue_a,
+    )
+    assert r.status_code == 201, r.text
+    unlinked = make_pupil(school_a, full_name="Безродителей Альфа", class_name="5А")  # a consent follow-up
+    registered(unlinked)
+    r = client.post(
+        f"{A}/eligibility-lists/{list_id}/entries",
+        json={"pupil_id": unlinked, "category": Category.TARGETED_ASSISTANCE.value},
+        headers=pedagogue_a,
+    )
+    assert r.status_code == 201, r.text
+    assert client.post(f"{A}/eligibility-lists/{list_id}/approve", headers=head_a).status_code == 200
+    r = client.post(f"{A}/eligibility-lists/{list_id}/check", headers=head_a)
+    assert r.status_code == 200, r.text
+    assert r.json()["consent_requests"] == 1, r.text
+    r = client.get(f"{A}/eligibility-lists/{list_id}/consent-requests", headers=pedagogue_a)
+    assert r.status_code == 200 and r.json(), r.text
+    request_id = r.json()[0]["id"]
+    voucher_a = make_voucher(pupil_a, school_a)
+
+    # a terminal with a served meal and a flagged (untrusted clock) one
+    device = enrol_device(school_a)
+    served = device.event(voucher_a, LUNCH)
+    flagged = device.event(voucher_a, LUNCH.replace(hour=12, minute=30), trusted=False)
+    r = device.upload(client, device.batch([served, flagged]))
+    assert r.status_code == 200, r.text
+
+    r = client.post(f"{P}/complaints", json={"pupil_id": pupil_a, "text": "Жалоба Альфа"}, headers=parent_a_h)
+    assert r.status_code == 201, r.text
+    complaint_id = r.json()["complaint_id"]
+    r = client.post(
+        f"{P}/meals/{served.event_id.hex()}/rating",
+        json={"stars": 5, "text": "Отзыв Альфа"},
+        headers=parent_a_h,
+    )
+    assert r.status_code == 201, r.text
+
+    with uow_factory() as uow:
+        pupil = uow.session.get(Pupil, pupil_a)
+        parent = uow.session.execute(select(Parent).where(Parent.id == parent_a)).scalar_one()
+        assert pupil is not None and parent.phone is not None
+        pseudonym = pupil.pseudonym.hex()
+        markers = [pupil.iin, pupil.full_name, pseudonym, pupil.display, parent.phone, parent.full_name]
+        ids = {"pseudonym": pseudonym}
+    markers += ["Sweep School Alpha", "Безродителей Альфа", "Жалоба Альфа", "Отзыв Альфа"]
+    ids |= {
+        "school_id": str(school_a),
+        "list_id": str(list_id),
+        "pupil_id": str(pupil_a),
+        "request_id": str(request_id),
+        "voucher_id": str(voucher_a),
+        "terminal_id": str(device.terminal_id),
+        "event_id": served.event_id.hex(),
+        "flagged_id": flagged.event_id.hex(),
+        "complaint_id": str(complaint_id),
+        "supplier_id": str(supplier_id),
+        "district": "Almaly",
+        "kind": "pupils",
+    }
+    foreign = {
+        "district_b": admin_token(Role.DISTRICT_ADMIN, (), "Medeu")[1],
+        "head_b": admin_token(Role.SCHOOL_HEAD, (school_b,))[1],
+        "pedagogue_b": admin_token(Role.SOCIAL_PEDAGOGUE, (school_b,))[1],
+        "technician_b": admin_token(Role.TECHNICIAN, (school_b,))[1],
+        "parent_b": parent_token(parent_b),
+    }
+    return World(ids, markers, foreign, [district_a, head_a, pedagogue_a, technician_a], parent_a_h)
+
+
+ID_KEYS = ("school_id", "pupil_id", "voucher_id", "complaint_id", "list_id", "terminal_id", "event_id")
+
+
+def _ids_in(value: Any, ids: dict[str, str]) -> Iterator[str]:
+    """Keys of the JSON answer that carry one of school A's ids (`{"school_id": <A>}` and the like)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ID_KEYS and str(v) == ids[k]:
+                yield k
+            yield from _ids_in(v, ids)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _ids_in(v, ids)
+
+
+def _leaks(body: str, world: World) -> list[str]:
+    """School A's names, IIN, phone, pseudonym, texts and ids found in an answer."""
+    try:  # JSON may escape Cyrillic as \uXXXX: compare against the decoded text too
+        parsed = json.loads(body)
+    except ValueError:
+        return [m for m in world.markers if m in body]
+    text = body + json.dumps(parsed, ensure_ascii=False)
+    return [m for m in world.markers if m in text] + list(_ids_in(parsed, world.ids))
+
+
+def _shows_a(key: str, body: str, world: World) -> bool:
+    check = CALLS[key].nothing_of_a
+    return bool(_leaks(body, world)) or (check is not None and not check(json.loads(body)))
+
+
+def test_every_route_under_the_prefixes_is_swept(app: FastAPI) -> None:
+    routes = set(swept_routes(app))
+    assert routes, "no routes found: has route discovery broken?"
+    assert routes - set(CALLS) - set(GLOBAL) == set(), "new route(s) without a row in CALLS or GLOBAL"
+    assert set(CALLS) - routes == set(), "CALLS names routes the app no longer has"
+    assert not set(CALLS) & set(GLOBAL)
+
+
+def test_anonymous_caller_gets_401_everywhere(client: TestClient, world: World) -> None:
+    wrong = {}
+    for key in CALLS:
+        r = _request(client, key, world, {})
+        if r.status_code != 401:
+            wrong[key] = (r.status_code, r.text[:200])
+    assert wrong == {}
+
+
+def _sweep(client: TestClient, world: World, keys: Iterator[str]) -> dict[str, Any]:
+    wrong: dict[str, Any] = {}
+    for key in keys:
+        parent_route = key.split(" ", 1)[1].startswith(P)
+        for who, headers in world.foreign.items():
+            r = _request(client, key, world, headers)
+            other_kind = parent_route != (who == "parent_b")
+            allowed = {401, 403, 404} if other_kind else {403, 404}
+            if who in CALLS[key].filtered:
+                allowed.add(200)
+            if r.status_code not in allowed or (r.status_code == 200 and _shows_a(key, r.text, world)):
+                wrong[f"{key} as {who}"] = (r.status_code, _leaks(r.text, world), r.text[:200])
+    return wrong
+
+
+def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient, world: World) -> None:
+    assert _sweep(client, world, iter(CALLS)) == {}
+
+
+def test_own_callers_reach_every_read_route(client: TestClient, world: World) -> None:
+    """The control: with the same ids, school A's own people get an answer, so a refusal above is scope;
+    a list that may answer foreigners 200 does show school A's data to its own people."""
+    failed = {}
+    for key in CALLS:
+        if not key.startswith("GET "):
+            continue
+        callers = [world.own_parent] if key.split(" ", 1)[1].startswith(P) else world.own_staff
+        answers = [_request(client, key, world, h) for h in callers]
+        ok = [r for r in answers if 200 <= r.status_code < 300]
+        if not ok or (CALLS[key].filtered and not any(_shows_a(key, r.text, world) for r in ok)):
+            failed[key] = [(r.status_code, r.text[:200]) for r in answers]
+    assert failed == {}
