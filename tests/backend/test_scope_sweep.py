@@ -4,7 +4,7 @@ Two districts, one school each, with data behind every kind of id a route takes 
 eligibility list, consent request, terminal, meal event, flagged meal, complaint, rating, act). Every
 APIRoute under /api/admin/ and /api/parent/ is called with school A's ids:
 - without a token → 401;
-- as the other district's admin, school B's head / social pedagogue / technician, and a parent of
+- as the other district's admin, school B's head / social pedagogue / technician / supplier, a parent of
   another family → 403 or 404 (401 for the wrong kind of session), and none of school A's data in the body.
   List routes that filter by the caller's scope (FILTERED) may answer 200, still without A's data.
 A positive control proves the ids are right: school A's own staff or parent get a 2xx from every GET.
@@ -30,13 +30,13 @@ from backend.auth.model import Role
 from backend.clock import KZ_TZ
 from backend.services.unit_of_work import UnitOfWork
 from backend.wallet.model import Category
-from tests.backend.operations.conftest import (  # noqa: F401 (fixtures used by name)
+from tests.backend.operations.conftest import (  # noqa: F401 (fixtures, found by name)
     Device,
     enrol_device,
     make_voucher,
     with_lunch_slot,
 )
-from tests.backend.wallet.conftest import registered  # noqa: F401 (fixture used by name)
+from tests.backend.wallet.conftest import registered  # noqa: F401 (a fixture)
 
 PREFIXES = ("/api/admin/", "/api/parent/")
 MONTH = "2026-09"
@@ -60,7 +60,7 @@ class Call:
     nothing_of_a: Callable[[Any], bool] | None = None
 
 
-ALL_FOREIGN = frozenset({"district_b", "head_b", "pedagogue_b", "technician_b", "parent_b"})
+ALL_FOREIGN = frozenset({"district_b", "head_b", "pedagogue_b", "technician_b", "supplier_b", "parent_b"})
 A = "/api/admin/v1"
 P = "/api/parent/v1"
 PUPILS_CSV = b"iin,full_name,grade,class_name,school_bin\n"
@@ -310,6 +310,7 @@ def world(
         "head_b": admin_token(Role.SCHOOL_HEAD, (school_b,))[1],
         "pedagogue_b": admin_token(Role.SOCIAL_PEDAGOGUE, (school_b,))[1],
         "technician_b": admin_token(Role.TECHNICIAN, (school_b,))[1],
+        "supplier_b": admin_token(Role.SUPPLIER, (school_b,))[1],
         "parent_b": parent_token(parent_b),
     }
     return World(ids, markers, foreign, [district_a, head_a, pedagogue_a, technician_a], parent_a_h)
