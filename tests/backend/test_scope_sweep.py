@@ -143,6 +143,13 @@ CALLS: dict[str, Call] = {
     f"GET {A}/billing/reconciliation/{{school_id}}": Call(query={"month": MONTH}),
 }
 
+# The same routes once more without their school filter: the answer must narrow to the caller's scope.
+UNSCOPED: list[tuple[str, Call]] = [
+    (f"GET {A}/flagged-meals", Call(filtered=ALL_FOREIGN)),
+    (f"GET {A}/reports/daily", Call(query={"date": "2026-09-14"}, filtered=ALL_FOREIGN)),
+]
+SWEEP: list[tuple[str, Call]] = [*CALLS.items(), *UNSCOPED]
+
 
 def swept_routes(app: FastAPI) -> dict[str, APIRoute]:
     """Every APIRoute under PREFIXES, keyed "METHOD path" (routers included in routers flattened)."""
@@ -181,9 +188,8 @@ def _path(template: str, ids: dict[str, str]) -> str:
     return template.format(**(ids | flagged))
 
 
-def _request(client: TestClient, key: str, world: World, headers: dict[str, str]) -> Any:
+def _request(client: TestClient, key: str, call: Call, world: World, headers: dict[str, str]) -> Any:
     method, template = key.split(" ", 1)
-    call = CALLS[key]
     url = _path(template, world.ids)
     query = {k: _fill(v, world.ids) for k, v in call.query.items()}
     kwargs: dict[str, Any] = {"params": query, "headers": headers}
@@ -341,8 +347,8 @@ def _leaks(body: str, world: World) -> list[str]:
     return [m for m in world.markers if m in text] + list(_ids_in(parsed, world.ids))
 
 
-def _shows_a(key: str, body: str, world: World) -> bool:
-    check = CALLS[key].nothing_of_a
+def _shows_a(call: Call, body: str, world: World) -> bool:
+    check = call.nothing_of_a
     return bool(_leaks(body, world)) or (check is not None and not check(json.loads(body)))
 
 
@@ -352,46 +358,43 @@ def test_every_route_under_the_prefixes_is_swept(app: FastAPI) -> None:
     assert routes - set(CALLS) - set(GLOBAL) == set(), "new route(s) without a row in CALLS or GLOBAL"
     assert set(CALLS) - routes == set(), "CALLS names routes the app no longer has"
     assert not set(CALLS) & set(GLOBAL)
+    assert {key for key, _ in UNSCOPED} <= set(CALLS)
 
 
 def test_anonymous_caller_gets_401_everywhere(client: TestClient, world: World) -> None:
     wrong = {}
-    for key in CALLS:
-        r = _request(client, key, world, {})
+    for key, call in SWEEP:
+        r = _request(client, key, call, world, {})
         if r.status_code != 401:
             wrong[key] = (r.status_code, r.text[:200])
     assert wrong == {}
 
 
-def _sweep(client: TestClient, world: World, keys: Iterator[str]) -> dict[str, Any]:
+def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient, world: World) -> None:
     wrong: dict[str, Any] = {}
-    for key in keys:
+    for key, call in SWEEP:
         parent_route = key.split(" ", 1)[1].startswith(P)
         for who, headers in world.foreign.items():
-            r = _request(client, key, world, headers)
+            r = _request(client, key, call, world, headers)
             other_kind = parent_route != (who == "parent_b")
             allowed = {401, 403, 404} if other_kind else {403, 404}
-            if who in CALLS[key].filtered:
+            if who in call.filtered:
                 allowed.add(200)
-            if r.status_code not in allowed or (r.status_code == 200 and _shows_a(key, r.text, world)):
-                wrong[f"{key} as {who}"] = (r.status_code, _leaks(r.text, world), r.text[:200])
-    return wrong
-
-
-def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient, world: World) -> None:
-    assert _sweep(client, world, iter(CALLS)) == {}
+            if r.status_code not in allowed or (r.status_code == 200 and _shows_a(call, r.text, world)):
+                wrong[f"{key} {call.query} as {who}"] = (r.status_code, _leaks(r.text, world), r.text[:200])
+    assert wrong == {}
 
 
 def test_own_callers_reach_every_read_route(client: TestClient, world: World) -> None:
     """The control: with the same ids, school A's own people get an answer, so a refusal above is scope;
     a list that may answer foreigners 200 does show school A's data to its own people."""
     failed = {}
-    for key in CALLS:
+    for key, call in SWEEP:
         if not key.startswith("GET "):
             continue
         callers = [world.own_parent] if key.split(" ", 1)[1].startswith(P) else world.own_staff
-        answers = [_request(client, key, world, h) for h in callers]
+        answers = [_request(client, key, call, world, h) for h in callers]
         ok = [r for r in answers if 200 <= r.status_code < 300]
-        if not ok or (CALLS[key].filtered and not any(_shows_a(key, r.text, world) for r in ok)):
-            failed[key] = [(r.status_code, r.text[:200]) for r in answers]
+        if not ok or (call.filtered and not any(_shows_a(call, r.text, world) for r in ok)):
+            failed[f"{key} {call.query}"] = [(r.status_code, r.text[:200]) for r in answers]
     assert failed == {}
