@@ -12,8 +12,8 @@ import gzip
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import CardRegistration, Pupil, RevokedToken, School, Voucher
-from backend.calendar.services import load_calendar
+from backend.calendar.model import SchoolCalendar, Tariff, tariff_in_force
+from backend.calendar.services import load_calendar, load_tariffs
 from backend.clock import local_date
 from backend.keys import KeyStore
-from shared_crypto import Bundle, Entry, EntryStatus, KeyRole, sign_bundle
+from shared_crypto import Bundle, Calendar, Entry, EntryStatus, KeyRole, TariffChange, sign_bundle
 from shared_crypto.allowlist import MAX_CARDS_PER_ENTRY
 
 from .tables import AllowlistRow
@@ -112,8 +113,35 @@ def bundle_content(session: Session, school_id: int, now: datetime) -> Bundle:
         )
         for r in rows
     )
-    calendar = load_calendar(session, school_id).to_bundle(today, CALENDAR_DAYS)
+    calendar = bundle_calendar(load_calendar(session, school_id), load_tariffs(session, [school_id]), today)
     return Bundle(school_id, 0, 0, 0, entries, calendar, frozenset((v, s) for v, s in revoked))
+
+
+def bundle_calendar(cal: SchoolCalendar, tariffs: list[Tariff], first: date) -> Calendar:
+    """The terminal's calendar for `CALENDAR_DAYS` days from `first`, with the tariff (full amount, tiyn)
+    of each plan and slot in force on `first` and every change after it inside the window."""
+
+    def prices(day: date) -> dict[tuple[int, int], int]:
+        out = {}  # in (plan, slot) order, which the bundle's changes keep within a day
+        for plan in sorted({t.plan for t in tariffs}):
+            for slot in sorted(s.slot for s in cal.slots):
+                t = tariff_in_force(tariffs, school_id=cal.school_id, plan=plan, slot=slot, day=day)
+                if t is not None:
+                    out[(plan, slot)] = t.amount_tiyn
+        return out
+
+    in_force = prices(first)
+    opening: dict[int, dict[int, int]] = {}
+    for (plan, slot), tiyn in in_force.items():
+        opening.setdefault(plan, {})[slot] = tiyn
+    changes = []
+    for i in range(1, CALENDAR_DAYS):
+        day = first + timedelta(days=i)
+        for (plan, slot), tiyn in prices(day).items():
+            if in_force.get((plan, slot)) != tiyn:
+                changes.append(TariffChange(day.year * 10000 + day.month * 100 + day.day, plan, slot, tiyn))
+                in_force[(plan, slot)] = tiyn
+    return replace(cal.to_bundle(first, CALENDAR_DAYS), tariffs=opening, tariff_changes=tuple(changes))
 
 
 def _fingerprint(keys: KeyStore, content: Bundle, now: datetime) -> bytes:

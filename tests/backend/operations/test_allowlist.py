@@ -3,7 +3,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import httpx
 from fastapi.testclient import TestClient
@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from backend.adapters.wallet_tables import CardRegistration, RevokedToken, Voucher
 from backend.auth.model import Role
 from backend.calendar import services as calendar
-from backend.calendar.model import DayRule
+from backend.calendar.model import DayRule, SlotTime, Tariff, tariff_in_force
 from backend.clock import FixedClock
 from backend.context import AppContext
 from backend.fleet.allowlist import refresh_handler, serve_allowlist
@@ -20,6 +20,7 @@ from shared_crypto import (
     Bundle,
     EntryStatus,
     MealSlot,
+    TariffChange,
     TrustStore,
     uid_hash,
     verify_bundle,
@@ -105,6 +106,61 @@ def test_bundle_carries_vouchers_cards_calendar_and_revocations(
         300,
     )
     assert b.valid_until - b.generated_at == 48 * 3600
+
+
+def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
+    client: TestClient,
+    ctx: AppContext,
+    uow_factory: Callable[[], UnitOfWork],
+    school_setup: Callable[..., Setup],
+    make_school: Callable[..., int],
+) -> None:
+    s = school_setup()  # today is Monday 2026-09-14; the window runs to 2026-09-27
+    other = make_school()
+    tariffs = [
+        Tariff(None, 1, 1, date(2026, 9, 1), 90_000, 90_000),
+        Tariff(None, 2, 1, date(2026, 9, 1), 90_000, 60_000),
+        Tariff(None, 1, 2, date(2026, 9, 1), 50_000, 50_000),
+        Tariff(s.school_id, 2, 1, date(2026, 9, 17), 95_000, 60_000),  # the school's own, mid-window
+        Tariff(None, 1, 2, date(2026, 9, 21), 55_000, 55_000),
+        Tariff(None, 1, 1, date(2026, 9, 28), 99_000, 99_000),  # after the window
+        Tariff(other, 1, 1, date(2026, 9, 15), 1, 1),  # another school's
+    ]
+    with uow_factory() as uow:
+        # slot 2 runs first: the bundle still lists tariffs in (plan, slot id) order
+        calendar.set_slots(
+            uow.session,
+            s.school_id,
+            [SlotTime(2, time(9, 0), time(10, 0)), SlotTime(1, time(11, 0), time(13, 0))],
+        )
+        for t in tariffs[:3]:
+            calendar.add_tariff(uow.session, t)
+        uow.commit()
+    before = verify(ctx, fetch(client, s.device).content, s.school_id)
+    assert (before.calendar.tariffs, before.calendar.tariff_changes) == (
+        {1: {1: 90_000, 2: 50_000}, 2: {1: 90_000}},
+        (),
+    )
+    with uow_factory() as uow:
+        for t in tariffs[3:]:
+            calendar.add_tariff(uow.session, t)
+        uow.commit()
+    b = verify(ctx, fetch(client, s.device).content, s.school_id)
+    assert b.sequence == before.sequence + 1  # a tariff change alone re-signs the bundle
+    assert b.calendar.tariffs == before.calendar.tariffs
+    assert b.calendar.tariff_changes == (
+        TariffChange(20260917, 2, 1, 95_000),
+        TariffChange(20260921, 1, 2, 55_000),
+    )
+    with uow_factory() as uow:
+        stored = calendar.load_tariffs(uow.session, [s.school_id])
+    for i in range(14):
+        day = date(2026, 9, 14) + timedelta(days=i)
+        for plan in (1, 2):
+            for slot in (1, 2):
+                rule = tariff_in_force(stored, school_id=s.school_id, plan=plan, slot=slot, day=day)
+                key = day.year * 10000 + day.month * 100 + day.day
+                assert b.calendar.tariff(key, plan, slot) == (rule and rule.amount_tiyn), (day, plan, slot)
 
 
 def test_sequence_rises_only_on_change_and_daily(
