@@ -1,14 +1,15 @@
 """Scope sweep (issue 5): every admin and parent endpoint refuses a caller from elsewhere.
 
-Two districts, one school each, with data behind every kind of id a route takes (pupil, parent, voucher,
-eligibility list, consent request, terminal, meal event, flagged meal, complaint, rating, act). Every
+Two districts with data behind every kind of id a route takes (pupil, parent, voucher, eligibility list,
+consent request and follow-up, terminal, served and flagged meal, complaint, rating, supplier). Every
 APIRoute under /api/admin/ and /api/parent/ is called with school A's ids:
 - without a token → 401;
-- as the other district's admin, school B's head / social pedagogue / technician / supplier, a parent of
-  another family → 403 or 404 (401 for the wrong kind of session), and none of school A's data in the body.
-  List routes that filter by the caller's scope (FILTERED) may answer 200, still without A's data.
-A positive control proves the ids are right: school A's own staff or parent get a 2xx from every GET.
-The sweep fails when a route is added under those prefixes without a row in CALLS.
+- as the other district's admin, school B's head / pedagogue / technician / supplier, a parent of another
+  family, and the head / technician of school C in A's own district → 403 or 404 (401 for the wrong kind
+  of session), with none of school A's names, IIN, phone, pseudonym, texts or ids in the body. Lists
+  narrowed to the caller's scope (`Call.filtered`) may answer 200, still without A's data.
+A control proves the ids are right: school A's own people get a 2xx from every GET, and see A's data in
+the filtered lists. The sweep fails when a route under those prefixes has no row in CALLS.
 """
 
 from __future__ import annotations
@@ -62,7 +63,18 @@ class Call:
     nothing_of_a: Callable[[Any], bool] | None = None
 
 
-ALL_FOREIGN = frozenset({"district_b", "head_b", "pedagogue_b", "technician_b", "supplier_b", "parent_b"})
+ALL_FOREIGN = frozenset(
+    {
+        "district_b",
+        "head_b",
+        "pedagogue_b",
+        "technician_b",
+        "supplier_b",
+        "parent_b",
+        "head_c",
+        "technician_c",
+    }
+)
 A = "/api/admin/v1"
 P = "/api/parent/v1"
 # a new pupil for school A, as the other district would upload it: every row must come back OUT_OF_SCOPE
@@ -229,6 +241,7 @@ def world(
     parent_token: Callable[[int], dict[str, str]],
 ) -> World:
     school_a, school_b = make_school(district="Almaly"), make_school(district="Medeu")
+    school_c = make_school(district="Almaly")  # school A's neighbour in the same district
     with uow_factory() as uow:
         supplier = Supplier(bin="990000000001", name="Sweep Supplier")
         uow.session.add(supplier)
@@ -333,6 +346,8 @@ def world(
         "technician_b": admin_token(Role.TECHNICIAN, (school_b,))[1],
         "supplier_b": admin_token(Role.SUPPLIER, (school_b,))[1],
         "parent_b": parent_token(parent_b),
+        "head_c": admin_token(Role.SCHOOL_HEAD, (school_c,))[1],
+        "technician_c": admin_token(Role.TECHNICIAN, (school_c,))[1],
     }
     return World(ids, markers, foreign, [district_a, head_a, pedagogue_a, technician_a], parent_a_h)
 
