@@ -5,7 +5,7 @@ consent request and follow-up, terminal, served and flagged meal, complaint, rat
 APIRoute under /api/admin/ and /api/parent/ is called with school A's ids:
 - without a token → 401;
 - as the other district's admin, school B's head / pedagogue / technician / supplier, a parent of another
-  family, and the head / technician of school C in A's own district → 403 or 404 (401 for the wrong kind
+  family in B and one in A, and the head / technician of school C in A's own district → 403 or 404 (401 for the wrong kind
   of session), with none of school A's names, IIN, phone, pseudonym, texts or ids in the body. Lists
   narrowed to the caller's scope (`Call.filtered`) may answer 200, still without A's data.
 A control proves the ids are right: school A's own people get a 2xx from every GET, and see A's data in
@@ -63,17 +63,10 @@ class Call:
     nothing_of_a: Callable[[Any], bool] | None = None
 
 
+# every foreign caller the `world` fixture signs in (see its `foreign`)
 ALL_FOREIGN = frozenset(
-    {
-        "district_b",
-        "head_b",
-        "pedagogue_b",
-        "technician_b",
-        "supplier_b",
-        "parent_b",
-        "head_c",
-        "technician_c",
-    }
+    {"district_b", "head_b", "pedagogue_b", "technician_b", "supplier_b", "parent_b"}
+    | {"head_c", "technician_c", "parent_a2"}
 )
 A = "/api/admin/v1"
 P = "/api/parent/v1"
@@ -187,7 +180,8 @@ def swept_routes(app: FastAPI) -> dict[str, APIRoute]:
 @dataclass
 class World:
     ids: dict[str, str]  # path/body placeholder → school A's value
-    markers: list[str]  # strings that only school A's data contains
+    markers: list[str]  # strings that only the data of school A's sweep family and staff contains
+    school_markers: list[str]  # school A's own (its name): fine for another family of that school
     foreign: dict[str, dict[str, str]]  # caller name → headers
     own_staff: list[dict[str, str]]
     own_parent: dict[str, str]
@@ -265,6 +259,10 @@ def world(
     parent_b = make_parent(full_name="Other Parent")
     link(pupil_b, parent_b)
     make_voucher(pupil_b, school_b)
+    pupil_a2 = make_pupil(school_a, full_name="Сосед Партой", class_name="5А")  # another family, same class
+    parent_a2 = make_parent(full_name="Other Parent Two")
+    link(pupil_a2, parent_a2)
+    make_voucher(pupil_a2, school_a)
 
     district_a = admin_token(Role.DISTRICT_ADMIN, (), "Almaly")[1]
     head_a = admin_token(Role.SCHOOL_HEAD, (school_a,))[1]
@@ -323,7 +321,7 @@ def world(
         pseudonym = pupil.pseudonym.hex()
         markers = [pupil.iin, pupil.full_name, pseudonym, pupil.display, parent.phone, parent.full_name]
         ids = {"pseudonym": pseudonym}
-    markers += ["Sweep School Alpha", "Безродителей Альфа", "Жалоба Альфа", "Отзыв Альфа"]
+    markers += ["Безродителей Альфа", "Жалоба Альфа", "Отзыв Альфа"]
     ids |= {
         "school_id": str(school_a),
         "list_id": str(list_id),
@@ -348,38 +346,54 @@ def world(
         "parent_b": parent_token(parent_b),
         "head_c": admin_token(Role.SCHOOL_HEAD, (school_c,))[1],
         "technician_c": admin_token(Role.TECHNICIAN, (school_c,))[1],
+        "parent_a2": parent_token(parent_a2),
     }
-    return World(ids, markers, foreign, [district_a, head_a, pedagogue_a, technician_a], parent_a_h)
+    return World(
+        ids,
+        markers,
+        ["Sweep School Alpha"],
+        foreign,
+        [district_a, head_a, pedagogue_a, technician_a],
+        parent_a_h,
+    )
 
 
 ID_KEYS = ("school_id", "pupil_id", "voucher_id", "complaint_id", "list_id", "terminal_id", "event_id")
 
 
-def _ids_in(value: Any, ids: dict[str, str]) -> Iterator[str]:
+# callers who belong to school A themselves: its name and id are theirs to see, its families' data is not
+SAME_SCHOOL = frozenset({"parent_a2"})
+
+
+def _ids_in(value: Any, ids: dict[str, str], keys: tuple[str, ...]) -> Iterator[str]:
     """Keys of the JSON answer that carry one of school A's ids (`{"school_id": <A>}` and the like)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            if k in ID_KEYS and str(v) == ids[k]:
+            if k in keys and str(v) == ids[k]:
                 yield k
-            yield from _ids_in(v, ids)
+            yield from _ids_in(v, ids, keys)
     elif isinstance(value, list):
         for v in value:
-            yield from _ids_in(v, ids)
+            yield from _ids_in(v, ids, keys)
 
 
-def _leaks(body: str, world: World) -> list[str]:
-    """School A's names, IIN, phone, pseudonym, texts and ids found in an answer."""
+def _leaks(body: str, world: World, *, of_school: bool = True) -> list[str]:
+    """School A's names, IIN, phone, pseudonym, texts and ids found in an answer (`of_school`: the
+    school's own name and id count too)."""
+    markers = world.markers + (world.school_markers if of_school else [])
+    keys = ID_KEYS if of_school else tuple(k for k in ID_KEYS if k != "school_id")
     try:  # JSON may escape Cyrillic as \uXXXX: compare against the decoded text too
         parsed = json.loads(body)
     except ValueError:
-        return [m for m in world.markers if m in body]
+        return [m for m in markers if m in body]
     text = body + json.dumps(parsed, ensure_ascii=False)
-    return [m for m in world.markers if m in text] + list(_ids_in(parsed, world.ids))
+    return [m for m in markers if m in text] + list(_ids_in(parsed, world.ids, keys))
 
 
-def _shows_a(call: Call, body: str, world: World) -> bool:
+def _shows_a(call: Call, body: str, world: World, *, of_school: bool = True) -> bool:
     check = call.nothing_of_a
-    return bool(_leaks(body, world)) or (check is not None and not check(json.loads(body)))
+    leaked = _leaks(body, world, of_school=of_school)
+    return bool(leaked) or (check is not None and not check(json.loads(body)))
 
 
 def test_every_route_under_the_prefixes_is_swept(app: FastAPI) -> None:
@@ -401,6 +415,7 @@ def test_anonymous_caller_gets_401_everywhere(client: TestClient, world: World) 
 
 
 def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient, world: World) -> None:
+    assert set(world.foreign) == ALL_FOREIGN
     wrong: dict[str, Any] = {}
     for key, call in SWEEP:
         if key in GLOBAL:
@@ -408,12 +423,15 @@ def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient
         parent_route = key.split(" ", 1)[1].startswith(P)
         for who, headers in world.foreign.items():
             r = _request(client, key, call, world, headers)
-            other_kind = parent_route != (who == "parent_b")
+            other_kind = parent_route != who.startswith("parent")
             allowed = {401, 403, 404} if other_kind else {403, 404}
             if who in call.filtered:
                 allowed.add(200)
-            if r.status_code not in allowed or (r.status_code == 200 and _shows_a(call, r.text, world)):
-                wrong[f"{key} {call.query} as {who}"] = (r.status_code, _leaks(r.text, world), r.text[:200])
+            of_school = who not in SAME_SCHOOL
+            shows_a = r.status_code == 200 and _shows_a(call, r.text, world, of_school=of_school)
+            if r.status_code not in allowed or shows_a:
+                leaked = _leaks(r.text, world, of_school=of_school)
+                wrong[f"{key} {call.query} as {who}"] = (r.status_code, leaked, r.text[:200])
     assert wrong == {}
 
 
