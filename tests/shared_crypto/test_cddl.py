@@ -117,3 +117,26 @@ def test_headers_outside_the_profile_do_not_conform() -> None:
     for vid in ("alg-es256", "alg-missing"):
         with pytest.raises(pycddl.ValidationError):
             header.validate_cbor(_part(bytes.fromhex(vectors[vid]["data"]), 0))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cal: cal[4][0].__setitem__(2, -1),
+        lambda cal: cal[4][0].append(1),
+        lambda cal: cal[4][0].__setitem__(0, 24),
+        lambda cal: cal.__setitem__(4, []),
+        lambda cal: cal[5][0].__setitem__(0, 100_000_000),
+        lambda cal: cal[5][0].pop(),
+        lambda cal: cal.__setitem__(6, []),
+    ],
+    ids=["negative-tiyn", "long-row", "plan", "empty-tariffs", "change-day", "short-change", "extra-key"],
+)
+def test_wrongly_shaped_tariffs_do_not_conform(change: Any) -> None:
+    vector = next(v for v in load("allowlist_bundle")["vectors"] if v["id"] == "valid")
+    claims = cbor2.loads(_payload(_cose("allowlist_bundle", vector)))
+    schema = _schema(RULE["allowlist_bundle"])
+    schema.validate_cbor(cbor2.dumps(claims, canonical=True))  # the unchanged claims conform
+    change(claims[-43])
+    with pytest.raises(pycddl.ValidationError):
+        schema.validate_cbor(cbor2.dumps(claims, canonical=True))
