@@ -7,7 +7,8 @@ APIRoute under /api/admin/ and /api/parent/ is called with school A's ids:
 - as the other district's admin, school B's head / pedagogue / technician / supplier, a parent of another
   family in B and one in A, and the head / technician of school C in A's own district → 403 or 404 (401 for the wrong kind
   of session), with none of school A's names, IIN, phone, pseudonym, texts or ids in the body. Lists
-  narrowed to the caller's scope (`Call.filtered`) may answer 200, still without A's data.
+  narrowed to the caller's scope (`Call.filtered`) may answer 200, still without A's data. No refused
+  request may write anything (every table compared before and after, but the upload's audit record).
 A control proves the ids are right: school A's own people get a 2xx from every GET, and see A's data in
 the filtered lists. The sweep fails when a route under those prefixes has no row in CALLS.
 """
@@ -26,6 +27,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from backend.adapters.orm import Base
 from backend.adapters.wallet_tables import Parent, Pupil, School, Supplier
 from backend.auth.model import Role
 from backend.clock import KZ_TZ
@@ -396,6 +398,20 @@ def _shows_a(call: Call, body: str, world: World, *, of_school: bool = True) -> 
     return bool(leaked) or (check is not None and not check(json.loads(body)))
 
 
+# tables a refused request may write: the record of the other district's upload and its OUT_OF_SCOPE row
+AUDIT_TABLES = frozenset({"import_runs", "import_rejections"})
+
+
+def _snapshot(uow_factory: Callable[[], UnitOfWork]) -> dict[str, list[str]]:
+    """Every row of every table (but AUDIT_TABLES), to prove the refused requests wrote nothing."""
+    with uow_factory() as uow:
+        return {
+            t.name: sorted(map(repr, uow.session.execute(select(t)).all()))
+            for t in Base.metadata.sorted_tables
+            if t.name not in AUDIT_TABLES
+        }
+
+
 def test_every_route_under_the_prefixes_is_swept(app: FastAPI) -> None:
     routes = set(swept_routes(app))
     assert routes, "no routes found: has route discovery broken?"
@@ -414,8 +430,11 @@ def test_anonymous_caller_gets_401_everywhere(client: TestClient, world: World) 
     assert wrong == {}
 
 
-def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient, world: World) -> None:
+def test_foreign_callers_are_refused_see_nothing_and_change_nothing(
+    client: TestClient, world: World, uow_factory: Callable[[], UnitOfWork]
+) -> None:
     assert set(world.foreign) == ALL_FOREIGN
+    before = _snapshot(uow_factory)
     wrong: dict[str, Any] = {}
     for key, call in SWEEP:
         if key in GLOBAL:
@@ -433,6 +452,8 @@ def test_foreign_callers_are_refused_and_see_no_school_a_data(client: TestClient
                 leaked = _leaks(r.text, world, of_school=of_school)
                 wrong[f"{key} {call.query} as {who}"] = (r.status_code, leaked, r.text[:200])
     assert wrong == {}
+    after = _snapshot(uow_factory)
+    assert {t for t in before if before[t] != after[t]} == set(), "a refused request changed data"
 
 
 def test_own_callers_reach_every_read_route(client: TestClient, world: World) -> None:
