@@ -190,14 +190,18 @@ class World:
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:
+    """A body or query with "{name}" placeholders → school A's values (row ids as JSON numbers)."""
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-        raw = ids[value[1:-1]]
-        return int(raw) if raw.isdigit() and value[1:-1] != "pseudonym" else raw
+        name = value[1:-1]
+        return int(ids[name]) if name in ROW_IDS else ids[name]
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
     if isinstance(value, list):
         return [_fill(v, ids) for v in value]
     return value
+
+
+ROW_IDS = frozenset({"school_id", "pupil_id"})  # the integer ids bodies carry
 
 
 def _path(template: str, ids: dict[str, str]) -> str:
