@@ -19,6 +19,7 @@ Factories (each commits and returns the new row's id)
 - `admin_token(role, school_ids=(), district=None)` → (admin_id, "Bearer ..." header dict)
 - `parent_token(parent_id)` → header dict for a parent session
 - `sent_sms()` → list of (phone, kind, body) of outgoing messages, oldest first
+- `registered(pupil_id, category=..., valid_to=...)` puts a pupil in the in-memory state register
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import itertools
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,9 @@ from backend.db import init_schema
 from backend.services.unit_of_work import UnitOfWork
 from backend.sms.gateway import OutboxGateway
 from backend.wallet.iin import make_iin
+from backend.wallet.model import Category
 from backend.wallet.pseudonym import display_for, pseudonym_for
+from backend.wallet.registry import CategoryRecord, InMemoryRegistry
 
 START = datetime(2026, 9, 14, 8, 0, tzinfo=KZ_TZ)
 
@@ -290,3 +293,17 @@ def sent_sms(uow_factory: Callable[[], UnitOfWork]) -> Callable[[], list[tuple[s
             return [(r[0], r[1], r[2]) for r in rows]
 
     return read
+
+
+@pytest.fixture
+def registered(ctx: AppContext) -> Callable[..., None]:
+    def add(
+        pupil_id: int, category: Category = Category.TARGETED_ASSISTANCE, valid_to: date = date(2027, 5, 31)
+    ) -> None:
+        assert isinstance(ctx.registry, InMemoryRegistry)
+        with ctx.session_factory() as s:
+            pupil = s.get(Pupil, pupil_id)
+            assert pupil is not None
+            ctx.registry.add(CategoryRecord(pupil.iin, category, date(2026, 1, 1), valid_to))
+
+    return add

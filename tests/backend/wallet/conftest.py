@@ -1,7 +1,6 @@
 """Wallet-suite helpers on top of tests/backend/conftest.py.
 
 - `staff(school_id, district="Almaly")` → Staff with `pedagogue`, `head`, `district` header dicts.
-- `registered(pupil_id, category=..., valid_to=...)` puts a pupil in the in-memory state register.
 - `registered_child(school_id, phone="auto", grade=6, role="mother", valid_to=...)` → pupil id: a pupil
   linked to a new parent with that phone and put in the register, the usual consent set-up.
 - `checked_list(school_id, [(pupil_id, category or None)], month="2026-09")` → (list_id, check answer):
@@ -19,12 +18,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.adapters.wallet_tables import Pupil
 from backend.auth.model import Role
 from backend.context import AppContext
 from backend.scheduler import tick
 from backend.wallet.model import Category
-from backend.wallet.registry import CategoryRecord, InMemoryRegistry
 
 CAT = Category.TARGETED_ASSISTANCE
 
@@ -46,18 +43,6 @@ def staff(admin_token: Callable[..., tuple[int, dict[str, str]]]) -> Callable[..
         )
 
     return factory
-
-
-@pytest.fixture
-def registered(ctx: AppContext) -> Callable[..., None]:
-    def add(pupil_id: int, category: Category = CAT, valid_to: date = date(2027, 5, 31)) -> None:
-        assert isinstance(ctx.registry, InMemoryRegistry)
-        with ctx.session_factory() as s:
-            pupil = s.get(Pupil, pupil_id)
-            assert pupil is not None
-            ctx.registry.add(CategoryRecord(pupil.iin, category, date(2026, 1, 1), valid_to))
-
-    return add
 
 
 @pytest.fixture

@@ -34,13 +34,8 @@ from backend.clock import KZ_TZ
 from backend.services.unit_of_work import UnitOfWork
 from backend.wallet.iin import make_iin
 from backend.wallet.model import Category
-from tests.backend.operations.conftest import (  # noqa: F401 (fixtures, found by name)
-    Device,
-    enrol_device,
-    make_voucher,
-    with_lunch_slot,
-)
-from tests.backend.wallet.conftest import registered  # noqa: F401 (a fixture)
+
+from .conftest import Device
 
 PREFIXES = ("/api/admin/", "/api/parent/")
 MONTH = "2026-09"
@@ -233,10 +228,10 @@ def world(
     make_pupil: Callable[..., int],
     make_parent: Callable[..., int],
     link: Callable[..., None],
-    make_voucher: Callable[..., int],  # noqa: F811
-    enrol_device: Callable[..., Device],  # noqa: F811
-    with_lunch_slot: Callable[[int], None],  # noqa: F811
-    registered: Callable[..., None],  # noqa: F811
+    make_voucher: Callable[..., int],
+    enrol_device: Callable[..., Device],
+    with_lunch_slot: Callable[[int], None],
+    registered: Callable[..., None],
     admin_token: Callable[..., tuple[int, dict[str, str]]],
     parent_token: Callable[[int], dict[str, str]],
 ) -> World:
