@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
+import pycddl
 import pytest
 
 from shared_crypto import from_qr_text
 from tests.vectors import OBJECTS, load
-
-pycddl = pytest.importorskip("pycddl", reason="pycddl is a dev dependency (pyproject [dev])")
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
 # Limits of the validator (cddl crate 0.9), not of the schema: it rejects every value of a range with a
