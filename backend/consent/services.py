@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.adapters.bulk import bulk_insert
+from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import (
     ConsentIssue,
@@ -79,7 +79,7 @@ def start_consent(
     guardians: dict[int, list[Guardian]] = defaultdict(list)
     parents: dict[int, tuple[str, str | None, str]] = {}
     names: dict[int, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for pupil_id, full_name in session.execute(
             select(Pupil.id, Pupil.full_name).where(Pupil.id.in_(chunk))
         ):
@@ -151,7 +151,7 @@ def start_consent(
         # executemany, then ids by (list, parent): ORM bulk RETURNING is quadratic in the row count
         bulk_insert(session, ConsentRequest, request_rows)
         id_of: dict[int, int] = {}
-        for chunk in _chunks(new_parents):
+        for chunk in chunks(new_parents):
             rows_ = session.execute(
                 select(ConsentRequest.parent_id, ConsentRequest.id).where(
                     ConsentRequest.list_id == list_id, ConsentRequest.parent_id.in_(chunk)
@@ -239,7 +239,7 @@ def _record_issues(
 
 
 def _resolve_issues(session: Session, list_id: int, pupil_ids: Sequence[int], now: datetime) -> None:
-    for chunk in _chunks(sorted(pupil_ids)):
+    for chunk in chunks(sorted(pupil_ids)):
         for issue in session.scalars(
             select(ConsentIssue).where(
                 ConsentIssue.list_id == list_id,
@@ -454,7 +454,7 @@ def resume_unlinked(session: Session, pupil_ids: Iterable[int], *, settings: Set
     ids = sorted(set(pupil_ids))
     resumed = 0
     by_list: dict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for issue in session.scalars(
             select(ConsentIssue).where(
                 ConsentIssue.pupil_id.in_(chunk),
@@ -467,8 +467,3 @@ def resume_unlinked(session: Session, pupil_ids: Iterable[int], *, settings: Set
         start_consent(session, list_id, kids, settings=settings, now=now)
         resumed += len(kids)
     return resumed
-
-
-def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]

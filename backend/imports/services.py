@@ -3,7 +3,6 @@ report of rejected rows, and resume the consent process for pupils whose first p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.adapters.bulk import bulk_insert
+from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.wallet_tables import Guardianship, ImportRejection, ImportRun, Parent, Pupil, School
 from backend.auth.model import Principal
 from backend.config import Settings
@@ -112,11 +111,6 @@ def run_import(
     return report
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
-
-
 def _upsert(
     session: Session,
     model: type[Any],
@@ -127,7 +121,7 @@ def _upsert(
     """Insert new keys, update changed ones (bulk, by primary key); returns key → id for all rows."""
     existing: dict[str, Any] = {}
     cols = [c for c in rows[0] if c != key] if rows else []
-    for chunk in _chunks([r[key] for r in rows]):
+    for chunk in chunks([r[key] for r in rows], CHUNK):
         for obj in session.execute(select(model).where(getattr(model, key).in_(chunk))).scalars():
             existing[getattr(obj, key)] = obj
     inserts, updates = [], []
@@ -143,7 +137,7 @@ def _upsert(
     if inserts:
         # executemany, then ids by key: ORM bulk RETURNING is quadratic in the row count
         bulk_insert(session, model, inserts)
-        for chunk in _chunks([r[key] for r in inserts]):
+        for chunk in chunks([r[key] for r in inserts], CHUNK):
             found = session.execute(
                 select(getattr(model, key), model.id).where(getattr(model, key).in_(chunk))
             )
@@ -187,7 +181,7 @@ def _pupils(
 ) -> None:
     bins = sorted({r.school_bin for r in rows})
     schools: dict[str, int] = {}
-    for chunk in _chunks(bins):
+    for chunk in chunks(bins, CHUNK):
         schools.update(
             {b: i for b, i in session.execute(select(School.bin, School.id).where(School.bin.in_(chunk)))}
         )
@@ -238,18 +232,18 @@ def _links(
     """Adds links (a role change updates the link); returns pupils that got a link they lacked."""
     pupils: dict[str, int] = {}
     parents: dict[str, int] = {}
-    for chunk in _chunks(sorted({r.pupil_iin for r in rows})):
+    for chunk in chunks(sorted({r.pupil_iin for r in rows}), CHUNK):
         stmt = select(Pupil.iin, Pupil.id).where(Pupil.iin.in_(chunk))
         if scope is not None:  # a pupil of another district reads as unknown
             stmt = stmt.where(Pupil.school_id.in_(sorted(scope.school_ids)))
         pupils.update({iin: i for iin, i in session.execute(stmt)})
-    for chunk in _chunks(sorted({r.parent_iin for r in rows})):
+    for chunk in chunks(sorted({r.parent_iin for r in rows}), CHUNK):
         parents.update(
             {iin: i for iin, i in session.execute(select(Parent.iin, Parent.id).where(Parent.iin.in_(chunk)))}
         )
     existing: dict[tuple[int, int], Guardianship] = {}
-    for chunk in _chunks(sorted(set(pupils.values()))):
-        for link in session.scalars(select(Guardianship).where(Guardianship.pupil_id.in_(chunk))):
+    for pupil_ids in chunks(sorted(set(pupils.values())), CHUNK):
+        for link in session.scalars(select(Guardianship).where(Guardianship.pupil_id.in_(pupil_ids))):
             existing[(link.pupil_id, link.parent_id)] = link
     new: list[dict[str, Any]] = []
     for r in rows:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.adapters.bulk import bulk_insert
+from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.auth.model import Principal
@@ -60,7 +60,7 @@ def form_vouchers(
     if not ids:
         return 0
     existing: set[int] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         existing.update(
             session.scalars(
                 select(Voucher.pupil_id).where(Voucher.school_year == year, Voucher.pupil_id.in_(chunk))
@@ -71,7 +71,7 @@ def form_vouchers(
     if not new_ids:
         return 0
     schools: dict[int, int] = {}
-    for chunk in _chunks(new_ids):
+    for chunk in chunks(new_ids):
         schools.update(session.execute(select(Pupil.id, Pupil.school_id).where(Pupil.id.in_(chunk))).all())
     rows = [
         {
@@ -92,7 +92,7 @@ def form_vouchers(
     # result batches in quadratic time (measured: minutes for 100k rows).
     bulk_insert(session, Voucher, rows)
     voucher_ids: list[int] = []
-    for chunk in _chunks([pid for pid in new_ids if pid in schools]):
+    for chunk in chunks([pid for pid in new_ids if pid in schools]):
         voucher_ids.extend(
             session.scalars(
                 select(Voucher.id).where(Voucher.school_year == year, Voucher.pupil_id.in_(chunk))
@@ -119,7 +119,7 @@ def form_vouchers(
 def restore_eligibility(session: Session, pupil_ids: Sequence[int], *, now: datetime, actor: str) -> int:
     """Suspended vouchers of these pupils go back to the state they held before the suspension."""
     restored = 0
-    for chunk in _chunks(list(pupil_ids)):
+    for chunk in chunks(list(pupil_ids)):
         vouchers = session.scalars(
             select(Voucher).where(Voucher.pupil_id.in_(chunk), Voucher.status == VoucherStatus.SUSPENDED)
         ).all()
@@ -144,7 +144,7 @@ def suspend_for_pupils(
     """Eligibility lost: the pupils' live vouchers of the current year are suspended."""
     year = school_year_of(local_date(now))
     count = 0
-    for chunk in _chunks(list(pupil_ids)):
+    for chunk in chunks(list(pupil_ids)):
         vouchers = session.scalars(
             select(Voucher).where(
                 Voucher.pupil_id.in_(chunk),
@@ -339,8 +339,3 @@ def meal_history(session: Session, principal: Principal, voucher_id: int) -> lis
         }
         for m in notify_history.meal_history(session, voucher_id)
     ]
-
-
-def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
