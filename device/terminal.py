@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from shared_crypto import SigningKey, VerifyKey
 
+from . import SOFTWARE_VERSION
 from .allowlist_store import AllowlistStore, Freshness
 from .clock import SystemClock, TimeStatus, TrustedClock
 from .config import DeviceConfig
@@ -47,7 +48,6 @@ if TYPE_CHECKING:  # httpx and the sync code load on the first sync: serving sta
     from .sync import SyncClient, SyncReport, SyncWorker
 
 log = logging.getLogger(__name__)
-SOFTWARE_VERSION = "0.1.0"
 
 
 class Terminal:

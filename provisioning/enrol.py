@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from device import SOFTWARE_VERSION
 from device.allowlist_store import ALLOWLIST_FILE, TRUST_LIST_FILE  # where the core reads them
 from device.config import DeviceConfig
 from device.hw.config import HardwareConfig
@@ -40,7 +41,6 @@ API = "/api/terminal/v1"
 KEY_FILE = "device_key.pem"
 ROOT_KEY_FILE = "root_key.pub"  # raw 32 bytes
 LEEWAY = 300
-SOFTWARE_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True, slots=True)

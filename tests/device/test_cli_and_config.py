@@ -264,3 +264,11 @@ def test_a_failing_driver_does_not_end_serving(rig: Rig) -> None:
         report=got.append,
     )
     assert [v.voucher_id for v in got if v.served] == [4]
+
+
+def test_the_reported_software_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    from device import SOFTWARE_VERSION
+
+    assert SOFTWARE_VERSION == version("school-meals")
