@@ -26,7 +26,7 @@ sysdeps:
 	fi
 
 demo: $(STAMP)
-	$(BIN)/python -m backend.demo
+	$(BIN)/python -m demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -3,47 +3,40 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from .clock import Clock, SystemClock
+from .adapters.sms_gateways import SmsGateway
+from .adapters.state_registry import StateRegistry
+from .clock import Clock
 from .config import Settings
-from .context import AppContext
-from .db import make_engine, make_session_factory
-from .errors import DomainError
-from .keys import KeyStore
-from .sms.gateway import HttpSmsGateway, OutboxGateway, SmsGateway
-from .wallet.registry import FileRegistry, InMemoryRegistry, StateRegistry
+from .context import build_context
+from .errors import CommonReason, DomainError
+from .http_errors import UnmappedReason, status_of
+
+log = logging.getLogger(__name__)
 
 # Like TABLE_MODULES: each module exposes `router`.
 ROUTER_MODULES = (
     "backend.auth.api",
-    "backend.wallet.api",
+    "backend.eligibility.api",
+    "backend.campaign.api",
     "backend.imports.api",
     "backend.consent.api",
     "backend.vouchers.api",
     "backend.admin.api",
     "backend.fleet.api",
+    "backend.fleet.cards",
+    "backend.calendar.api",
     "backend.ingest.api",
     "backend.feedback.api",
     "backend.reporting.api",
     "backend.billing.api",
 )
-
-
-def default_sms(settings: Settings) -> SmsGateway:
-    if settings.sms_http_url and settings.sms_http_token:
-        return HttpSmsGateway(settings.sms_http_url, settings.sms_http_token)
-    return OutboxGateway(settings.sms_outbox_file)
-
-
-def default_registry(settings: Settings) -> StateRegistry:
-    if settings.state_registry_file is not None:
-        return FileRegistry(settings.state_registry_file)
-    return InMemoryRegistry()
 
 
 def create_app(
@@ -54,18 +47,8 @@ def create_app(
     notifier: Any = None,
     registry: StateRegistry | None = None,
 ) -> FastAPI:
-    settings = settings or Settings.from_env()
-    clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
-    ctx = AppContext(
-        settings=settings,
-        engine=engine,
-        session_factory=make_session_factory(engine),
-        clock=clock,
-        keys=KeyStore(settings.key_dir, clock),
-        sms=sms or default_sms(settings),
-        notifier=notifier,
-        registry=registry or default_registry(settings),
+    ctx = build_context(
+        settings or Settings.from_env(), clock=clock, sms=sms, notifier=notifier, registry=registry
     )
     app = FastAPI(
         title="School meals — Social Wallet back end",
@@ -76,12 +59,19 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"reason": exc.reason, "detail": exc.detail}, status_code=exc.status)
+        try:
+            status = status_of(exc)
+        except UnmappedReason:
+            log.exception("reason without a status")
+            status = 500
+        return JSONResponse({"reason": exc.reason, "detail": exc.detail, **exc.extra}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"reason": "INVALID_REQUEST", "detail": detail[:1000]}, status_code=422)
+        return JSONResponse(
+            {"reason": CommonReason.INVALID_REQUEST, "detail": detail[:1000]}, status_code=422
+        )
 
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)

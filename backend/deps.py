@@ -1,14 +1,15 @@
-"""FastAPI dependencies shared by every router."""
+"""FastAPI dependencies shared by every router: the process context and the request's unit of work."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 
 from .context import AppContext
-from .services.unit_of_work import UnitOfWork
 from .sms.outbox import dispatch_pending
+from .unit_of_work import UnitOfWork
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -17,9 +18,11 @@ def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
-def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> UnitOfWork:
-    """A fresh, not yet entered unit of work: the route opens it with `with uow:`."""
-    return UnitOfWork(ctx.session_factory)
+def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> Iterator[UnitOfWork]:
+    """The request's one unit of work, open for the route: the service it calls commits it, and
+    whatever was not committed is rolled back when the request ends."""
+    with UnitOfWork(ctx.session_factory) as uow:
+        yield uow
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]

@@ -1,20 +1,29 @@
-"""Domain errors: a stable reason code, a human detail and the HTTP status the API answers with."""
+"""Domain errors: a stable reason code from the feature's reason enum and a human detail.
+
+No HTTP here: the API edge (backend.http_errors) maps each reason to its status in one table."""
 
 from __future__ import annotations
 
+import enum
+
+
+class CommonReason(enum.StrEnum):
+    """Reasons every feature may answer with."""
+
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_REQUEST = "INVALID_REQUEST"
+
 
 class DomainError(Exception):
-    def __init__(self, reason: str, detail: str = "", status: int = 400) -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = str(reason)
+    """`extra` holds further fields of the answer (a refused terminal learns the server's time)."""
+
+    def __init__(self, reason: enum.StrEnum, detail: str = "", extra: dict[str, int] | None = None) -> None:
+        super().__init__(f"{reason}: {detail}" if detail else str(reason))
+        self.reason = reason
         self.detail = detail
-        self.status = status
+        self.extra = extra or {}
 
 
 def not_found(what: str) -> DomainError:
     """Foreign and missing objects answer the same, so a caller cannot probe what exists."""
-    return DomainError("NOT_FOUND", f"{what} not found", 404)
-
-
-def conflict(reason: str, detail: str) -> DomainError:
-    return DomainError(reason, detail, 409)
+    return DomainError(CommonReason.NOT_FOUND, f"{what} not found")

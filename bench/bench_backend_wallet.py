@@ -35,35 +35,28 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.adapters.bulk import bulk_insert
-from backend.adapters.wallet_tables import (
-    ConsentIssue,
-    ConsentRequest,
-    EligibilityEntry,
-    EligibilityList,
-    Guardianship,
-    Parent,
-    Pupil,
-    ScheduledJob,
-    School,
-    SmsMessage,
-    Voucher,
-    VoucherEvent,
-)
+from backend.adapters.sms_gateways import OutboxGateway
+from backend.adapters.state_registry import CategoryRecord, InMemoryRegistry
 from backend.app import create_app
 from backend.auth.model import Principal, Role
 from backend.auth.services import open_session
+from backend.campaign.services import check
 from backend.clock import KZ_TZ, FixedClock
 from backend.config import Settings
+from backend.consent.tables import ConsentIssue, ConsentRequest
 from backend.context import AppContext
 from backend.db import init_schema
+from backend.eligibility.model import Category
+from backend.eligibility.tables import EligibilityEntry, EligibilityList
 from backend.keys import KeyStore
-from backend.sms.gateway import OutboxGateway
+from backend.roster.iin import make_iin
+from backend.roster.pseudonym import display_for, pseudonym_for
+from backend.roster.tables import Guardianship, Parent, Pupil, School
+from backend.sms.tables import SmsMessage
+from backend.timers.tables import ScheduledJob
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import issue_qr
-from backend.wallet.iin import make_iin
-from backend.wallet.model import Category
-from backend.wallet.pseudonym import display_for, pseudonym_for
-from backend.wallet.registry import CategoryRecord, InMemoryRegistry
-from backend.wallet.services import check
+from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -204,8 +197,8 @@ def bench_district(url: str, key_dir: Path) -> dict[str, Any]:
     district = Principal(kind="admin", id=1, role=Role.DISTRICT_ADMIN, district="Bench", school_ids=schools)
     t0 = time.perf_counter()
     for list_id in list_ids:
-        with ctx.session_factory() as s, s.begin():
-            check(s, district, list_id, registry=registry, settings=settings, now=clock.now())
+        with UnitOfWork(ctx.session_factory) as uow:
+            check(uow, district, list_id, registry=registry, settings=settings, now=clock.now())
     form_s = time.perf_counter() - t0
     sf = ctx.session_factory
     result = {

@@ -1,1 +1,1 @@
-"""Adapters: ORM tables, SMS gateways, eGov sign-in."""
+"""Adapters, one module per kind: ORM base and types, SQL dialect helpers, SMS gateways, state register, eGov."""

@@ -20,13 +20,11 @@ class EgovReason(enum.StrEnum):
 
 class EgovSignIn(Protocol):
     def verify(self, assertion: str) -> str:
-        """The IIN the eGov assertion vouches for; raises DomainError(EGOV_REJECTED, 401) when it does not
+        """The IIN the eGov assertion vouches for; raises DomainError(EGOV_REJECTED) when it does not
         verify."""
         ...
 
 
 class EgovNotConfigured:
     def verify(self, assertion: str) -> str:
-        raise DomainError(
-            EgovReason.EGOV_UNAVAILABLE, "eGov sign-in is not configured; use the SMS code", 503
-        )
+        raise DomainError(EgovReason.EGOV_UNAVAILABLE, "eGov sign-in is not configured; use the SMS code")

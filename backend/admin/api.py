@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import ConsentRequest, EligibilityList, SmsMessage
 from backend.auth import Principal, Role, require_admin
+from backend.consent.tables import ConsentRequest
 from backend.deps import CtxDep
+from backend.eligibility.tables import EligibilityList
+from backend.sms.tables import SmsMessage
 
 router = APIRouter(prefix="/api/admin/v1", tags=["admin"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
 from backend.deps import CtxDep, dispatch_sms_after_response
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 
 from . import services
 from .dependencies import bearer_token

@@ -17,7 +17,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise DomainError(AuthReason.UNAUTHENTICATED, "a Bearer token is required", 401)
+        raise DomainError(AuthReason.UNAUTHENTICATED, "a Bearer token is required")
     return token.strip()
 
 
@@ -27,7 +27,7 @@ def _principal(request: Request) -> Principal:
     with ctx.session_factory() as session:
         principal = principal_for_token(session, token, ctx.clock.now())
     if principal is None:
-        raise DomainError(AuthReason.UNAUTHENTICATED, "unknown or expired session", 401)
+        raise DomainError(AuthReason.UNAUTHENTICATED, "unknown or expired session")
     return principal
 
 
@@ -38,9 +38,9 @@ def require_admin(*roles: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         principal = _principal(request)
         if principal.kind != "admin":
-            raise DomainError(AuthReason.FORBIDDEN, "an admin session is required", 403)
+            raise DomainError(AuthReason.FORBIDDEN, "an admin session is required")
         if allowed and principal.role not in allowed:
-            raise DomainError(AuthReason.FORBIDDEN, f"role {principal.role} may not do this", 403)
+            raise DomainError(AuthReason.FORBIDDEN, f"role {principal.role} may not do this")
         return principal
 
     return dependency
@@ -49,7 +49,7 @@ def require_admin(*roles: Role) -> Callable[[Request], Principal]:
 def require_parent(request: Request) -> Principal:
     principal = _principal(request)
     if principal.kind != "parent":
-        raise DomainError(AuthReason.FORBIDDEN, "a parent session is required", 403)
+        raise DomainError(AuthReason.FORBIDDEN, "a parent session is required")
     return principal
 
 

@@ -26,6 +26,7 @@ class AuthReason(enum.StrEnum):
     OTP_RATE_LIMITED = "OTP_RATE_LIMITED"
     PHONE_INVALID = "PHONE_INVALID"
     NOT_A_PARENT = "NOT_A_PARENT"  # eGov vouched for an IIN no parent record holds
+    DISTRICT_REQUIRED = "DISTRICT_REQUIRED"  # a district admin account names its district
 
 
 @dataclass(frozen=True, slots=True)

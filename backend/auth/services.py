@@ -9,17 +9,9 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.egov import EgovSignIn
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import (
-    Admin,
-    AdminSchool,
-    AuthSession,
-    Guardianship,
-    Parent,
-    ParentOtp,
-    Pupil,
-    School,
-)
+from backend.auth.tables import Admin, AdminSchool, AuthSession, ParentOtp
 from backend.errors import DomainError
+from backend.roster.tables import Guardianship, Parent, Pupil, School
 from backend.sms.outbox import queue_sms
 from backend.sms.phones import normalize_phone
 
@@ -43,7 +35,7 @@ def create_admin(
     password_hash: str | None = None,
 ) -> Admin:
     if role is Role.DISTRICT_ADMIN and not district:
-        raise DomainError("DISTRICT_REQUIRED", "a district admin needs a district", 400)
+        raise DomainError(AuthReason.DISTRICT_REQUIRED, "a district admin needs a district")
     admin = Admin(
         login=login, password_hash=password_hash or hash_password(password), role=role, district=district
     )
@@ -73,13 +65,13 @@ def login_admin(session: Session, *, login: str, password: str, now: datetime, t
     stmt = select(Admin).where(Admin.login == login)
     admin = session.scalars(for_update(session, stmt)).first()
     if admin is not None and admin.locked_until is not None and admin.locked_until > now:
-        raise DomainError(AuthReason.LOGIN_LOCKED, "too many wrong passwords; try again later", 429)
+        raise DomainError(AuthReason.LOGIN_LOCKED, "too many wrong passwords; try again later")
     if not verify_password(admin.password_hash if admin else None, password) or admin is None:
         if admin is not None:
             admin.failed_logins += 1
             if admin.failed_logins >= MAX_FAILED_LOGINS:
                 admin.failed_logins, admin.locked_until = 0, now + LOCKOUT
-        raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password", 401)
+        raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password")
     admin.failed_logins, admin.locked_until = 0, None
     return open_session(session, kind="admin", subject_id=admin.id, now=now, ttl=ttl)
 
@@ -88,7 +80,7 @@ def request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) 
     """Queue a one-time code to a phone on record. Unknown numbers get the same answer and no SMS."""
     canon = normalize_phone(phone)
     if canon is None:
-        raise DomainError(AuthReason.PHONE_INVALID, "not a Kazakhstan mobile number", 400)
+        raise DomainError(AuthReason.PHONE_INVALID, "not a Kazakhstan mobile number")
     if session.scalar(select(Parent.id).where(Parent.phone == canon).limit(1)) is None:
         return
     active = session.scalar(
@@ -97,7 +89,7 @@ def request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) 
         .where(ParentOtp.phone == canon, ParentOtp.expires_at > now, ParentOtp.used.is_(False))
     )
     if (active or 0) >= OTP_MAX_ACTIVE:
-        raise DomainError(AuthReason.OTP_RATE_LIMITED, "too many codes requested; wait and retry", 429)
+        raise DomainError(AuthReason.OTP_RATE_LIMITED, "too many codes requested; wait and retry")
     code = new_otp_code()
     session.add(
         ParentOtp(phone=canon, code_hash=hash_code(code), expires_at=now + ttl, attempts=0, used=False)
@@ -107,7 +99,7 @@ def request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) 
 
 def login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:
     canon = normalize_phone(phone)
-    bad = DomainError(AuthReason.OTP_INVALID, "wrong or expired code", 401)
+    bad = DomainError(AuthReason.OTP_INVALID, "wrong or expired code")
     if canon is None:
         raise bad
     otps = session.scalars(
@@ -138,7 +130,7 @@ def login_parent_egov(
     iin = egov.verify(assertion)
     parent_id = session.scalar(select(Parent.id).where(Parent.iin == iin).order_by(Parent.id).limit(1))
     if parent_id is None:
-        raise DomainError(AuthReason.NOT_A_PARENT, "no parent on record for this eGov account", 403)
+        raise DomainError(AuthReason.NOT_A_PARENT, "no parent on record for this eGov account")
     return open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
 
 

@@ -17,13 +17,13 @@ from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.deps import CtxDep
 from backend.errors import DomainError
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 
 from . import services
 from .documents import act_document, timesheet_document
 from .exports import MEDIA_TYPES, ExportFormat, render
 from .model import Act, BillingError, due_date, parse_month
-from .services import ActView
+from .services import ActView, BillingApiReason
 
 router = APIRouter(prefix="/api/admin/v1/billing", tags=["billing"])
 
@@ -40,7 +40,7 @@ def _month(text: str) -> date:
     try:
         return parse_month(text)
     except BillingError as exc:
-        raise DomainError(exc.reason.value, exc.detail, 400) from exc
+        raise DomainError(exc.reason, exc.detail) from exc
 
 
 def _format(text: str) -> ExportFormat | None:
@@ -50,7 +50,9 @@ def _format(text: str) -> ExportFormat | None:
     try:
         return ExportFormat(text)
     except ValueError as exc:
-        raise DomainError("BAD_FORMAT", f"format is json, csv, xlsx or pdf, got {text!r}", 400) from exc
+        raise DomainError(
+            BillingApiReason.BAD_FORMAT, f"format is json, csv, xlsx or pdf, got {text!r}"
+        ) from exc
 
 
 def _file(body: bytes, fmt: ExportFormat, name: str) -> Response:
@@ -63,7 +65,7 @@ def _file(body: bytes, fmt: ExportFormat, name: str) -> Response:
 
 def _unpriceable(exc: BillingError) -> DomainError:
     """A missing tariff or unknown plan: the act cannot be priced until the data is fixed."""
-    return DomainError(exc.reason.value, exc.detail, 409)
+    return DomainError(exc.reason, exc.detail)
 
 
 @router.get("/timesheets/{school_id}", response_model=None)

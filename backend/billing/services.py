@@ -17,14 +17,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import Pupil, School, Supplier
 from backend.calendar.model import Tariff
 from backend.calendar.services import load_calendar
 from backend.calendar.tables import TariffRow
 from backend.clock import local_date
-from backend.errors import DomainError, conflict, not_found
+from backend.errors import DomainError, not_found
 from backend.ingest.model import BILLABLE, MealStatus
 from backend.ingest.tables import MealEventRow
+from backend.roster.tables import Pupil, School, Supplier
 
 from .model import (
     Act,
@@ -56,6 +56,7 @@ class BillingApiReason(StrEnum):
     MONTH_NOT_OVER = "MONTH_NOT_OVER"
     STALE_VERSION = "STALE_VERSION"
     ALREADY_SIGNED = "ALREADY_SIGNED"
+    BAD_FORMAT = "BAD_FORMAT"
 
 
 def _billable(school_ids: Collection[int], month: date) -> list[ColumnElement[bool]]:
@@ -314,7 +315,7 @@ def produce_acts(
 def produce_act(session: Session, school_id: int, month: date, now: datetime) -> ActView:
     school = _school(session, school_id)
     if school.supplier_id is None:
-        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record", 409)
+        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record")
     return produce_acts(session, [school_id], month, now)[school_id]
 
 
@@ -341,15 +342,17 @@ def sign_off(
 ) -> ActView:
     """The customer accepts one version; only the latest, and only once the month is over."""
     if local_date(now) <= month_end(month):
-        raise conflict(BillingApiReason.MONTH_NOT_OVER, "an act can be signed from the 1st of the next month")
+        raise DomainError(
+            BillingApiReason.MONTH_NOT_OVER, "an act can be signed from the 1st of the next month"
+        )
     versions = _versions(session, school_id, month)
     if not versions or versions[-1].version != version:
-        raise conflict(
+        raise DomainError(
             BillingApiReason.STALE_VERSION, f"version {version} is not the latest act of the month"
         )
     row = versions[-1]
     if row.signed_at is not None:
-        raise conflict(
+        raise DomainError(
             BillingApiReason.ALREADY_SIGNED, f"version {version} was signed on {row.signed_at:%Y-%m-%d}"
         )
     row.signed_by = admin_id
@@ -366,7 +369,7 @@ def reconcile_month(session: Session, school_id: int, month: date) -> Reconcilia
     ts = timesheet(session, school_id, month, names_shown=False)
     acts = compute_acts(session, [school_id], month)
     if school_id not in acts:
-        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record", 409)
+        raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record")
     act = acts[school_id]
     events = [
         (day, _nn(slot), _nn(plan))

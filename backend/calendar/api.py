@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.clock import local_date
 from backend.deps import CtxDep, UowDep
-from backend.errors import DomainError
+from backend.errors import not_found
 
 from . import services
-from .model import DayRule, SlotTime, Tariff
+from .model import CalendarError, CalendarReason, DayRule, SlotTime, Tariff
 
 router = APIRouter(prefix="/api/admin/v1", tags=["calendar"])
 CalendarAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
@@ -59,7 +59,7 @@ def view(
 ) -> dict[str, Any]:
     ensure_school(who, school_id)
     if not 1 <= days <= MAX_VIEW_DAYS:
-        raise DomainError("BAD_RANGE", f"days is 1..{MAX_VIEW_DAYS}", 400)
+        raise CalendarError(CalendarReason.BAD_RANGE, f"days is 1..{MAX_VIEW_DAYS}")
     first = start or local_date(ctx.clock.now())
     with ctx.session_factory() as session:
         cal = services.load_calendar(session, school_id)
@@ -108,7 +108,7 @@ def school_day(school_id: int, body: DayBody, uow: UowDep, who: CalendarAdmin) -
 @router.post("/districts/{district}/calendar-days")
 def district_day(district: str, body: DayBody, uow: UowDep, who: DistrictAdmin) -> dict[str, str]:
     if who.district != district:
-        raise DomainError("NOT_FOUND", "district not found", 404)
+        raise not_found("district")
     with uow:
         services.set_day(uow.session, _rule(body), district=district)
         uow.commit()

@@ -25,11 +25,12 @@ class CalendarReason(enum.StrEnum):
     BAD_TARIFF = "BAD_TARIFF"  # negative amount, state share above the amount, unknown plan
     BAD_WEEKDAYS = "BAD_WEEKDAYS"
     UNKNOWN_SLOT = "UNKNOWN_SLOT"  # a day names a slot the school does not have
+    BAD_RANGE = "BAD_RANGE"  # a calendar view of too many days
 
 
 class CalendarError(DomainError):
     def __init__(self, reason: CalendarReason, detail: str) -> None:
-        super().__init__(reason.value, detail, 400)
+        super().__init__(reason, detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from datetime import time
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from backend.adapters.wallet_tables import School
 from backend.errors import not_found
+from backend.roster.tables import School
 
 from .model import (
     WEEKDAYS_MON_FRI,

@@ -10,14 +10,15 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import ConsentRequest, EligibilityList
 from backend.auth import Principal, Role, require_admin
+from backend.consent.tables import ConsentRequest
 from backend.deps import CtxDep, dispatch_sms_after_response
+from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 
 from . import services
-from .model import IssueReason
+from .model import ConsentReason, IssueReason
 
 router = APIRouter(tags=["consent"])
 
@@ -58,7 +59,7 @@ def inbound(
 ) -> ReplyOut:
     expected = ctx.settings.sms_webhook_token
     if expected is not None and not hmac.compare_digest(expected, x_sms_token or ""):
-        raise DomainError("UNAUTHENTICATED", "bad webhook token", 401)
+        raise DomainError(ConsentReason.WEBHOOK_UNAUTHENTICATED, "bad webhook token")
     with UnitOfWork(ctx.session_factory) as uow:
         result = services.handle_reply(
             uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()

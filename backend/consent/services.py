@@ -1,7 +1,7 @@
 """Consent use cases: start a campaign's requests, take replies, remind, close, re-ask, resume.
 
 Timeline (Annex 1, points 9–10): request → 3 calendar days without an answer → one reminder → 3 more
-days → closed (EXPIRED). Timers are rows in scheduled_jobs (backend.scheduler), so they survive restarts.
+days → closed (EXPIRED). Timers are rows in scheduled_jobs (backend.timers.store), so they survive restarts.
 """
 
 from __future__ import annotations
@@ -17,23 +17,17 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import (
-    ConsentIssue,
-    ConsentRequest,
-    ConsentSubject,
-    EligibilityList,
-    Guardianship,
-    Parent,
-    Pupil,
-    ScheduledJob,
-    SmsMessage,
-)
 from backend.auth.model import Principal
 from backend.config import Settings
+from backend.consent.tables import ConsentIssue, ConsentRequest, ConsentSubject
+from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
-from backend.scheduler import Handler, cancel, schedule
+from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.outbox import log_inbound, queue_sms
 from backend.sms.phones import normalize_phone
+from backend.sms.tables import SmsMessage
+from backend.timers.store import Handler, cancel, schedule
+from backend.timers.tables import ScheduledJob
 from backend.vouchers.services import form_vouchers
 
 from . import texts
@@ -403,7 +397,7 @@ def reask(
     if school_id not in principal.school_ids:
         raise not_found("consent request")
     if req.status not in (ConsentStatus.DECLINED, ConsentStatus.EXPIRED):
-        raise DomainError(ConsentReason.NOT_DECIDED, f"the request is {req.status}", 409)
+        raise DomainError(ConsentReason.NOT_DECIDED, f"the request is {req.status}")
     parent = session.get(Parent, req.parent_id)
     if parent is not None and parent.phone:
         req.phone = parent.phone  # the number may have been corrected by an import since

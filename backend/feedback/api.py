@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 
 from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
 from backend.deps import CtxDep, UowDep
-from backend.errors import DomainError, not_found
+from backend.errors import not_found
 
 from . import services
-from .model import ComplaintStatus, FeedbackReason, RatingSummary
+from .history import meal_history
+from .model import ComplaintStatus, RatingSummary
 from .tables import ComplaintRow
 
 router = APIRouter(tags=["feedback"])
@@ -74,56 +74,59 @@ def _summary(s: RatingSummary) -> dict[str, Any]:
 
 @router.post("/api/parent/v1/meals/{event_id}/rating", status_code=201)
 def rate(event_id: str, body: RatingBody, ctx: CtxDep, uow: UowDep, parent: Parent) -> dict[str, Any]:
-    raw = _event_id(event_id)
-    try:
-        with uow:
-            row = services.rate_meal(uow.session, parent, raw, body.stars, body.text, now=ctx.clock.now())
-            uow.commit()
-    except IntegrityError:
-        raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already", 409) from None
+    row = services.rate_meal(uow, parent, _event_id(event_id), body.stars, body.text, now=ctx.clock.now())
     return {"event_id": event_id, "stars": row.stars}
 
 
 @router.post("/api/parent/v1/complaints", status_code=201)
 def complain(body: ComplaintBody, ctx: CtxDep, uow: UowDep, parent: Parent) -> dict[str, Any]:
     event = None if body.event_id is None else _event_id(body.event_id)
-    with uow:
-        row = services.file_complaint(
-            uow.session, parent, body.pupil_id, body.text, event_id=event, now=ctx.clock.now()
-        )
-        uow.commit()
-        return _complaint(row)
+    row = services.file_complaint(uow, parent, body.pupil_id, body.text, event_id=event, now=ctx.clock.now())
+    return _complaint(row)
 
 
 @router.get("/api/admin/v1/complaints")
 def list_complaints(
-    ctx: CtxDep, who: ComplaintAdmin, status: ComplaintStatus | None = None
+    uow: UowDep, who: ComplaintAdmin, status: ComplaintStatus | None = None
 ) -> dict[str, Any]:
-    with ctx.session_factory() as session:
-        return {"complaints": [_complaint(c) for c in services.complaints(session, who, status)]}
+    return {"complaints": [_complaint(c) for c in services.complaints(uow.session, who, status)]}
 
 
 @router.post("/api/admin/v1/complaints/{complaint_id}/resolve")
 def resolve(
     complaint_id: int, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
 ) -> dict[str, Any]:
-    with uow:
-        row = services.resolve(uow.session, who, complaint_id, body.resolution, now=ctx.clock.now())
-        uow.commit()
-        return _complaint(row)
+    return _complaint(services.resolve(uow, who, complaint_id, body.resolution, now=ctx.clock.now()))
 
 
 @router.get("/api/admin/v1/ratings/schools/{school_id}")
-def school_ratings(school_id: int, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
+def school_ratings(school_id: int, uow: UowDep, who: RatingViewer) -> dict[str, Any]:
     ensure_school(who, school_id)
-    with ctx.session_factory() as session:
-        return {"school_id": school_id, **_summary(services.school_ratings(session, school_id))}
+    return {"school_id": school_id, **_summary(services.school_ratings(uow.session, school_id))}
 
 
 @router.get("/api/admin/v1/ratings/suppliers/{supplier_id}")
-def supplier_ratings(supplier_id: int, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
-    with ctx.session_factory() as session:
-        return {
-            "supplier_id": supplier_id,
-            **_summary(services.supplier_ratings(session, supplier_id, who.school_ids)),
+def supplier_ratings(supplier_id: int, uow: UowDep, who: RatingViewer) -> dict[str, Any]:
+    return {
+        "supplier_id": supplier_id,
+        **_summary(services.supplier_ratings(uow.session, supplier_id, who.school_ids)),
+    }
+
+
+@router.get("/api/parent/v1/vouchers/{voucher_id}/meals")
+def meals(voucher_id: int, parent: Parent, uow: UowDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": m.event_id,
+            "served_at": m.served_at.isoformat(),
+            "local_date": m.local_date.isoformat(),
+            "slot": m.slot,
+            "school_id": m.school_id,
+            "status": m.status,
+            "billable": m.billable,
+            "flags": list(m.flags),
+            "notified_at": m.notified_at.isoformat() if m.notified_at else None,
+            "rating": m.rating,
         }
+        for m in meal_history(uow.session, parent, voucher_id)
+    ]

@@ -27,9 +27,9 @@ class ComplaintStatus(enum.StrEnum):
 
 def check_rating(stars: int, text: str | None) -> str | None:
     if type(stars) is not int or not 1 <= stars <= 5:
-        raise DomainError(FeedbackReason.BAD_STARS, "stars is a whole number from 1 to 5", 400)
+        raise DomainError(FeedbackReason.BAD_STARS, "stars is a whole number from 1 to 5")
     if text is not None and len(text) > MAX_TEXT:
-        raise DomainError(FeedbackReason.TEXT_TOO_LONG, f"at most {MAX_TEXT} characters", 400)
+        raise DomainError(FeedbackReason.TEXT_TOO_LONG, f"at most {MAX_TEXT} characters")
     text = (text or "").strip()
     return text or None
 
@@ -37,9 +37,9 @@ def check_rating(stars: int, text: str | None) -> str | None:
 def check_complaint(text: str) -> str:
     text = text.strip()
     if not text:
-        raise DomainError(FeedbackReason.EMPTY_COMPLAINT, "say what went wrong", 400)
+        raise DomainError(FeedbackReason.EMPTY_COMPLAINT, "say what went wrong")
     if len(text) > MAX_TEXT:
-        raise DomainError(FeedbackReason.TEXT_TOO_LONG, f"at most {MAX_TEXT} characters", 400)
+        raise DomainError(FeedbackReason.TEXT_TOO_LONG, f"at most {MAX_TEXT} characters")
     return text
 
 

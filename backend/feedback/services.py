@@ -5,29 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.adapters.wallet_tables import Pupil, School
 from backend.auth import Principal, Role
 from backend.errors import DomainError, not_found
+from backend.ingest import queries as ingest_queries
 from backend.ingest.model import MealStatus
-from backend.ingest.tables import MealEventRow
+from backend.roster.tables import Pupil, School
+from backend.unit_of_work import UnitOfWork
 
 from .model import ComplaintStatus, FeedbackReason, RatingSummary, check_complaint, check_rating, summarise
 from .tables import ComplaintRow, RatingRow
 
 
 def rate_meal(
-    session: Session, parent: Principal, event_id: bytes, stars: int, text: str | None, *, now: datetime
+    uow: UnitOfWork, parent: Principal, event_id: bytes, stars: int, text: str | None, *, now: datetime
 ) -> RatingRow:
+    session = uow.session
     text = check_rating(stars, text)
-    meal = session.get(MealEventRow, event_id)
+    meal = ingest_queries.meal(session, event_id)
     if meal is None or meal.pupil_id is None or meal.pupil_id not in parent.pupil_ids:
         raise not_found("meal")
     if meal.status == MealStatus.REJECTED_BY_ADMIN:
-        raise DomainError(FeedbackReason.NOT_SERVED, "this meal was struck off by the school", 409)
+        raise DomainError(FeedbackReason.NOT_SERVED, "this meal was struck off by the school")
     if session.scalar(select(RatingRow.id).where(RatingRow.event_id == event_id)) is not None:
-        raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already", 409)
+        raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already")
     school = session.get(School, meal.school_id)
     row = RatingRow(
         event_id=event_id,
@@ -40,19 +43,23 @@ def rate_meal(
         created_at=now,
     )
     session.add(row)
-    session.flush()  # a concurrent twin fails here on the unique event id
+    try:
+        uow.commit()  # a concurrent twin fails here on the unique event id
+    except IntegrityError:
+        raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already") from None
     return row
 
 
 def file_complaint(
-    session: Session, parent: Principal, pupil_id: int, text: str, *, event_id: bytes | None, now: datetime
+    uow: UnitOfWork, parent: Principal, pupil_id: int, text: str, *, event_id: bytes | None, now: datetime
 ) -> ComplaintRow:
+    session = uow.session
     text = check_complaint(text)
     if pupil_id not in parent.pupil_ids:
         raise not_found("child")
     meal_school: int | None = None
     if event_id is not None:
-        meal = session.get(MealEventRow, event_id)
+        meal = ingest_queries.meal(session, event_id)
         if meal is None or meal.pupil_id != pupil_id:
             raise not_found("meal")
         meal_school = meal.school_id
@@ -72,7 +79,7 @@ def file_complaint(
         created_at=now,
     )
     session.add(row)
-    session.flush()
+    uow.commit()
     return row
 
 
@@ -91,17 +98,18 @@ def complaints(session: Session, admin: Principal, status: ComplaintStatus | Non
 
 
 def resolve(
-    session: Session, admin: Principal, complaint_id: int, resolution: str, *, now: datetime
+    uow: UnitOfWork, admin: Principal, complaint_id: int, resolution: str, *, now: datetime
 ) -> ComplaintRow:
-    row = session.scalars(
+    row = uow.session.scalars(
         select(ComplaintRow).where(ComplaintRow.id == complaint_id, _visible(admin))
     ).first()
     if row is None:
         raise not_found("complaint")
     if row.status == ComplaintStatus.RESOLVED:
-        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "resolved already", 409)
+        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "resolved already")
     row.status, row.resolved_by, row.resolved_at = ComplaintStatus.RESOLVED.value, admin.id, now
     row.resolution = check_complaint(resolution)
+    uow.commit()
     return row
 
 

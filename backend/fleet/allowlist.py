@@ -21,11 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import CardRegistration, Pupil, RevokedToken, School, Voucher
 from backend.calendar.model import SchoolCalendar, Tariff, tariff_in_force
 from backend.calendar.services import load_calendar, load_tariffs
 from backend.clock import local_date
+from backend.fleet.tables import CardRegistration
 from backend.keys import KeyStore
+from backend.roster.tables import Pupil, School
+from backend.vouchers.tables import RevokedToken, Voucher
 from shared_crypto import Bundle, Calendar, Entry, EntryStatus, KeyRole, TariffChange, sign_bundle
 from shared_crypto.allowlist import MAX_CARDS_PER_ENTRY
 
@@ -200,8 +202,11 @@ def serve_allowlist(session: Session, keys: KeyStore, school_id: int, now: datet
     return result
 
 
+ALLOWLIST_REFRESH = "allowlist_refresh"  # the worker's daily job: every school's bundle brought up to date
+
+
 def refresh_handler(keys: KeyStore) -> Callable[[Session, dict[str, Any], datetime], str]:
-    """A `backend.scheduler` handler for the daily job: every school's bundle (or the payload's
+    """A `backend.timers.store` handler for the daily job: every school's bundle (or the payload's
     "school_ids") brought up to date in the job's own transaction."""
 
     def handler(session: Session, payload: dict[str, Any], now: datetime) -> str:

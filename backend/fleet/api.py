@@ -11,20 +11,19 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from backend.auth import Principal, Role, ensure_school, require_admin
-from backend.calendar.api import router as calendar_router
 from backend.deps import CtxDep, UowDep
 from shared_crypto import KeyRole, sign_time
 from shared_crypto.device_auth import NONCE_LEN
 
-from . import cards, services
+from . import services
 from .allowlist import etag_matches, etag_of, serve_allowlist
-from .device_auth import TerminalRoute, require_terminal
+from .device_auth import require_terminal
 from .model import FleetError, FleetReason, TerminalIdentity, parse_health
 
 COSE = "application/cose"
 MAX_JSON = 16 * 1024
 
-terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"], route_class=TerminalRoute)
+terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"])
 admin = APIRouter(prefix="/api/admin/v1", tags=["fleet"])
 router = APIRouter()
 
@@ -42,11 +41,11 @@ def _iso(dt: datetime | None) -> str | None:
 async def _json_body(request: Request) -> Any:
     body = await request.body()
     if len(body) > MAX_JSON:
-        raise FleetError(FleetReason.BAD_HEALTH, "body too large", 413)
+        raise FleetError(FleetReason.TOO_LARGE, "body too large")
     try:
         return json.loads(body)
     except ValueError:
-        raise FleetError(FleetReason.BAD_HEALTH, "body is not JSON", 400) from None
+        raise FleetError(FleetReason.BAD_HEALTH, "body is not JSON") from None
 
 
 # -- terminal side ---------------------------------------------------------------------------------
@@ -105,7 +104,7 @@ def allowlist(request: Request, ctx: CtxDep, t: TerminalDep) -> Response:
 async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
     nonce = await request.body()
     if len(nonce) != NONCE_LEN:
-        raise FleetError(FleetReason.BAD_NONCE, f"the body is a {NONCE_LEN}-byte nonce", 400)
+        raise FleetError(FleetReason.BAD_NONCE, f"the body is a {NONCE_LEN}-byte nonce")
     key = ctx.keys.signing_key(KeyRole.ALLOWLIST_SIGNER)
     data = sign_time(key, now=int(ctx.clock.now().timestamp()), nonce=nonce)
     return Response(data, media_type=COSE, headers={"Cache-Control": "no-store"})
@@ -211,5 +210,3 @@ def fleet(school_id: int, ctx: CtxDep, who: AnyFleetViewer, include_retired: boo
 
 router.include_router(terminal)
 router.include_router(admin)
-router.include_router(cards.router)
-router.include_router(calendar_router)

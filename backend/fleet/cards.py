@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.adapters.wallet_tables import CardRegistration, Pupil
-from backend.auth import Principal, Role, require_admin
+from backend.auth import AuthReason, Principal, Role, require_admin
 from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError
+from backend.fleet.tables import CardRegistration
+from backend.roster.tables import Pupil
 from shared_crypto import CardCredential, KeyRole, issue_card_credential, uid_hash
 from shared_crypto.card import PSEUDONYM_LEN, UID_LENGTHS
 
@@ -35,7 +36,7 @@ def _uid(hex_uid: str) -> bytes:
     except ValueError:
         uid = b""
     if len(uid) not in UID_LENGTHS:
-        raise FleetError(FleetReason.BAD_UID, "uid is 4, 7 or 10 bytes of hex", 400)
+        raise FleetError(FleetReason.BAD_UID, "uid is 4, 7 or 10 bytes of hex")
     return uid
 
 
@@ -46,9 +47,9 @@ def _pupil(session: Session, who: Principal, hex_pseudonym: str) -> Pupil:
         pseudonym = b""
     pupil = session.scalars(select(Pupil).where(Pupil.pseudonym == pseudonym)).first()
     if len(pseudonym) != PSEUDONYM_LEN or pupil is None:
-        raise FleetError(FleetReason.NO_SUCH_PUPIL, "no pupil with that pseudonym", 404)
+        raise FleetError(FleetReason.NO_SUCH_PUPIL, "no pupil with that pseudonym")
     if pupil.school_id not in who.school_ids:
-        raise DomainError("FORBIDDEN", "the pupil's school is not one of yours", 403)
+        raise DomainError(AuthReason.FORBIDDEN, "the pupil's school is not one of yours")
     return pupil
 
 
@@ -70,7 +71,7 @@ def register(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> dict[s
         pupil = _pupil(uow.session, who, body.pseudonym)
         row = uow.session.scalars(select(CardRegistration).where(CardRegistration.uid_hash == digest)).first()
         if row is not None and row.active:
-            raise FleetError(FleetReason.CARD_ALREADY_REGISTERED, "this card is registered to a pupil", 409)
+            raise FleetError(FleetReason.CARD_ALREADY_REGISTERED, "this card is registered to a pupil")
         if row is None:
             uow.session.add(
                 CardRegistration(

@@ -1,17 +1,13 @@
 """Terminal request authentication: the `X-SW-Device-Auth` token checked against the enrolled key.
 
-A 401 carries `server_time` (docs/terminal-api.md) so a terminal with a wrong clock can sign again;
-FastAPI's error handler knows only {reason, detail}, so the terminal routes use `TerminalRoute`.
+A 401 carries `server_time` (docs/terminal-api.md) so a terminal with a wrong clock can sign again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+import enum
 
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi import Request
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -27,8 +23,10 @@ LEEWAY = 300
 
 
 class DeviceAuthError(DomainError):
-    def __init__(self, reason: str, detail: str, server_time: int) -> None:
-        super().__init__(reason, detail, 401)
+    """Any refusal of a terminal's request token; the API answers 401 with the server's time."""
+
+    def __init__(self, reason: enum.StrEnum, detail: str, server_time: int) -> None:
+        super().__init__(reason, detail, {"server_time": server_time})
         self.server_time = server_time
 
 
@@ -61,7 +59,7 @@ def authenticate(session: Session, header: str | None, *, request_line: str, now
     try:
         _, auth = verify_device_auth(header, keys, request=request_line, now=now, leeway=LEEWAY)
     except VerificationError as e:
-        reason = FleetReason.TERMINAL_RETIRED.value if keys.retired else e.reason.value
+        reason: enum.StrEnum = FleetReason.TERMINAL_RETIRED if keys.retired else e.reason
         raise DeviceAuthError(reason, e.detail, now) from None
     row = keys.found
     assert row is not None  # verification succeeded, so the lookup found a key
@@ -83,20 +81,3 @@ def require_terminal(request: Request) -> TerminalIdentity:
             request_line=f"{request.method} {request.url.path}",
             now=now,
         )
-
-
-class TerminalRoute(APIRoute):
-    """Answers DeviceAuthError as {"reason", "detail", "server_time"} with 401."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def wrapped(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except DeviceAuthError as e:
-                return JSONResponse(
-                    {"reason": e.reason, "detail": e.detail, "server_time": e.server_time}, status_code=401
-                )
-
-        return wrapped

@@ -34,6 +34,7 @@ class FleetReason(enum.StrEnum):
     NO_SUCH_TERMINAL = "NO_SUCH_TERMINAL"
     TERMINAL_RETIRED = "TERMINAL_RETIRED"
     BAD_HEALTH = "BAD_HEALTH"
+    TOO_LARGE = "TOO_LARGE"  # a request body over its cap
     BAD_NONCE = "BAD_NONCE"
     NO_SUCH_SCHOOL = "NO_SUCH_SCHOOL"
     BAD_CANTEEN = "BAD_CANTEEN"  # canteen numbers are 1..999
@@ -51,8 +52,8 @@ class TerminalStatus(enum.StrEnum):
 
 
 class FleetError(DomainError):
-    def __init__(self, reason: FleetReason, detail: str, status: int) -> None:
-        super().__init__(reason.value, detail, status)
+    def __init__(self, reason: FleetReason, detail: str) -> None:
+        super().__init__(reason, detail)
 
 
 def new_code() -> str:
@@ -83,11 +84,11 @@ class EnrolmentCode:
 
 def check_code(code: EnrolmentCode | None, now: datetime) -> EnrolmentCode:
     if code is None:
-        raise FleetError(FleetReason.CODE_UNKNOWN, "no such enrolment code", 404)
+        raise FleetError(FleetReason.CODE_UNKNOWN, "no such enrolment code")
     if code.used_at is not None:
-        raise FleetError(FleetReason.CODE_USED, "this code was used already", 409)
+        raise FleetError(FleetReason.CODE_USED, "this code was used already")
     if now >= code.expires_at:
-        raise FleetError(FleetReason.CODE_EXPIRED, "the code is older than 10 minutes", 410)
+        raise FleetError(FleetReason.CODE_EXPIRED, "the code is older than 10 minutes")
     return code
 
 
@@ -121,28 +122,26 @@ def _int(raw: dict[str, object], key: str, *, nullable: bool = False) -> int | N
     if v is None and nullable:
         return None
     if type(v) is not int or v < 0:
-        raise FleetError(FleetReason.BAD_HEALTH, f"{key} is a non-negative integer", 400)
+        raise FleetError(FleetReason.BAD_HEALTH, f"{key} is a non-negative integer")
     return v
 
 
 def parse_health(raw: object) -> HealthReport:
     if not isinstance(raw, dict):
-        raise FleetError(FleetReason.BAD_HEALTH, "health is a JSON object", 400)
+        raise FleetError(FleetReason.BAD_HEALTH, "health is a JSON object")
     offset = raw.get("clock_offset_s")
     if offset is not None and (type(offset) not in (int, float) or abs(offset) > 10**9):
-        raise FleetError(FleetReason.BAD_HEALTH, "clock_offset_s is a number or null", 400)
+        raise FleetError(FleetReason.BAD_HEALTH, "clock_offset_s is a number or null")
     version = raw.get("software_version")
     if not isinstance(version, str) or not 0 < len(version) <= MAX_VERSION_LEN:
-        raise FleetError(FleetReason.BAD_HEALTH, f"software_version is 1–{MAX_VERSION_LEN} characters", 400)
+        raise FleetError(FleetReason.BAD_HEALTH, f"software_version is 1–{MAX_VERSION_LEN} characters")
     faults = raw.get("faults", [])
     if (
         not isinstance(faults, list)
         or len(faults) > MAX_FAULTS
         or not all(isinstance(f, str) and len(f) <= MAX_FAULT_LEN for f in faults)
     ):
-        raise FleetError(
-            FleetReason.BAD_HEALTH, f"faults is a list of at most {MAX_FAULTS} short strings", 400
-        )
+        raise FleetError(FleetReason.BAD_HEALTH, f"faults is a list of at most {MAX_FAULTS} short strings")
     backlog = _int(raw, "backlog")
     disk = _int(raw, "disk_free_bytes")
     assert backlog is not None and disk is not None  # not nullable

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import School
+from backend.roster.tables import School
 from shared_crypto import VerifyKey
 
 from .model import (
@@ -41,9 +41,9 @@ def create_enrolment_code(
     session: Session, *, school_id: int, canteen_id: int, admin_id: int | None, now: datetime
 ) -> IssuedCode:
     if session.get(School, school_id) is None:
-        raise FleetError(FleetReason.NO_SUCH_SCHOOL, f"school {school_id}", 404)
+        raise FleetError(FleetReason.NO_SUCH_SCHOOL, f"school {school_id}")
     if not 1 <= canteen_id <= 999:
-        raise FleetError(FleetReason.BAD_CANTEEN, "canteen number is 1..999", 400)
+        raise FleetError(FleetReason.BAD_CANTEEN, "canteen number is 1..999")
     code = new_code()
     expires = now + CODE_VALIDITY
     session.add(
@@ -65,7 +65,7 @@ def _public_key(hex_key: object) -> VerifyKey:
             raise ValueError
         return VerifyKey(bytes.fromhex(hex_key))
     except ValueError:
-        raise FleetError(FleetReason.BAD_PUBLIC_KEY, "public_key is 32 bytes of hex (Ed25519)", 400) from None
+        raise FleetError(FleetReason.BAD_PUBLIC_KEY, "public_key is 32 bytes of hex (Ed25519)") from None
 
 
 def enrol(
@@ -87,9 +87,7 @@ def enrol(
         select(TerminalRow.id).where(TerminalRow.kid == key.kid, TerminalRow.status == TerminalStatus.ACTIVE)
     ).first()
     if clash is not None:
-        raise FleetError(
-            FleetReason.KEY_IN_USE, f"terminal {clash} still holds this key: retire it first", 409
-        )
+        raise FleetError(FleetReason.KEY_IN_USE, f"terminal {clash} still holds this key: retire it first")
     terminal = TerminalRow(
         school_id=row.school_id,
         canteen_id=row.canteen_id,
@@ -107,7 +105,7 @@ def enrol(
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # a concurrent enrolment of the same key won
-        raise FleetError(FleetReason.KEY_IN_USE, "another terminal holds this key", 409) from None
+        raise FleetError(FleetReason.KEY_IN_USE, "another terminal holds this key") from None
     row.used_at = now
     row.terminal_id = terminal.id
     return terminal
@@ -116,7 +114,7 @@ def enrol(
 def _terminal(session: Session, terminal_id: int, school_ids: frozenset[int] | None) -> TerminalRow:
     row = session.get(TerminalRow, terminal_id)
     if row is None or (school_ids is not None and row.school_id not in school_ids):
-        raise FleetError(FleetReason.NO_SUCH_TERMINAL, f"terminal {terminal_id}", 404)
+        raise FleetError(FleetReason.NO_SUCH_TERMINAL, f"terminal {terminal_id}")
     return row
 
 
@@ -126,7 +124,7 @@ def retire(
     """From now on the terminal's key is refused; its uploaded meals stay."""
     row = _terminal(session, terminal_id, school_ids)
     if row.status == TerminalStatus.RETIRED:
-        raise FleetError(FleetReason.TERMINAL_RETIRED, f"terminal {terminal_id} is retired already", 409)
+        raise FleetError(FleetReason.TERMINAL_RETIRED, f"terminal {terminal_id} is retired already")
     row.status = TerminalStatus.RETIRED.value
     row.retired_at = now
 
@@ -143,7 +141,7 @@ def move(
 ) -> IssuedCode:
     """A move is a retirement plus a code for the new school: the device enrols again (it may keep its key)."""
     if school_ids is not None and school_id not in school_ids:
-        raise FleetError(FleetReason.NO_SUCH_SCHOOL, f"school {school_id}", 404)
+        raise FleetError(FleetReason.NO_SUCH_SCHOOL, f"school {school_id}")
     retire(session, terminal_id, now=now, school_ids=school_ids)
     return create_enrolment_code(
         session, school_id=school_id, canteen_id=canteen_id, admin_id=admin_id, now=now

@@ -1,4 +1,4 @@
-"""Fleet tables: enrolment codes, terminals, and each school's current signed allowlist."""
+"""Fleet tables: enrolment codes, terminals, each school's current signed allowlist, pupils' ID cards."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -17,7 +18,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-import backend.calendar.tables  # noqa: F401  # registers the calendar tables (TABLE_MODULES does not list them)
 from backend.adapters.orm import Base
 from backend.adapters.types import UtcDateTime
 
@@ -75,3 +75,12 @@ class AllowlistRow(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     content_gzip: Mapped[bytes] = mapped_column(LargeBinary)
     etag: Mapped[str] = mapped_column(String(48))
+
+
+class CardRegistration(Base):
+    __tablename__ = "card_registrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    uid_hash: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

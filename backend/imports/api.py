@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from backend.auth import Principal, Role, require_admin
 from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.errors import DomainError
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 
-from .model import ImportKind
+from .model import ImportKind, ImportReason
 from .services import run_import
 
 router = APIRouter(prefix="/api/admin/v1", tags=["imports"])
@@ -48,7 +48,7 @@ def upload(
 ) -> ImportOut:
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise DomainError("IMPORT_TOO_LARGE", f"at most {MAX_UPLOAD} bytes", 413)
+        raise DomainError(ImportReason.TOO_LARGE, f"at most {MAX_UPLOAD} bytes")
     with UnitOfWork(ctx.session_factory) as uow:
         report = run_import(
             uow.session,

@@ -22,9 +22,9 @@ from typing import Any
 
 from backend.consent.model import ROLES
 from backend.consent.texts import Lang
+from backend.eligibility.model import MAX_GRADE, MIN_GRADE
+from backend.roster.iin import is_valid_iin
 from backend.sms.phones import normalize_phone
-from backend.wallet.iin import is_valid_iin
-from backend.wallet.model import MAX_GRADE, MIN_GRADE
 
 
 class ImportKind(enum.StrEnum):
@@ -32,6 +32,13 @@ class ImportKind(enum.StrEnum):
     PUPILS = "pupils"
     PARENTS = "parents"
     LINKS = "links"
+
+
+class ImportReason(enum.StrEnum):
+    """Why a whole file is refused (a row's rejection is a RejectReason in the report)."""
+
+    MALFORMED = "IMPORT_MALFORMED"
+    TOO_LARGE = "IMPORT_TOO_LARGE"
 
 
 class RejectReason(enum.StrEnum):

@@ -11,15 +11,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
-from backend.adapters.wallet_tables import Guardianship, ImportRejection, ImportRun, Parent, Pupil, School
 from backend.auth.model import Principal
 from backend.config import Settings
 from backend.consent.services import resume_unlinked
 from backend.errors import DomainError
-from backend.wallet.pseudonym import display_for, pseudonym_for
+from backend.imports.tables import ImportRejection, ImportRun
+from backend.roster.pseudonym import display_for, pseudonym_for
+from backend.roster.tables import Guardianship, Parent, Pupil, School
 
 from .model import (
     ImportKind,
+    ImportReason,
     LinkRow,
     ParentRow,
     PupilRow,
@@ -69,7 +71,7 @@ def run_import(
     try:
         records = list(read_records(data, filename))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise DomainError("IMPORT_MALFORMED", f"cannot read {filename}: {exc}", 400) from None
+        raise DomainError(ImportReason.MALFORMED, f"cannot read {filename}: {exc}") from None
     for number, rec in records:
         result = validate(kind, number, rec)
         if isinstance(result, Rejection):

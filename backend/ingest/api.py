@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.context import AppContext
 from backend.deps import CtxDep
-from backend.errors import DomainError
-from backend.fleet.device_auth import TerminalRoute, require_terminal
+from backend.errors import DomainError, not_found
+from backend.fleet.device_auth import require_terminal
 from backend.fleet.model import TerminalIdentity
 from backend.notify.model import Notifier
 from backend.notify.outbox import OutboxNotifier
@@ -21,7 +21,7 @@ from shared_crypto.meal_batch import MAX_BATCH
 from . import review, services
 from .model import Decision
 
-terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"], route_class=TerminalRoute)
+terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"])
 admin = APIRouter(prefix="/api/admin/v1", tags=["meals"])
 router = APIRouter()
 Reviewer = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
@@ -47,15 +47,15 @@ async def meal_batches(
     request: Request, ctx: CtxDep, t: Annotated[TerminalIdentity, Depends(require_terminal)]
 ) -> dict[str, int]:
     if request.headers.get("Content-Type", "").split(";")[0].strip() != "application/cose":
-        raise DomainError(services.IngestReason.WRONG_CONTENT_TYPE, "send the batch as application/cose", 400)
+        raise DomainError(services.IngestReason.WRONG_CONTENT_TYPE, "send the batch as application/cose")
     declared = request.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BATCH:
-        raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes", 413)
+        raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes")
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_BATCH:
-            raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes", 413)
+            raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes")
     result = await run_in_threadpool(_store, ctx, bytes(data), t)
     return {"accepted": result.accepted, "duplicates": result.duplicates, "flagged": result.flagged}
 
@@ -100,7 +100,7 @@ def decide(event_id: str, body: DecisionBody, ctx: CtxDep, who: Reviewer) -> dic
     except ValueError:
         raw = b""
     if len(raw) != 16:
-        raise DomainError("NOT_FOUND", "meal not found", 404)
+        raise not_found("meal")
     with ctx.session_factory() as session:
         status = review.decide(
             session,

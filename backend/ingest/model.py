@@ -38,6 +38,10 @@ class Flag(enum.StrEnum):
     WRONG_SCHOOL = "WRONG_SCHOOL"  # the voucher belongs to another school than the terminal's
 
 
+class ReviewReason(enum.StrEnum):
+    NOT_FLAGGED = "NOT_FLAGGED"  # only a held meal can be accepted or rejected
+
+
 class MealStatus(enum.StrEnum):
     OK = "ok"
     FLAGGED = "flagged"

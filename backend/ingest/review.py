@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.adapters.locking import for_update
 from backend.errors import DomainError, not_found
 
-from .model import Decision, MealStatus
+from .model import Decision, MealStatus, ReviewReason
 from .tables import MealEventRow, MealFlagRow
 
 
@@ -89,7 +89,7 @@ def decide(
     if meal is None or meal.school_id not in school_ids:
         raise not_found("meal")
     if meal.status != MealStatus.FLAGGED.value:
-        raise DomainError("NOT_FLAGGED", f"the meal is {meal.status}, nothing to decide", 409)
+        raise DomainError(ReviewReason.NOT_FLAGGED, f"the meal is {meal.status}, nothing to decide")
     meal.status = (
         MealStatus.ACCEPTED_BY_ADMIN.value
         if decision is Decision.ACCEPT

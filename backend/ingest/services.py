@@ -17,16 +17,16 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from backend.adapters.wallet_tables import Voucher, VoucherEvent
+from backend.adapters.dialect import among, insert_ignore, known_ids
 from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
 from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
-from shared_crypto import KeyRole, MealBatch, MealEvent, Reason, VerificationError, VerifyKey, verify_batch
+from backend.vouchers.tables import Voucher, VoucherEvent
+from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
-from .dialect import among, insert_ignore, known_ids
 from .model import (
     BILLABLE,
     Context,
@@ -51,6 +51,10 @@ class IngestReason(enum.StrEnum):
     TERMINAL_MISMATCH = "TERMINAL_MISMATCH"  # the batch names another terminal
 
 
+class BatchRejected(DomainError):
+    """A batch whose signature, structure or size shared_crypto refused (its reason code answers)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     accepted: int  # events stored by this call (meals and refusals)
@@ -66,7 +70,7 @@ class _OneKey:
 
     def lookup(self, kid: bytes, role: KeyRole, now: int | None, leeway: int) -> VerifyKey:
         if kid != self._key.kid or role is not KeyRole.DEVICE:
-            raise DomainError(IngestReason.KEY_MISMATCH, "batch not signed by this terminal's key", 403)
+            raise DomainError(IngestReason.KEY_MISMATCH, "batch not signed by this terminal's key")
         return self._key
 
 
@@ -74,13 +78,11 @@ def verify(data: bytes, terminal: TerminalIdentity) -> MealBatch:
     try:
         _, batch = verify_batch(data, _OneKey(terminal.key), leeway=0)
     except VerificationError as e:
-        status = 413 if e.reason is Reason.TOO_LARGE else 400
-        raise DomainError(e.reason.value, e.detail, status) from None
+        raise BatchRejected(e.reason, e.detail) from None
     if batch.terminal_id != terminal.terminal_id:
         raise DomainError(
             IngestReason.TERMINAL_MISMATCH,
             f"batch of terminal {batch.terminal_id} sent by terminal {terminal.terminal_id}",
-            403,
         )
     return batch
 

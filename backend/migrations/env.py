@@ -7,8 +7,8 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
-from backend.adapters.tables import all_metadata
 from backend.db import make_engine
+from backend.schema import all_metadata
 
 config = context.config
 target_metadata = all_metadata()

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.adapters.wallet_tables import Guardianship, Parent, Pupil
-from backend.ingest.dialect import among, insert_ignore
+from backend.adapters.dialect import among, insert_ignore
+from backend.roster.tables import Guardianship, Parent, Pupil
 
 from .model import MealNotice, meal_text, pick_guardian
 from .tables import NoticeRow
@@ -80,3 +80,13 @@ def deliver(session: Session, send: Callable[[NoticeRow], bool], now: datetime, 
             row.sent_at = now
             sent += 1
     return sent
+
+
+def notified_at(session: Session, event_ids: Sequence[bytes]) -> dict[bytes, datetime | None]:
+    """For each meal event with a notice: when it went out (None while it waits)."""
+    if not event_ids:
+        return {}
+    stmt = select(NoticeRow.event_id, NoticeRow.sent_at).where(
+        among(session, NoticeRow.event_id, list(event_ids))
+    )
+    return {event_id: sent_at for event_id, sent_at in session.execute(stmt)}

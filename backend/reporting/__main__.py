@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import School
 from backend.clock import SystemClock
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
+from backend.roster.tables import School
 
 from .services import daily_report, write_daily_files
 

@@ -12,7 +12,7 @@ from backend.auth.model import Principal, Role
 from backend.clock import local_date
 from backend.deps import CtxDep
 from backend.errors import DomainError
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 
 from . import services
 from .model import ReportFormat, ReportReason, render
@@ -29,14 +29,14 @@ def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise DomainError(ReportReason.BAD_DATE, f"date must be YYYY-MM-DD, got {text!r}", 400) from exc
+        raise DomainError(ReportReason.BAD_DATE, f"date must be YYYY-MM-DD, got {text!r}") from exc
 
 
 def _parse_format(text: str) -> ReportFormat:
     try:
         return ReportFormat(text)
     except ValueError as exc:
-        raise DomainError(ReportReason.BAD_FORMAT, f"format is json or csv, got {text!r}", 400) from exc
+        raise DomainError(ReportReason.BAD_FORMAT, f"format is json or csv, got {text!r}") from exc
 
 
 @router.get("/daily")
@@ -52,7 +52,7 @@ def daily(
     fmt = _parse_format(fmt_text)
     now = ctx.clock.now()
     if day > local_date(now):
-        raise DomainError(ReportReason.FUTURE_DATE, f"{day} has not happened yet", 400)
+        raise DomainError(ReportReason.FUTURE_DATE, f"{day} has not happened yet")
     if school_id is not None:
         ensure_school(principal, school_id)
     school_ids = [school_id] if school_id is not None else sorted(principal.school_ids)

@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy import and_, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from backend.adapters.wallet_tables import School, Voucher, VoucherEvent
 from backend.clock import KZ_TZ
 from backend.ingest.tables import MealEventRow
+from backend.roster.tables import School
+from backend.vouchers.tables import Voucher, VoucherEvent
 
 from .model import DailyReport, ReportFormat, render, school_report
 

@@ -1,1 +1,1 @@
-"""SMS: the gateway interface, its outbox and HTTP adapters, the official texts."""
+"""SMS: the outbox and inbound log, phone numbers; gateways live in backend.adapters.sms_gateways."""

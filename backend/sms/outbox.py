@@ -12,10 +12,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import SmsMessage
+from backend.adapters.sms_gateways import SmsGateway, SmsSendError
 from backend.clock import Clock
-
-from .gateway import SmsGateway, SmsSendError
+from backend.sms.tables import SmsMessage
 
 STALE_CLAIM = timedelta(minutes=10)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Depends
@@ -15,11 +15,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.auth import Principal, Role, require_admin, require_parent
 from backend.deps import CtxDep
 from backend.errors import not_found
-from backend.services.unit_of_work import UnitOfWork
+from backend.roster.tables import Pupil
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import Voucher, VoucherEvent
 
 from . import services
 from .model import Plan
@@ -157,12 +158,6 @@ def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
     """A token leaked: a new one whose serial becomes the minimum, so older ones are SUPERSEDED."""
     q = _issue(ctx, principal, voucher_id, supersede=True)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
-
-
-@router.get("/api/parent/v1/vouchers/{voucher_id}/meals")
-def meals(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[dict[str, Any]]:
-    with ctx.session_factory() as s:
-        return services.meal_history(s, principal, voucher_id)
 
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/events")

@@ -49,7 +49,7 @@ MAX_SERIAL = 0xFFFF  # the token's serial field is 16 bits
 
 def check_transition(old: VoucherStatus, new: VoucherStatus) -> None:
     if new not in _ALLOWED[old]:
-        raise DomainError(VoucherReason.TRANSITION_NOT_ALLOWED, f"a voucher {old} cannot become {new}", 409)
+        raise DomainError(VoucherReason.TRANSITION_NOT_ALLOWED, f"a voucher {old} cannot become {new}")
 
 
 def school_year_of(day: date) -> int:

@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.auth.model import Principal
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
-from backend.notify import history as notify_history
+from backend.roster.tables import Pupil
+from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
 from .model import (
@@ -181,7 +180,7 @@ def activate(session: Session, principal: Principal, voucher_id: int, now: datet
 
 def refuse(session: Session, principal: Principal, voucher_id: int, reason: str, now: datetime) -> Voucher:
     if not reason.strip():
-        raise DomainError(VoucherReason.REASON_REQUIRED, "say why the voucher is refused", 400)
+        raise DomainError(VoucherReason.REASON_REQUIRED, "say why the voucher is refused")
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     change_status(
         session, v, VoucherStatus.REFUSED, actor=f"parent:{principal.id}", reason=reason.strip(), now=now
@@ -206,7 +205,7 @@ def set_plan(
     if v is None:
         raise not_found("voucher")
     if v.plan == plan:
-        raise DomainError(VoucherReason.PLAN_UNCHANGED, f"the voucher is already on plan {plan.name}", 409)
+        raise DomainError(VoucherReason.PLAN_UNCHANGED, f"the voucher is already on plan {plan.name}")
     session.add(
         VoucherEvent(
             voucher_id=v.id,
@@ -244,13 +243,13 @@ def issue_qr(
     min_serial to it, so terminals refuse every older token as SUPERSEDED."""
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     if v.status != VoucherStatus.ACTIVE:
-        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first", 409)
+        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first")
     end_of_validity = datetime.combine(v.valid_until + timedelta(days=1), time(), KZ_TZ).astimezone(UTC)
     if now >= end_of_validity:
-        raise DomainError(VoucherReason.NOT_ACTIVE, "the voucher's school year is over", 409)
+        raise DomainError(VoucherReason.NOT_ACTIVE, "the voucher's school year is over")
     serial = v.next_serial
     if serial > MAX_SERIAL:
-        raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year", 409)
+        raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year")
     v.next_serial = serial + 1
     if supersede:
         v.min_serial = serial
@@ -321,21 +320,10 @@ def voucher_events(session: Session, principal: Principal, voucher_id: int) -> l
     )
 
 
-def meal_history(session: Session, principal: Principal, voucher_id: int) -> list[dict[str, Any]]:
-    """Meals served on this voucher, newest first: whether each counts, its notice and rating."""
-    voucher_for_parent(session, principal, voucher_id)
-    return [
-        {
-            "event_id": m.event_id,
-            "served_at": m.served_at.isoformat(),
-            "local_date": m.local_date.isoformat(),
-            "slot": m.slot,
-            "school_id": m.school_id,
-            "status": m.status,
-            "billable": m.billable,
-            "flags": list(m.flags),
-            "notified_at": m.notified_at.isoformat() if m.notified_at else None,
-            "rating": m.rating,
-        }
-        for m in notify_history.meal_history(session, voucher_id)
-    ]
+def holders(session: Session, pupil_ids: Sequence[int], school_year: int) -> set[int]:
+    """Which of these pupils hold a voucher of that school year, whatever its state."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(pupil_ids)):
+        stmt = select(Voucher.pupil_id).where(Voucher.school_year == school_year, Voucher.pupil_id.in_(chunk))
+        found.update(session.scalars(stmt))
+    return found

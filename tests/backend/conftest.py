@@ -37,7 +37,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import Guardianship, Parent, Pupil, School, SmsMessage
+from backend.adapters.sms_gateways import OutboxGateway
+from backend.adapters.state_registry import CategoryRecord, InMemoryRegistry
 from backend.app import create_app
 from backend.auth.model import Role
 from backend.auth.services import open_session
@@ -46,12 +47,12 @@ from backend.clock import KZ_TZ, FixedClock
 from backend.config import Settings
 from backend.context import AppContext
 from backend.db import init_schema
-from backend.services.unit_of_work import UnitOfWork
-from backend.sms.gateway import OutboxGateway
-from backend.wallet.iin import make_iin
-from backend.wallet.model import Category
-from backend.wallet.pseudonym import display_for, pseudonym_for
-from backend.wallet.registry import CategoryRecord, InMemoryRegistry
+from backend.eligibility.model import Category
+from backend.roster.iin import make_iin
+from backend.roster.pseudonym import display_for, pseudonym_for
+from backend.roster.tables import Guardianship, Parent, Pupil, School
+from backend.sms.tables import SmsMessage
+from backend.unit_of_work import UnitOfWork
 
 START = datetime(2026, 9, 14, 8, 0, tzinfo=KZ_TZ)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.demo import run
+from demo.story import run
 
 # Free breakfast 450.00 ₸ and lunch 800.50 ₸ for three children; the fourth on the discounted plan
 # (state 270.00 + 480.30, family 180.00 + 320.20); one breakfast and one lunch each.

@@ -21,12 +21,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.adapters.wallet_tables import Voucher, VoucherEvent
 from backend.auth.model import Role
 from backend.calendar import services as calendar
 from backend.calendar.model import SlotTime
 from backend.clock import KZ_TZ, FixedClock
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import DeviceAuth, MealBatch, MealEvent, Method, SigningKey, sign_batch, sign_device_auth
 
 API = "/api/terminal/v1"

@@ -8,14 +8,15 @@ from datetime import date, time, timedelta
 import httpx
 from fastapi.testclient import TestClient
 
-from backend.adapters.wallet_tables import CardRegistration, RevokedToken, Voucher
 from backend.auth.model import Role
 from backend.calendar import services as calendar
 from backend.calendar.model import DayRule, SlotTime, Tariff, tariff_in_force
 from backend.clock import FixedClock
 from backend.context import AppContext
 from backend.fleet.allowlist import refresh_handler, serve_allowlist
-from backend.services.unit_of_work import UnitOfWork
+from backend.fleet.tables import CardRegistration
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import RevokedToken, Voucher
 from shared_crypto import (
     Bundle,
     EntryStatus,
@@ -294,7 +295,7 @@ def test_the_worker_refreshes_allowlists_once_a_school_day(
     with_lunch_slot: Callable[[int], None],
 ) -> None:
     from backend.fleet.tables import AllowlistRow
-    from backend.scheduler import tick
+    from backend.worker import tick
 
     school = make_school()
     with_lunch_slot(school)

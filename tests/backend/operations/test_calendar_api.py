@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from backend.auth.model import Role
 from backend.calendar.model import Tariff
 from backend.calendar.services import load_calendar, load_tariffs
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 
 AdminToken = Callable[..., tuple[int, dict[str, str]]]
 API = "/api/admin/v1"

@@ -6,14 +6,13 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.adapters.wallet_tables import School, Supplier
 from backend.auth.model import Role
 from backend.clock import KZ_TZ, FixedClock
 from backend.feedback.model import summarise
-from backend.notify.history import meal_history
 from backend.notify.outbox import deliver
 from backend.notify.tables import NoticeRow
-from backend.services.unit_of_work import UnitOfWork
+from backend.roster.tables import School, Supplier
+from backend.unit_of_work import UnitOfWork
 
 from .conftest import LUNCH, Setup
 
@@ -167,8 +166,8 @@ def test_history_shows_rating_and_delivery(
     with uow_factory() as uow:
         assert deliver(uow.session, channel, clock.now()) == 1
         uow.commit()
-    with uow_factory() as uow:
-        history = meal_history(uow.session, s.voucher_id)
-    assert [h.event_id for h in history] == [second, first]  # newest first
-    assert (history[1].rating, history[0].rating) == (4, None)
-    assert sum(h.notified_at is not None for h in history) == 1 and len(sent) == 2
+    history = client.get(f"/api/parent/v1/vouchers/{s.voucher_id}/meals", headers=parent_token(s.parent_id))
+    meals = history.json()
+    assert [h["event_id"] for h in meals] == [second, first]  # newest first
+    assert (meals[1]["rating"], meals[0]["rating"]) == (4, None)
+    assert sum(h["notified_at"] is not None for h in meals) == 1 and len(sent) == 2

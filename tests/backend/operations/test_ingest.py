@@ -15,10 +15,11 @@ from backend.fleet.model import TerminalIdentity
 from backend.ingest import services
 from backend.ingest.api import notifier_of
 from backend.ingest.model import BILLABLE
+from backend.ingest.queries import voucher_meals
 from backend.ingest.tables import MealEventRow, MealFlagRow, RefusalRow
-from backend.notify.history import meal_history
+from backend.notify.outbox import notified_at
 from backend.notify.tables import NoticeRow
-from backend.services.unit_of_work import UnitOfWork
+from backend.unit_of_work import UnitOfWork
 from shared_crypto import SigningKey, VerifyKey
 
 from .conftest import LUNCH, Device, Setup
@@ -72,9 +73,9 @@ def test_replay_is_idempotent_and_notifies_once(
         notice = uow.session.scalars(select(NoticeRow)).one()
         assert notice.parent_id == setup.parent_id and notice.voucher_id == setup.voucher_id
         assert notice.body == "С.А. 5А: 14.09.2026 в 12:00 получил(а) горячее питание в школе."
-        [record] = meal_history(uow.session, setup.voucher_id)
+        [record] = voucher_meals(uow.session, setup.voucher_id)
+        assert notified_at(uow.session, [record.event_id]) == {record.event_id: None}  # queued, not sent
     assert record.billable and record.slot == 1 and record.local_date.isoformat() == "2026-09-14"
-    assert record.notified_at is None and record.rating is None
 
 
 def test_late_and_out_of_order_batches(

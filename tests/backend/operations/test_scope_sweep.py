@@ -28,12 +28,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.adapters.orm import Base
-from backend.adapters.wallet_tables import Parent, Pupil, School, Supplier
 from backend.auth.model import Role
 from backend.clock import KZ_TZ
-from backend.services.unit_of_work import UnitOfWork
-from backend.wallet.iin import make_iin
-from backend.wallet.model import Category
+from backend.eligibility.model import Category
+from backend.roster.iin import make_iin
+from backend.roster.tables import Parent, Pupil, School, Supplier
+from backend.unit_of_work import UnitOfWork
 
 from .conftest import Device
 

@@ -15,14 +15,15 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from backend.adapters.wallet_tables import School, Supplier, Voucher, VoucherEvent
 from backend.calendar.model import SlotTime
 from backend.calendar.services import set_slots
 from backend.calendar.tables import TariffRow
 from backend.clock import KZ_TZ
 from backend.fleet.tables import TerminalRow
 from backend.ingest.tables import MealEventRow, MealFlagRow
-from backend.services.unit_of_work import UnitOfWork
+from backend.roster.tables import School, Supplier
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import Voucher, VoucherEvent
 
 UowFactory = Callable[[], UnitOfWork]
 SEPT = date(2026, 9, 1)

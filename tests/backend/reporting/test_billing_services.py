@@ -12,7 +12,8 @@ from backend.billing import services
 from backend.billing.model import ActStatus, BillingError, BillingReason, month_days
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
-from backend.services.unit_of_work import UnitOfWork
+from backend.http_errors import status_of
+from backend.unit_of_work import UnitOfWork
 
 from .conftest import SEPT, World
 
@@ -229,9 +230,9 @@ def test_concurrent_producers_store_one_version(pg_url: str) -> None:
 
     from sqlalchemy import func, select
 
-    from backend.adapters.wallet_tables import School, Supplier
     from backend.billing.tables import ActRow
     from backend.db import make_engine, make_session_factory
+    from backend.roster.tables import School, Supplier
 
     engine = make_engine(pg_url)
     factory = make_session_factory(engine)
@@ -268,7 +269,7 @@ def test_concurrent_producers_store_one_version(pg_url: str) -> None:
 
 
 def test_school_without_supplier_has_no_act(world: World, uow: Callable[[], UnitOfWork]) -> None:
-    from backend.adapters.wallet_tables import School
+    from backend.roster.tables import School
 
     standard_tariffs(world)
     with uow() as u:
@@ -282,13 +283,13 @@ def test_school_without_supplier_has_no_act(world: World, uow: Callable[[], Unit
         for call in (services.produce_act, lambda s, i, m, _n: services.reconcile_month(s, i, m)):
             with pytest.raises(DomainError) as err:
                 call(u.session, world.other_school, SEPT, OCT_2)
-            assert (err.value.reason, err.value.status) == ("NO_SUPPLIER", 409)
+            assert (err.value.reason, status_of(err.value)) == ("NO_SUPPLIER", 409)
 
 
 def test_pupil_moved_to_another_school_stays_on_the_old_timesheet(
     world: World, uow: Callable[[], UnitOfWork]
 ) -> None:
-    from backend.adapters.wallet_tables import Pupil
+    from backend.roster.tables import Pupil
 
     standard_tariffs(world)
     world.meal(0, date(2026, 9, 14))

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 
 from backend.auth.model import Role
 from backend.context import AppContext
-from backend.scheduler import tick
-from backend.wallet.model import Category
+from backend.eligibility.model import Category
+from backend.worker import tick
 
 CAT = Category.TARGETED_ASSISTANCE
 

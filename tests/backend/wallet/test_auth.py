@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.adapters.egov import EgovReason
-from backend.adapters.wallet_tables import Parent
 from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
 from backend.auth.services import create_admin
 from backend.clock import FixedClock
 from backend.context import AppContext
 from backend.errors import DomainError
-from backend.services.unit_of_work import UnitOfWork
+from backend.roster.tables import Parent
+from backend.unit_of_work import UnitOfWork
 
 
 def _probe(app: FastAPI) -> None:
@@ -156,7 +156,7 @@ class _FakeEgov:
 
     def verify(self, assertion: str) -> str:
         if not assertion.startswith("signed:"):
-            raise DomainError(EgovReason.EGOV_REJECTED, "assertion did not verify", 401)
+            raise DomainError(EgovReason.EGOV_REJECTED, "assertion did not verify")
         return assertion.removeprefix("signed:")
 
 

@@ -13,13 +13,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.adapters.wallet_tables import ConsentRequest, ScheduledJob, SmsMessage
 from backend.app import create_app
 from backend.clock import FixedClock
 from backend.config import Settings
 from backend.consent.services import handle_reply, make_handlers
+from backend.consent.tables import ConsentRequest
 from backend.context import AppContext
-from backend.scheduler import run_due, schedule
+from backend.sms.tables import SmsMessage
+from backend.timers.store import run_due, schedule
+from backend.timers.tables import ScheduledJob
 
 from .conftest import CAT
 

@@ -10,12 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import ConsentIssue, ConsentRequest, SmsMessage, Voucher
 from backend.clock import FixedClock
 from backend.config import Settings
 from backend.consent import texts
 from backend.consent.model import Guardian, IssueReason, ReplyKind, choose_recipient, parse_reply
+from backend.consent.tables import ConsentIssue, ConsentRequest
 from backend.context import AppContext
+from backend.sms.tables import SmsMessage
+from backend.vouchers.tables import Voucher
 
 from .conftest import CAT, Staff
 

@@ -10,12 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import ConsentRequest, Voucher
+from backend.adapters.state_registry import CategoryRecord, FileRegistry, InMemoryRegistry
 from backend.clock import FixedClock
+from backend.consent.tables import ConsentRequest
 from backend.context import AppContext
+from backend.eligibility.model import Category, ListStatus, advance, check_entry, parse_month
 from backend.errors import DomainError
-from backend.wallet.model import Category, ListStatus, advance, check_entry, parse_month
-from backend.wallet.registry import CategoryRecord, FileRegistry, InMemoryRegistry
+from backend.http_errors import status_of
+from backend.vouchers.tables import Voucher
 
 from .conftest import CAT, Staff
 
@@ -31,7 +33,7 @@ def test_state_machine_only_moves_forward() -> None:
     ]:
         with pytest.raises(DomainError) as e:
             advance(cur, target)
-        assert e.value.reason == "LIST_WRONG_STATE" and e.value.status == 409
+        assert e.value.reason == "LIST_WRONG_STATE" and status_of(e.value) == 409
 
 
 def test_entry_rules() -> None:

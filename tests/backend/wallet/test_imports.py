@@ -10,12 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import ImportRejection, Parent, Pupil
 from backend.auth.model import Role
 from backend.context import AppContext
 from backend.imports.model import ImportKind, RejectReason, validate
-from backend.wallet.iin import is_valid_iin, make_iin
-from backend.wallet.pseudonym import pseudonym_for
+from backend.imports.tables import ImportRejection
+from backend.roster.iin import is_valid_iin, make_iin
+from backend.roster.pseudonym import pseudonym_for
+from backend.roster.tables import Parent, Pupil
 
 from .conftest import CAT, Staff
 

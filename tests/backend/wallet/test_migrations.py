@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from backend.adapters.tables import all_metadata
 from backend.db import alembic_config, init_schema, make_engine
+from backend.schema import all_metadata
 
 
 def _round_trip(url: str) -> None:

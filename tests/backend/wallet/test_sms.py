@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import SmsMessage
+from backend.adapters.sms_gateways import HttpSmsGateway, OutboxGateway, SmsSendError
 from backend.auth.model import Role
 from backend.context import AppContext
-from backend.sms.gateway import HttpSmsGateway, OutboxGateway, SmsSendError
 from backend.sms.outbox import dispatch_pending, queue_sms
 from backend.sms.phones import normalize_phone
+from backend.sms.tables import SmsMessage
 
 from .conftest import CAT
 

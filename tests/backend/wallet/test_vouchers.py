@@ -12,12 +12,12 @@ import segno  # noqa: F401  (the PNG path must be importable)
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.adapters.wallet_tables import VoucherEvent
 from backend.clock import FixedClock
 from backend.context import AppContext
 from backend.errors import DomainError
 from backend.vouchers.model import VoucherStatus, check_transition, school_year_of
 from backend.vouchers.services import expire_vouchers
+from backend.vouchers.tables import VoucherEvent
 from shared_crypto import KeyRole, TrustStore, VerificationError, check_standing, verify_qr_text
 
 from .conftest import CAT
@@ -157,7 +157,7 @@ def test_qr_issue_verifies_and_reissue_supersedes(
     third = client.post(f"/api/parent/v1/vouchers/{vid}/reissue", headers=h).json()
     assert third["serial"] == 3
     with ctx.session_factory() as s:
-        from backend.adapters.wallet_tables import Voucher
+        from backend.vouchers.tables import Voucher
 
         v = s.get(Voucher, vid)
         assert v is not None and v.min_serial == 3 and v.next_serial == 4

@@ -7,7 +7,7 @@ vouchers activated → terminal enrolled → breakfast (QR texts, camera PNGs, a
 meal) → network down, lunch served offline → reconnect and upload → parent notices and a rating →
 daily report → month over: timesheet and act of completed work (CSV, XLSX, PDF).
 
-`python -m backend.demo [DIR]` (default ./var/demo, wiped first). `run(DIR)` returns a `DemoResult` the
+`python -m demo [DIR]` (default ./var/demo, wiped first). `run(DIR)` returns a `DemoResult` the
 end-to-end test checks.
 """
 
@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import select
 
-from backend import demo_data as D
-from backend.adapters.wallet_tables import Parent, Pupil, School, SmsMessage, Supplier, Voucher
+from backend.adapters.sms_gateways import OutboxGateway
+from backend.adapters.state_registry import CategoryRecord, InMemoryRegistry
 from backend.app import create_app
 from backend.auth.model import Role
 from backend.auth.services import create_admin
@@ -41,10 +41,12 @@ from backend.clock import KZ_TZ, FixedClock
 from backend.config import Settings
 from backend.context import AppContext
 from backend.db import init_schema
-from backend.sms.gateway import OutboxGateway
-from backend.wallet.iin import make_iin
-from backend.wallet.model import Category
-from backend.wallet.registry import CategoryRecord, InMemoryRegistry
+from backend.eligibility.model import Category
+from backend.roster.iin import make_iin
+from backend.roster.tables import Parent, Pupil, School, Supplier
+from backend.sms.tables import SmsMessage
+from backend.vouchers.tables import Voucher
+from demo import data as D
 from device.config import load_config
 from device.hw.config import HardwareConfig
 from device.interfaces import Verdict

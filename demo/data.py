@@ -1,6 +1,6 @@
 """The cast of `make demo`: one school, its supplier, four families, the staff, the calendar and tariffs.
 
-Names are Kazakh and Russian as on real lists; IINs are made valid by `backend.wallet.iin.make_iin`.
+Names are Kazakh and Russian as on real lists; IINs are made valid by `backend.roster.iin.make_iin`.
 """
 
 from __future__ import annotations

@@ -6,11 +6,18 @@ import importlib
 
 from sqlalchemy import MetaData
 
-from .orm import Base
+from backend.adapters.orm import Base
 
 # Every module that declares tables on Base; Alembic and the schema test see all of them.
 TABLE_MODULES = (
-    "backend.adapters.wallet_tables",
+    "backend.roster.tables",
+    "backend.auth.tables",
+    "backend.sms.tables",
+    "backend.timers.tables",
+    "backend.eligibility.tables",
+    "backend.consent.tables",
+    "backend.vouchers.tables",
+    "backend.imports.tables",
     "backend.calendar.tables",
     "backend.fleet.tables",
     "backend.ingest.tables",

@@ -5,18 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import date
 
+from backend.adapters.state_registry import Category, ReturnReason
 from backend.errors import DomainError
 
 MIN_GRADE, MAX_GRADE = 1, 11
 LAST_UNCONDITIONAL_GRADE = 4  # grades 1–4: eligible without a category
 
-
-class Category(enum.StrEnum):
-    """The state categories of the order (Annex 1, point 5)."""
-
-    TARGETED_ASSISTANCE = "targeted_social_assistance"
-    BELOW_SUBSISTENCE = "below_subsistence_minimum"
-    ORPHAN_NO_CARE = "orphan_or_no_parental_care"
+__all__ = ["Category", "ReturnReason"]  # the register's vocabulary, used by the list's rules
 
 
 class ListStatus(enum.StrEnum):
@@ -28,12 +23,6 @@ class ListStatus(enum.StrEnum):
 class EntryResult(enum.StrEnum):
     CONFIRMED = "confirmed"
     RETURNED = "returned"
-
-
-class ReturnReason(enum.StrEnum):
-    NOT_IN_REGISTER = "NOT_IN_REGISTER"
-    CATEGORY_EXPIRED = "CATEGORY_EXPIRED"
-    CATEGORY_MISMATCH = "CATEGORY_MISMATCH"
 
 
 class ListReason(enum.StrEnum):
@@ -51,20 +40,20 @@ _NEXT = {ListStatus.DRAFT: ListStatus.APPROVED, ListStatus.APPROVED: ListStatus.
 def advance(current: ListStatus, target: ListStatus) -> ListStatus:
     """draft → approved → checked, nothing else."""
     if _NEXT.get(current) is not target:
-        raise DomainError(ListReason.WRONG_STATE, f"a {current} list cannot become {target}", 409)
+        raise DomainError(ListReason.WRONG_STATE, f"a {current} list cannot become {target}")
     return target
 
 
 def require_draft(status: ListStatus) -> None:
     if status is not ListStatus.DRAFT:
-        raise DomainError(ListReason.WRONG_STATE, f"the list is {status}; only a draft can change", 409)
+        raise DomainError(ListReason.WRONG_STATE, f"the list is {status}; only a draft can change")
 
 
 def check_entry(grade: int, category: Category | None) -> None:
     if not MIN_GRADE <= grade <= MAX_GRADE:
-        raise DomainError(ListReason.GRADE_INVALID, f"grade {grade} is outside 1..11", 400)
+        raise DomainError(ListReason.GRADE_INVALID, f"grade {grade} is outside 1..11")
     if grade > LAST_UNCONDITIONAL_GRADE and category is None:
-        raise DomainError(ListReason.CATEGORY_REQUIRED, "grades 5–11 need a state category", 400)
+        raise DomainError(ListReason.CATEGORY_REQUIRED, "grades 5–11 need a state category")
 
 
 def unconditional(grade: int) -> bool:
@@ -77,4 +66,4 @@ def parse_month(text: str) -> date:
         year, month = text.split("-")
         return date(int(year), int(month), 1)
     except ValueError:
-        raise DomainError(ListReason.MONTH_INVALID, f"month must be YYYY-MM, got {text!r}", 400) from None
+        raise DomainError(ListReason.MONTH_INVALID, f"month must be YYYY-MM, got {text!r}") from None

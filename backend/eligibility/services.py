@@ -1,6 +1,5 @@
-"""Eligibility use cases: the pedagogue forms the month's list, the head approves it, the cross-check
-against the state register confirms or returns each pupil, and confirmed pupils move on — grades 1–4
-straight to vouchers, grades 5–11 to SMS consent. A returned pupil's live voucher is suspended."""
+"""Eligibility use cases: the pedagogue forms the month's list, the head approves it, and the
+cross-check against the state register confirms or returns each pupil (what follows is the campaign's)."""
 
 from __future__ import annotations
 
@@ -12,14 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import EligibilityEntry, EligibilityList, Pupil, Voucher
+from backend.adapters.state_registry import StateRegistry
 from backend.auth.model import Principal
 from backend.clock import local_date
-from backend.config import Settings
-from backend.consent.services import StartSummary, start_consent
 from backend.errors import DomainError, not_found
-from backend.vouchers.model import school_year_of
-from backend.vouchers.services import form_vouchers, suspend_for_pupils
+from backend.roster.tables import Pupil
+from backend.unit_of_work import UnitOfWork
 
 from .model import (
     Category,
@@ -31,10 +28,11 @@ from .model import (
     require_draft,
     unconditional,
 )
-from .registry import StateRegistry
+from .tables import EligibilityEntry, EligibilityList
 
 
-def create_list(session: Session, principal: Principal, school_id: int, month: date) -> EligibilityList:
+def create_list(uow: UnitOfWork, principal: Principal, school_id: int, month: date) -> EligibilityList:
+    session = uow.session
     if school_id not in principal.school_ids:
         raise not_found("school")
     if session.scalar(
@@ -42,10 +40,10 @@ def create_list(session: Session, principal: Principal, school_id: int, month: d
             EligibilityList.school_id == school_id, EligibilityList.month == month
         )
     ):
-        raise DomainError(ListReason.DUPLICATE, f"the list for {month:%Y-%m} exists", 409)
+        raise DomainError(ListReason.DUPLICATE, f"the list for {month:%Y-%m} exists")
     lst = EligibilityList(school_id=school_id, month=month, status=ListStatus.DRAFT, created_by=principal.id)
     session.add(lst)
-    session.flush()
+    uow.commit()
     return lst
 
 
@@ -58,8 +56,9 @@ def get_list(session: Session, principal: Principal, list_id: int, *, lock: bool
 
 
 def add_entry(
-    session: Session, principal: Principal, list_id: int, pupil_id: int, category: Category | None
+    uow: UnitOfWork, principal: Principal, list_id: int, pupil_id: int, category: Category | None
 ) -> EligibilityEntry:
+    session = uow.session
     lst = get_list(session, principal, list_id, lock=True)
     require_draft(ListStatus(lst.status))
     pupil = session.get(Pupil, pupil_id)
@@ -71,11 +70,13 @@ def add_entry(
         with session.begin_nested():
             session.add(entry)
     except IntegrityError:
-        raise DomainError(ListReason.DUPLICATE, "the pupil is on the list already", 409) from None
+        raise DomainError(ListReason.DUPLICATE, "the pupil is on the list already") from None
+    uow.commit()
     return entry
 
 
-def remove_entry(session: Session, principal: Principal, list_id: int, pupil_id: int) -> None:
+def remove_entry(uow: UnitOfWork, principal: Principal, list_id: int, pupil_id: int) -> None:
+    session = uow.session
     lst = get_list(session, principal, list_id, lock=True)
     require_draft(ListStatus(lst.status))
     entry = session.scalar(
@@ -86,39 +87,38 @@ def remove_entry(session: Session, principal: Principal, list_id: int, pupil_id:
     if entry is None:
         raise not_found("entry")
     session.delete(entry)
+    uow.commit()
 
 
-def approve(session: Session, principal: Principal, list_id: int, now: datetime) -> EligibilityList:
+def approve(uow: UnitOfWork, principal: Principal, list_id: int, now: datetime) -> EligibilityList:
+    session = uow.session
     lst = get_list(session, principal, list_id, lock=True)
     target = advance(ListStatus(lst.status), ListStatus.APPROVED)
     if (
         session.scalar(select(EligibilityEntry.id).where(EligibilityEntry.list_id == list_id).limit(1))
         is None
     ):
-        raise DomainError(ListReason.EMPTY_LIST, "an empty list cannot be approved", 409)
+        raise DomainError(ListReason.EMPTY_LIST, "an empty list cannot be approved")
     lst.status, lst.approved_by, lst.approved_at = target, principal.id, now
+    uow.commit()
     return lst
 
 
 @dataclass(frozen=True, slots=True)
-class CheckSummary:
-    confirmed: int
-    returned: int
-    vouchers_formed: int
-    suspended: int
-    consent: StartSummary
+class CrossCheck:
+    """Who the state register confirmed (grades 1–4 without asking), and who it returned."""
+
+    list_id: int
+    month: date
+    unconditional: list[int]
+    conditional: list[int]  # grades 5–11, confirmed: they go on to SMS consent
+    returned: list[int]
 
 
-def check(
-    session: Session,
-    principal: Principal,
-    list_id: int,
-    *,
-    registry: StateRegistry,
-    settings: Settings,
-    now: datetime,
-) -> CheckSummary:
-    """Cross-check an approved list and start what follows for each confirmed pupil."""
+def cross_check(
+    session: Session, principal: Principal, list_id: int, *, registry: StateRegistry, now: datetime
+) -> CrossCheck:
+    """Cross-check an approved list against the state register, entry by entry."""
     lst = get_list(session, principal, list_id, lock=True)
     lst.status = advance(ListStatus(lst.status), ListStatus.CHECKED)
     lst.checked_at = now
@@ -128,9 +128,7 @@ def check(
         .where(EligibilityEntry.list_id == lst.id)
     ).all()
     on = local_date(now)
-    direct: list[int] = []
-    consent: list[int] = []
-    returned: list[int] = []
+    result = CrossCheck(lst.id, lst.month, [], [], [])
     for entry, iin, grade in rows:
         if unconditional(grade):
             reason = None
@@ -139,30 +137,16 @@ def check(
             reason = registry.check(iin, Category(entry.category), on)
         if reason is None:
             entry.result, entry.reason = EntryResult.CONFIRMED, None
-            (direct if unconditional(grade) else consent).append(entry.pupil_id)
+            (result.unconditional if unconditional(grade) else result.conditional).append(entry.pupil_id)
         else:
             entry.result, entry.reason = EntryResult.RETURNED, reason
-            returned.append(entry.pupil_id)
-    formed = form_vouchers(session, direct, settings=settings, now=now, actor="system", reason="grades 1–4")
-    # Grades 5–11 already holding this year's voucher need no new consent; a suspended one is restored.
-    holders = _voucher_holders(session, consent, school_year_of(on))
-    form_vouchers(
-        session, holders, settings=settings, now=now, actor="system", reason="eligibility confirmed"
-    )
-    summary = start_consent(
-        session, lst.id, [p for p in consent if p not in holders], settings=settings, now=now
-    )
-    suspended = suspend_for_pupils(
-        session, returned, now=now, actor="system", reason=f"eligibility lost ({lst.month:%Y-%m} list)"
-    )
-    return CheckSummary(len(direct) + len(consent), len(returned), formed, suspended, summary)
+            result.returned.append(entry.pupil_id)
+    return result
 
 
-def _voucher_holders(session: Session, pupil_ids: list[int], school_year: int) -> set[int]:
-    if not pupil_ids:
-        return set()
-    stmt = select(Voucher.pupil_id).where(Voucher.school_year == school_year, Voucher.pupil_id.in_(pupil_ids))
-    return set(session.scalars(stmt))
+def school_of_list(session: Session, list_id: int) -> int | None:
+    """The school a list belongs to (None: no such list), for features that scope by list."""
+    return session.scalar(select(EligibilityList.school_id).where(EligibilityList.id == list_id))
 
 
 def list_entries(
@@ -176,3 +160,10 @@ def list_entries(
         .order_by(Pupil.class_name, Pupil.full_name)
     ).all()
     return lst, [(e, p) for e, p in rows]
+
+
+def lists_of_school(session: Session, school_id: int) -> list[EligibilityList]:
+    stmt = (
+        select(EligibilityList).where(EligibilityList.school_id == school_id).order_by(EligibilityList.month)
+    )
+    return list(session.scalars(stmt))

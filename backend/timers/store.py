@@ -1,4 +1,4 @@
-"""Durable timers: rows in `scheduled_jobs` (due_at, kind, unique key, done_at) run by `run_due(now)`.
+"""The timer store: rows in `scheduled_jobs` (due_at, kind, unique key, done_at) run by `run_due(now)`.
 
 A job is claimed with a row lock (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers) and
 its handler runs in the same transaction that sets done_at, so a crash before commit leaves the job to
@@ -13,17 +13,16 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import ScheduledJob
+from backend.unit_of_work import UnitOfWork
 
-if TYPE_CHECKING:
-    from backend.context import AppContext
+from .tables import ScheduledJob
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(minutes=5)
@@ -52,9 +51,6 @@ def cancel(session: Session, key: str, now: datetime, outcome: str = "cancelled"
         job.outcome = outcome
 
 
-ALLOWLIST_REFRESH = "allowlist_refresh"  # every school's bundle brought up to date, daily
-
-
 def run_due(
     session_factory: sessionmaker[Session],
     now: datetime,
@@ -69,7 +65,8 @@ def run_due(
     while ran < limit:
         job_id: int | None = None
         try:
-            with session_factory() as session, session.begin():
+            with UnitOfWork(session_factory) as uow:
+                session = uow.session
                 stmt = (
                     select(ScheduledJob)
                     .where(ScheduledJob.done_at.is_(None), ScheduledJob.due_at <= now)
@@ -87,57 +84,16 @@ def run_due(
                     else f"no handler for {job.kind}"
                 )
                 job.done_at = now
+                uow.commit()
         except Exception as exc:
             if job_id is None:
                 raise
             log.exception("scheduled job %s failed", job_id)
-            with session_factory() as session, session.begin():
-                failed = session.get(ScheduledJob, job_id)
+            with UnitOfWork(session_factory) as uow:
+                failed = uow.session.get(ScheduledJob, job_id)
                 if failed is not None:
                     failed.due_at = now + RETRY_AFTER
                     failed.outcome = f"error: {exc}"[:200]
+                uow.commit()
         ran += 1
     return ran
-
-
-def tick(ctx: AppContext) -> dict[str, int]:
-    """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
-    then the SMS outbox."""
-    from backend.clock import local_date
-    from backend.consent.services import make_handlers
-    from backend.fleet.allowlist import refresh_handler
-    from backend.sms.outbox import dispatch_pending
-    from backend.vouchers.services import expire_vouchers
-
-    now = ctx.clock.now()
-    with ctx.session_factory() as session, session.begin():
-        # Once per school-local day, whatever the number of workers: the key makes it unique.
-        schedule(
-            session,
-            kind=ALLOWLIST_REFRESH,
-            key=f"{ALLOWLIST_REFRESH}:{local_date(now)}",
-            due_at=now,
-            payload={},
-        )
-    handlers = {**make_handlers(ctx.settings), ALLOWLIST_REFRESH: refresh_handler(ctx.keys)}
-    jobs = run_due(ctx.session_factory, now, handlers)
-    with ctx.session_factory() as session, session.begin():
-        expired = expire_vouchers(session, now=now)
-    sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
-    return {"jobs": jobs, "expired": expired, "sms_sent": sent}
-
-
-def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process
-    """`python -m backend.scheduler`: run `tick` every `interval` seconds against SM_DATABASE_URL."""
-    import time
-
-    from backend.app import create_app
-
-    ctx = create_app().state.ctx
-    while True:
-        tick(ctx)
-        time.sleep(interval)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

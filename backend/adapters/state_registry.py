@@ -4,6 +4,7 @@ orphans): an interface, an in-memory adapter and a file adapter reading the regi
 from __future__ import annotations
 
 import csv
+import enum
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -12,7 +13,19 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from .model import Category, ReturnReason
+
+class Category(enum.StrEnum):
+    """The state categories of the order (Annex 1, point 5), as the register names them."""
+
+    TARGETED_ASSISTANCE = "targeted_social_assistance"
+    BELOW_SUBSISTENCE = "below_subsistence_minimum"
+    ORPHAN_NO_CARE = "orphan_or_no_parental_care"
+
+
+class ReturnReason(enum.StrEnum):
+    NOT_IN_REGISTER = "NOT_IN_REGISTER"
+    CATEGORY_EXPIRED = "CATEGORY_EXPIRED"
+    CATEGORY_MISMATCH = "CATEGORY_MISMATCH"
 
 
 @dataclass(frozen=True, slots=True)

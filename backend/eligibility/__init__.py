@@ -1,0 +1,1 @@
+"""Monthly eligibility lists: formed by the social pedagogue, approved by the head, cross-checked."""

@@ -1,0 +1,37 @@
+"""The monthly eligibility lists and their entries (migration 0001)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.adapters.orm import Base
+from backend.adapters.types import UtcDateTime
+
+
+class EligibilityList(Base):
+    """A school's monthly list: the consent campaign of that month."""
+
+    __tablename__ = "eligibility_lists"
+    __table_args__ = (UniqueConstraint("school_id", "month", name="uq_eligibility_lists_school_month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    month: Mapped[date] = mapped_column(Date)  # first day of the month
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | approved | checked
+    created_by: Mapped[int] = mapped_column(Integer)
+    approved_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class EligibilityEntry(Base):
+    __tablename__ = "eligibility_entries"
+    __table_args__ = (UniqueConstraint("list_id", "pupil_id", name="uq_eligibility_entries_list_pupil"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("eligibility_lists.id"), index=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    result: Mapped[str | None] = mapped_column(String(10), nullable=True)  # confirmed | returned
+    reason: Mapped[str | None] = mapped_column(String(30), nullable=True)

@@ -1,0 +1,62 @@
+"""What other features may read of the stored meals: read models, never the table classes.
+
+Each function answers one question a caller has ("the meals of a voucher", "this meal"), so the
+meal table can change shape (partitions, renamed columns) without rippling through its readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .model import BILLABLE
+from .tables import MealEventRow
+
+
+@dataclass(frozen=True, slots=True)
+class Meal:
+    event_id: bytes
+    school_id: int
+    voucher_id: int | None
+    pupil_id: int | None
+    slot: int | None
+    served_at: datetime
+    local_date: date
+    status: str  # MealStatus
+    flags: tuple[str, ...]
+
+    @property
+    def billable(self) -> bool:
+        return self.status in BILLABLE
+
+
+def _meal(row: MealEventRow) -> Meal:
+    return Meal(
+        event_id=row.id,
+        school_id=row.school_id,
+        voucher_id=row.voucher_id,
+        pupil_id=row.pupil_id,
+        slot=row.slot,
+        served_at=row.served_at,
+        local_date=row.local_date,
+        status=row.status,
+        flags=tuple(row.flags or ()),
+    )
+
+
+def meal(session: Session, event_id: bytes) -> Meal | None:
+    row = session.get(MealEventRow, event_id)
+    return None if row is None else _meal(row)
+
+
+def voucher_meals(session: Session, voucher_id: int, *, limit: int = 200) -> list[Meal]:
+    """The meals served on a voucher, newest first."""
+    stmt = (
+        select(MealEventRow)
+        .where(MealEventRow.voucher_id == voucher_id)
+        .order_by(MealEventRow.served_at.desc())
+        .limit(limit)
+    )
+    return [_meal(r) for r in session.scalars(stmt)]

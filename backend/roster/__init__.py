@@ -1,0 +1,1 @@
+"""Reference data: schools, suppliers, pupils, parents and guardianships; IINs and pupil pseudonyms."""

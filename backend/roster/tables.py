@@ -1,0 +1,59 @@
+"""Reference data (migration 0001): suppliers, schools, pupils, parents and who is whose parent.
+
+Every feature reads these as the join targets of its own queries; only roster's writers (imports, the
+supplier and school set-up) change them. On a distributed PostgreSQL they are the reference tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.adapters.orm import Base
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bin: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class School(Base):
+    __tablename__ = "schools"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bin: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    region: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
+
+
+class Pupil(Base):
+    __tablename__ = "pupils"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(300))
+    grade: Mapped[int] = mapped_column(Integer)
+    class_name: Mapped[str] = mapped_column(String(20))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    pseudonym: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    display: Mapped[str] = mapped_column(String(40))
+
+
+class Parent(Base):
+    __tablename__ = "parents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    # "kk", "ru" or "kk+ru" (the order's default: both languages in one message).
+    language: Mapped[str] = mapped_column(String(8), default="kk+ru")
+
+
+class Guardianship(Base):
+    __tablename__ = "guardianships"
+    __table_args__ = (UniqueConstraint("pupil_id", "parent_id", name="uq_guardianships_pupil_parent"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # mother | father | guardian | trustee

@@ -1,1 +1,0 @@
-"""Service layer: thin use cases over the domain model and a unit of work."""

@@ -1,1 +1,0 @@
-"""Wallet: pupils and the monthly eligibility lists (model, services, state registry, API)."""

@@ -1,0 +1,49 @@
+"""The worker process: due timers (each feature registers its handlers here), voucher expiry, the day's
+allowlist refresh and the SMS outbox. `python -m backend.worker` runs it against SM_DATABASE_URL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from backend.clock import local_date
+from backend.config import Settings
+from backend.consent.services import make_handlers as consent_handlers
+from backend.context import AppContext, build_context
+from backend.fleet.allowlist import ALLOWLIST_REFRESH, refresh_handler
+from backend.sms.outbox import dispatch_pending
+from backend.timers.store import Handler, run_due, schedule
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers.services import expire_vouchers
+
+
+def handlers(ctx: AppContext) -> Mapping[str, Handler]:
+    return {**consent_handlers(ctx.settings), ALLOWLIST_REFRESH: refresh_handler(ctx.keys)}
+
+
+def tick(ctx: AppContext) -> dict[str, int]:
+    """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
+    then the SMS outbox."""
+    now = ctx.clock.now()
+    with UnitOfWork(ctx.session_factory) as uow:
+        # Once per school-local day, whatever the number of workers: the key makes it unique.
+        key = f"{ALLOWLIST_REFRESH}:{local_date(now)}"
+        schedule(uow.session, kind=ALLOWLIST_REFRESH, key=key, due_at=now, payload={})
+        uow.commit()
+    jobs = run_due(ctx.session_factory, now, handlers(ctx))
+    with UnitOfWork(ctx.session_factory) as uow:
+        expired = expire_vouchers(uow.session, now=now)
+        uow.commit()
+    sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    return {"jobs": jobs, "expired": expired, "sms_sent": sent}
+
+
+def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process
+    ctx = build_context(Settings.from_env())
+    while True:
+        tick(ctx)
+        time.sleep(interval)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
