@@ -94,6 +94,7 @@ class TrustedClock:
         self._floor_ms: int | None = None
         self._anchor: _Anchor | None = None
         self._persisted_at_ns: int | None = None
+        self._persisted_floor_ms: int | None = None
         self._load()
 
     @property
@@ -123,7 +124,7 @@ class TrustedClock:
             status = TimeStatus.TRUSTED if self._rtc else TimeStatus.UNTRUSTED
             reading = TimeReading(status, system_ms, mono, boot)
         if reading.trusted:
-            self._advance(reading.wall_ms, mono)
+            self._advance(reading.wall_ms)
         return reading
 
     def set_trusted(self, unix_s: float) -> None:
@@ -135,28 +136,43 @@ class TrustedClock:
         self._floor_ms = wall_ms
         self._persist(mono)
 
-    def _advance(self, wall_ms: int, mono: int) -> None:
+    def _advance(self, wall_ms: int) -> None:
         if self._floor_ms is None or wall_ms > self._floor_ms:
             self._floor_ms = wall_ms
-            if self._persisted_at_ns is None or mono - self._persisted_at_ns >= self._persist_interval_ns:
-                self._persist(mono)
 
-    def _persist(self, mono: int) -> None:
+    def persist_floor(self) -> bool:
+        """Write the floor to flash if it moved and `persist_interval_s` has passed since the last write.
+        Called from the terminal's housekeeping timer, never from a decision: the atomic write costs
+        two fsyncs, which a meal on a slow SD card must not wait for."""
+        mono = self._src.monotonic_ns()
+        if self._floor_ms is None or self._floor_ms == self._persisted_floor_ms:
+            return False
+        if (
+            self._persisted_at_ns is not None
+            and 0 <= mono - self._persisted_at_ns < self._persist_interval_ns
+        ):
+            return False
+        return self._persist(mono)
+
+    def _persist(self, mono: int) -> bool:
         state: dict[str, object] = {"floor_ms": self._floor_ms}
         if self._anchor is not None:
             a = self._anchor
             state["anchor"] = {"boot_id": a.boot_id.hex(), "wall_ms": a.wall_ms, "mono_ns": a.mono_ns}
         try:
             atomic_write(self._file, json.dumps(state).encode())
-            self._persisted_at_ns = mono
         except OSError as e:  # a full or failing disk must not stop serving; the floor stays in memory
             log.warning("cannot persist trusted time to %s: %s", self._file, e)
+            return False
+        self._persisted_at_ns = mono
+        self._persisted_floor_ms = self._floor_ms
+        return True
 
     def _load(self) -> None:
         try:
             state = json.loads(self._file.read_bytes())
             floor = state.get("floor_ms")
-            self._floor_ms = floor if isinstance(floor, int) else None
+            self._floor_ms = self._persisted_floor_ms = floor if isinstance(floor, int) else None
             a = state.get("anchor")
             if isinstance(a, dict) and a.get("boot_id") == self._src.boot_id().hex():
                 self._anchor = _Anchor(bytes.fromhex(a["boot_id"]), int(a["wall_ms"]), int(a["mono_ns"]))

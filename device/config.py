@@ -17,6 +17,10 @@ stale_grace_hours = 12
 
 [hardware]          # device.hw.config.HardwareConfig
 decoder = "zxing"
+
+[kiosk]             # the staff's screen on http://127.0.0.1:<port>/ (docs/device.md)
+enabled = true
+port = 8088
 ```
 Unknown keys are refused: a typo must not pass silently.
 """
@@ -42,6 +46,7 @@ class Rules:
     signed_object_leeway_s: int = 300  # trust list, bundle and key validity
     repeat_window_s: float = 10.0  # the same QR or card again within this is the same event
     stale_grace_hours: float = 12.0  # past the bundle's valid_until: serve with WARNING this long
+    allowlist_warning_hours: float = 6.0  # before valid_until: warn (ALLOWLIST_EXPIRING) this long
     prune_after_days: int = 14  # uploaded records older than this are deleted
     upload_batch_size: int = 500
     sync_interval_s: float = 300.0
@@ -66,6 +71,24 @@ class Rules:
     def stale_grace_s(self) -> int:
         return int(self.stale_grace_hours * 3600)
 
+    @property
+    def allowlist_warning_s(self) -> int:
+        return int(self.allowlist_warning_hours * 3600)
+
+
+@dataclass(frozen=True, slots=True)
+class KioskConfig:
+    """The kiosk page: served on the loopback interface only, whether or not a screen is attached."""
+
+    enabled: bool = True
+    port: int = 8088
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ConfigError("[kiosk] enabled must be true or false")
+        if type(self.port) is not int or not 1024 <= self.port <= 65535:
+            raise ConfigError("[kiosk] port must be an integer 1024-65535 (an unprivileged port)")
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceConfig:
@@ -79,6 +102,7 @@ class DeviceConfig:
     timezone: str = "Asia/Almaty"
     rules: Rules = field(default_factory=Rules)
     hardware: HardwareConfig | None = None  # None: not configured (simulated runs, tests); defaults on a Pi
+    kiosk: KioskConfig = field(default_factory=KioskConfig)
 
     @property
     def journal_path(self) -> Path:
@@ -99,7 +123,7 @@ def parse_config(text: str) -> DeviceConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"not TOML: {e}") from e
-    unknown = set(doc) - {"terminal", "rules", "hardware"}
+    unknown = set(doc) - {"terminal", "rules", "hardware", "kiosk"}
     if unknown:
         raise ConfigError(f"unknown tables: {sorted(unknown)}")
     term = doc.get("terminal")
@@ -129,6 +153,9 @@ def parse_config(text: str) -> DeviceConfig:
             hardware = HardwareConfig.from_table(doc["hardware"])
         except (ValueError, TypeError) as e:
             raise ConfigError(f"[hardware]: {e}") from e
+    kiosk_table = doc.get("kiosk", {})
+    if not isinstance(kiosk_table, dict) or set(kiosk_table) - {"enabled", "port"}:
+        raise ConfigError("[kiosk] takes only `enabled` and `port`")
     return DeviceConfig(
         server_url=term["server_url"],
         terminal_id=term["terminal_id"],
@@ -140,6 +167,7 @@ def parse_config(text: str) -> DeviceConfig:
         timezone=term.get("timezone", "Asia/Almaty"),
         rules=Rules(**rules_table),
         hardware=hardware,
+        kiosk=KioskConfig(**kiosk_table),
     )
 
 

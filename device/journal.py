@@ -4,6 +4,10 @@ SQLite in WAL mode with synchronous=FULL: a commit returns only after the WAL is
 shown green survives a power cut; WAL keeps the cost to one sequential append and one fsync. The
 per-terminal `seq` is an AUTOINCREMENT key, so it keeps rising even after old records are pruned.
 The one-meal-per-slot rule reads served meals from here, so it holds across reboots.
+
+Checkpoints (copying the WAL back into the database file, two more fsyncs) are off the serving path:
+`wal_autocheckpoint` is 0 on the serving connection and a `Checkpointer` thread runs PASSIVE
+checkpoints on its own connection, after `checkpoint_every` commits or when serving has been idle.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import errno
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,28 +100,128 @@ def _is_full(e: BaseException) -> bool:
     return isinstance(e, OSError) and e.errno == errno.ENOSPC
 
 
+class Checkpointer:
+    """Copies the WAL into the database file in its own thread and connection, so no serving commit
+    pays for it. PASSIVE checkpoints never block a writer. They run after `every` commits, or once
+    serving has been quiet for `idle_s`. After a complete checkpoint SQLite starts the WAL over at
+    the next write, which costs that write an extra fsync (the new WAL header); when serving is
+    quiet `restart` makes that write here instead (it gives up at once if a decision holds the
+    journal), so the next meal pays one fsync only."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        every: int,
+        idle_s: float,
+        restart: Callable[[], bool],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._path = path
+        self._every = every
+        self._idle_s = idle_s
+        self._restart = restart
+        self._now = monotonic
+        self._wake = threading.Condition()
+        self._commits = 0
+        self._last_commit = 0.0
+        self._stopped = False
+        self.runs = 0  # checkpoints done (tests, bench)
+        self.restarts = 0  # WAL restarts made here rather than in a serving commit
+        self._thread = threading.Thread(target=self._run, name="checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def committed(self) -> None:
+        """Called after each write transaction: counts it, no I/O."""
+        with self._wake:
+            self._commits += 1
+            self._last_commit = self._now()
+            if self._commits >= self._every:
+                self._wake.notify()
+
+    def _due(self) -> bool:
+        if self._commits >= self._every:
+            return True
+        return self._commits > 0 and self._now() - self._last_commit >= self._idle_s
+
+    def _run(self) -> None:
+        db: sqlite3.Connection | None = None
+        try:
+            while True:
+                with self._wake:
+                    while not self._stopped and not self._due():
+                        self._wake.wait(self._idle_s / 2)
+                    if self._stopped:
+                        return
+                    self._commits = 0
+                try:
+                    if db is None:
+                        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+                    busy, wal_frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.runs += 1
+                except sqlite3.Error as e:  # the serving connection reports disk faults; try again later
+                    log.warning("background checkpoint failed: %s", e)
+                    continue
+                with self._wake:
+                    quiet = self._commits == 0
+                if not busy and wal_frames == copied and quiet and self._restart():
+                    self.restarts += 1
+        finally:
+            if db is not None:
+                db.close()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        if self._thread.is_alive():
+            self._thread.join(10.0)
+
+
 class Journal:
     """Thread-safe (one connection behind a lock): the serving loop appends while the uploader reads
-    and marks. Every method raises JournalError, never a bare sqlite3 or OS error."""
+    and marks. Every method raises JournalError, never a bare sqlite3 or OS error.
 
-    def __init__(self, path: Path, *, max_page_count: int | None = None) -> None:
+    `checkpoint_every` commits (or `checkpoint_idle_s` of quiet) trigger a background checkpoint;
+    `checkpoint_every=0` leaves checkpoints to SQLite on the committing thread (its default)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_page_count: int | None = None,
+        checkpoint_every: int = 500,
+        checkpoint_idle_s: float = 5.0,
+    ) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self.checkpointer: Checkpointer | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            if checkpoint_every:
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
             if max_page_count is not None:  # tests: a tiny database stands in for a full disk
                 self._db.execute(f"PRAGMA max_page_count={int(max_page_count)}")
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as e:
             raise JournalError(f"cannot open journal {path}: {e}", full=_is_full(e)) from e
+        if checkpoint_every:
+            self.checkpointer = Checkpointer(
+                path, every=checkpoint_every, idle_s=checkpoint_idle_s, restart=self._restart_wal
+            )
+            self.checkpointer.start()
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         with self._lock:
-            self._db.close()
+            self._db.close()  # the last connection to close checkpoints the rest and removes the WAL
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -125,6 +230,8 @@ class Journal:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.execute("COMMIT")
+                if self.checkpointer is not None:
+                    self.checkpointer.committed()
             except BaseException as e:
                 # SQLite may already have rolled back (it does on SQLITE_FULL): only roll back what is open.
                 if self._db.in_transaction:
@@ -135,6 +242,25 @@ class Journal:
                 if isinstance(e, sqlite3.Error | OSError):
                     raise JournalError(str(e), full=_is_full(e)) from e
                 raise
+
+    def _restart_wal(self) -> bool:
+        """A one-page write (the header's user_version, unused otherwise) so that SQLite starts the WAL
+        over in this call; False, doing nothing, if a decision holds the journal."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            self._db.execute(f"PRAGMA user_version={int(version)}")
+            self._db.execute("COMMIT")
+            return True
+        except sqlite3.Error as e:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            log.warning("WAL restart write failed: %s", e)
+            return False
+        finally:
+            self._lock.release()
 
     def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         with self._lock:
@@ -174,6 +300,21 @@ class Journal:
             (voucher, day, slot),
         )
         return bool(rows)
+
+    def served_counts(self, day: int) -> dict[int, int]:
+        """Meals served on local day `day`, by slot (the kiosk's count at start-up and at midnight)."""
+        rows = self._query(
+            "SELECT slot, count(*) FROM events WHERE day = ? AND served = 1 GROUP BY slot", (day,)
+        )
+        return {int(slot): int(n) for slot, n in rows}
+
+    def latest(self, n: int) -> list[Record]:
+        """The last `n` records, oldest first."""
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            (n,),
+        )
+        return [_record(row) for row in reversed(rows)]
 
     def pending(self, limit: int) -> list[Record]:
         """The oldest records not yet uploaded, in seq order."""

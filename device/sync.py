@@ -40,6 +40,7 @@ class DeviceAuthFlow(httpx.Auth):
         self._key = key
         self._terminal_id = terminal_id
         self._now_s = now_s
+        self.answers = 0  # responses of any status: the server was reached (online, for the kiosk)
 
     def _sign(self, request: httpx.Request, iat: int) -> None:
         line = f"{request.method} {request.url.path}"
@@ -48,6 +49,7 @@ class DeviceAuthFlow(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self._sign(request, self._now_s())
         response = yield request
+        self.answers += 1
         if response.status_code != 401:
             return
         try:
@@ -70,6 +72,7 @@ class SyncReport:
     upload: UploadReport | None = None
     pruned: int = 0
     health_sent: bool = False
+    reached_server: bool = False  # any request of the round got an answer, whatever its status
     errors: dict[str, str] = field(default_factory=dict)  # step → what went wrong
 
     @property
@@ -179,6 +182,7 @@ class SyncClient:
     def sync_once(self, client: httpx.Client) -> SyncReport:
         with self._lock:
             report = SyncReport()
+            answers = self.auth.answers
             steps: list[tuple[str, Callable[[], None]]] = [
                 ("trust-list", lambda: setattr(report, "trust_list_changed", self.fetch_trust_list(client))),
                 ("time", lambda: setattr(report, "clock_offset_s", self.fetch_time(client))),
@@ -201,6 +205,7 @@ class SyncClient:
                 report.health_sent = True
             except httpx.HTTPError as e:
                 report.errors["health"] = f"{type(e).__name__}: {e}"
+            report.reached_server = self.auth.answers > answers
             return report
 
     def _prune(self) -> int:

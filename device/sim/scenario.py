@@ -84,9 +84,34 @@ class Keys:
         return sign_trust_list(self.root, tl)
 
 
+FREE, DISCOUNTED = 1, 2  # the back end's plans (backend/vouchers/model.py)
+# A meal's full price in tiyn per slot (1 ₸ = 100 tiyn): breakfast 450 ₸, lunch 800.50 ₸, both plans.
+PRICES = {BREAKFAST.slot_id: 45_000, LUNCH.slot_id: 80_050}
+_INITIALS = ("А.С.", "Н.Қ.", "Д.Ж.", "Е.Т.", "Ә.М.", "Т.Б.", "М.Е.", "А.О.", "Ж.Н.", "С.Ә.", "А.Д.", "Д.Ғ.")
+_LETTERS = "АӘБВ"
+
+
 def school_calendar(days: Iterable[dt.date], slots: tuple[MealSlot, ...] = (BREAKFAST, LUNCH)) -> Calendar:
+    """The days given, each with every slot; tariffs for both plans in every slot (PRICES, else 500 ₸)."""
     ids = tuple(s.slot_id for s in slots)
-    return Calendar(KZ_OFFSET_MIN, slots, {yyyymmdd(d): ids for d in days})
+    prices = {s.slot_id: PRICES.get(s.slot_id, 50_000) for s in slots}
+    return Calendar(
+        KZ_OFFSET_MIN,
+        slots,
+        {yyyymmdd(d): ids for d in days},
+        tariffs={FREE: prices, DISCOUNTED: dict(prices)},
+    )
+
+
+def display(voucher_id: int) -> str:
+    """The demo pupil's display string: initials and class, as the back end makes it."""
+    v = voucher_id
+    return f"{_INITIALS[v % len(_INITIALS)]} {1 + v % 11}{_LETTERS[v % len(_LETTERS)]}"
+
+
+def plan(voucher_id: int) -> int:
+    """Every fourth demo pupil is on the discounted plan."""
+    return DISCOUNTED if voucher_id % 4 == 3 else FREE
 
 
 def entries(n: int, *, first: int = 1) -> tuple[Entry, ...]:
@@ -97,10 +122,10 @@ def entries(n: int, *, first: int = 1) -> tuple[Entry, ...]:
             voucher_id=v,
             pseudonym=pseudonym(v),
             card_uid_hashes=(uid_hash(card_uid(v)),) if v % 2 == 0 else (),
-            plan=0,
+            plan=plan(v),
             status=EntryStatus.ACTIVE,
             min_serial=1,
-            display=f"Pupil {v}, {1 + v % 11}A",
+            display=display(v),
         )
         for v in range(first, first + n)
     )
@@ -132,7 +157,8 @@ def bundle(
 def qr_text(
     keys: Keys, voucher_id: int, now: int, *, serial: int = 1, school_id: int = SCHOOL_ID, ttl: int = 300
 ) -> str:
-    return issue_qr_text(keys.issuer, VoucherToken(voucher_id, school_id, serial, 0, now - 60, now + ttl))
+    token = VoucherToken(voucher_id, school_id, serial, plan(voucher_id), now - 60, now + ttl)
+    return issue_qr_text(keys.issuer, token)
 
 
 def card_credential(keys: Keys, voucher_id: int, now: int, *, uid: bytes | None = None) -> bytes:

@@ -23,7 +23,7 @@ def store(tmp_path: Path, keys: scenario.Keys, grace: int = 3600) -> AllowlistSt
 def test_loads_what_provisioning_left(tmp_path: Path, keys: scenario.Keys) -> None:
     s = store(tmp_path, keys)
     assert s.bundle is not None and s.bundle.sequence == 1 and len(s.trust) == 3
-    assert s.view is not None and s.view.by_voucher[4].display == "Pupil 4, 5A"
+    assert s.view is not None and s.view.by_voucher[4].display == scenario.display(4)
     assert s.view.entry_for_card(scenario.card_uid(4)) is not None
     assert s.view.entry_for_card(scenario.card_uid(5)) is None
 

@@ -64,8 +64,10 @@ def test_the_floor_follows_trusted_time_so_a_later_jump_back_is_caught(tmp_path:
     src.advance(3600)
     assert clock.read().trusted
     assert clock.floor_ms == int((T + 3600) * 1000)
+    assert json.loads((tmp_path / "t.json").read_text())["floor_ms"] == int(T * 1000)  # reads never write
+    assert clock.persist_floor()  # the housekeeping timer does (the interval passed)
     saved = json.loads((tmp_path / "t.json").read_text())["floor_ms"]
-    assert saved == int((T + 3600) * 1000)  # persisted (interval passed)
+    assert saved == int((T + 3600) * 1000)
     src.reboot(wall=T + 1800)  # behind the last trusted reading, though after the anchor
     assert TrustedClock(src, tmp_path / "t.json").read().status is TimeStatus.UNKNOWN
 
@@ -76,7 +78,12 @@ def test_persisting_is_rate_limited(tmp_path: Path) -> None:
     clock.set_trusted(T)
     src.advance(5)
     clock.read()
+    assert not clock.persist_floor()  # 5 s after the last write
     assert json.loads((tmp_path / "t.json").read_text())["floor_ms"] == int(T * 1000)
+    src.advance(60)
+    clock.read()
+    assert clock.persist_floor() and not clock.persist_floor()  # written once; unchanged since
+    assert json.loads((tmp_path / "t.json").read_text())["floor_ms"] == int((T + 65) * 1000)
 
 
 def test_an_rtc_is_trusted_when_plausible_and_not_behind_the_floor(tmp_path: Path) -> None:

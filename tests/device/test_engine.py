@@ -18,7 +18,7 @@ from .conftest import DAY1, DAY2, T0, MakeRig, Rig, default_bundle
 def test_a_valid_token_is_served_with_the_pupils_display_and_journaled(rig: Rig) -> None:
     v = rig.terminal.present_qr(rig.qr(4))
     assert v.decision is Decision.SERVE and v.reason is None
-    assert v.display == "Pupil 4, 5A" and v.plan == 0 and v.voucher_id == 4
+    assert v.display == scenario.display(4) and v.plan == scenario.FREE and v.voucher_id == 4
     assert (v.day, v.slot) == (20261123, scenario.BREAKFAST.slot_id)
     [rec] = rig.terminal.journal.records()
     assert rec.seq == v.seq and rec.event_id == v.event_id and rec.served and rec.reason == "SERVED"
@@ -164,7 +164,8 @@ def test_clock_unknown_refuses(make_rig: MakeRig) -> None:
 
 
 def test_stale_allowlist_serves_with_warning_then_refuses(make_rig: MakeRig) -> None:
-    rig = make_rig(default_bundle(valid_until=T0 + 60), rules=Rules(stale_grace_hours=2))
+    rules = Rules(stale_grace_hours=2, allowlist_warning_hours=0)
+    rig = make_rig(default_bundle(valid_until=T0 + 60), rules=rules)
     assert rig.terminal.present_qr(rig.qr(4)).served
     assert rig.terminal.standing() is IndicatorState.IDLE
     rig.clock.advance(120)  # past valid_until, inside the grace
@@ -174,6 +175,17 @@ def test_stale_allowlist_serves_with_warning_then_refuses(make_rig: MakeRig) -> 
     rig.clock.advance(2 * 3600)  # grace over
     assert refused(rig, rig.qr(8)) is DeviceReason.ALLOWLIST_EXPIRED
     assert rig.indicator.standing is IndicatorState.FAULT
+
+
+def test_an_allowlist_near_its_end_warns_early_and_still_serves(make_rig: MakeRig) -> None:
+    rig = make_rig(default_bundle(valid_until=T0 + 9 * 3600 + 1800), rules=Rules(allowlist_warning_hours=6))
+    assert rig.terminal.faults() == [] and rig.terminal.standing() is IndicatorState.IDLE
+    rig.clock.advance(3 * 3600 + 1800 + 1)  # 12:30 at lunch, 6 h less a second before valid_until
+    assert rig.terminal.present_qr(rig.qr(4)).served
+    assert rig.terminal.faults() == ["ALLOWLIST_EXPIRING"]
+    assert rig.indicator.standing is IndicatorState.WARNING
+    rig.clock.advance(6 * 3600)  # past valid_until: stale, no longer "expiring"
+    assert rig.terminal.faults() == ["ALLOWLIST_STALE"]
 
 
 def test_no_allowlist_refuses(make_rig: MakeRig) -> None:
@@ -189,7 +201,7 @@ def test_no_allowlist_refuses(make_rig: MakeRig) -> None:
 
 def test_a_registered_card_uid_is_served(rig: Rig) -> None:
     v = rig.terminal.present_card(CardRead(scenario.card_uid(4), None))
-    assert v.served and v.voucher_id == 4 and v.display == "Pupil 4, 5A"
+    assert v.served and v.voucher_id == 4 and v.display == scenario.display(4)
     assert rig.terminal.journal.records()[-1].method == 2
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from device.interfaces import DeviceReason, IndicatorState
 from device.journal import Journal, JournalError, Record, _is_full
+from device.sim import scenario
 from shared_crypto import Method
 
 from .conftest import Rig
@@ -131,7 +132,7 @@ def test_disk_full_refuses_with_storage_full_and_fault_and_recovers(rig: Rig, tm
     rig.terminal.engine.journal = full
     v = rig.terminal.present_qr(rig.qr(4))
     assert not v.served and v.reason is DeviceReason.STORAGE_FULL and v.seq is None
-    assert v.display == "Pupil 4, 5A"  # staff still see who it was
+    assert v.display == scenario.display(4)  # staff still see who it was
     assert rig.indicator.standing is IndicatorState.FAULT and "JOURNAL_FULL" in rig.terminal.faults()
     rig.clock.advance(1)
     again = rig.terminal.present_qr(rig.qr(4))  # not cached as a repeat: nothing was journaled
