@@ -102,10 +102,11 @@ def run_due(
 
 def tick(ctx: AppContext) -> dict[str, int]:
     """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
-    then the SMS outbox."""
+    parent notices (in-app list, Web Push, SMS digest), then the SMS outbox."""
     from backend.clock import local_date
     from backend.consent.services import make_handlers
     from backend.fleet.allowlist import refresh_handler
+    from backend.notify.worker import deliver_notices
     from backend.sms.outbox import dispatch_pending
     from backend.vouchers.services import expire_vouchers
 
@@ -123,8 +124,9 @@ def tick(ctx: AppContext) -> dict[str, int]:
     jobs = run_due(ctx.session_factory, now, handlers)
     with ctx.session_factory() as session, session.begin():
         expired = expire_vouchers(session, now=now)
+    notices = deliver_notices(ctx)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
-    return {"jobs": jobs, "expired": expired, "sms_sent": sent}
+    return {"jobs": jobs, "expired": expired, "sms_sent": sent, **notices}
 
 
 def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process
