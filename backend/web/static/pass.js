@@ -6,11 +6,11 @@
   if (!root) return;
   var STORE = "sm-pass-v1";
   var REFRESH_MS = 10 * 60 * 1000;
-  var lang = root.dataset.lang;
+  var lang = root.dataset.lang === "en" ? "en-GB" : root.dataset.lang;  // day before month, as in Kazakhstan
   var el = function (id) { return document.getElementById(id); };
   var t = function (key, values) {
     var s = root.dataset["t" + key.charAt(0).toUpperCase() + key.slice(1)] || "";
-    Object.keys(values || {}).forEach(function (k) { s = s.replace("%(" + k + ")s", values[k]); });
+    Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
     return s;
   };
   var state = load();
