@@ -24,6 +24,13 @@ sysdeps:
 	      && echo "installed libzbar0"; \
 	  else echo "warning: libzbar0 missing (apt-get install libzbar0); the pyzbar decoder is then unavailable"; fi; \
 	fi
+	@# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium >/dev/null)) \
+	      && echo "installed chromium"; \
+	  else echo "warning: /usr/bin/chromium missing (apt-get install chromium); browser tests cannot run"; fi; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/python -m demo
@@ -38,6 +45,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -36,6 +36,7 @@ ROUTER_MODULES = (
     "backend.feedback.api",
     "backend.reporting.api",
     "backend.billing.api",
+    "backend.web.router",  # the parent's pages and the pupil's pass (server-rendered)
 )
 
 

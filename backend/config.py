@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .web_settings import WebSettings
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -33,6 +35,7 @@ class Settings:
     school_year_end_day: int = 31
     # State categories register export (CSV/JSON) for the eligibility cross-check; None: empty register.
     state_registry_file: Path | None = None
+    web: WebSettings = field(default_factory=WebSettings)  # parent pages and the pupil's pass
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -60,5 +63,6 @@ class Settings:
             school_year_end_month=int(e.get("SM_SCHOOL_YEAR_END_MONTH", d.school_year_end_month)),
             school_year_end_day=int(e.get("SM_SCHOOL_YEAR_END_DAY", d.school_year_end_day)),
             state_registry_file=Path(registry) if registry else None,
+            web=WebSettings.from_env(e),
             extra={k: v for k, v in e.items() if k.startswith("SM_X_")},
         )

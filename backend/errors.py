@@ -12,6 +12,7 @@ class CommonReason(enum.StrEnum):
 
     NOT_FOUND = "NOT_FOUND"
     INVALID_REQUEST = "INVALID_REQUEST"
+    CHOOSE_ONE = "CHOOSE_ONE"  # a form field outside its fixed choices
 
 
 class DomainError(Exception):

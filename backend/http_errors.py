@@ -23,6 +23,8 @@ from backend.fleet.model import FleetReason
 from backend.imports.model import ImportReason
 from backend.ingest.model import ReviewReason
 from backend.ingest.services import BatchRejected, IngestReason
+from backend.notify.model import NotifyReason
+from backend.passes.model import PassReason
 from backend.reporting.model import ReportReason
 from backend.vouchers.model import VoucherReason
 from shared_crypto import Reason as VerifyReason
@@ -40,7 +42,11 @@ BAD, UNAUTH, FORBIDDEN, MISSING, CONFLICT, GONE, TOO_LARGE, TOO_MANY, UNAVAILABL
 )
 
 STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
-    CommonReason: {CommonReason.NOT_FOUND: MISSING, CommonReason.INVALID_REQUEST: 422},
+    CommonReason: {
+        CommonReason.NOT_FOUND: MISSING,
+        CommonReason.INVALID_REQUEST: 422,
+        CommonReason.CHOOSE_ONE: BAD,
+    },
     AuthReason: {
         AuthReason.UNAUTHENTICATED: UNAUTH,
         AuthReason.BAD_CREDENTIALS: UNAUTH,
@@ -61,7 +67,13 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         ListReason.EMPTY_LIST: CONFLICT,
         ListReason.MONTH_INVALID: BAD,
     },
-    ConsentReason: {ConsentReason.NOT_DECIDED: CONFLICT, ConsentReason.WEBHOOK_UNAUTHENTICATED: UNAUTH},
+    ConsentReason: {
+        ConsentReason.NOT_DECIDED: CONFLICT,
+        ConsentReason.WEBHOOK_UNAUTHENTICATED: UNAUTH,
+        ConsentReason.NO_PENDING: CONFLICT,
+    },
+    NotifyReason: {NotifyReason.BAD_SUBSCRIPTION: BAD},
+    PassReason: {PassReason.LINK_USED: GONE, PassReason.LINK_EXPIRED: GONE, PassReason.REVOKED: GONE},
     VoucherReason: {
         VoucherReason.NOT_ACTIVE: CONFLICT,
         VoucherReason.PLAN_UNCHANGED: CONFLICT,

@@ -24,6 +24,9 @@ TABLE_MODULES = (
     "backend.feedback.tables",
     "backend.notify.tables",
     "backend.billing.tables",
+    "backend.consent.decisions",
+    "backend.passes.tables",
+    "backend.notify.delivery_tables",
 )
 
 

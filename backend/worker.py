@@ -15,6 +15,7 @@ from backend.sms.outbox import dispatch_pending
 from backend.timers.store import Handler, run_due, schedule
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import expire_vouchers
+from backend.web.notice_worker import deliver_notices
 
 
 def handlers(ctx: AppContext) -> Mapping[str, Handler]:
@@ -23,7 +24,7 @@ def handlers(ctx: AppContext) -> Mapping[str, Handler]:
 
 def tick(ctx: AppContext) -> dict[str, int]:
     """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
-    then the SMS outbox."""
+    parent notices (in-app list, Web Push, SMS digest), then the SMS outbox."""
     now = ctx.clock.now()
     with UnitOfWork(ctx.session_factory) as uow:
         # Once per school-local day, whatever the number of workers: the key makes it unique.
@@ -34,8 +35,9 @@ def tick(ctx: AppContext) -> dict[str, int]:
     with UnitOfWork(ctx.session_factory) as uow:
         expired = expire_vouchers(uow.session, now=now)
         uow.commit()
+    notices = deliver_notices(ctx)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
-    return {"jobs": jobs, "expired": expired, "sms_sent": sent}
+    return {"jobs": jobs, "expired": expired, "sms_sent": sent, **notices}
 
 
 def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process

@@ -174,3 +174,8 @@ def parent_principal(session: Session, parent_id: int) -> Principal:
 
 def logout(session: Session, token: str) -> None:
     session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+
+
+def parent_language(session: Session, parent_id: int) -> str | None:
+    """The language on the parent's record ("kk", "ru" or "kk+ru"); the pages start from it."""
+    return session.scalar(select(Parent.language).where(Parent.id == parent_id))

@@ -31,6 +31,7 @@ from backend.timers.tables import ScheduledJob
 from backend.vouchers.services import form_vouchers
 
 from . import texts
+from .decisions import ConsentDecisionRow
 from .model import (
     ConsentReason,
     ConsentStatus,
@@ -282,27 +283,105 @@ def handle_reply(
         log_inbound(session, phone=canon, body=text, now=now, status="received", note="NO_PENDING_REQUEST")
         return ReplyResult("no_pending")
     new = ConsentStatus.AGREED if kind is ReplyKind.AGREE else ConsentStatus.DECLINED
+    log_inbound(session, phone=canon, body=text, now=now, status="received", note=new.value.upper())
+    return _decide(
+        session, pending, new, phone=canon, lang=lang, actor=f"parent-sms:{canon}", settings=settings, now=now
+    )
+
+
+def _decide(
+    session: Session,
+    pending: Sequence[ConsentRequest],
+    new: ConsentStatus,
+    *,
+    phone: str,
+    lang: str,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+) -> ReplyResult:
+    """One decision on the parent's pending requests, whichever way it came (SMS reply or the app):
+    the requests decided, their timers cancelled, the decision recorded, vouchers formed on "agree",
+    and the official confirmation SMS queued."""
+    how = "app" if actor.startswith("parent-app") else "reply"
     for req in pending:
         req.status = new
         req.decided_at = now
-        cancel(session, _remind_key(req.id, req.attempt), now, outcome=f"reply {new}")
-        cancel(session, _close_key(req.id, req.attempt), now, outcome=f"reply {new}")
-    log_inbound(session, phone=canon, body=text, now=now, status="received", note=new.value.upper())
+        cancel(session, _remind_key(req.id, req.attempt), now, outcome=f"{how} {new}")
+        cancel(session, _close_key(req.id, req.attempt), now, outcome=f"{how} {new}")
+        session.add(
+            ConsentDecisionRow(
+                request_id=req.id, attempt=req.attempt, decision=new.value, actor=actor[:60], at=now
+            )
+        )
     first = pending[0].id
     if new is ConsentStatus.AGREED:
         body = texts.agreed_text(lang, link=settings.wallet_link)
         pupils = session.scalars(
             select(ConsentSubject.pupil_id).where(ConsentSubject.request_id.in_([r.id for r in pending]))
         ).all()
-        form_vouchers(
-            session, pupils, settings=settings, now=now, actor=f"parent-sms:{canon}", reason="consent agreed"
-        )
-        queue_sms(session, phone=canon, body=body, kind="agreed", now=now, request_id=first)
+        form_vouchers(session, pupils, settings=settings, now=now, actor=actor, reason="consent agreed")
+        queue_sms(session, phone=phone, body=body, kind="agreed", now=now, request_id=first)
     else:
         queue_sms(
-            session, phone=canon, body=texts.declined_text(lang), kind="declined", now=now, request_id=first
+            session, phone=phone, body=texts.declined_text(lang), kind="declined", now=now, request_id=first
         )
     return ReplyResult(new.value, tuple(r.id for r in pending))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingConsent:
+    request_id: int
+    sent_at: datetime
+    children: tuple[str, ...]  # initials and class
+
+
+def pending_for_parent(session: Session, principal: Principal) -> list[PendingConsent]:
+    """The caller's consent requests still waiting for an answer, with the children each covers."""
+    rows = session.execute(
+        select(ConsentRequest.id, ConsentRequest.sent_at, Pupil.display)
+        .join(ConsentSubject, ConsentSubject.request_id == ConsentRequest.id)
+        .join(Pupil, Pupil.id == ConsentSubject.pupil_id)
+        .where(
+            ConsentRequest.parent_id == principal.parent_id, ConsentRequest.status == ConsentStatus.PENDING
+        )
+        .order_by(ConsentRequest.id, Pupil.id)
+    ).all()
+    out: dict[int, PendingConsent] = {}
+    for rid, sent_at, display in rows:
+        cur = out.get(rid)
+        out[rid] = PendingConsent(rid, sent_at, (cur.children if cur else ()) + (display,))
+    return list(out.values())
+
+
+def decide_in_app(
+    session: Session, principal: Principal, *, agree: bool, settings: Settings, now: datetime
+) -> ReplyResult:
+    """The app's answer for a parent who cannot reply by SMS (blocked short number, spam filter, no
+    balance): the same effect and record as a 3#1 / 3#2 reply, on the parent's pending requests."""
+    stmt = (
+        select(ConsentRequest)
+        .where(
+            ConsentRequest.parent_id == principal.parent_id, ConsentRequest.status == ConsentStatus.PENDING
+        )
+        .order_by(ConsentRequest.id)
+    )
+    pending = session.scalars(for_update(session, stmt)).all()
+    if not pending:
+        raise DomainError(ConsentReason.NO_PENDING, "no consent request is waiting for an answer")
+    parent = session.get(Parent, principal.parent_id)
+    lang = parent.language if parent is not None else texts.Lang.BOTH.value
+    new = ConsentStatus.AGREED if agree else ConsentStatus.DECLINED
+    return _decide(
+        session,
+        pending,
+        new,
+        phone=pending[0].phone,
+        lang=lang,
+        actor=f"parent-app:{principal.parent_id}",
+        settings=settings,
+        now=now,
+    )
 
 
 def _language_for_phone(session: Session, phone: str) -> str:

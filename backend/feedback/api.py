@@ -122,6 +122,7 @@ def meals(voucher_id: int, parent: Parent, uow: UowDep) -> list[dict[str, Any]]:
             "local_date": m.local_date.isoformat(),
             "slot": m.slot,
             "school_id": m.school_id,
+            "plan": m.plan,
             "status": m.status,
             "billable": m.billable,
             "flags": list(m.flags),

@@ -23,6 +23,7 @@ class MealRecord:
     local_date: date
     slot: int | None
     school_id: int
+    plan: int | None  # free (1) or discounted (2), the voucher's plan when the meal was ingested
     status: str
     billable: bool
     flags: tuple[str, ...]
@@ -45,6 +46,7 @@ def meal_history(session: Session, principal: Principal, voucher_id: int) -> lis
             local_date=m.local_date,
             slot=m.slot,
             school_id=m.school_id,
+            plan=m.plan,
             status=m.status,
             billable=m.billable,
             flags=m.flags,

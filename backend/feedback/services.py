@@ -129,3 +129,15 @@ def supplier_ratings(session: Session, supplier_id: int, school_ids: frozenset[i
     return _summary(
         session, RatingRow.supplier_id == supplier_id, RatingRow.school_id.in_(sorted(school_ids))
     )
+
+
+def complaints_of_parent(session: Session, parent: Principal) -> list[ComplaintRow]:
+    """The complaints this parent filed, newest first, with their status."""
+    return list(
+        session.scalars(
+            select(ComplaintRow)
+            .where(ComplaintRow.parent_id == parent.parent_id)
+            .order_by(ComplaintRow.created_at.desc(), ComplaintRow.id.desc())
+            .limit(500)
+        )
+    )

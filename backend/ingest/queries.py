@@ -21,6 +21,7 @@ class Meal:
     school_id: int
     voucher_id: int | None
     pupil_id: int | None
+    plan: int | None  # the voucher's plan when the meal was ingested: free (1) or discounted (2)
     slot: int | None
     served_at: datetime
     local_date: date
@@ -38,6 +39,7 @@ def _meal(row: MealEventRow) -> Meal:
         school_id=row.school_id,
         voucher_id=row.voucher_id,
         pupil_id=row.pupil_id,
+        plan=row.plan,
         slot=row.slot,
         served_at=row.served_at,
         local_date=row.local_date,

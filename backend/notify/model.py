@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,10 @@ from sqlalchemy.orm import Session
 from backend.clock import KZ_TZ
 
 GUARDIAN_ORDER = ("mother", "father", "guardian", "trustee")
+
+
+class NotifyReason(enum.StrEnum):
+    BAD_SUBSCRIPTION = "BAD_SUBSCRIPTION"  # a Web Push subscription whose endpoint or keys do not parse
 
 
 @dataclass(frozen=True, slots=True)

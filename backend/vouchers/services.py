@@ -16,7 +16,7 @@ from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
-from backend.roster.tables import Pupil
+from backend.roster.tables import Pupil, School
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
@@ -327,3 +327,137 @@ def holders(session: Session, pupil_ids: Sequence[int], school_year: int) -> set
         stmt = select(Voucher.pupil_id).where(Voucher.school_year == school_year, Voucher.pupil_id.in_(chunk))
         found.update(session.scalars(stmt))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class ChildOverview:
+    """A parent's child as the parent's pages show it: initials and class, never the IIN."""
+
+    pupil_id: int
+    display: str
+    class_name: str
+    school_id: int
+    school_name: str
+    voucher_id: int | None
+    status: str | None
+    valid_until: date | None
+    reason: str | None  # why the voucher is in its state (the refusal's words, the suspension's cause)
+
+
+def children_of(session: Session, principal: Principal) -> list[ChildOverview]:
+    """Each of the caller's children with this school year's voucher, if any, and its last reason."""
+    if not principal.pupil_ids:
+        return []
+    ids = sorted(principal.pupil_ids)
+    pupils = session.execute(
+        select(Pupil.id, Pupil.display, Pupil.class_name, Pupil.school_id, School.name)
+        .join(School, School.id == Pupil.school_id)
+        .where(Pupil.id.in_(ids))
+        .order_by(Pupil.class_name, Pupil.id)
+    ).all()
+    vouchers = {
+        v.pupil_id: v
+        for v in session.scalars(
+            select(Voucher).where(Voucher.pupil_id.in_(ids)).order_by(Voucher.school_year)
+        )
+    }
+    reasons = dict(
+        session.execute(
+            select(VoucherEvent.voucher_id, VoucherEvent.reason)
+            .where(VoucherEvent.voucher_id.in_([v.id for v in vouchers.values()]))
+            .order_by(VoucherEvent.id)
+        ).all()
+    )
+    out = []
+    for pid, display, class_name, school_id, school_name in pupils:
+        v = vouchers.get(pid)
+        out.append(
+            ChildOverview(
+                pid,
+                display,
+                class_name,
+                school_id,
+                school_name,
+                v.id if v else None,
+                v.status if v else None,
+                v.valid_until if v else None,
+                reasons.get(v.id) if v else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PassTokens:
+    """One request's worth of pass tokens: one serial, one token per window."""
+
+    serial: int
+    display: str
+    school_id: int
+    tokens: tuple[tuple[int, int, str], ...]  # (nbf, exp, QR text)
+
+
+def issue_pass_tokens(
+    session: Session,
+    keys: KeyStore,
+    voucher_id: int,
+    *,
+    serial: int | None,
+    windows: Sequence[tuple[int, int]],
+    now: datetime,
+) -> PassTokens:
+    """Signs one token per (nbf, exp) window under one serial: the pass's own if it still stands,
+    else the next one. A window past the voucher's last day is left out."""
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None:
+        raise not_found("voucher")
+    if v.status != VoucherStatus.ACTIVE:
+        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}")
+    end = int(datetime.combine(v.valid_until + timedelta(days=1), time(), KZ_TZ).timestamp())
+    if serial is None or serial < v.min_serial or serial >= v.next_serial:
+        serial = v.next_serial
+        if serial > MAX_SERIAL:
+            raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year")
+        v.next_serial = serial + 1
+        v.updated_at = now
+    key = keys.signing_key(KeyRole.VOUCHER_ISSUER)
+    tokens = tuple(
+        (nbf, exp, issue_qr_text(key, VoucherToken(v.id, v.school_id, serial, v.plan, nbf, exp)))
+        for nbf, exp in windows
+        if exp <= end
+    )
+    display = session.scalar(select(Pupil.display).where(Pupil.id == v.pupil_id)) or ""
+    return PassTokens(serial, display, v.school_id, tokens)
+
+
+def supersede(session: Session, voucher_id: int, *, actor: str, reason: str, now: datetime) -> int:
+    """Takes a new serial and makes it the minimum: terminals refuse every older token as SUPERSEDED
+    from their next sync. Returns the new minimum."""
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None:
+        raise not_found("voucher")
+    serial = v.next_serial
+    if serial > MAX_SERIAL:
+        raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year")
+    v.next_serial, v.min_serial, v.updated_at = serial + 1, serial, now
+    session.add(
+        VoucherEvent(
+            voucher_id=v.id,
+            at=now,
+            actor=actor,
+            old_status=v.status,
+            new_status=v.status,
+            reason=f"{reason}: tokens before serial {serial} superseded"[:300],
+        )
+    )
+    return serial
+
+
+def voucher_display(session: Session, voucher_id: int) -> str:
+    """The initials and class of a voucher's pupil, as terminals and passes show them."""
+    return (
+        session.scalar(
+            select(Pupil.display).join(Voucher, Voucher.pupil_id == Pupil.id).where(Voucher.id == voucher_id)
+        )
+        or ""
+    )

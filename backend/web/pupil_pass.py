@@ -1,0 +1,124 @@
+"""The pupil's pass on the child's phone: install from the one-time link, the offline page, its data.
+
+The pass's secret lives in an HttpOnly cookie scoped to /pass; the page keeps the last tokens it got
+(with the server's clock offset) so it shows the right QR offline, and a service worker keeps the page
+and its scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from backend.deps import get_ctx
+from backend.errors import DomainError
+from backend.http_errors import status_of
+from backend.passes import services as passes
+from backend.unit_of_work import UnitOfWork
+
+from . import security
+from .assets import asset_url
+from .forms import FormDep, PageDep
+from .pages import WebRoute, environment, finish, redirect, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+DEVICE_COOKIE = "sm_device"  # holds the installed pass's secret
+DEVICE_COOKIE_AGE = 400 * 86400  # browsers cap cookie lifetimes at 400 days
+SHELL_ASSETS = ("app.css", "pass.js", "vendor/qrcode.js")
+
+
+@router.get("/pass/i/{link}")
+def install_page(link: str, pc: PageDep) -> Response:
+    with pc.ctx.session_factory() as session:
+        child = passes.link_child(session, link, pc.ctx.clock.now())
+    return render(pc, "pass/install.html", child=child, link=link)
+
+
+@router.post("/pass/i/{link}")
+def install(link: str, pc: PageDep, form: FormDep) -> Response:
+    """A POST, so a messenger's link preview (a GET) cannot spend the one-time link."""
+    label = _label(pc.request.headers.get("user-agent", ""))
+    with UnitOfWork(pc.ctx.session_factory) as uow:
+        device = passes.install(uow.session, link, label=label, now=pc.ctx.clock.now())
+        uow.commit()
+    response = redirect(pc, "/pass/")
+    security.set_cookie(
+        response,
+        pc.ctx.settings.web,
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_COOKIE_AGE,
+        path="/pass",
+        samesite="strict",
+    )
+    return response
+
+
+@router.get("/pass/")
+def shell(pc: PageDep) -> Response:
+    response = render(pc, "pass/pass.html", assets=SHELL_ASSETS)
+    response.headers["Cache-Control"] = "no-cache"  # the service worker keeps a copy for offline use
+    return response
+
+
+@router.get("/pass/data.json")
+def data(request: Request) -> Response:
+    ctx = get_ctx(request)
+    device = request.cookies.get(DEVICE_COOKIE)
+    if not device:
+        return _json({"reason": "NO_PASS"}, 404)
+    try:
+        with UnitOfWork(ctx.session_factory) as uow:
+            pd = passes.refresh(uow.session, ctx.keys, device, settings=ctx.settings.web, now=ctx.clock.now())
+            uow.commit()
+    except DomainError as exc:
+        return _json({"reason": exc.reason}, status_of(exc))
+    body = asdict(pd)
+    body["slots"] = [{"slot": s.slot, "start": s.start, "end": s.end} for s in pd.slots]
+    return _json(body, 200)
+
+
+@router.get("/pass/sw.js")
+def service_worker(pc: PageDep) -> Response:
+    shell_urls = ["/pass/", "/pass/manifest.webmanifest", *(asset_url(a) for a in SHELL_ASSETS)]
+    version = "-".join(asset_url(a).rsplit("=", 1)[1] for a in SHELL_ASSETS)
+    js = environment("en").get_template("pass/sw.js").render(shell=json.dumps(shell_urls), version=version)
+    response = Response(js, media_type="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return finish(pc, response, private=False)
+
+
+@router.get("/pass/manifest.webmanifest")
+def manifest(pc: PageDep) -> Response:
+    body = {
+        "name": pc.gettext("School meals pass"),
+        "short_name": pc.gettext("Meal pass"),
+        "start_url": "/pass/",
+        "scope": "/pass/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b0c0c",
+    }
+    return finish(
+        pc,
+        Response(json.dumps(body, ensure_ascii=False), media_type="application/manifest+json"),
+        private=False,
+    )
+
+
+def _json(body: dict[str, object], status: int) -> Response:
+    response = JSONResponse(body, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _label(user_agent: str) -> str:
+    """A short, recognisable name of the phone's browser for the parent's list of passes."""
+    ua = user_agent
+    system = next((s for s in ("Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux") if s in ua), "")
+    browser = next((b for b in ("Edg", "OPR", "YaBrowser", "Firefox", "Chrome", "Safari") if b in ua), "")
+    names = {"Edg": "Edge", "OPR": "Opera", "YaBrowser": "Yandex"}
+    return " · ".join(x for x in (names.get(browser, browser), system) if x)

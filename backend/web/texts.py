@@ -1,0 +1,90 @@
+"""Words the pages take from Python: reason lists, states, error messages. Marked with N_ so the
+catalog extraction finds them; templates translate them with _() when they show them."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; translated later, in the reader's language."""
+    return message
+
+
+# Why a parent refuses a voucher: a fixed list, plus "other" with the parent's own words.
+REFUSAL_REASONS: dict[str, str] = {
+    "home_meals": N_("The child eats at home or brings food"),
+    "diet": N_("The child needs a special diet the canteen does not offer"),
+    "quality": N_("We are not satisfied with the canteen's meals"),
+    "not_needed": N_("We do not need the support"),
+    "other": N_("Another reason"),
+}
+
+VOUCHER_STATES: dict[str, str] = {
+    "awaiting_activation": N_("Waiting for you to activate it"),
+    "active": N_("Active: the child can eat"),
+    "refused": N_("Refused"),
+    "suspended": N_("Suspended"),
+    "revoked": N_("Revoked"),
+    "expired": N_("Expired"),
+}
+
+NEXT_STEP: dict[str, str] = {
+    "awaiting_activation": N_("Activate the voucher, or refuse it and say why."),
+    "active": N_("Share the pass with your child's phone, or let the child use the ID card."),
+    "refused": N_("You can still activate it this school year if you change your mind."),
+    "suspended": N_("The school is checking the child's eligibility. Nothing to do for now."),
+    "revoked": N_("The district revoked this voucher. Ask the school's social pedagogue why."),
+    "expired": N_("The school year is over. A new voucher comes with the next list."),
+}
+
+COMPLAINT_STATES: dict[str, str] = {
+    "open": N_("Being looked at"),
+    "resolved": N_("Answered"),
+}
+
+MEAL = N_("Meal")  # a slot without a name of its own
+MEAL_SLOTS: dict[int, str] = {
+    1: N_("Breakfast"),
+    2: N_("Lunch"),
+    3: N_("Afternoon snack"),
+}
+
+NOTICE_KINDS: dict[str, str] = {
+    "meal_served": N_("Your child has eaten"),
+    "voucher_suspended": N_("The voucher was suspended"),
+    "voucher_revoked": N_("The voucher was revoked"),
+    "voucher_expired": N_("The voucher has expired"),
+    "consent_agreed": N_("You agreed to the meals"),
+    "consent_declined": N_("You declined the meals"),
+    "consent_expired": N_("The consent request closed without an answer"),
+}
+
+# Error reasons a parent can meet, in plain words; any other reason shows the generic message.
+REASONS: dict[str, str] = {
+    "PHONE_INVALID": N_("Enter a Kazakhstan mobile number, like +7 701 234 56 78."),
+    "OTP_INVALID": N_("The code is wrong or has expired. Check the SMS or ask for a new code."),
+    "OTP_RATE_LIMITED": N_("Too many codes were asked for. Wait a few minutes and try again."),
+    "EGOV_UNAVAILABLE": N_("Signing in with eGov is not available at the moment."),
+    "NOT_A_PARENT": N_("No parent record holds this eGov account."),
+    "NOT_FOUND": N_("This page does not exist or is not yours."),
+    "TRANSITION_NOT_ALLOWED": N_("The voucher cannot change like that in its present state."),
+    "VOUCHER_NOT_ACTIVE": N_("The voucher is not active. Activate it first."),
+    "REASON_REQUIRED": N_("Say why you refuse the voucher."),
+    "BAD_STARS": N_("Choose from 1 to 5 stars."),
+    "TEXT_TOO_LONG": N_("The text is too long: at most 1000 characters."),
+    "EMPTY_COMPLAINT": N_("Say what went wrong."),
+    "ALREADY_RATED": N_("You have rated this meal already."),
+    "NOT_SERVED": N_("The school struck this meal off, so it cannot be rated."),
+    "CSRF_FAILED": N_("The form had expired. Please try again."),
+    "PASS_LINK_USED": N_("This link was opened already. Ask your parent for a new one."),
+    "PASS_LINK_EXPIRED": N_("This link has expired. Ask your parent for a new one."),
+    "PASS_REVOKED": N_("This pass was revoked. Ask your parent for a new one."),
+    "NO_PENDING_CONSENT": N_("There is no consent request waiting for your answer."),
+    "CHOOSE_ONE": N_("Choose one of the options."),
+    "SERIAL_EXHAUSTED": N_("No more passes can be issued this school year. Ask the school."),
+}
+GENERIC_ERROR = N_("Something went wrong. Please try again later.")
+
+
+def reason_text(reason: str) -> str:
+    """The plain-words message (untranslated msgid) for a reason code."""
+    return REASONS.get(reason, GENERIC_ERROR)
