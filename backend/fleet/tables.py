@@ -75,3 +75,12 @@ class AllowlistRow(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     content_gzip: Mapped[bytes] = mapped_column(LargeBinary)
     etag: Mapped[str] = mapped_column(String(48))
+
+
+class AllowlistVersionRow(Base):
+    """The school's change counter, raised by triggers (migration 0008_scale) on every write its bundle
+    depends on; absent means 0. Part of the bundle's ETag, so a conditional request reads only this row."""
+
+    __tablename__ = "allowlist_versions"
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
