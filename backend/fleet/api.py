@@ -16,7 +16,7 @@ from shared_crypto import KeyRole, sign_time
 from shared_crypto.device_auth import NONCE_LEN
 
 from . import services
-from .allowlist import etag_matches, etag_of, serve_allowlist
+from .allowlist import bundle_etag, etag_matches, etag_of, serve_allowlist
 from .device_auth import require_terminal
 from .model import FleetError, FleetReason, TerminalIdentity, parse_health
 
@@ -78,8 +78,12 @@ def enrol(body: EnrolBody, ctx: CtxDep, uow: UowDep) -> dict[str, Any]:
         }
 
 
+def _validators(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+
+
 def _cose(request: Request, data: bytes, gz: bytes | None, etag: str) -> Response:
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    headers = _validators(etag)
     if etag_matches(request.headers.get("If-None-Match"), etag):
         return Response(status_code=304, headers=headers)
     if gz is not None and "gzip" in request.headers.get("Accept-Encoding", "").lower():
@@ -95,8 +99,13 @@ def trust_list(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
 
 @terminal.get("/allowlist")
 def allowlist(request: Request, ctx: CtxDep, t: TerminalDep) -> Response:
+    now = ctx.clock.now()
     with ctx.session_factory() as session:
-        signed = serve_allowlist(session, ctx.keys, t.school_id, ctx.clock.now())
+        # a terminal holding the current bundle costs one read of the school's change counter
+        etag = bundle_etag(session, ctx.keys, t.school_id, now)
+        if etag_matches(request.headers.get("If-None-Match"), etag):
+            return Response(status_code=304, headers=_validators(etag))
+        signed = serve_allowlist(session, ctx.keys, t.school_id, now)
     return _cose(request, signed.content, signed.content_gzip, signed.etag)
 
 

@@ -84,3 +84,12 @@ class CardRegistration(Base):
     uid_hash: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AllowlistVersionRow(Base):
+    """The school's change counter, raised by triggers (migration 0008_scale) on every write its bundle
+    depends on; absent means 0. Part of the bundle's ETag, so a conditional request reads only this row."""
+
+    __tablename__ = "allowlist_versions"
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
