@@ -5,16 +5,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from shared_crypto.meal_batch import MAX_BATCH
+
+from .body_limits import BodyLimits
 from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext
 from .db import make_engine, make_session_factory
-from .errors import DomainError
+from .http_errors import install_error_handlers
+from .imports.api import MAX_UPLOAD
 from .keys import KeyStore
+from .openapi_contract import document_edge_statuses
+from .safety import check_production
 from .sms.gateway import HttpSmsGateway, OutboxGateway, SmsGateway
 from .wallet.registry import FileRegistry, InMemoryRegistry, StateRegistry
 
@@ -31,6 +35,13 @@ ROUTER_MODULES = (
     "backend.feedback.api",
     "backend.reporting.api",
     "backend.billing.api",
+)
+
+# Request body caps by path prefix (bytes); every other route takes at most body_limits.DEFAULT_CAP.
+BODY_CAPS = (
+    ("/api/admin/v1/imports/", MAX_UPLOAD + 64 * 1024),
+    ("/api/terminal/v1/meal-batches", MAX_BATCH),
+    ("/api/admin/v1/cards/register", 1024 * 1024),
 )
 
 
@@ -55,6 +66,7 @@ def create_app(
     registry: StateRegistry | None = None,
 ) -> FastAPI:
     settings = settings or Settings.from_env()
+    check_production(settings)  # before any database or key store is opened
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     ctx = AppContext(
@@ -74,15 +86,9 @@ def create_app(
     )
     app.state.ctx = ctx
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"reason": exc.reason, "detail": exc.detail}, status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"reason": "INVALID_REQUEST", "detail": detail[:1000]}, status_code=422)
-
+    install_error_handlers(app)
+    app.add_middleware(BodyLimits, caps=BODY_CAPS)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
+    document_edge_statuses(app)
     return app

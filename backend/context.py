@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .adapters.egov import EgovNotConfigured, EgovSignIn
 from .clock import Clock
 from .config import Settings
+from .hash_pool import HashPool
 from .keys import KeyStore
 from .sms.gateway import SmsGateway
 from .wallet.registry import InMemoryRegistry, StateRegistry
@@ -27,3 +28,4 @@ class AppContext:
     notifier: Any = None  # D1's parent notifier; typed by its owner
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
     egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in
+    hash_pool: HashPool = field(default_factory=HashPool)  # argon2 away from the request threads

@@ -107,6 +107,8 @@ def tick(ctx: AppContext) -> dict[str, int]:
     from backend.consent.services import make_handlers
     from backend.fleet.allowlist import refresh_handler
     from backend.sms.outbox import dispatch_pending
+    from backend.sms.sealing import seal_key
+    from backend.throttle.store import prune as prune_throttles
     from backend.vouchers.services import expire_vouchers
 
     now = ctx.clock.now()
@@ -123,7 +125,10 @@ def tick(ctx: AppContext) -> dict[str, int]:
     jobs = run_due(ctx.session_factory, now, handlers)
     with ctx.session_factory() as session, session.begin():
         expired = expire_vouchers(session, now=now)
-    sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+        prune_throttles(session, now)
+    sent = dispatch_pending(
+        ctx.session_factory, ctx.sms, ctx.clock, seal_key=seal_key(ctx.settings.pseudonym_secret)
+    )
     return {"jobs": jobs, "expired": expired, "sms_sent": sent}
 
 

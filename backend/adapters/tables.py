@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "backend.feedback.tables",
     "backend.notify.tables",
     "backend.billing.tables",
+    "backend.throttle.tables",
 )
 
 

@@ -154,6 +154,8 @@ class SmsMessage(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("consent_requests.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # by a dispatcher
+    # A one-time code, sealed (backend.sms.sealing) until the gateway takes it; `body` holds it masked.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 

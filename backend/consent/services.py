@@ -34,6 +34,7 @@ from backend.errors import DomainError, not_found
 from backend.scheduler import Handler, cancel, schedule
 from backend.sms.outbox import log_inbound, queue_sms
 from backend.sms.phones import normalize_phone
+from backend.throttle.store import Rule, record
 from backend.vouchers.services import form_vouchers
 
 from . import texts
@@ -48,6 +49,10 @@ from .model import (
 )
 
 REMIND = "consent.remind"
+# At most this many help texts per number a day; further unrecognised replies are logged, not answered.
+HELP_REPLIES = Rule(
+    "sms-help", free=3, window=timedelta(days=1), base=timedelta(days=1), cap=timedelta(days=1)
+)
 CLOSE = "consent.close"
 
 
@@ -269,6 +274,10 @@ def handle_reply(
     kind = parse_reply(text, agree=settings.reply_agree, decline=settings.reply_decline)
     lang = _language_for_phone(session, canon)
     if kind is ReplyKind.OTHER:
+        if record(session, HELP_REPLIES, HELP_REPLIES.key(canon), now):
+            # forged or looping texts must not make the outbox send an SMS for each
+            log_inbound(session, phone=canon, body=text, now=now, status="received", note="HELP_SUPPRESSED")
+            return ReplyResult("help_suppressed")
         log_inbound(session, phone=canon, body=text, now=now, status="received", note="HELP_SENT")
         queue_sms(
             session,
@@ -309,6 +318,13 @@ def handle_reply(
             session, phone=canon, body=texts.declined_text(lang), kind="declined", now=now, request_id=first
         )
     return ReplyResult(new.value, tuple(r.id for r in pending))
+
+
+def seen_signature(session: Session, signature: str, now: datetime, window_seconds: int) -> bool:
+    """Records a webhook signature; True when it was already recorded within twice the replay window."""
+    keep = timedelta(seconds=2 * window_seconds + 60)
+    rule = Rule("sms-signature", free=1, window=keep, base=keep, cap=keep)
+    return record(session, rule, rule.key(signature), now) > 0
 
 
 def _language_for_phone(session: Session, phone: str) -> str:

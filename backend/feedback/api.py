@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
 from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError, not_found
@@ -105,7 +106,7 @@ def list_complaints(
 
 @router.post("/api/admin/v1/complaints/{complaint_id}/resolve")
 def resolve(
-    complaint_id: int, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
+    complaint_id: IdPath, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
 ) -> dict[str, Any]:
     with uow:
         row = services.resolve(uow.session, who, complaint_id, body.resolution, now=ctx.clock.now())
@@ -114,14 +115,14 @@ def resolve(
 
 
 @router.get("/api/admin/v1/ratings/schools/{school_id}")
-def school_ratings(school_id: int, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
+def school_ratings(school_id: IdPath, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
     ensure_school(who, school_id)
     with ctx.session_factory() as session:
         return {"school_id": school_id, **_summary(services.school_ratings(session, school_id))}
 
 
 @router.get("/api/admin/v1/ratings/suppliers/{supplier_id}")
-def supplier_ratings(supplier_id: int, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
+def supplier_ratings(supplier_id: IdPath, ctx: CtxDep, who: RatingViewer) -> dict[str, Any]:
     with ctx.session_factory() as session:
         return {
             "supplier_id": supplier_id,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from backend.adapters.wallet_tables import EligibilityList, Pupil
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.services.unit_of_work import UnitOfWork
@@ -74,7 +75,7 @@ class PupilOut(BaseModel):
 
 
 @router.get("/schools/{school_id}/pupils")
-def school_pupils(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[PupilOut]:
+def school_pupils(school_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> list[PupilOut]:
     ensure_school(principal, school_id)
     with ctx.session_factory() as s:
         rows = s.scalars(
@@ -84,7 +85,7 @@ def school_pupils(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[Pupi
 
 
 @router.get("/schools/{school_id}/eligibility-lists")
-def school_lists(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[ListOut]:
+def school_lists(school_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> list[ListOut]:
     ensure_school(principal, school_id)
     with ctx.session_factory() as s:
         rows = s.scalars(
@@ -98,7 +99,7 @@ def school_lists(school_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[ListO
 
 
 @router.post("/schools/{school_id}/eligibility-lists", status_code=201)
-def create_list(school_id: int, body: ListIn, principal: Pedagogue, ctx: CtxDep) -> ListOut:
+def create_list(school_id: IdPath, body: ListIn, principal: Pedagogue, ctx: CtxDep) -> ListOut:
     with UnitOfWork(ctx.session_factory) as uow:
         lst = services.create_list(uow.session, principal, school_id, parse_month(body.month))
         uow.commit()
@@ -106,7 +107,7 @@ def create_list(school_id: int, body: ListIn, principal: Pedagogue, ctx: CtxDep)
 
 
 @router.post("/eligibility-lists/{list_id}/entries", status_code=201)
-def add_entry(list_id: int, body: EntryIn, principal: Pedagogue, ctx: CtxDep) -> dict[str, int]:
+def add_entry(list_id: IdPath, body: EntryIn, principal: Pedagogue, ctx: CtxDep) -> dict[str, int]:
     with UnitOfWork(ctx.session_factory) as uow:
         services.add_entry(uow.session, principal, list_id, body.pupil_id, body.category)
         uow.commit()
@@ -114,14 +115,14 @@ def add_entry(list_id: int, body: EntryIn, principal: Pedagogue, ctx: CtxDep) ->
 
 
 @router.delete("/eligibility-lists/{list_id}/entries/{pupil_id}", status_code=204)
-def remove_entry(list_id: int, pupil_id: int, principal: Pedagogue, ctx: CtxDep) -> None:
+def remove_entry(list_id: IdPath, pupil_id: IdPath, principal: Pedagogue, ctx: CtxDep) -> None:
     with UnitOfWork(ctx.session_factory) as uow:
         services.remove_entry(uow.session, principal, list_id, pupil_id)
         uow.commit()
 
 
 @router.post("/eligibility-lists/{list_id}/approve")
-def approve(list_id: int, principal: Head, ctx: CtxDep) -> ListOut:
+def approve(list_id: IdPath, principal: Head, ctx: CtxDep) -> ListOut:
     with UnitOfWork(ctx.session_factory) as uow:
         lst = services.approve(uow.session, principal, list_id, ctx.clock.now())
         uow.commit()
@@ -129,7 +130,7 @@ def approve(list_id: int, principal: Head, ctx: CtxDep) -> ListOut:
 
 
 @router.post("/eligibility-lists/{list_id}/check")
-def check(list_id: int, principal: Checker, ctx: CtxDep, background: BackgroundTasks) -> CheckOut:
+def check(list_id: IdPath, principal: Checker, ctx: CtxDep, background: BackgroundTasks) -> CheckOut:
     with UnitOfWork(ctx.session_factory) as uow:
         r = services.check(
             uow.session, principal, list_id, registry=ctx.registry, settings=ctx.settings, now=ctx.clock.now()
@@ -148,7 +149,7 @@ def check(list_id: int, principal: Checker, ctx: CtxDep, background: BackgroundT
 
 
 @router.get("/eligibility-lists/{list_id}")
-def get_list(list_id: int, principal: AnyAdmin, ctx: CtxDep) -> ListDetail:
+def get_list(list_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> ListDetail:
     with ctx.session_factory() as s:
         lst, rows = services.list_entries(s, principal, list_id)
         return ListDetail(
