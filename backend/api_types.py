@@ -15,6 +15,7 @@ MAX_ID = 2**63 - 1
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+RequiredIdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Money in tiyn and other counts stored in BIGINT columns.
 Count = Annotated[int, Field(ge=0, le=MAX_ID)]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
 from backend.api_types import IdPath
 from backend.auth import Principal, Role, require_admin, require_parent
+from backend.auth.visibility import mask_phones, sees_personal_data
 from backend.deps import CtxDep
 from backend.errors import not_found
 from backend.services.unit_of_work import UnitOfWork
@@ -181,7 +182,10 @@ def admin_events(voucher_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> list[E
         rows = s.scalars(
             select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
         )
-        return [EventOut.model_validate(e) for e in rows]
+        events = [EventOut.model_validate(e) for e in rows]
+    if not sees_personal_data(principal):
+        events = [e.model_copy(update={"actor": mask_phones(e.actor)}) for e in events]
+    return events
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/revoke")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from backend.adapters.wallet_tables import EligibilityList, Pupil
 from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
+from backend.auth.visibility import sees_personal_data
 from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.services.unit_of_work import UnitOfWork
 
@@ -43,10 +44,11 @@ class ListOut(BaseModel):
 
 class EntryOut(BaseModel):
     pupil_id: int
-    full_name: str
+    full_name: str | None  # None for roles without personal data (backend.auth.visibility)
+    display: str  # initials and class, as terminals show it
     grade: int
     class_name: str
-    category: str | None
+    category: str | None  # None for roles without personal data
     result: str | None
     reason: str | None
 
@@ -66,10 +68,9 @@ class CheckOut(BaseModel):
 
 
 class PupilOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
-    full_name: str
+    full_name: str | None  # None for roles without personal data (backend.auth.visibility)
+    display: str  # initials and class, as terminals show it
     grade: int
     class_name: str
 
@@ -81,7 +82,17 @@ def school_pupils(school_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> list[P
         rows = s.scalars(
             select(Pupil).where(Pupil.school_id == school_id).order_by(Pupil.class_name, Pupil.full_name)
         )
-        return [PupilOut.model_validate(p) for p in rows]
+        named = sees_personal_data(principal)
+        return [
+            PupilOut(
+                id=p.id,
+                full_name=p.full_name if named else None,
+                display=p.display,
+                grade=p.grade,
+                class_name=p.class_name,
+            )
+            for p in rows
+        ]
 
 
 @router.get("/schools/{school_id}/eligibility-lists")
@@ -152,6 +163,7 @@ def check(list_id: IdPath, principal: Checker, ctx: CtxDep, background: Backgrou
 def get_list(list_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> ListDetail:
     with ctx.session_factory() as s:
         lst, rows = services.list_entries(s, principal, list_id)
+        named = sees_personal_data(principal)
         return ListDetail(
             id=lst.id,
             school_id=lst.school_id,
@@ -160,10 +172,11 @@ def get_list(list_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> ListDetail:
             entries=[
                 EntryOut(
                     pupil_id=p.id,
-                    full_name=p.full_name,
+                    full_name=p.full_name if named else None,
+                    display=p.display,
                     grade=p.grade,
                     class_name=p.class_name,
-                    category=e.category,
+                    category=e.category if named else None,
                     result=e.result,
                     reason=e.reason,
                 )

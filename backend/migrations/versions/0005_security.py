@@ -1,4 +1,4 @@
-"""Security: shared throttle counters; OTP codes sealed in the SMS outbox instead of held in clear.
+"""Security: shared throttle counters; OTP codes sealed in the SMS outbox; refusals keep any uint32 voucher id.
 
 Revision ID: 0005_security
 Revises: 0003_reporting
@@ -29,11 +29,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sms_messages") as batch:
         batch.add_column(sa.Column("sealed", sa.LargeBinary(), nullable=True))
+    # A refusal keeps the voucher id as the terminal read it: any uint32, past PostgreSQL's integer.
+    with op.batch_alter_table("meal_refusals") as batch:
+        batch.alter_column("voucher_id", existing_type=sa.Integer(), type_=sa.BigInteger())
     # Codes queued before this revision were stored in clear: mask them (they expire within minutes).
     op.execute("UPDATE sms_messages SET body = 'Код входа / Кіру коды: ••••••' WHERE kind = 'otp'")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("meal_refusals") as batch:
+        batch.alter_column("voucher_id", existing_type=sa.BigInteger(), type_=sa.Integer())
     with op.batch_alter_table("sms_messages") as batch:
         batch.drop_column("sealed")
     op.drop_table("throttles")
