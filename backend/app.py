@@ -17,7 +17,7 @@ from .db import make_engine, make_session_factory
 from .http_errors import install_error_handlers
 from .imports.api import MAX_UPLOAD
 from .keys import KeyStore
-from .openapi_contract import document_edge_statuses
+from .openapi_contract import install_openapi
 from .safety import check_production
 from .sms.gateway import HttpSmsGateway, OutboxGateway, SmsGateway
 from .wallet.registry import FileRegistry, InMemoryRegistry, StateRegistry
@@ -90,5 +90,5 @@ def create_app(
     app.add_middleware(BodyLimits, caps=BODY_CAPS)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
-    document_edge_statuses(app)
+    install_openapi(app)
     return app
