@@ -17,6 +17,10 @@ TABLE_MODULES = (
     "backend.feedback.tables",
     "backend.notify.tables",
     "backend.billing.tables",
+    "backend.vouchers.tables",
+    "backend.wallet.tables",
+    "backend.menu.tables",
+    "backend.delivery.tables",
 )
 
 

@@ -9,11 +9,21 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.wallet_tables import Pupil, School
 from backend.auth import Principal, Role
+from backend.delivery.services import enqueue
 from backend.errors import DomainError, not_found
 from backend.ingest.model import MealStatus
 from backend.ingest.tables import MealEventRow
 
-from .model import ComplaintStatus, FeedbackReason, RatingSummary, check_complaint, check_rating, summarise
+from .eotinish import EOTINISH, appeal
+from .model import (
+    OPEN_STATUSES,
+    ComplaintStatus,
+    FeedbackReason,
+    RatingSummary,
+    check_complaint,
+    check_rating,
+    summarise,
+)
 from .tables import ComplaintRow, RatingRow
 
 
@@ -68,11 +78,14 @@ def file_complaint(
         district=school.district,
         event_id=event_id,
         text=text,
-        status=ComplaintStatus.OPEN.value,
+        status=ComplaintStatus.RECEIVED.value,
         created_at=now,
     )
     session.add(row)
     session.flush()
+    enqueue(
+        session, channel=EOTINISH, key=f"{EOTINISH}:complaint:{row.id}", document=appeal(row, school), now=now
+    )
     return row
 
 
@@ -98,11 +111,33 @@ def resolve(
     ).first()
     if row is None:
         raise not_found("complaint")
-    if row.status == ComplaintStatus.RESOLVED:
-        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "resolved already", 409)
-    row.status, row.resolved_by, row.resolved_at = ComplaintStatus.RESOLVED.value, admin.id, now
+    if row.status not in OPEN_STATUSES:
+        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "answered already", 409)
+    row.status, row.resolved_by, row.resolved_at = ComplaintStatus.ANSWERED.value, admin.id, now
     row.resolution = check_complaint(resolution)
     return row
+
+
+def close(session: Session, admin: Principal, complaint_id: int, *, now: datetime) -> ComplaintRow:
+    """The district closes an answered complaint (or one withdrawn before an answer)."""
+    row = session.scalars(
+        select(ComplaintRow).where(ComplaintRow.id == complaint_id, _visible(admin))
+    ).first()
+    if row is None:
+        raise not_found("complaint")
+    if row.status == ComplaintStatus.CLOSED:
+        raise DomainError(FeedbackReason.ALREADY_CLOSED, "closed already", 409)
+    row.status, row.closed_at = ComplaintStatus.CLOSED.value, now
+    return row
+
+
+def parent_complaints(session: Session, parent: Principal) -> list[ComplaintRow]:
+    stmt = (
+        select(ComplaintRow)
+        .where(ComplaintRow.parent_id == parent.parent_id)
+        .order_by(ComplaintRow.created_at.desc(), ComplaintRow.id.desc())
+    )
+    return list(session.scalars(stmt.limit(200)))
 
 
 def _summary(session: Session, *conditions: ColumnElement[bool]) -> RatingSummary:

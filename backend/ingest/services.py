@@ -24,6 +24,7 @@ from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
 from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
+from backend.vouchers.transfers import school_moves
 from shared_crypto import KeyRole, MealBatch, MealEvent, Reason, VerificationError, VerifyKey, verify_batch
 
 from .dialect import among, insert_ignore, known_ids
@@ -108,6 +109,7 @@ def _context(
             .order_by(VoucherEvent.at, VoucherEvent.id)
         ):
             history[vid].append(StatusChange(at, old, new))
+        moves = school_moves(session, voucher_ids)
         for v in session.execute(
             select(
                 Voucher.id,
@@ -119,7 +121,14 @@ def _context(
             ).where(among(session, Voucher.id, voucher_ids))
         ):
             vouchers[v.id] = VoucherFacts(
-                v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(history.get(v.id, ()))
+                v.id,
+                v.school_id,
+                v.pupil_id,
+                v.plan,
+                v.status,
+                v.valid_until,
+                tuple(history.get(v.id, ())),
+                tuple(moves.get(v.id, ())),
             )
         acc: dict[tuple[int, date, int], set[int]] = defaultdict(set)
         for voucher_id, day, slot, tid in session.execute(

@@ -12,13 +12,22 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
-from backend.adapters.wallet_tables import Pupil, Voucher, VoucherEvent
+from backend.adapters.wallet_tables import (
+    EligibilityEntry,
+    EligibilityList,
+    Pupil,
+    School,
+    Voucher,
+    VoucherEvent,
+)
 from backend.auth.model import Principal
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
 from backend.notify import history as notify_history
+from backend.notify.voucher_notices import queue_status_notice
+from backend.wallet.tables import DistrictSettingsRow, EligibilityCategoryRow
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
 from .model import (
@@ -47,6 +56,41 @@ def change_status(
             voucher_id=voucher.id, at=now, actor=actor, old_status=old, new_status=new, reason=reason
         )
     )
+    queue_status_notice(session, voucher, new, reason, now)
+
+
+def _plans(session: Session, pupil_ids: Sequence[int], year: int) -> dict[int, int]:
+    """The plan each pupil's category gives (latest confirmed entry of the school year); FREE otherwise."""
+    out: dict[int, int] = {}
+    for chunk in chunks(list(pupil_ids)):
+        stmt = (
+            select(EligibilityEntry.pupil_id, EligibilityCategoryRow.plan)
+            .join(EligibilityList, EligibilityList.id == EligibilityEntry.list_id)
+            .join(EligibilityCategoryRow, EligibilityCategoryRow.code == EligibilityEntry.category)
+            .where(
+                EligibilityEntry.pupil_id.in_(chunk),
+                EligibilityEntry.result == "confirmed",
+                EligibilityList.month >= date(year, 6, 1),
+            )
+            .order_by(EligibilityList.month, EligibilityEntry.id)
+        )
+        out.update({pupil_id: plan for pupil_id, plan in session.execute(stmt)})
+    return out
+
+
+def _year_ends(session: Session, school_ids: set[int], year: int, settings: Settings) -> dict[int, date]:
+    """Each school's last valid day of the year: its district's setting, else the configured date."""
+    default = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
+    out = dict.fromkeys(school_ids, default)
+    rows = session.execute(
+        select(School.id, DistrictSettingsRow.year_end_month, DistrictSettingsRow.year_end_day)
+        .join(DistrictSettingsRow, DistrictSettingsRow.district == School.district)
+        .where(School.id.in_(sorted(school_ids)), DistrictSettingsRow.year_end_month.is_not(None))
+    )
+    for school_id, month, day in rows:
+        if month is not None and day is not None:
+            out[school_id] = date(year + 1, month, day)
+    return out
 
 
 def form_vouchers(
@@ -55,7 +99,6 @@ def form_vouchers(
     """Creates awaiting-activation vouchers for the school year of `now` (bulk); pupils that already hold
     one are skipped, and a suspended one is restored. Returns how many were created."""
     year = school_year_of(local_date(now))
-    valid_until = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
     ids = sorted(set(pupil_ids))
     if not ids:
         return 0
@@ -73,14 +116,17 @@ def form_vouchers(
     schools: dict[int, int] = {}
     for chunk in chunks(new_ids):
         schools.update(session.execute(select(Pupil.id, Pupil.school_id).where(Pupil.id.in_(chunk))).all())
+    plans = _plans(session, new_ids, year)
+    ends = _year_ends(session, set(schools.values()), year, settings)
     rows = [
         {
             "pupil_id": pid,
             "school_id": schools[pid],
             "school_year": year,
-            "plan": Plan.FREE,  # the district moves a voucher to DISCOUNTED by decision (set_plan)
+            # the category's plan; the district may still move a voucher by decision (set_plan)
+            "plan": plans.get(pid, Plan.FREE),
             "status": VoucherStatus.AWAITING_ACTIVATION.value,
-            "valid_until": valid_until,
+            "valid_until": ends[schools[pid]],
             "min_serial": 0,
             "next_serial": 1,
             "updated_at": now,

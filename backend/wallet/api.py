@@ -14,7 +14,7 @@ from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.services.unit_of_work import UnitOfWork
 
 from . import services
-from .model import Category, parse_month
+from .model import parse_month
 
 router = APIRouter(prefix="/api/admin/v1", tags=["eligibility"])
 
@@ -30,7 +30,8 @@ class ListIn(BaseModel):
 
 class EntryIn(BaseModel):
     pupil_id: int
-    category: Category | None = None
+    # a code of `GET /api/admin/v1/eligibility-categories` (CATEGORY_UNKNOWN otherwise)
+    category: str | None = Field(default=None, max_length=30)
 
 
 class ListOut(BaseModel):

@@ -12,7 +12,8 @@ LAST_UNCONDITIONAL_GRADE = 4  # grades 1–4: eligible without a category
 
 
 class Category(enum.StrEnum):
-    """The state categories of the order (Annex 1, point 5)."""
+    """The state categories of the order (Annex 1, point 5); seeded as rows of `eligibility_categories`,
+    where a district may add others (backend.wallet.categories)."""
 
     TARGETED_ASSISTANCE = "targeted_social_assistance"
     BELOW_SUBSISTENCE = "below_subsistence_minimum"
@@ -43,9 +44,13 @@ class ListReason(enum.StrEnum):
     DUPLICATE = "DUPLICATE"
     EMPTY_LIST = "EMPTY_LIST"
     MONTH_INVALID = "MONTH_INVALID"
+    CATEGORY_UNKNOWN = "CATEGORY_UNKNOWN"
+    COMMENT_REQUIRED = "COMMENT_REQUIRED"
 
 
 _NEXT = {ListStatus.DRAFT: ListStatus.APPROVED, ListStatus.APPROVED: ListStatus.CHECKED}
+# The head may send an approved or checked list back to the pedagogue; it is then re-checked.
+RETURNABLE = frozenset({ListStatus.APPROVED, ListStatus.CHECKED})
 
 
 def advance(current: ListStatus, target: ListStatus) -> ListStatus:
@@ -60,7 +65,7 @@ def require_draft(status: ListStatus) -> None:
         raise DomainError(ListReason.WRONG_STATE, f"the list is {status}; only a draft can change", 409)
 
 
-def check_entry(grade: int, category: Category | None) -> None:
+def check_entry(grade: int, category: str | None) -> None:
     if not MIN_GRADE <= grade <= MAX_GRADE:
         raise DomainError(ListReason.GRADE_INVALID, f"grade {grade} is outside 1..11", 400)
     if grade > LAST_UNCONDITIONAL_GRADE and category is None:

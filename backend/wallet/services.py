@@ -16,13 +16,15 @@ from backend.adapters.wallet_tables import EligibilityEntry, EligibilityList, Pu
 from backend.auth.model import Principal
 from backend.clock import local_date
 from backend.config import Settings
-from backend.consent.services import StartSummary, start_consent
+from backend.consent.services import StartSummary, declined_this_year, record_unlinked, start_consent
 from backend.errors import DomainError, not_found
-from backend.vouchers.model import school_year_of
+from backend.vouchers.model import VoucherStatus, school_year_of
 from backend.vouchers.services import form_vouchers, suspend_for_pupils
 
+from .categories import all_categories, require_category
 from .model import (
-    Category,
+    LAST_UNCONDITIONAL_GRADE,
+    RETURNABLE,
     EntryResult,
     ListReason,
     ListStatus,
@@ -32,6 +34,7 @@ from .model import (
     unconditional,
 )
 from .registry import StateRegistry
+from .tables import ListReturnRow
 
 
 def create_list(session: Session, principal: Principal, school_id: int, month: date) -> EligibilityList:
@@ -58,7 +61,7 @@ def get_list(session: Session, principal: Principal, list_id: int, *, lock: bool
 
 
 def add_entry(
-    session: Session, principal: Principal, list_id: int, pupil_id: int, category: Category | None
+    session: Session, principal: Principal, list_id: int, pupil_id: int, category: str | None
 ) -> EligibilityEntry:
     lst = get_list(session, principal, list_id, lock=True)
     require_draft(ListStatus(lst.status))
@@ -66,6 +69,8 @@ def add_entry(
     if pupil is None or pupil.school_id != lst.school_id:
         raise not_found("pupil")
     check_entry(pupil.grade, category)
+    if category is not None:
+        require_category(session, category)
     entry = EligibilityEntry(list_id=lst.id, pupil_id=pupil.id, category=category)
     try:
         with session.begin_nested():
@@ -128,6 +133,7 @@ def check(
         .where(EligibilityEntry.list_id == lst.id)
     ).all()
     on = local_date(now)
+    categories = all_categories(session)
     direct: list[int] = []
     consent: list[int] = []
     returned: list[int] = []
@@ -136,7 +142,9 @@ def check(
             reason = None
         else:
             assert entry.category is not None  # check_entry required it
-            reason = registry.check(iin, Category(entry.category), on)
+            info = categories.get(entry.category)
+            # a district's own category (not in the state register) is confirmed by the list itself
+            reason = registry.check(iin, entry.category, on) if info is None or info.in_register else None
         if reason is None:
             entry.result, entry.reason = EntryResult.CONFIRMED, None
             (direct if unconditional(grade) else consent).append(entry.pupil_id)
@@ -144,18 +152,67 @@ def check(
             entry.result, entry.reason = EntryResult.RETURNED, reason
             returned.append(entry.pupil_id)
     formed = form_vouchers(session, direct, settings=settings, now=now, actor="system", reason="grades 1–4")
+    record_unlinked(session, lst.id, direct, now)
     # Grades 5–11 already holding this year's voucher need no new consent; a suspended one is restored.
-    holders = _voucher_holders(session, consent, school_year_of(on))
+    year = school_year_of(on)
+    holders = _voucher_holders(session, consent, year)
     form_vouchers(
         session, holders, settings=settings, now=now, actor="system", reason="eligibility confirmed"
     )
+    asking = [p for p in consent if p not in holders]
+    declined = declined_this_year(session, asking, year)
     summary = start_consent(
-        session, lst.id, [p for p in consent if p not in holders], settings=settings, now=now
+        session, lst.id, [p for p in asking if p not in declined], settings=settings, now=now
     )
+    summary.remembered = len(declined)
     suspended = suspend_for_pupils(
         session, returned, now=now, actor="system", reason=f"eligibility lost ({lst.month:%Y-%m} list)"
     )
+    # The month's checked list is authoritative for grades 5–11: a pupil left off it is suspended.
+    missing = _left_off(session, lst, year, {e.pupil_id for e, _, _ in rows})
+    suspended += suspend_for_pupils(
+        session, missing, now=now, actor="system", reason=f"not on the {lst.month:%Y-%m} list"
+    )
     return CheckSummary(len(direct) + len(consent), len(returned), formed, suspended, summary)
+
+
+def _left_off(session: Session, lst: EligibilityList, year: int, listed: set[int]) -> list[int]:
+    """Grade 5–11 pupils of the school holding a live voucher of the year who are not on the list."""
+    stmt = (
+        select(Voucher.pupil_id)
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(
+            Voucher.school_id == lst.school_id,
+            Voucher.school_year == year,
+            Pupil.grade > LAST_UNCONDITIONAL_GRADE,
+            Voucher.status.in_([VoucherStatus.ACTIVE, VoucherStatus.AWAITING_ACTIVATION]),
+        )
+    )
+    return sorted(set(session.scalars(stmt)) - listed)
+
+
+def return_list(
+    session: Session, principal: Principal, list_id: int, comment: str, now: datetime
+) -> EligibilityList:
+    """The head sends the list back to the pedagogue with a comment; it becomes a draft again, to be
+    approved and checked again in the same month (results of the earlier check stay until then)."""
+    if not comment.strip():
+        raise DomainError(ListReason.COMMENT_REQUIRED, "say what the pedagogue should change", 400)
+    lst = get_list(session, principal, list_id, lock=True)
+    status = ListStatus(lst.status)
+    if status not in RETURNABLE:
+        raise DomainError(ListReason.WRONG_STATE, f"a {status} list cannot be returned", 409)
+    session.add(
+        ListReturnRow(list_id=lst.id, from_status=status, comment=comment.strip(), by=principal.id, at=now)
+    )
+    lst.status, lst.approved_by, lst.approved_at = ListStatus.DRAFT, None, None
+    return lst
+
+
+def list_returns(session: Session, principal: Principal, list_id: int) -> list[ListReturnRow]:
+    get_list(session, principal, list_id)
+    stmt = select(ListReturnRow).where(ListReturnRow.list_id == list_id).order_by(ListReturnRow.id)
+    return list(session.scalars(stmt))
 
 
 def _voucher_holders(session: Session, pupil_ids: list[int], school_year: int) -> set[int]:

@@ -1,0 +1,65 @@
+"""Eligibility categories as data: the order's three are seeded by the migration, a district admin adds
+others (e.g. families affected by an emergency); each says which plan it gives."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.errors import DomainError
+from backend.vouchers.model import Plan
+
+from .model import ListReason
+from .tables import EligibilityCategoryRow
+
+CODE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    code: str
+    name_kk: str
+    name_ru: str
+    plan: Plan
+    in_register: bool
+    active: bool
+
+
+def _info(row: EligibilityCategoryRow) -> CategoryInfo:
+    return CategoryInfo(row.code, row.name_kk, row.name_ru, Plan(row.plan), row.in_register, row.active)
+
+
+def all_categories(session: Session) -> dict[str, CategoryInfo]:
+    rows = session.scalars(select(EligibilityCategoryRow).order_by(EligibilityCategoryRow.code))
+    return {r.code: _info(r) for r in rows}
+
+
+def require_category(session: Session, code: str) -> CategoryInfo:
+    """A category a pupil may be listed under now; anything else is CATEGORY_UNKNOWN."""
+    row = session.get(EligibilityCategoryRow, code)
+    if row is None or not row.active:
+        raise DomainError(ListReason.CATEGORY_UNKNOWN, f"no active category {code!r}", 400)
+    return _info(row)
+
+
+def put_category(
+    session: Session, code: str, *, name_kk: str, name_ru: str, plan: int, in_register: bool, active: bool
+) -> CategoryInfo:
+    """Adds or changes a category (district admin). Vouchers already formed keep their plan."""
+    if not CODE.match(code):
+        raise DomainError(ListReason.CATEGORY_UNKNOWN, "a code is 2–30 of a-z, 0-9, _ starting with a letter")
+    if plan not in (Plan.FREE, Plan.DISCOUNTED):
+        raise DomainError("UNKNOWN_PLAN", f"plan {plan} is neither 1 (free) nor 2 (discounted)")
+    if not name_kk.strip() or not name_ru.strip():
+        raise DomainError("MISSING_FIELD", "a category needs its Kazakh and Russian names")
+    row = session.get(EligibilityCategoryRow, code)
+    if row is None:
+        row = EligibilityCategoryRow(code=code)
+        session.add(row)
+    row.name_kk, row.name_ru, row.plan = name_kk.strip()[:200], name_ru.strip()[:200], plan
+    row.in_register, row.active = in_register, active
+    session.flush()
+    return _info(row)
