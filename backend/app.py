@@ -31,6 +31,9 @@ ROUTER_MODULES = (
     "backend.feedback.api",
     "backend.reporting.api",
     "backend.billing.api",
+    "backend.billing.steps_api",
+    "backend.wallet.year_api",
+    "backend.menu.api",
 )
 
 

@@ -101,10 +101,11 @@ def run_due(
 
 
 def tick(ctx: AppContext) -> dict[str, int]:
-    """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
-    then the SMS outbox."""
+    """One pass of the worker: due timers (the day's allowlist refresh, daily report and billing among
+    them), voucher expiry, the SMS outbox, then documents to the state systems."""
     from backend.clock import local_date
     from backend.consent.services import make_handlers
+    from backend.delivery import worker as school_year
     from backend.fleet.allowlist import refresh_handler
     from backend.sms.outbox import dispatch_pending
     from backend.vouchers.services import expire_vouchers
@@ -119,12 +120,18 @@ def tick(ctx: AppContext) -> dict[str, int]:
             due_at=now,
             payload={},
         )
-    handlers = {**make_handlers(ctx.settings), ALLOWLIST_REFRESH: refresh_handler(ctx.keys)}
+        school_year.schedule_day(session, now)
+    handlers = {
+        **make_handlers(ctx.settings),
+        ALLOWLIST_REFRESH: refresh_handler(ctx.keys),
+        **school_year.handlers(),
+    }
     jobs = run_due(ctx.session_factory, now, handlers)
     with ctx.session_factory() as session, session.begin():
         expired = expire_vouchers(session, now=now)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
-    return {"jobs": jobs, "expired": expired, "sms_sent": sent}
+    pushed = school_year.push(ctx.session_factory, school_year.sinks_from(ctx.settings), now)
+    return {"jobs": jobs, "expired": expired, "sms_sent": sent, "pushed": pushed["delivered"]}
 
 
 def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process

@@ -15,6 +15,7 @@ from backend.adapters.locking import for_update
 from backend.adapters.wallet_tables import (
     EligibilityEntry,
     EligibilityList,
+    Guardianship,
     Pupil,
     School,
     Voucher,
@@ -27,6 +28,7 @@ from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
 from backend.notify import history as notify_history
 from backend.notify.voucher_notices import queue_status_notice
+from backend.wallet.model import LAST_UNCONDITIONAL_GRADE
 from backend.wallet.tables import DistrictSettingsRow, EligibilityCategoryRow
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
@@ -385,3 +387,33 @@ def meal_history(session: Session, principal: Principal, voucher_id: int) -> lis
         }
         for m in notify_history.meal_history(session, voucher_id)
     ]
+
+
+def activate_by_school(session: Session, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+    """A grade 1–4 pupil with no linked parent: where the district allows it, the school activates the
+    voucher (nobody else could). Anyone with a linked parent activates their own."""
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None or v.school_id not in principal.school_ids:
+        raise not_found("voucher")
+    school = session.get(School, v.school_id)
+    assert school is not None  # a foreign key
+    setting = session.get(DistrictSettingsRow, school.district)
+    if setting is None or not setting.school_activates_unlinked:
+        raise DomainError(
+            VoucherReason.SCHOOL_ACTIVATION_OFF, "the district does not let schools activate", 403
+        )
+    pupil = session.get(Pupil, v.pupil_id)
+    assert pupil is not None
+    if pupil.grade > LAST_UNCONDITIONAL_GRADE:
+        raise DomainError(VoucherReason.PARENT_ACTIVATES, "grades 5–11 are activated by the parent", 409)
+    if session.scalar(select(Guardianship.id).where(Guardianship.pupil_id == pupil.id).limit(1)) is not None:
+        raise DomainError(VoucherReason.PARENT_ACTIVATES, "a linked parent activates this voucher", 409)
+    change_status(
+        session,
+        v,
+        VoucherStatus.ACTIVE,
+        actor=f"admin:{principal.id}",
+        reason="activated by the school",
+        now=now,
+    )
+    return v
