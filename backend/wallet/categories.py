@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from backend.errors import DomainError
 from backend.vouchers.model import Plan
 
-from .model import ListReason
+from .model import Category, ListReason
 from .tables import EligibilityCategoryRow
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
@@ -32,17 +32,29 @@ def _info(row: EligibilityCategoryRow) -> CategoryInfo:
     return CategoryInfo(row.code, row.name_kk, row.name_ru, Plan(row.plan), row.in_register, row.active)
 
 
+# The order's three (also seeded as rows by the migration): in force even where a database lost its rows,
+# and a district's row of the same code overrides them.
+ORDER = {
+    c.value: CategoryInfo(c.value, kk, ru, Plan.FREE, True, True)
+    for c, kk, ru in (
+        (Category.TARGETED_ASSISTANCE, "Атаулы әлеуметтік көмек алатын отбасылар", "Семьи, получающие АСП"),
+        (Category.BELOW_SUBSISTENCE, "Табысы ең төмен күнкөріс деңгейінен төмен отбасылар", "Доход ниже ПМ"),
+        (Category.ORPHAN_NO_CARE, "Жетім балалар, ата-ана қамқорлығынсыз қалған балалар", "Дети-сироты"),
+    )
+}
+
+
 def all_categories(session: Session) -> dict[str, CategoryInfo]:
     rows = session.scalars(select(EligibilityCategoryRow).order_by(EligibilityCategoryRow.code))
-    return {r.code: _info(r) for r in rows}
+    return dict(sorted({**ORDER, **{r.code: _info(r) for r in rows}}.items()))
 
 
 def require_category(session: Session, code: str) -> CategoryInfo:
     """A category a pupil may be listed under now; anything else is CATEGORY_UNKNOWN."""
-    row = session.get(EligibilityCategoryRow, code)
-    if row is None or not row.active:
+    info = all_categories(session).get(code)
+    if info is None or not info.active:
         raise DomainError(ListReason.CATEGORY_UNKNOWN, f"no active category {code!r}", 400)
-    return _info(row)
+    return info
 
 
 def put_category(
