@@ -17,12 +17,18 @@ def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
-def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> UnitOfWork:
+async def ctx_dependency(request: Request) -> AppContext:
+    """`get_ctx` as a dependency. Async because it does no I/O: FastAPI runs a sync dependency in the
+    thread pool, one hop per request and dependency."""
+    return get_ctx(request)
+
+
+async def get_uow(ctx: Annotated[AppContext, Depends(ctx_dependency)]) -> UnitOfWork:
     """A fresh, not yet entered unit of work: the route opens it with `with uow:`."""
     return UnitOfWork(ctx.session_factory)
 
 
-CtxDep = Annotated[AppContext, Depends(get_ctx)]
+CtxDep = Annotated[AppContext, Depends(ctx_dependency)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 

@@ -26,7 +26,7 @@ from shared_crypto import uid_hash
 from .conftest import Setup
 from .test_allowlist import fetch, verify
 
-Write = Callable[[UnitOfWork], None]
+Write = Callable[[UnitOfWork], object]
 
 
 def versions(uow_factory: Callable[[], UnitOfWork], *schools: int) -> list[int]:
