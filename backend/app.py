@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext
-from .db import make_engine, make_session_factory
+from .db import ReadSessions, engine_options, make_engine, make_session_factory
 from .errors import DomainError
 from .keys import KeyStore
 from .sms.gateway import HttpSmsGateway, OutboxGateway, SmsGateway
@@ -56,11 +56,18 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **engine_options(settings, settings.database_url))
+    primary = make_session_factory(engine)
+    replica = None
+    if settings.replica_url:
+        replica = make_session_factory(
+            make_engine(settings.replica_url, **engine_options(settings, settings.replica_url))
+        )
     ctx = AppContext(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=primary,
+        read_session_factory=ReadSessions(primary, replica, max_lag=settings.replica_max_lag_seconds),
         clock=clock,
         keys=KeyStore(settings.key_dir, clock),
         sms=sms or default_sms(settings),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,3 +28,9 @@ class AppContext:
     notifier: Any = None  # D1's parent notifier; typed by its owner
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
     egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in
+    # reads that may lag a little (reports, parents' histories): backend.db.ReadSessions; None: primary
+    read_session_factory: Callable[[], Session] | None = None
+
+    def reader(self) -> Session:
+        """A session for a read that tolerates the replica's bounded lag."""
+        return (self.read_session_factory or self.session_factory)()

@@ -12,7 +12,6 @@ from backend.auth.model import Principal, Role
 from backend.clock import local_date
 from backend.deps import CtxDep
 from backend.errors import DomainError
-from backend.services.unit_of_work import UnitOfWork
 
 from . import services
 from .model import ReportFormat, ReportReason, render
@@ -56,8 +55,8 @@ def daily(
     if school_id is not None:
         ensure_school(principal, school_id)
     school_ids = [school_id] if school_id is not None else sorted(principal.school_ids)
-    with UnitOfWork(ctx.session_factory) as uow:
-        report = services.daily_report(uow.session, day, school_ids, now)
+    with ctx.reader() as session:  # may read a replica within its bounded lag
+        report = services.daily_report(session, day, school_ids, now)
     filename = f"daily-{day.isoformat()}.{fmt.value}"
     return Response(
         render(report, fmt),

@@ -161,7 +161,7 @@ def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/meals")
 def meals(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[dict[str, Any]]:
-    with ctx.session_factory() as s:
+    with ctx.reader() as s:  # may read a replica within its bounded lag
         return services.meal_history(s, principal, voucher_id)
 
 
