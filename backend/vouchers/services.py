@@ -58,13 +58,7 @@ def form_vouchers(
     ids = sorted(set(pupil_ids))
     if not ids:
         return 0
-    existing: set[int] = set()
-    for chunk in chunks(ids):
-        existing.update(
-            session.scalars(
-                select(Voucher.pupil_id).where(Voucher.school_year == year, Voucher.pupil_id.in_(chunk))
-            )
-        )
+    existing = holders(session, ids, year)
     restore_eligibility(session, sorted(existing), now=now, actor=actor)
     new_ids = [i for i in ids if i not in existing]
     if not new_ids:
