@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +17,7 @@ from .adapters.state_registry import StateRegistry
 from .clock import Clock
 from .config import Settings
 from .context import build_context
+from .db import check_schema
 from .errors import CommonReason, DomainError
 from .http_errors import UnmappedReason, status_of
 
@@ -51,7 +54,14 @@ def create_app(
     ctx = build_context(
         settings or Settings.from_env(), clock=clock, sms=sms, notifier=notifier, registry=registry
     )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        check_schema(ctx.engine)  # an unmigrated database stops the server at start, not at a request
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="School meals — Social Wallet back end",
         version="1.0",
         description="Eligibility lists, SMS consent, vouchers and QR issuance; terminal sync; reporting.",

@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 from backend.adapters.egov import EgovSignIn
 from backend.adapters.locking import for_update
 from backend.auth.tables import Admin, AdminSchool, AuthSession, ParentOtp
+from backend.clock import SystemClock, local_date
 from backend.errors import DomainError
+from backend.roster.suppliers import schools_of_supplier
 from backend.roster.tables import Guardianship, Parent, Pupil, School
 from backend.sms.outbox import queue_sms
 from backend.sms.phones import normalize_phone
 
 from .model import AuthReason, Principal, Role, new_otp_code, new_token, token_hash
-from .passwords import hash_code, hash_password, verify_code, verify_password
+from .passwords import hash_code, hash_password, totp_matches, verify_code, verify_password
 
 OTP_MAX_ATTEMPTS = 5
 MAX_FAILED_LOGINS = 5
@@ -60,20 +62,33 @@ def open_session(session: Session, *, kind: str, subject_id: int, now: datetime,
     return token
 
 
-def login_admin(session: Session, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
-    """Password sign-in. MAX_FAILED_LOGINS wrong passwords in a row lock the login for LOCKOUT."""
+def login_admin(
+    session: Session, *, login: str, password: str, now: datetime, ttl: timedelta, totp: str | None = None
+) -> str:
+    """Password sign-in (and the authenticator's code when the account has one). MAX_FAILED_LOGINS
+    wrong passwords or codes in a row lock the login for LOCKOUT; a deactivated account never signs in."""
     stmt = select(Admin).where(Admin.login == login)
     admin = session.scalars(for_update(session, stmt)).first()
     if admin is not None and admin.locked_until is not None and admin.locked_until > now:
         raise DomainError(AuthReason.LOGIN_LOCKED, "too many wrong passwords; try again later")
     if not verify_password(admin.password_hash if admin else None, password) or admin is None:
         if admin is not None:
-            admin.failed_logins += 1
-            if admin.failed_logins >= MAX_FAILED_LOGINS:
-                admin.failed_logins, admin.locked_until = 0, now + LOCKOUT
+            _failed(admin, now)
         raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password")
+    if not admin.active:
+        raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password")
+    if admin.totp_secret is not None and not totp_matches(admin.totp_secret, totp, now):
+        if totp:
+            _failed(admin, now)
+        raise DomainError(AuthReason.TOTP_REQUIRED, "enter the current code from the authenticator app")
     admin.failed_logins, admin.locked_until = 0, None
     return open_session(session, kind="admin", subject_id=admin.id, now=now, ttl=ttl)
+
+
+def _failed(admin: Admin, now: datetime) -> None:
+    admin.failed_logins += 1
+    if admin.failed_logins >= MAX_FAILED_LOGINS:
+        admin.failed_logins, admin.locked_until = 0, now + LOCKOUT
 
 
 def request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) -> None:
@@ -140,21 +155,29 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
         return None
     if row.kind == "admin":
         admin = session.get(Admin, row.subject_id)
-        if admin is None:
+        if admin is None or not admin.active:
             return None
-        return admin_principal(session, admin)
+        return admin_principal(session, admin, now)
     if row.kind == "parent":
         return parent_principal(session, row.subject_id)
     return None
 
 
-def admin_principal(session: Session, admin: Admin) -> Principal:
+def admin_principal(session: Session, admin: Admin, now: datetime | None = None) -> Principal:
     schools = set(session.scalars(select(AdminSchool.school_id).where(AdminSchool.admin_id == admin.id)))
     role = Role(admin.role)
     if role is Role.DISTRICT_ADMIN and admin.district:
         schools.update(session.scalars(select(School.id).where(School.district == admin.district)))
+    if role is Role.SUPPLIER and admin.supplier_id is not None:
+        day = local_date(now or SystemClock().now())
+        schools.update(schools_of_supplier(session, admin.supplier_id, day))
     return Principal(
-        kind="admin", id=admin.id, role=role, district=admin.district, school_ids=frozenset(schools)
+        kind="admin",
+        id=admin.id,
+        role=role,
+        district=admin.district,
+        school_ids=frozenset(schools),
+        supplier_id=admin.supplier_id,
     )
 
 

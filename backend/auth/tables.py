@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -21,6 +22,12 @@ class Admin(Base):
     # Password guessing: after MAX_FAILED_LOGINS wrong passwords the login is locked for a while.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Migration 0007: a deactivated account signs in no more and its sessions end; a supplier's account
+    # names its supplier (its schools are the supplier's linked ones); optional TOTP second factor.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AdminSchool(Base):
