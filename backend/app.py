@@ -32,6 +32,7 @@ ROUTER_MODULES = (
     "backend.consent.api",
     "backend.vouchers.api",
     "backend.admin.api",
+    "backend.admin.staff",
     "backend.fleet.api",
     "backend.fleet.cards",
     "backend.calendar.api",

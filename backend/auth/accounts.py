@@ -160,9 +160,12 @@ def accounts(
     ):
         names.setdefault(admin_id, []).append(name)
     supplier_ids = {a.supplier_id for a in admins if a.supplier_id is not None}
-    supplier_names = dict(
-        session.execute(select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids))).tuples()
-    )
+    supplier_names = {
+        sid: name
+        for sid, name in session.execute(
+            select(Supplier.id, Supplier.name).where(Supplier.id.in_(supplier_ids))
+        )
+    }
     rows = [
         AccountRow(
             a.id,

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/auth/v1", tags=["auth"])
 class AdminLogin(BaseModel):
     login: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
+    totp: str | None = Field(default=None, max_length=10)  # when the account has a second factor
 
 
 class OtpRequest(BaseModel):
@@ -42,7 +43,9 @@ class TokenOut(BaseModel):
 
 @router.post("/admin/login")
 def admin_login(body: AdminLogin, ctx: CtxDep) -> TokenOut:
-    return _login(ctx, partial(services.login_admin, login=body.login, password=body.password))
+    return _login(
+        ctx, partial(services.login_admin, login=body.login, password=body.password, totp=body.totp)
+    )
 
 
 @router.post("/parent/otp", status_code=202)

@@ -74,7 +74,9 @@ def create_supplier(uow: UnitOfWork, district: str, data: SupplierIn) -> Supplie
 
 def update_supplier(uow: UnitOfWork, district: str, supplier_id: int, data: SupplierIn) -> Supplier:
     session = uow.session
-    supplier = supplier_of_district(session, district, supplier_id)
+    supplier = session.get(Supplier, supplier_id)
+    if supplier is None or supplier.district != district:  # only the district that set it up edits it
+        raise not_found("supplier")
     d = _clean(data)
     supplier.bin, supplier.name, supplier.iban = d.bin, d.name, d.iban
     supplier.bank_bik, supplier.bank_name = d.bank_bik, d.bank_name
@@ -221,3 +223,25 @@ def schools_of_supplier(session: Session, supplier_id: int, day: date) -> set[in
     )
     legacy = session.scalars(select(School.id).where(School.supplier_id == supplier_id))
     return set(linked) | set(legacy)
+
+
+def serving_today(
+    session: Session, school_ids: Collection[int], day: date
+) -> dict[int, list[tuple[int, str]]]:
+    """Supplier → the (school id, name) of the given schools it serves on `day` (as `supplier_on`)."""
+    ids = sorted(school_ids)
+    linked = set(session.scalars(select(SupplierLink.school_id).where(SupplierLink.school_id.in_(ids))))
+    out: dict[int, list[tuple[int, str]]] = {}
+    dated = session.execute(
+        select(SupplierLink.supplier_id, School.id, School.name)
+        .join(School, School.id == SupplierLink.school_id)
+        .where(SupplierLink.school_id.in_(ids), *_overlapping(day, day))
+    )
+    legacy = session.execute(
+        select(School.supplier_id, School.id, School.name).where(
+            School.id.in_(sorted(set(ids) - linked)), School.supplier_id.is_not(None)
+        )
+    )
+    for supplier_id, school_id, name in [*dated, *legacy]:
+        out.setdefault(supplier_id, []).append((school_id, name))
+    return out
