@@ -83,6 +83,7 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         ListReason.DUPLICATE: CONFLICT,
         ListReason.EMPTY_LIST: CONFLICT,
         ListReason.MONTH_INVALID: BAD,
+        ListReason.COMMENT_REQUIRED: BAD,
     },
     ConsentReason: {
         ConsentReason.NOT_DECIDED: CONFLICT,

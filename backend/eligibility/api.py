@@ -36,6 +36,7 @@ class ListOut(BaseModel):
     school_id: int
     month: str
     status: str
+    return_comment: str | None = None
 
 
 class EntryOut(BaseModel):
@@ -62,7 +63,13 @@ class PupilOut(BaseModel):
 
 
 def _list_out(x: EligibilityList) -> ListOut:
-    return ListOut(id=x.id, school_id=x.school_id, month=f"{x.month:%Y-%m}", status=x.status)
+    return ListOut(
+        id=x.id,
+        school_id=x.school_id,
+        month=f"{x.month:%Y-%m}",
+        status=x.status,
+        return_comment=x.return_comment,
+    )
 
 
 @router.get("/schools/{school_id}/pupils")
@@ -96,6 +103,31 @@ def remove_entry(list_id: int, pupil_id: int, principal: Pedagogue, uow: UowDep)
 @router.post("/eligibility-lists/{list_id}/approve")
 def approve(list_id: int, principal: Head, ctx: CtxDep, uow: UowDep) -> ListOut:
     return _list_out(services.approve(uow, principal, list_id, ctx.clock.now()))
+
+
+class ReturnIn(BaseModel):
+    comment: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/eligibility-lists/{list_id}/return")
+def return_list(list_id: int, body: ReturnIn, principal: Head, uow: UowDep) -> ListOut:
+    """The head sends the list back to the pedagogue with a comment (until it is cross-checked)."""
+    return _list_out(services.return_list(uow, principal, list_id, body.comment))
+
+
+@router.post("/eligibility-lists/{list_id}/copy-previous")
+def copy_previous(list_id: int, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
+    return {"added": services.copy_previous(uow, principal, list_id)}
+
+
+class ClassIn(BaseModel):
+    class_name: str = Field(min_length=1, max_length=20)
+    category: Category | None = None
+
+
+@router.post("/eligibility-lists/{list_id}/classes")
+def add_class(list_id: int, body: ClassIn, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
+    return {"added": services.add_class(uow, principal, list_id, body.class_name, body.category)}
 
 
 @router.get("/eligibility-lists/{list_id}")

@@ -32,6 +32,7 @@ class ListReason(enum.StrEnum):
     DUPLICATE = "DUPLICATE"
     EMPTY_LIST = "EMPTY_LIST"
     MONTH_INVALID = "MONTH_INVALID"
+    COMMENT_REQUIRED = "COMMENT_REQUIRED"  # a returned list says why
 
 
 _NEXT = {ListStatus.DRAFT: ListStatus.APPROVED, ListStatus.APPROVED: ListStatus.CHECKED}
@@ -42,6 +43,13 @@ def advance(current: ListStatus, target: ListStatus) -> ListStatus:
     if _NEXT.get(current) is not target:
         raise DomainError(ListReason.WRONG_STATE, f"a {current} list cannot become {target}")
     return target
+
+
+def returnable(current: ListStatus) -> ListStatus:
+    """The head sends a list back to the pedagogue until it is cross-checked: it becomes a draft."""
+    if current is ListStatus.CHECKED:
+        raise DomainError(ListReason.WRONG_STATE, "a cross-checked list cannot be returned")
+    return ListStatus.DRAFT
 
 
 def require_draft(status: ListStatus) -> None:

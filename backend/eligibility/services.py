@@ -26,6 +26,7 @@ from .model import (
     advance,
     check_entry,
     require_draft,
+    returnable,
     unconditional,
 )
 from .tables import EligibilityEntry, EligibilityList
@@ -100,8 +101,81 @@ def approve(uow: UnitOfWork, principal: Principal, list_id: int, now: datetime) 
     ):
         raise DomainError(ListReason.EMPTY_LIST, "an empty list cannot be approved")
     lst.status, lst.approved_by, lst.approved_at = target, principal.id, now
+    lst.return_comment = None
     uow.commit()
     return lst
+
+
+def return_list(uow: UnitOfWork, principal: Principal, list_id: int, comment: str) -> EligibilityList:
+    """The head returns the list to the pedagogue with a comment saying what to change."""
+    lst = get_list(uow.session, principal, list_id, lock=True)
+    comment = comment.strip()
+    if not comment or len(comment) > 500:
+        raise DomainError(ListReason.COMMENT_REQUIRED, "say why the list goes back (at most 500 characters)")
+    lst.status = returnable(ListStatus(lst.status))
+    lst.approved_by, lst.approved_at, lst.return_comment = None, None, comment
+    uow.commit()
+    return lst
+
+
+def copy_previous(uow: UnitOfWork, principal: Principal, list_id: int) -> int:
+    """Starts a draft from the school's previous month's list: its pupils still at the school, with
+    their categories. Returns how many were added (those already on the list are kept as they are)."""
+    session = uow.session
+    lst = get_list(session, principal, list_id, lock=True)
+    require_draft(ListStatus(lst.status))
+    previous = session.scalar(
+        select(EligibilityList.id)
+        .where(EligibilityList.school_id == lst.school_id, EligibilityList.month < lst.month)
+        .order_by(EligibilityList.month.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return 0
+    present = set(
+        session.scalars(select(EligibilityEntry.pupil_id).where(EligibilityEntry.list_id == lst.id))
+    )
+    rows = session.execute(
+        select(EligibilityEntry.pupil_id, EligibilityEntry.category, Pupil.grade)
+        .join(Pupil, Pupil.id == EligibilityEntry.pupil_id)
+        .where(EligibilityEntry.list_id == previous, Pupil.school_id == lst.school_id)
+    ).all()
+    added = 0
+    for pupil_id, category, grade in rows:
+        if pupil_id in present:
+            continue
+        cat = Category(category) if category else None
+        if not unconditional(grade) and cat is None:
+            continue  # moved up into grade 5 without a category: the pedagogue adds them with one
+        session.add(EligibilityEntry(list_id=lst.id, pupil_id=pupil_id, category=cat))
+        added += 1
+    uow.commit()
+    return added
+
+
+def add_class(
+    uow: UnitOfWork, principal: Principal, list_id: int, class_name: str, category: Category | None
+) -> int:
+    """Adds every pupil of one class (those not on the list yet); grades 5–11 take `category`."""
+    session = uow.session
+    lst = get_list(session, principal, list_id, lock=True)
+    require_draft(ListStatus(lst.status))
+    present = set(
+        session.scalars(select(EligibilityEntry.pupil_id).where(EligibilityEntry.list_id == lst.id))
+    )
+    pupils = session.execute(
+        select(Pupil.id, Pupil.grade).where(Pupil.school_id == lst.school_id, Pupil.class_name == class_name)
+    ).all()
+    added = 0
+    for pupil_id, grade in pupils:
+        if pupil_id in present:
+            continue
+        cat = None if unconditional(grade) else category
+        check_entry(grade, cat)
+        session.add(EligibilityEntry(list_id=lst.id, pupil_id=pupil_id, category=cat))
+        added += 1
+    uow.commit()
+    return added
 
 
 @dataclass(frozen=True, slots=True)

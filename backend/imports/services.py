@@ -3,6 +3,7 @@ report of rejected rows, and resume the consent process for pupils whose first p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ from .model import (
 )
 
 CHUNK = 2000
+PROGRESS_EVERY = 1000
 
 
 @dataclass
@@ -62,9 +64,11 @@ def run_import(
     settings: Settings,
     now: datetime,
     scope: Principal | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """`scope`: the importing admin; rows for schools outside their district are rejected OUT_OF_SCOPE.
-    None (system imports, benchmarks) accepts every school."""
+    None (system imports, benchmarks) accepts every school. `progress(checked, total)` hears how many
+    rows were checked, every PROGRESS_EVERY rows, before anything is written."""
     rows: list[Row] = []
     rejected: list[Rejection] = []
     seen: set[tuple[str, ...]] = set()
@@ -72,7 +76,9 @@ def run_import(
         records = list(read_records(data, filename))
     except (UnicodeDecodeError, ValueError) as exc:
         raise DomainError(ImportReason.MALFORMED, f"cannot read {filename}: {exc}") from None
-    for number, rec in records:
+    for done, (number, rec) in enumerate(records, 1):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(records))
         result = validate(kind, number, rec)
         if isinstance(result, Rejection):
             rejected.append(result)
@@ -85,6 +91,8 @@ def run_import(
             continue
         seen.add(key)
         rows.append(result)
+    if progress is not None:
+        progress(len(records), len(records))
 
     run = ImportRun(at=now, actor=actor, kind=kind, source=filename[:200], accepted=0, rejected=0)
     session.add(run)

@@ -62,3 +62,29 @@ def voucher_meals(session: Session, voucher_id: int, *, limit: int = 200) -> lis
         .limit(limit)
     )
     return [_meal(r) for r in session.scalars(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class ServedMeal:
+    served_at: datetime
+    slot: int | None
+    pupil_id: int | None
+    terminal_id: int
+    status: str
+
+
+def served_on(session: Session, school_id: int, day: date, *, limit: int = 5000) -> list[ServedMeal]:
+    """The school's meals of one local day, by slot and time (the canteen's served list)."""
+    stmt = (
+        select(
+            MealEventRow.served_at,
+            MealEventRow.slot,
+            MealEventRow.pupil_id,
+            MealEventRow.terminal_id,
+            MealEventRow.status,
+        )
+        .where(MealEventRow.school_id == school_id, MealEventRow.local_date == day)
+        .order_by(MealEventRow.slot, MealEventRow.served_at)
+        .limit(limit)
+    )
+    return [ServedMeal(*row) for row in session.execute(stmt)]

@@ -85,6 +85,9 @@ CALLS: dict[str, Call] = {
     f"POST {A}/eligibility-lists/{{list_id}}/approve": Call(),
     f"POST {A}/eligibility-lists/{{list_id}}/check": Call(),
     f"GET {A}/eligibility-lists/{{list_id}}": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/return": Call(body={"comment": "sweep"}),
+    f"POST {A}/eligibility-lists/{{list_id}}/copy-previous": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/classes": Call(body={"class_name": "5А"}),
     # an upload is district-wide: rows for schools outside the caller's district are rejected one by one
     f"POST {A}/imports/{{kind}}": Call(
         files={"file": ("pupils.csv", PUPILS_CSV, "text/csv")},
