@@ -210,6 +210,13 @@ def reset_password(uow: UnitOfWork, by: Principal, admin_id: int) -> NewAccount:
     return NewAccount(admin.id, admin.login, password)
 
 
+def login_of(session: Session, admin_id: int) -> str:
+    login = session.scalar(select(Admin.login).where(Admin.id == admin_id))
+    if login is None:
+        raise not_found("account")
+    return login
+
+
 def has_totp(session: Session, principal: Principal) -> bool:
     return session.scalar(select(Admin.totp_secret).where(Admin.id == principal.id)) is not None
 

@@ -14,7 +14,9 @@ from fastapi.responses import RedirectResponse
 from backend.auth import AuthReason, Principal, Role, ensure_school
 from backend.errors import DomainError
 
-from ..pages import PageContext, WebRoute
+from ..pages import PageContext, WebRoute, render
+from ..texts import N_
+from . import words
 
 
 class StaffSignInRequired(Exception):
@@ -74,3 +76,41 @@ PAGE = 50
 
 def paged(rows: list[Any], total: int, page: int, size: int = PAGE) -> Paged:
     return Paged(rows, page, max(1, -(-total // size)), total)
+
+
+# Each role's menu: (address, words); the words are translated in the layout.
+NAV: dict[Role, list[tuple[str, str]]] = {
+    Role.DISTRICT_ADMIN: [
+        ("/staff/dashboard", N_("Dashboard")),
+        ("/staff/imports", N_("Imports")),
+        ("/staff/accounts", N_("Accounts")),
+        ("/staff/suppliers", N_("Suppliers")),
+        ("/staff/acts", N_("Acts")),
+        ("/staff/outbox", N_("SMS outbox")),
+        ("/staff/complaints", N_("Complaints")),
+        ("/staff/security", N_("Sign-in security")),
+    ],
+    Role.SCHOOL_HEAD: [
+        ("/staff/lists", N_("Monthly lists")),
+        ("/staff/flagged", N_("Flagged meals")),
+        ("/staff/terminals", N_("Terminals")),
+        ("/staff/acts", N_("Acts")),
+    ],
+    Role.SOCIAL_PEDAGOGUE: [
+        ("/staff/lists", N_("Monthly lists")),
+        ("/staff/followups", N_("Follow-ups")),
+    ],
+    Role.SUPPLIER: [("/staff/acts", N_("Acts")), ("/staff/ratings", N_("Ratings and complaints"))],
+    Role.CANTEEN_STAFF: [("/staff/served", N_("Served today"))],
+    Role.TECHNICIAN: [("/staff/terminals", N_("Terminals"))],
+}
+
+
+def home_of(role: Role | None) -> str:
+    return NAV[role][0][0] if role in NAV else "/staff"
+
+
+def show(pc: PageContext, me: Principal, template: str, *, status: int = 200, **values: Any) -> Response:
+    """A console page: the layout's menu is the role's."""
+    nav = NAV.get(me.role or Role.TECHNICIAN, [])
+    return render(pc, template, status=status, me=me, nav=nav, roles=words.ROLES, words=words, **values)

@@ -50,3 +50,34 @@ IMPORT_KINDS: dict[str, str] = {
     "parents": N_("Parents"),
     "links": N_("Pupils' parents"),
 }
+
+CATEGORIES: dict[str, str] = {
+    "targeted_social_assistance": N_("Targeted social assistance"),
+    "below_subsistence_minimum": N_("Income below the subsistence minimum"),
+    "orphan_or_no_parental_care": N_("Orphan or without parental care"),
+}
+
+RETURN_REASONS: dict[str, str] = {
+    "NOT_IN_REGISTER": N_("Not in the state register"),
+    "CATEGORY_EXPIRED": N_("The category has expired"),
+    "CATEGORY_MISMATCH": N_("The register holds another category"),
+}
+
+FLAGS: dict[str, str] = {
+    "DOUBLE_MEAL": N_("A second meal in the same slot"),
+    "AFTER_REVOCATION": N_("Served after the voucher was revoked or suspended"),
+    "VOUCHER_INACTIVE": N_("The voucher was not active"),
+    "CLOCK_OFF": N_("The terminal's clock could not be trusted"),
+    "NON_SCHOOL_DAY": N_("Not a school day"),
+    "OUTSIDE_SLOT": N_("Outside the meal times"),
+    "OVER_DAILY_CAPACITY": N_("More meals than active vouchers"),
+    "UNKNOWN_VOUCHER": N_("Unknown voucher"),
+    "WRONG_SCHOOL": N_("A voucher of another school"),
+}
+
+MEAL_STATES: dict[str, str] = {
+    "ok": N_("Served"),
+    "flagged": N_("Held for a decision"),
+    "accepted_by_admin": N_("Accepted"),
+    "rejected_by_admin": N_("Struck off"),
+}
