@@ -37,13 +37,13 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    password = _password(args)
-    if len(password) < 12:
-        print("error: the password needs at least 12 characters", file=sys.stderr)
-        return 2
     engine = make_engine(settings.database_url)
     try:
-        check_schema(engine)
+        check_schema(engine)  # before asking for a password that could not be stored
+        password = _password(args)
+        if len(password) < 12:
+            print("error: the password needs at least 12 characters", file=sys.stderr)
+            return 2
         with UnitOfWork(make_session_factory(engine)) as uow:
             admin = first_admin(uow, login=args.login, password=password, district=args.district)
     except (SchemaNotCurrent, DomainError) as exc:
