@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from backend.unit_of_work import UnitOfWork
 from .model import ImportKind
 from .services import run_import
 from .tables import ImportJob, ImportRejection, ImportRun
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +110,20 @@ def run(
             )
             uow.commit()
     except DomainError as exc:
-        with UnitOfWork(session_factory) as uow:
-            uow.session.execute(
-                update(ImportJob)
-                .where(ImportJob.id == job_id)
-                .values(status="failed", error=str(exc.reason), data=None, finished_at=clock.now())
-            )
-            uow.commit()
+        _failed(session_factory, job_id, str(exc.reason), clock)
+    except Exception:
+        log.exception("import job %s failed", job_id)
+        _failed(session_factory, job_id, "IMPORT_FAILED", clock)  # the page says so, not "running" forever
+
+
+def _failed(session_factory: sessionmaker[Session], job_id: int, reason: str, clock: Clock) -> None:
+    with UnitOfWork(session_factory) as uow:
+        uow.session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id)
+            .values(status="failed", error=reason, data=None, finished_at=clock.now())
+        )
+        uow.commit()
 
 
 def _job(session: Session, principal: Principal, job_id: int) -> ImportJob:

@@ -3,6 +3,7 @@ report of rejected rows, and resume the consent process for pupils whose first p
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,7 +75,7 @@ def run_import(
     seen: set[tuple[str, ...]] = set()
     try:
         records = list(read_records(data, filename))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
         raise DomainError(ImportReason.MALFORMED, f"cannot read {filename}: {exc}") from None
     for done, (number, rec) in enumerate(records, 1):
         if progress is not None and done % PROGRESS_EVERY == 0:
