@@ -20,15 +20,14 @@ from backend.adapters.locking import for_update
 from backend.auth.model import Principal
 from backend.config import Settings
 from backend.consent.tables import ConsentIssue, ConsentRequest, ConsentSubject
+from backend.eligibility.queries import school_lists
 from backend.eligibility.services import school_of_list
-from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
 from backend.roster.tables import Guardianship, Parent, Pupil
-from backend.sms.outbox import log_inbound, queue_sms
+from backend.sms.model import SmsStatus
+from backend.sms.outbox import Sms, log_inbound, queue_many, queue_sms
 from backend.sms.phones import normalize_phone
-from backend.sms.tables import SmsMessage
-from backend.timers.store import Handler, cancel, schedule
-from backend.timers.tables import ScheduledJob
+from backend.timers.store import Handler, Timer, cancel, schedule, schedule_new
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import form_vouchers
 
@@ -40,6 +39,7 @@ from .model import (
     Guardian,
     IssueReason,
     ReplyKind,
+    ReplyNote,
     choose_recipient,
     parse_reply,
 )
@@ -156,8 +156,8 @@ def start_consent(
             )
             id_of.update({parent_id: rid for parent_id, rid in rows_})
         request_ids = [id_of[p] for p in new_parents]
-        sms_rows: list[dict[str, Any]] = []
-        job_rows: list[dict[str, Any]] = []
+        sms_rows: list[Sms] = []
+        job_rows: list[Timer] = []
         due = now + timedelta(days=settings.reminder_after_days)
         for p, rid in zip(new_parents, request_ids, strict=True):
             kids = by_parent[p]
@@ -171,17 +171,10 @@ def start_consent(
                 agree=settings.reply_agree,
                 decline=settings.reply_decline,
             )
-            sms_rows.append(_sms_row(phone, body, "request", rid, now))
-            job_rows.append(
-                {
-                    "kind": REMIND,
-                    "key": _remind_key(rid, 1),
-                    "due_at": due,
-                    "payload": f'{{"request_id": {rid}, "attempt": 1}}',
-                }
-            )
-        bulk_insert(session, SmsMessage, sms_rows)
-        bulk_insert(session, ScheduledJob, job_rows)
+            sms_rows.append(Sms(phone, body, "request", rid))
+            job_rows.append(Timer(REMIND, _remind_key(rid, 1), due, {"request_id": rid, "attempt": 1}))
+        queue_many(session, sms_rows, now=now)
+        schedule_new(session, job_rows)
         summary.requests = len(request_ids)
     if subjects:
         bulk_insert(session, ConsentSubject, subjects)
@@ -190,18 +183,6 @@ def start_consent(
             session, agreed_pupils, settings=settings, now=now, actor="system", reason="consent agreed"
         )
     return summary
-
-
-def _sms_row(phone: str, body: str, kind: str, request_id: int | None, now: datetime) -> dict[str, Any]:
-    return {
-        "direction": "out",
-        "phone": phone,
-        "kind": kind,
-        "body": body,
-        "status": "queued",
-        "request_id": request_id,
-        "created_at": now,
-    }
 
 
 def _record_issues(
@@ -267,12 +248,16 @@ def _handle_reply(
     canon = normalize_phone(phone) or phone.strip()[:20]
     known = session.scalar(select(ConsentRequest.id).where(ConsentRequest.phone == canon).limit(1))
     if known is None:
-        log_inbound(session, phone=canon, body=text, now=now, status="ignored", note="UNKNOWN_NUMBER")
+        log_inbound(
+            session, phone=canon, body=text, now=now, status=SmsStatus.IGNORED, note=ReplyNote.UNKNOWN_NUMBER
+        )
         return ReplyResult("unknown_number")
     kind = parse_reply(text, agree=settings.reply_agree, decline=settings.reply_decline)
     lang = _language_for_phone(session, canon)
     if kind is ReplyKind.OTHER:
-        log_inbound(session, phone=canon, body=text, now=now, status="received", note="HELP_SENT")
+        log_inbound(
+            session, phone=canon, body=text, now=now, status=SmsStatus.RECEIVED, note=ReplyNote.HELP_SENT
+        )
         queue_sms(
             session,
             phone=canon,
@@ -288,10 +273,17 @@ def _handle_reply(
     )
     pending = session.scalars(for_update(session, stmt)).all()
     if not pending:
-        log_inbound(session, phone=canon, body=text, now=now, status="received", note="NO_PENDING_REQUEST")
+        log_inbound(
+            session,
+            phone=canon,
+            body=text,
+            now=now,
+            status=SmsStatus.RECEIVED,
+            note=ReplyNote.NO_PENDING_REQUEST,
+        )
         return ReplyResult("no_pending")
     new = ConsentStatus.AGREED if kind is ReplyKind.AGREE else ConsentStatus.DECLINED
-    log_inbound(session, phone=canon, body=text, now=now, status="received", note=new.value.upper())
+    log_inbound(session, phone=canon, body=text, now=now, status=SmsStatus.RECEIVED, note=new.value.upper())
     return _decide(
         session, pending, new, phone=canon, lang=lang, actor=f"parent-sms:{canon}", settings=settings, now=now
     )
@@ -484,8 +476,7 @@ def reask(
     req = _locked_request(session, request_id)
     if req is None:
         raise not_found("consent request")
-    school_id = session.scalar(select(EligibilityList.school_id).where(EligibilityList.id == req.list_id))
-    if school_id not in principal.school_ids:
+    if school_of_list(session, req.list_id) not in principal.school_ids:
         raise not_found("consent request")
     if req.status not in (ConsentStatus.DECLINED, ConsentStatus.EXPIRED):
         raise DomainError(ConsentReason.NOT_DECIDED, f"the request is {req.status}")
@@ -526,13 +517,12 @@ def followups(session: Session, principal: Principal, reason: IssueReason | None
     """Open consent issues (UNLINKED to follow up; NO_PHONE for the record) in the caller's schools."""
     if not principal.school_ids:
         return []
+    lists = school_lists(principal.school_ids)
     stmt = (
-        select(ConsentIssue, EligibilityList.school_id, Pupil.full_name, Pupil.class_name)
-        .join(EligibilityList, EligibilityList.id == ConsentIssue.list_id)
+        select(ConsentIssue, lists.c.school_id, Pupil.full_name, Pupil.class_name)
+        .join(lists, lists.c.list_id == ConsentIssue.list_id)
         .join(Pupil, Pupil.id == ConsentIssue.pupil_id)
-        .where(
-            ConsentIssue.resolved_at.is_(None), EligibilityList.school_id.in_(sorted(principal.school_ids))
-        )
+        .where(ConsentIssue.resolved_at.is_(None))
         .order_by(ConsentIssue.id)
     )
     if reason is not None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backend.adapters.dialect import among, insert_ignore, known_ids
@@ -22,10 +22,10 @@ from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
-from backend.fleet.tables import TerminalRow
+from backend.fleet.services import mark_seen
 from backend.notify.model import MealNotice, Notifier
 from backend.unit_of_work import UnitOfWork
-from backend.vouchers.tables import Voucher, VoucherEvent
+from backend.vouchers import queries as voucher_queries
 from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
 from .model import (
@@ -101,29 +101,20 @@ def _context(
     served = [e for e in events if e.served]
     voucher_ids = sorted({e.voucher_id for e in served if e.voucher_id is not None})
     days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in served})
-    history: dict[int, list[StatusChange]] = defaultdict(list)
-    vouchers: dict[int, VoucherFacts] = {}
+    vouchers = {
+        v.voucher_id: VoucherFacts(
+            v.voucher_id,
+            v.school_id,
+            v.pupil_id,
+            v.plan,
+            v.status,
+            v.valid_until,
+            tuple(StatusChange(at, old, new) for at, old, new in v.trail),
+        )
+        for v in voucher_queries.voucher_states(session, voucher_ids).values()
+    }
     taken: dict[tuple[int, date, int], frozenset[int]] = {}
     if voucher_ids:
-        for vid, at, old, new in session.execute(
-            select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.old_status, VoucherEvent.new_status)
-            .where(among(session, VoucherEvent.voucher_id, voucher_ids))
-            .order_by(VoucherEvent.at, VoucherEvent.id)
-        ):
-            history[vid].append(StatusChange(at, old, new))
-        for v in session.execute(
-            select(
-                Voucher.id,
-                Voucher.school_id,
-                Voucher.pupil_id,
-                Voucher.plan,
-                Voucher.status,
-                Voucher.valid_until,
-            ).where(among(session, Voucher.id, voucher_ids))
-        ):
-            vouchers[v.id] = VoucherFacts(
-                v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(history.get(v.id, ()))
-            )
         acc: dict[tuple[int, date, int], set[int]] = defaultdict(set)
         for voucher_id, day, slot, tid in session.execute(
             select(
@@ -151,11 +142,6 @@ def _context(
         ):
             if slot_no is not None:
                 counts[(day, slot_no)] = n
-    active = session.scalar(
-        select(func.count())
-        .select_from(Voucher)
-        .where(Voucher.school_id == terminal.school_id, Voucher.status == "active")
-    )
     return Context(
         terminal=Terminal(terminal.terminal_id, terminal.school_id, terminal.enrolled_at),
         received_at=received_at,
@@ -163,7 +149,7 @@ def _context(
         vouchers=vouchers,
         taken=taken,
         counts=counts,
-        active_vouchers=int(active or 0),
+        active_vouchers=voucher_queries.active_count(session, terminal.school_id),
     )
 
 
@@ -252,8 +238,6 @@ def ingest(
             if m.voucher_id is not None and m.pupil_id is not None
         ],
     )
-    session.execute(
-        update(TerminalRow).where(TerminalRow.id == terminal.terminal_id).values(last_seen=received_at)
-    )
+    mark_seen(session, terminal.terminal_id, received_at)
     accepted = len(stored) + len(stored_refusals)
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted, flagged=len(flagged))
