@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backend.adapters.dialect import among, insert_ignore, known_ids
+from backend.adapters.orm import row_values
 from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
@@ -31,7 +32,6 @@ from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, Veri
 from .model import (
     BILLABLE,
     Context,
-    MealRow,
     MealStatus,
     StatusChange,
     Terminal,
@@ -153,28 +153,6 @@ def _context(
     )
 
 
-def _meal_dict(m: MealRow) -> dict[str, object]:
-    return {
-        "id": m.id,
-        "terminal_id": m.terminal_id,
-        "school_id": m.school_id,
-        "voucher_id": m.voucher_id,
-        "pupil_id": m.pupil_id,
-        "plan": m.plan,
-        "slot": m.slot,
-        "served_at": m.served_at,
-        "local_date": m.local_date,
-        "method": m.method,
-        "token_serial": m.token_serial,
-        "wall_trusted": m.wall_trusted,
-        "boot_id": m.boot_id,
-        "seq": m.seq,
-        "received_at": m.received_at,
-        "status": m.status,
-        "flags": m.flags,
-    }
-
-
 def store_batch(
     uow: UnitOfWork, data: bytes, terminal: TerminalIdentity, *, received_at: datetime, notifier: Notifier
 ) -> IngestResult:
@@ -197,27 +175,9 @@ def ingest(
     existing = known_ids(session, [MealEventRow, RefusalTable], [e.event_id for e in batch.events])
     new = [e for e in batch.events if e.event_id not in existing]
     meals, refusals = classify(new, _context(session, terminal, new, received_at))
-    stored = insert_ignore(session, MealEventRow, [_meal_dict(m) for m in meals], key="id")
+    stored = insert_ignore(session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id")
     stored_refusals = insert_ignore(
-        session,
-        RefusalTable,
-        [
-            {
-                "id": r.id,
-                "terminal_id": r.terminal_id,
-                "school_id": r.school_id,
-                "voucher_id": r.voucher_id,
-                "reason": r.reason,
-                "at": r.at,
-                "method": r.method,
-                "wall_trusted": r.wall_trusted,
-                "boot_id": r.boot_id,
-                "seq": r.seq,
-                "received_at": r.received_at,
-            }
-            for r in refusals
-        ],
-        key="id",
+        session, RefusalTable, [row_values(r, RefusalTable) for r in refusals], key="id"
     )
     mine = [m for m in meals if m.id in stored]
     flagged = [m for m in mine if m.flags]
