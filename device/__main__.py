@@ -17,6 +17,7 @@ import datetime as dt
 import faulthandler
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -106,11 +107,20 @@ def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
 
 
 def run_hardware(cfg: DeviceConfig) -> int:
+    from .hw import preflight
     from .hw.config import HardwareConfig, build
 
+    wiring = cfg.hardware or HardwareConfig()
+    if (missing := preflight.problem(wiring)) is not None:
+        print(missing, file=sys.stderr)
+        return 3
     if not faulthandler.is_enabled():  # a watchdog kill is SIGABRT: each thread's stack goes to the journal
         faulthandler.enable()
-    hw = build(cfg.hardware or HardwareConfig())
+    try:
+        hw = build(wiring)
+    except Exception as e:  # a driver that will not start (pin busy, library too old): one line, not a trace
+        print(f"error: the terminal's hardware did not start: {type(e).__name__}: {e}", file=sys.stderr)
+        return 3
     terminal = _open_terminal(cfg, hw.indicator)
     if terminal is None:
         hw.camera.close()
@@ -175,6 +185,7 @@ def setup_sim(out: Path, pupils: int, images: int) -> int:
     from .hw.testimages import Distortion, render
     from .sim import scenario
 
+    out = out.resolve()  # the config holds absolute paths: the terminal then runs from any folder
     keys = scenario.Keys()
     now = int(time.time())
     today = dt.datetime.fromtimestamp(now + scenario.KZ_OFFSET_MIN * 60, dt.UTC).date()
@@ -184,7 +195,8 @@ def setup_sim(out: Path, pupils: int, images: int) -> int:
     bundle = scenario.bundle(days=days, cal=cal, generated_at=now, valid_until=now + 7 * 86_400, n=pupils)
     cfg = scenario.provision(out / "data", keys, bundle)
     cfg = replace(cfg, rules=replace(cfg.rules, rtc=True))  # no back end to ask: believe this host's clock
-    (out / "terminal.toml").write_text(scenario.config_toml(cfg))
+    config = out / "terminal.toml"
+    config.write_text(scenario.config_toml(cfg))
     qr = out / "qr"
     qr.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
@@ -196,8 +208,10 @@ def setup_sim(out: Path, pupils: int, images: int) -> int:
     taps = [scenario.card_uid(2).hex(), scenario.card_uid(2).hex(), "01020304"]
     (out / "taps.txt").write_text("\n".join(taps) + "\n")
     print(f"demo school {scenario.SCHOOL_ID} with {pupils} pupils in {out}; {images} QR images in {qr}")
-    print(f"  python -m device run --simulate --config {out / 'terminal.toml'} --qr-dir {qr}")
-    print(f"  python -m device run --simulate --config {out / 'terminal.toml'} < {out / 'taps.txt'}")
+    # This very interpreter (the venv's), absolute paths, shell-quoted: the lines run as printed, anywhere.
+    run = f"{shlex.quote(sys.executable)} -m device run --simulate --config {shlex.quote(str(config))}"
+    print(f"  {run} --qr-dir {shlex.quote(str(qr))}")
+    print(f"  {run} < {shlex.quote(str(out / 'taps.txt'))}")
     return 0
 
 
