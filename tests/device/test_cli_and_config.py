@@ -174,6 +174,7 @@ def test_bad_config_is_an_error_not_a_traceback(tmp_path: Path, capsys: pytest.C
     assert "lacks" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("pi_like")
 def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -218,12 +219,6 @@ def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
         return hw
 
     monkeypatch.setattr(hw_config, "build", build)
-    pi = tmp_path / "pi-root"  # the device nodes a Pi has; picamera2 as if installed
-    for node in ("dev/gpiochip0", "dev/serial0"):
-        (pi / node).parent.mkdir(parents=True, exist_ok=True)
-        (pi / node).touch()
-    monkeypatch.setattr(preflight, "ROOT", pi)
-    monkeypatch.setattr(preflight, "_importable", lambda module: True)
     cfg_file = rig.data_dir / "terminal.toml"
     toml = scenario.config_toml(rig.terminal.cfg).replace("http://backend.test", "http://127.0.0.1:9")
     cfg_file.write_text(toml + '[hardware]\ndecoder = "zxing"\n')
