@@ -2,7 +2,7 @@
 
 Most frames are read by the first pass, so the cascade costs what one zxing-cpp pass costs on them; only a
 frame that fails pays for the next passes. The order and the passes come from the hard set's bench
-(bench/bench_decoders.py, figures in docs/hardware.md), each pass kept because it reads frames the cheaper
+(bench/bench_decoders.py, figures in docs/device.md), each pass kept because it reads frames the cheaper
 ones miss:
 
 1. local-average binarizer on the whole frame (the single pass); it also reports where it saw a
