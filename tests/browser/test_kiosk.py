@@ -3,7 +3,9 @@ terminal: a QR and a card are presented, the verdict, the pupil and the day's co
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +16,45 @@ from device.interfaces import CardRead
 from device.kiosk.server import KioskServer
 from device.kiosk.texts import TEXTS
 from device.sim import scenario
-from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, in_ci, run_axe
+from device.sim.clock import ManualClock
+from device.sim.indicator import PrintingIndicator
+from device.terminal import Terminal
 
-from .conftest import Rig
+from .harness import run_axe
 
 KK, RU = TEXTS["kk"], TEXTS["ru"]
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if in_ci():
-            pytest.fail(msg + " — CI=true, so browser tests must run")
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """A simulated terminal at 09:00 on a school day (breakfast), its clock moved by hand."""
+    keys = scenario.Keys()
+    day = dt.date(2026, 11, 23)
+    now = scenario.unix_local(day.year, day.month, day.day, 9, 0)
+    bundle = scenario.bundle(days=(day,), generated_at=now - 3600, valid_until=now + 2 * 86_400)
+    cfg = scenario.provision(tmp_path / "terminal", keys, bundle)
+    clock = ManualClock(now)
+    term = Terminal.from_config(cfg, clock=clock, indicator=PrintingIndicator(out=lambda _s: None))
+    term.clock.set_trusted(now)
+    yield Rig(term, clock, keys)
+    term.close()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 800, "height": 480})  # the official 7" DSI screen
-        browser.close()
+
+@dataclass
+class Rig:
+    terminal: Terminal
+    clock: ManualClock
+    keys: scenario.Keys
+
+    def qr(self, voucher: int) -> str:
+        return scenario.qr_text(self.keys, voucher, int(self.clock.wall()))
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 800, "height": 480})  # the official 7" DSI screen
+    yield page
+    page.close()
 
 
 @pytest.fixture
