@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from backend.auth import Principal, Role, require_admin
+from backend.consent.queries import request_ids_of_schools
 from backend.deps import UowDep
-
-from .outbox import outbox as sms_outbox
+from backend.sms.queries import outgoing_about
 
 router = APIRouter(prefix="/api/admin/v1", tags=["admin"])
 
@@ -35,4 +35,7 @@ class SmsOut(BaseModel):
 def outbox(
     principal: District, uow: UowDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[SmsOut]:
-    return [SmsOut.model_validate(m) for m in sms_outbox(uow.session, principal.school_ids, limit=limit)]
+    if not principal.school_ids:
+        return []
+    messages = outgoing_about(uow.session, request_ids_of_schools(principal.school_ids), limit=limit)
+    return [SmsOut.model_validate(m) for m in messages]

@@ -93,7 +93,7 @@ def run(
     try:
         with UnitOfWork(session_factory) as uow:
             report = run_import(
-                uow.session,
+                uow,
                 kind,
                 data,
                 filename,

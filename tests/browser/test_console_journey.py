@@ -233,7 +233,9 @@ def test_console_journeys(browser: Any, live: LiveServer, tmp_path: Path) -> Non
     ped.fill("#q", "Imported")
     with ped.expect_navigation():
         ped.click("text=Search pupils")
-    assert ped.locator("td span.muted", has_text="On the list").count() == 20  # the first page of the matches, all added
+    assert (
+        ped.locator("td span.muted", has_text="On the list").count() == 20
+    )  # the first page of the matches, all added
     _check(ped, lang, "journey-list-formed", tmp_path)
 
     # 3. the head returns it with a comment, then approves and cross-checks it
@@ -291,6 +293,8 @@ def test_console_journeys(browser: Any, live: LiveServer, tmp_path: Path) -> Non
 
     # the month ends: the head signs December's act, which holds the accepted meal
     live.clock.set(local("2027-01-03", "10:00:00"))
+    head.context.clear_cookies()  # weeks later: the old session has expired
+    _sign_in(head, live.url, "school.head")
     head.goto(f"{live.url}/staff/acts/{school}?month=2026-12")
     assert head.text_content("#act-state") in ("Ready for signing", "Overdue")
     _submit(head, f"/staff/acts/{school}/sign")

@@ -105,8 +105,7 @@ def sign(school_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
     version = form.get("version", "")
     if not version.isdigit():
         raise not_found("act version")
-    billing.sign_off(uow.session, school_id, month, int(version), me.id, pc.ctx.clock.now())
-    uow.commit()
+    billing.sign_off(uow, school_id, month, int(version), me.id, pc.ctx.clock.now())
     return redirect(pc, f"/staff/acts/{school_id}?month={month:%Y-%m}&done=signed")
 
 

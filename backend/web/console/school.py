@@ -65,7 +65,7 @@ def decide(event_id: str, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
         raise not_found("meal")
     note = form.get("note", "").strip()[:300] or None
     review.decide(
-        uow.session,
+        uow,
         raw,
         Decision(form["decision"]),
         admin_id=me.id,
@@ -73,7 +73,6 @@ def decide(event_id: str, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
         now=pc.ctx.clock.now(),
         note=note,
     )
-    uow.commit()
     return redirect(pc, f"/staff/flagged?done={form['decision']}")
 
 
@@ -109,13 +108,12 @@ def issue_code(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
     canteen = form.get("canteen", "1")
     ctx = pc.ctx
     code = fleet.create_enrolment_code(
-        uow.session,
+        uow,
         school_id=school_id,
         canteen_id=int(canteen) if canteen.isdigit() else 0,
         admin_id=me.id,
         now=ctx.clock.now(),
     )
-    uow.commit()
     return show(
         pc,
         me,

@@ -39,17 +39,14 @@ def sign_in(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
     totp = form.get("totp", "").strip() or None
     ctx = pc.ctx
     try:
-        try:
-            token = auth.login_admin(
-                uow.session,
-                login=login,
-                password=password,
-                totp=totp,
-                now=ctx.clock.now(),
-                ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
-            )
-        finally:
-            uow.commit()  # a wrong password counts toward the lock even though sign-in is refused
+        token = auth.login_admin(
+            uow,
+            login=login,
+            password=password,
+            totp=totp,
+            now=ctx.clock.now(),
+            ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+        )
     except DomainError as exc:
         if exc.reason not in FORM_ERRORS:
             raise
@@ -75,8 +72,7 @@ def sign_in(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
 def sign_out(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
     token = pc.request.cookies.get(security.SESSION_COOKIE)
     if token:
-        auth.logout(uow.session, token)
-        uow.commit()
+        auth.logout(uow, token)
     response = redirect(pc, "/staff")
     response.delete_cookie(security.SESSION_COOKIE, path="/")
     return response

@@ -15,6 +15,7 @@ from backend.auth.services import login_admin
 from backend.clock import SystemClock
 from backend.config import Settings
 from backend.db import SchemaNotCurrent, make_engine, make_session_factory
+from backend.unit_of_work import UnitOfWork
 
 
 @pytest.fixture
@@ -52,9 +53,9 @@ def test_migrate_then_create_admin_signs_in(
     assert "LOGIN_TAKEN" in capsys.readouterr().err
     engine = make_engine(fresh)
     try:
-        with make_session_factory(engine)() as session:
+        with UnitOfWork(make_session_factory(engine)) as uow:
             token = login_admin(
-                session,
+                uow,
                 login="first.admin",
                 password="a-long-enough-password",
                 now=SystemClock().now(),
