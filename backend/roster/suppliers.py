@@ -189,14 +189,13 @@ def links_of(session: Session, school_ids: Collection[int], supplier_id: int | N
 
 
 def supplier_on(session: Session, school_id: int, day: date) -> int | None:
-    """The supplier serving the school on `day`: its dated link, else the school's undated one."""
+    """The supplier serving the school on `day`: a dated link covering the day, else the school's
+    undated supplier (None: no act)."""
     linked = session.scalar(
         select(SupplierLink.supplier_id).where(SupplierLink.school_id == school_id, *_overlapping(day, day))
     )
     if linked is not None:
         return linked
-    if session.scalar(select(SupplierLink.id).where(SupplierLink.school_id == school_id).limit(1)):
-        return None  # the school has dated links, and none covers the day
     return session.scalar(select(School.supplier_id).where(School.id == school_id))
 
 
@@ -230,13 +229,13 @@ def serving_today(
 ) -> dict[int, list[tuple[int, str]]]:
     """Supplier → the (school id, name) of the given schools it serves on `day` (as `supplier_on`)."""
     ids = sorted(school_ids)
-    linked = set(session.scalars(select(SupplierLink.school_id).where(SupplierLink.school_id.in_(ids))))
     out: dict[int, list[tuple[int, str]]] = {}
     dated = session.execute(
         select(SupplierLink.supplier_id, School.id, School.name)
         .join(School, School.id == SupplierLink.school_id)
         .where(SupplierLink.school_id.in_(ids), *_overlapping(day, day))
-    )
+    ).all()
+    linked = {school_id for _, school_id, _ in dated}
     legacy = session.execute(
         select(School.supplier_id, School.id, School.name).where(
             School.id.in_(sorted(set(ids) - linked)), School.supplier_id.is_not(None)

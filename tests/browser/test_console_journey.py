@@ -4,7 +4,7 @@ district admin imports a pupils' file and watches the progress bar finish, downl
 creates a pedagogue and a supplier and links it; the new pedagogue (signed in with the temporary
 password) forms next month's list from last month's, a class and a search; the head returns it with a
 comment, then approves and cross-checks it, issues an enrolment code, decides a flagged meal from that
-terminal and signs the act; the supplier opens its act and downloads the PDF; the canteen sees the
+terminal and signs last month's act; the supplier opens its act and downloads the PDF; the canteen sees the
 served list; a head of another district's school sees none of it."""
 
 from __future__ import annotations
@@ -291,11 +291,8 @@ def test_console_journeys(browser: Any, live: LiveServer, tmp_path: Path) -> Non
     assert canteen.locator("tbody >> nth=1").locator("tr").count() == 1
     _check(canteen, lang, "journey-served", tmp_path)
 
-    # the month ends: the head signs December's act, which holds the accepted meal
-    live.clock.set(local("2027-01-03", "10:00:00"))
-    head.context.clear_cookies()  # weeks later: the old session has expired
-    _sign_in(head, live.url, "school.head")
-    head.goto(f"{live.url}/staff/acts/{school}?month=2026-12")
+    # the head signs last month's act (past the 5th: overdue)
+    head.goto(f"{live.url}/staff/acts/{school}?month=2026-11")
     assert head.text_content("#act-state") in ("Ready for signing", "Overdue")
     _submit(head, f"/staff/acts/{school}/sign")
     assert head.text_content("#act-state") == "Signed"
@@ -304,7 +301,7 @@ def test_console_journeys(browser: Any, live: LiveServer, tmp_path: Path) -> Non
     # 4. the supplier opens the signed act (no pupils' names) and downloads the PDF
     supplier = new_page()
     _sign_in(supplier, live.url, "supplier")
-    supplier.goto(f"{live.url}/staff/acts/{school}?month=2026-12")
+    supplier.goto(f"{live.url}/staff/acts/{school}?month=2026-11")
     assert supplier.text_content("#act-state") == "Signed"
     assert supplier.locator('form[action$="/sign"]').count() == 0
     main = supplier.text_content("main") or ""
