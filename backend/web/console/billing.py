@@ -57,10 +57,7 @@ def _priced(call: Callable[[], T]) -> T:
 def acts(pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
     month = _month(pc)
-    views = _priced(
-        lambda: billing.produce_acts(uow.session, sorted(me.school_ids), month, pc.ctx.clock.now())
-    )
-    uow.commit()  # a changed act is stored as a new version, as the API's list does
+    views = _priced(lambda: billing.current_acts(uow, sorted(me.school_ids), month, pc.ctx.clock.now()))
     names = dict(
         uow.session.execute(select(School.id, School.name).where(School.id.in_(sorted(me.school_ids)))).all()
     )
@@ -80,8 +77,7 @@ def act(school_id: int, pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
     ensure_school(me, school_id)
     month = _month(pc)
-    view = _priced(lambda: billing.produce_act(uow.session, school_id, month, pc.ctx.clock.now()))
-    uow.commit()
+    view = _priced(lambda: billing.current_act(uow, school_id, month, pc.ctx.clock.now()))
     ts = billing.timesheet(uow.session, school_id, month, names_shown=me.role in NAME_ROLES)
     return show(
         pc,
@@ -130,8 +126,7 @@ def act_file(school_id: int, fmt: str, pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
     ensure_school(me, school_id)
     out, month = _format(fmt), _month(pc)
-    view = _priced(lambda: billing.produce_act(uow.session, school_id, month, pc.ctx.clock.now()))
-    uow.commit()
+    view = _priced(lambda: billing.current_act(uow, school_id, month, pc.ctx.clock.now()))
     body = render(act_document(view.act, version=view.version), out)
     return _download(pc, body, out, f"act-{school_id}-{month:%Y-%m}-v{view.version or 0}")
 
