@@ -143,14 +143,20 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
             locale=lang, extra_http_headers={"Accept-Language": lang}, viewport=PHONE
         )
         child = phone_ctx.new_page()
-        child.goto(link)
+        child_meter = WeightMeter(child)
+        v.weights["pass-install"] = child_meter.measure(child, link)
         assert child.get_attribute("html", "lang") == lang
         assert run_axe(child) == []
         shot(child, lang, "pass-install", tmp_path)
+        child_meter.total = 0  # the pass's first open: install answer, page, scripts, its week of tokens
         with child.expect_navigation():
             child.locator('button[type="submit"]').last.click()
         child.wait_for_selector("#pass-qr:not([hidden])")
         child.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        child.wait_for_load_state("networkidle")
+        v.weights["pass"] = child_meter.total
+        for name in ("pass-install", "pass"):
+            assert v.weights[name] <= MAX_PAGE_BYTES, f"{name} weighs {v.weights[name]} bytes"
         assert run_axe(child) == []
         shot(child, lang, "pass", tmp_path)
         online_token = child.get_attribute("#pass-qr", "data-token")
