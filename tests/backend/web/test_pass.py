@@ -59,6 +59,7 @@ def test_a_week_of_tokens_in_one_request_through_the_voucher_issue_path(web: Web
     parent, phone, voucher_id, _link = _installed(web)
     data = phone.get("/pass/data.json")
     assert data.status_code == 200 and data.headers["cache-control"] == "no-store"
+    assert data.headers["content-encoding"] == "gzip"  # a week of tokens, compressed for 3G
     body = data.json()
     window = web.settings.web.pass_window_seconds
     days = web.settings.web.pass_school_days
