@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -227,3 +228,37 @@ def test_daily_sms_digest_only_for_parents_who_opted_in(web: Web) -> None:
     body = sent[0][1]
     # her record's SMS language is Kazakh and Russian: both, as the official texts are
     assert "Бүгінгі мектептегі тамақ:" in body and "Вы согласились на питание" in body
+
+
+def test_a_revoked_voucher_reaches_every_guardian_in_the_list(web: Web) -> None:
+    from backend.auth.model import Role
+    from backend.auth.testing import make_admin
+    from demo import data as D
+
+    from .conftest import BEKOVA
+
+    mother = web.client("en")
+    web.sign_in(mother, BEKOVA)
+    with web.ctx.session_factory() as session:
+        _id, token = make_admin(session, Role.DISTRICT_ADMIN, district=D.DISTRICT, now=web.clock.now())
+        session.commit()
+    child = re.search(r'href="/child/(\d+)"', mother.get("/children").text)
+    assert child
+    voucher = re.search(r"/vouchers/(\d+)/", mother.get(f"/child/{child.group(1)}").text)
+    assert voucher
+    r = mother.post(
+        f"/api/admin/v1/vouchers/{voucher.group(1)}/revoke",
+        json={"reason": "left the district"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+    assert "The voucher was revoked" not in mother.get("/notifications").text  # not before the worker runs
+    deliver(web.ctx.session_factory, None, now=web.clock.now(), max_attempts=3)
+    with web.ctx.session_factory() as session:
+        kinds = sorted(session.scalars(select(ParentNoticeRow.kind)))
+    assert kinds == ["consent_declined", "voucher_revoked"]  # the seed's SMS decline, and this
+    page = mother.get("/notifications").text
+    assert "The voucher was revoked" in page and "А.С.Б. 2А" in page
+    # its state in words on the child's page, with what to do next
+    child_page = mother.get(f"/child/{child.group(1)}").text
+    assert "Revoked" in child_page and "Ask the school's social pedagogue why" in child_page
