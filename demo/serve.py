@@ -5,13 +5,17 @@ start finds it and keeps what was done in it), prints how each demo parent and e
 signs in, and serves http://127.0.0.1:8000 (`SM_PORT` changes the port). Data lives in ./var/serve
 (`SM_SERVE_DIR`); any other SM_ setting (`SM_DATABASE_URL` too) is read as the back end reads it.
 Sign-in codes go to the SMS outbox file and are printed on this console, as the parent's phone
-would show them.
+would show them. The worker's tick (timers, voucher expiry, parents' notices, the SMS outbox) runs
+beside the server every `SM_SERVE_WORKER_SECONDS` (10; 0 turns it off), so notices appear as they
+would in production.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +29,16 @@ from backend.adapters.state_registry import InMemoryRegistry
 from backend.app import create_app
 from backend.auth.model import Role
 from backend.config import Settings
+from backend.context import AppContext
 from backend.db import init_schema
+from backend.worker import tick
 from demo import data as D
 from demo.district import DemoDistrict, seed
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_DIR = Path("var/serve")
+DEFAULT_WORKER_SECONDS = 10.0
 API_SIGN_IN = "POST /api/auth/v1/admin/login {login, password}; the token goes in /docs (Authorize)"
 
 
@@ -102,6 +109,22 @@ def sign_in_help(district: DemoDistrict, url: str) -> str:
     return "\n".join(lines)
 
 
+def start_worker(ctx: AppContext, interval: float, say: Callable[[str], None]) -> threading.Event:
+    """The worker's tick on a daemon thread until the returned event is set; a failing tick is
+    printed and the next one runs (a development server should not die of one)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                tick(ctx)
+            except Exception:  # shown on the console; the server keeps going
+                say("worker tick failed:\n" + traceback.format_exc())
+
+    threading.Thread(target=loop, name="serve-worker", daemon=True).start()
+    return stop
+
+
 def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
     env = dict(os.environ if env is None else env)
     out = stdout or sys.stdout
@@ -111,8 +134,14 @@ def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> 
 
     port = int(env.get("SM_PORT", DEFAULT_PORT))
     prepared = prepare(Path(env.get("SM_SERVE_DIR", str(DEFAULT_DIR))), env, say)
+    interval = float(env.get("SM_SERVE_WORKER_SECONDS", DEFAULT_WORKER_SECONDS))
+    stop = start_worker(prepared.app.state.ctx, interval, say) if interval > 0 else None
     say(sign_in_help(prepared.district, f"http://{HOST}:{port}"))
-    uvicorn.run(prepared.app, host=HOST, port=port, log_level="warning")
+    try:
+        uvicorn.run(prepared.app, host=HOST, port=port, log_level="warning")
+    finally:
+        if stop is not None:
+            stop.set()
     return 0
 
 

@@ -63,7 +63,12 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     port = _free_port()
-    env = {**os.environ, "SM_SERVE_DIR": str(tmp_path / "serve"), "SM_PORT": str(port)}
+    env = {
+        **os.environ,
+        "SM_SERVE_DIR": str(tmp_path / "serve"),
+        "SM_PORT": str(port),
+        "SM_SERVE_WORKER_SECONDS": "0.5",
+    }
     env.pop("SM_DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "demo.serve"],
@@ -128,6 +133,13 @@ def test_serve_seeds_prints_sign_ins_and_answers(served: Served, tmp_path: Path)
         children = c.get("/children")
         assert children.status_code == 200
         assert children.text.count('href="/child/') >= 3
+        # she agrees in the app; the worker beside the server puts the outcome in her notices
+        page = c.get("/consent")
+        assert c.post("/consent", data={"csrf": _csrf(page.text), "answer": "agree"}).status_code == 303
+        deadline = time.monotonic() + 30
+        while "You agreed to the meals" not in c.get("/notifications").text:
+            assert time.monotonic() < deadline, "the worker did not deliver the notice"
+            time.sleep(0.2)
     assert (tmp_path / "serve" / "backend.db").exists()
 
 
