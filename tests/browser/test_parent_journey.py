@@ -47,12 +47,15 @@ class Visit:
         assert violations == [], f"{name}: {violations}"
         shot(self.page, self.lang, name, self.tmp)
 
-    def open(self, name: str, path: str) -> None:
+    def weigh(self, name: str, path: str) -> None:
         """A GET page, weighed with an empty cache (every byte its load transfers)."""
         url = self.page.url.split("/", 3)[:3]
         weight = self.meter.measure(self.page, "/".join(url) + path)
         assert weight <= MAX_PAGE_BYTES, f"{name} weighs {weight} bytes"
         self.weights[name] = weight
+
+    def open(self, name: str, path: str) -> None:
+        self.weigh(name, path)
         self.check(name)
 
     def submit(self, form: str) -> None:
@@ -97,6 +100,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     page.fill("#phone", "8 701 111 00 02")
     v.submit("/sign-in")
     v.check("code")
+    v.weigh("code", "/sign-in/code")
     page.fill("#code", otp_code(live, MOTHER))
     v.submit("/sign-in/code")
     assert page.url.endswith("/children")
@@ -108,6 +112,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     v.submit("/consent")
     assert "done=agreed" in page.url
     v.check("children")
+    v.weigh("children", "/children")
     kids = _child_ids(live, MOTHER)
     nurlan, dana = kids["Н.А. 6А"], kids["Д.А. 6Б"]
     assert nurlan[1] is not None and dana[1] is not None
@@ -117,6 +122,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     v.submit(f"/vouchers/{nurlan[1]}/activate")
     assert page.locator(".tag-active").first.is_visible()
     v.check("child-active")
+    v.weigh("child-active", f"/child/{nurlan[0]}")
     v.open("refuse", f"/vouchers/{dana[1]}/refuse")
     v.submit(f"/vouchers/{dana[1]}/refuse")  # nothing chosen: the error summary, not a refusal
     assert page.locator(".error-summary").is_visible()
@@ -125,6 +131,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     v.submit(f"/vouchers/{dana[1]}/refuse")
     assert page.locator(".tag-refused").is_visible()
     v.check("child-refused")
+    v.weigh("child-refused", f"/child/{dana[0]}")
 
     # another family's child is not there (404, the same as a child that does not exist)
     other = page.goto(f"{live.url}/child/{max(p for p, _ in kids.values()) + 1}")
