@@ -40,27 +40,35 @@ class Visit:
         self.page, self.lang, self.tmp = page, lang, tmp
         self.meter = WeightMeter(page)
         self.weights: dict[str, int] = {}
+        self.answer: int | None = None  # what the last form's answer transferred, until checked
 
     def check(self, name: str) -> None:
+        """The page on screen: its language, axe-core, a screenshot; a form's answer is weighed too."""
         assert self.page.get_attribute("html", "lang") == self.lang, name
         violations = run_axe(self.page)
         assert violations == [], f"{name}: {violations}"
         shot(self.page, self.lang, name, self.tmp)
+        if self.answer is not None:
+            self._weighed(name, self.answer)
+            self.answer = None
 
-    def weigh(self, name: str, path: str) -> None:
-        """A GET page, weighed with an empty cache (every byte its load transfers)."""
-        url = self.page.url.split("/", 3)[:3]
-        weight = self.meter.measure(self.page, "/".join(url) + path)
+    def _weighed(self, name: str, weight: int) -> None:
         assert weight <= MAX_PAGE_BYTES, f"{name} weighs {weight} bytes"
         self.weights[name] = weight
 
     def open(self, name: str, path: str) -> None:
-        self.weigh(name, path)
+        """A GET page, weighed with an empty cache (every byte its load transfers)."""
+        url = self.page.url.split("/", 3)[:3]
+        self.answer = self.meter.measure(self.page, "/".join(url) + path)
         self.check(name)
 
-    def submit(self, form: str) -> None:
+    def submit(self, form: str, button: str | None = None) -> None:
+        """Posts a form the way the parent does; the answer (redirect and page) is weighed at check."""
+        self.meter.total = 0
         with self.page.expect_navigation():
-            self.page.locator(f'form[action="{form}"] button[type="submit"]').first.click()
+            self.page.locator(button or f'form[action="{form}"] button[type="submit"]').first.click()
+        self.page.wait_for_load_state("networkidle")
+        self.answer = self.meter.total
 
 
 def _child_ids(live: LiveServer, phone: str) -> dict[str, tuple[int, int | None]]:
@@ -100,7 +108,6 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     page.fill("#phone", "8 701 111 00 02")
     v.submit("/sign-in")
     v.check("code")
-    v.weigh("code", "/sign-in/code")
     page.fill("#code", otp_code(live, MOTHER))
     v.submit("/sign-in/code")
     assert page.url.endswith("/children")
@@ -112,7 +119,6 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     v.submit("/consent")
     assert "done=agreed" in page.url
     v.check("children")
-    v.weigh("children", "/children")
     kids = _child_ids(live, MOTHER)
     nurlan, dana = kids["Н.А. 6А"], kids["Д.А. 6Б"]
     assert nurlan[1] is not None and dana[1] is not None
@@ -122,7 +128,6 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     v.submit(f"/vouchers/{nurlan[1]}/activate")
     assert page.locator(".tag-active").first.is_visible()
     v.check("child-active")
-    v.weigh("child-active", f"/child/{nurlan[0]}")
     v.open("refuse", f"/vouchers/{dana[1]}/refuse")
     v.submit(f"/vouchers/{dana[1]}/refuse")  # nothing chosen: the error summary, not a refusal
     assert page.locator(".error-summary").is_visible()
@@ -131,7 +136,6 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
     v.submit(f"/vouchers/{dana[1]}/refuse")
     assert page.locator(".tag-refused").is_visible()
     v.check("child-refused")
-    v.weigh("child-refused", f"/child/{dana[0]}")
 
     # another family's child is not there (404, the same as a child that does not exist)
     other = page.goto(f"{live.url}/child/{max(p for p, _ in kids.values()) + 1}")
@@ -151,7 +155,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
         )
         child = phone_ctx.new_page()
         child_meter = WeightMeter(child)
-        v.weights["pass-install"] = child_meter.measure(child, link)
+        v.weights["pass-install"] = child_meter.measure(child, link)  # checked with "pass" below
         assert child.get_attribute("html", "lang") == lang
         assert run_axe(child) == []
         shot(child, lang, "pass-install", tmp_path)
@@ -198,8 +202,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
 
         # 7. the parent revokes the pass: after its next sync the terminal refuses the tokens
         v.open("passes-installed", f"/vouchers/{nurlan[1]}/passes")
-        with page.expect_navigation():
-            page.locator('form[action$="/revoke"] button').first.click()
+        v.submit("", 'form[action$="/revoke"] button')
         v.check("passes-revoked")
         terminal.at(live.clock.now())
         assert terminal.terminal.sync_once(terminal.http).ok
