@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import http_ece
@@ -262,3 +263,13 @@ def test_a_revoked_voucher_reaches_every_guardian_in_the_list(web: Web) -> None:
     # its state in words on the child's page, with what to do next
     child_page = mother.get(f"/child/{child.group(1)}").text
     assert "Revoked" in child_page and "Ask the school's social pedagogue why" in child_page
+
+
+def test_processes_starting_together_share_one_vapid_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _i: application_server_key(vapid_key(tmp_path)), range(16)))
+    assert len(set(keys)) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["vapid-p256.pem"]  # no temporary file left
+    assert (tmp_path / "vapid-p256.pem").stat().st_mode & 0o777 == 0o600
