@@ -109,30 +109,34 @@ def _setup(url: str, key_dir: Path) -> tuple[list[dict[str, Any]], str]:
     seed(ctx.session_factory, settings, registry, now, families=_families(PARENTS))
     parents: list[dict[str, Any]] = []
     device = ""
-    with UnitOfWork(ctx.session_factory) as uow:
-        s = uow.session
-        for parent_id in s.scalars(
-            select(Parent.id).where(Parent.phone.like("+7701222%")).order_by(Parent.id)
-        ):
-            principal = parent_principal(s, parent_id)
-            (child,) = vouchers.children_of(s, principal)
+    with ctx.session_factory() as s:
+        parent_ids = list(
+            s.scalars(select(Parent.id).where(Parent.phone.like("+7701222%")).order_by(Parent.id))
+        )
+    for parent_id in parent_ids:
+        with UnitOfWork(ctx.session_factory) as uow:
+            principal = parent_principal(uow.session, parent_id)
+            (child,) = vouchers.children_of(uow.session, principal)
             assert child.voucher_id is not None
-            vouchers.activate(s, principal, child.voucher_id, now)
-            token = open_session(s, kind="parent", subject_id=parent_id, now=now, ttl=SESSION_TTL)
-            pages = [
-                "/children",
-                f"/child/{child.pupil_id}",
-                f"/vouchers/{child.voucher_id}/meals",
-                "/notifications",
-                "/complaints",
-                f"/child/{child.pupil_id}/menu",
-                f"/vouchers/{child.voucher_id}/passes",
-            ]
-            parents.append({"token": token, "pages": pages})
-            if not device:
-                link = passes.share(s, principal, child.voucher_id, now=now, ttl=timedelta(minutes=30))
-                device = passes.install(s, link.token, label="bench", now=now)
-        uow.commit()
+            vouchers.activate(uow, principal, child.voucher_id, now)
+        with UnitOfWork(ctx.session_factory) as uow:
+            token = open_session(uow.session, kind="parent", subject_id=parent_id, now=now, ttl=SESSION_TTL)
+            uow.commit()
+        pages = [
+            "/children",
+            f"/child/{child.pupil_id}",
+            f"/vouchers/{child.voucher_id}/meals",
+            "/notifications",
+            "/complaints",
+            f"/child/{child.pupil_id}/menu",
+            f"/vouchers/{child.voucher_id}/passes",
+        ]
+        parents.append({"token": token, "pages": pages})
+        if not device:
+            with UnitOfWork(ctx.session_factory) as uow:
+                link = passes.share(uow, principal, child.voucher_id, now=now, ttl=timedelta(minutes=30))
+            with UnitOfWork(ctx.session_factory) as uow:
+                device = passes.install(uow, link.token, label="bench", now=now)
     ctx.engine.dispose()
     return parents, device
 
@@ -145,8 +149,7 @@ def bench_refresh_service(url: str, key_dir: Path, device: str) -> dict[str, Any
     for _ in range(REFRESH_N):
         t0 = time.perf_counter()
         with UnitOfWork(ctx.session_factory) as uow:
-            data = passes.refresh(uow.session, ctx.keys, device, settings=web, now=ctx.clock.now())
-            uow.commit()
+            data = passes.refresh(uow, ctx.keys, device, settings=web, now=ctx.clock.now())
         times.append((time.perf_counter() - t0) * 1000)
         tokens = len(data.tokens)
     ctx.engine.dispose()

@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from sqlalchemy import select
 
+from backend.notify.delivery import backoff
 from backend.notify.delivery_tables import ParentNoticeRow, PushDeliveryRow, PushSubscriptionRow
 from backend.notify.webpush import WebPushSender, application_server_key, vapid_key
 from backend.sms.tables import SmsMessage
-from backend.web.notice_delivery import backoff, deliver
+from backend.web.notice_worker import deliver
 
 from .conftest import MOTHER, Web, csrf_of
 
