@@ -331,6 +331,12 @@ class Journal:
         with self._tx() as db:
             db.executemany("UPDATE events SET uploaded = 1 WHERE seq = ?", [(s,) for s in seqs])
 
+    def quarantine(self, seqs: list[int]) -> None:
+        """Set records aside that the server refuses for good: kept (uploaded = 2, never pruned), no
+        longer sent ahead of the rest of the queue."""
+        with self._tx() as db:
+            db.executemany("UPDATE events SET uploaded = 2 WHERE seq = ?", [(s,) for s in seqs])
+
     def prune(self, before_wall_ms: int) -> int:
         """Delete uploaded records older than the given wall time; never one still to upload."""
         with self._tx() as db:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdPath
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.deps import CtxDep
@@ -70,7 +71,7 @@ def _unpriceable(exc: BillingError) -> DomainError:
 
 @router.get("/timesheets/{school_id}", response_model=None)
 def get_timesheet(
-    ctx: CtxDep, principal: BillingReader, school_id: int, month: MonthQ, fmt: FormatQ = "json"
+    ctx: CtxDep, principal: BillingReader, school_id: IdPath, month: MonthQ, fmt: FormatQ = "json"
 ) -> Response | dict[str, Any]:
     ensure_school(principal, school_id)
     m, out = _month(month), _format(fmt)
@@ -156,7 +157,7 @@ def list_acts(ctx: CtxDep, principal: BillingReader, month: MonthQ) -> list[dict
 def get_act(
     ctx: CtxDep,
     principal: BillingReader,
-    school_id: int,
+    school_id: IdPath,
     month: MonthQ,
     fmt: FormatQ = "json",
     version: int | None = None,
@@ -181,7 +182,7 @@ def get_act(
 
 @router.get("/acts/{school_id}/versions")
 def act_versions(
-    ctx: CtxDep, principal: BillingReader, school_id: int, month: MonthQ
+    ctx: CtxDep, principal: BillingReader, school_id: IdPath, month: MonthQ
 ) -> list[dict[str, Any]]:
     """Every stored version of the month's act, newest first (a signed one stays as it was signed)."""
     ensure_school(principal, school_id)
@@ -197,7 +198,7 @@ class SignOff(BaseModel):
 
 
 @router.post("/acts/{school_id}/sign-off")
-def sign_off(ctx: CtxDep, principal: Signer, school_id: int, body: SignOff) -> dict[str, Any]:
+def sign_off(ctx: CtxDep, principal: Signer, school_id: IdPath, body: SignOff) -> dict[str, Any]:
     ensure_school(principal, school_id)
     m = _month(body.month)
     with UnitOfWork(ctx.session_factory) as uow:
@@ -207,7 +208,7 @@ def sign_off(ctx: CtxDep, principal: Signer, school_id: int, body: SignOff) -> d
 
 
 @router.get("/reconciliation/{school_id}")
-def reconciliation(ctx: CtxDep, principal: Signer, school_id: int, month: MonthQ) -> dict[str, Any]:
+def reconciliation(ctx: CtxDep, principal: Signer, school_id: IdPath, month: MonthQ) -> dict[str, Any]:
     ensure_school(principal, school_id)
     m = _month(month)
     with UnitOfWork(ctx.session_factory) as uow:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.clock import local_date
 from backend.deps import CtxDep, UowDep
@@ -55,7 +56,7 @@ def _rule(body: DayBody) -> DayRule:
 
 @router.get("/schools/{school_id}/calendar")
 def view(
-    school_id: int, ctx: CtxDep, who: Viewer, start: date | None = None, days: int = 31
+    school_id: IdPath, ctx: CtxDep, who: Viewer, start: date | None = None, days: int = 31
 ) -> dict[str, Any]:
     ensure_school(who, school_id)
     if not 1 <= days <= MAX_VIEW_DAYS:
@@ -78,7 +79,7 @@ def view(
 
 
 @router.put("/schools/{school_id}/meal-slots")
-def put_slots(school_id: int, body: list[SlotBody], uow: UowDep, who: CalendarAdmin) -> dict[str, int]:
+def put_slots(school_id: IdPath, body: list[SlotBody], uow: UowDep, who: CalendarAdmin) -> dict[str, int]:
     ensure_school(who, school_id)
     slots = [SlotTime(s.slot, s.start, s.end) for s in body]
     with uow:
@@ -88,7 +89,9 @@ def put_slots(school_id: int, body: list[SlotBody], uow: UowDep, who: CalendarAd
 
 
 @router.put("/schools/{school_id}/weekdays")
-def put_weekdays(school_id: int, body: WeekdaysBody, uow: UowDep, who: CalendarAdmin) -> dict[str, list[int]]:
+def put_weekdays(
+    school_id: IdPath, body: WeekdaysBody, uow: UowDep, who: CalendarAdmin
+) -> dict[str, list[int]]:
     ensure_school(who, school_id)
     with uow:
         services.set_weekdays(uow.session, school_id, body.weekdays)
@@ -97,7 +100,7 @@ def put_weekdays(school_id: int, body: WeekdaysBody, uow: UowDep, who: CalendarA
 
 
 @router.post("/schools/{school_id}/calendar-days")
-def school_day(school_id: int, body: DayBody, uow: UowDep, who: CalendarAdmin) -> dict[str, str]:
+def school_day(school_id: IdPath, body: DayBody, uow: UowDep, who: CalendarAdmin) -> dict[str, str]:
     ensure_school(who, school_id)
     with uow:
         services.set_day(uow.session, _rule(body), school_id=school_id)
@@ -129,7 +132,7 @@ def add_tariff(body: TariffBody, uow: UowDep, who: DistrictAdmin) -> dict[str, A
 
 
 @router.get("/schools/{school_id}/tariffs")
-def tariffs(school_id: int, ctx: CtxDep, who: Viewer) -> dict[str, Any]:
+def tariffs(school_id: IdPath, ctx: CtxDep, who: Viewer) -> dict[str, Any]:
     ensure_school(who, school_id)
     with ctx.session_factory() as session:
         rows = services.load_tariffs(session, [school_id])

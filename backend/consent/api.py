@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, require_admin
 from backend.consent.tables import ConsentRequest
 from backend.deps import CtxDep, dispatch_sms_after_response
 from backend.eligibility.tables import EligibilityList
+from backend.error_shape import errors
 from backend.errors import DomainError, not_found
+from backend.sms.webhook_auth import WebhookReason, authenticate
 from backend.unit_of_work import UnitOfWork
 
 from . import services
-from .model import ConsentReason, IssueReason
+from .model import IssueReason
 
 router = APIRouter(tags=["consent"])
 
@@ -29,12 +32,12 @@ Staff = Annotated[
 
 
 class InboundSms(BaseModel):
-    phone: str = Field(alias="from", min_length=3, max_length=30)
+    phone: str = Field(alias="from", min_length=1, max_length=30)
     text: str = Field(max_length=2000)
 
 
 class ReplyOut(BaseModel):
-    outcome: str
+    outcome: Literal["received"] = "received"
 
 
 class RequestOut(BaseModel):
@@ -50,23 +53,42 @@ class RequestOut(BaseModel):
     decided_at: datetime | None
 
 
-@router.post("/api/sms/v1/inbound")
-def inbound(
+@router.post("/api/sms/v1/inbound", responses=errors(401))
+async def inbound(
     body: InboundSms,
+    request: Request,
     ctx: CtxDep,
     background: BackgroundTasks,
-    x_sms_token: Annotated[str | None, Header()] = None,
+    x_sms_token: Annotated[str | None, Header(max_length=200)] = None,
+    x_sms_timestamp: Annotated[str | None, Header(max_length=20)] = None,
+    x_sms_signature: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ReplyOut:
-    expected = ctx.settings.sms_webhook_token
-    if expected is not None and not hmac.compare_digest(expected, x_sms_token or ""):
-        raise DomainError(ConsentReason.WEBHOOK_UNAUTHENTICATED, "bad webhook token")
-    with UnitOfWork(ctx.session_factory) as uow:
-        result = services.handle_reply(
-            uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()
-        )
-        uow.commit()
+    """A parent's reply, from the SMS provider. The answer is the same whatever the number and text:
+    what happened is in the inbound log, not told to the caller."""
+    now = ctx.clock.now()
+    proof = authenticate(
+        ctx.settings,
+        await request.body(),
+        token=x_sms_token,
+        timestamp=x_sms_timestamp,
+        signature=x_sms_signature,
+        now=now,
+    )
+
+    def handle() -> None:
+        with UnitOfWork(ctx.session_factory) as uow:
+            if proof.signature is not None and services.seen_signature(
+                uow.session, proof.signature, now, ctx.settings.sms_webhook_window_seconds
+            ):
+                raise DomainError(WebhookReason.REPLAYED, "this signed call was already received")
+            services.handle_reply(
+                uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=now
+            )
+            uow.commit()
+
+    await run_in_threadpool(handle)
     dispatch_sms_after_response(background, ctx)
-    return ReplyOut(outcome=result.outcome)
+    return ReplyOut()
 
 
 @router.get("/api/admin/v1/consent/followups")
@@ -76,7 +98,7 @@ def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) 
 
 
 @router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
-def requests(list_id: int, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
+def requests(list_id: IdPath, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
     with ctx.session_factory() as s:
         school_id = s.scalar(select(EligibilityList.school_id).where(EligibilityList.id == list_id))
         if school_id is None or school_id not in principal.school_ids:
@@ -88,7 +110,7 @@ def requests(list_id: int, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
 
 
 @router.post("/api/admin/v1/consent/requests/{request_id}/reask")
-def reask(request_id: int, principal: District, ctx: CtxDep, background: BackgroundTasks) -> RequestOut:
+def reask(request_id: IdPath, principal: District, ctx: CtxDep, background: BackgroundTasks) -> RequestOut:
     with UnitOfWork(ctx.session_factory) as uow:
         r = services.reask(uow.session, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
         uow.commit()

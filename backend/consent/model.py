@@ -27,7 +27,6 @@ class ReplyKind(enum.StrEnum):
 
 class ConsentReason(enum.StrEnum):
     NOT_DECIDED = "CONSENT_NOT_DECIDED"  # re-ask needs a declined or expired request
-    WEBHOOK_UNAUTHENTICATED = "UNAUTHENTICATED"  # the SMS provider's token is wrong
     NO_PENDING = "NO_PENDING_CONSENT"  # an answer in the app with no request waiting for one
 
 

@@ -26,6 +26,7 @@ from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.outbox import log_inbound, queue_sms
 from backend.sms.phones import normalize_phone
 from backend.sms.tables import SmsMessage
+from backend.throttle.store import Rule, record
 from backend.timers.store import Handler, cancel, schedule
 from backend.timers.tables import ScheduledJob
 from backend.vouchers.services import form_vouchers
@@ -44,6 +45,10 @@ from .model import (
 
 REMIND = "consent.remind"
 CLOSE = "consent.close"
+# At most this many help texts per number a day; further unrecognised replies are logged, not answered.
+HELP_REPLIES = Rule(
+    "sms-help", free=3, window=timedelta(days=1), base=timedelta(days=1), cap=timedelta(days=1)
+)
 
 
 @dataclass
@@ -264,6 +269,10 @@ def handle_reply(
     kind = parse_reply(text, agree=settings.reply_agree, decline=settings.reply_decline)
     lang = _language_for_phone(session, canon)
     if kind is ReplyKind.OTHER:
+        if record(session, HELP_REPLIES, HELP_REPLIES.key(canon), now):
+            # forged or looping texts must not make the outbox send an SMS for each
+            log_inbound(session, phone=canon, body=text, now=now, status="received", note="HELP_SUPPRESSED")
+            return ReplyResult("help_suppressed")
         log_inbound(session, phone=canon, body=text, now=now, status="received", note="HELP_SENT")
         queue_sms(
             session,
@@ -382,6 +391,13 @@ def decide_in_app(
         settings=settings,
         now=now,
     )
+
+
+def seen_signature(session: Session, signature: str, now: datetime, window_seconds: int) -> bool:
+    """Records a webhook signature; True when it was already recorded within twice the replay window."""
+    keep = timedelta(seconds=2 * window_seconds + 60)
+    rule = Rule("sms-signature", free=1, window=keep, base=keep, cap=keep)
+    return record(session, rule, rule.key(signature), now) > 0
 
 
 def _language_for_phone(session: Session, phone: str) -> str:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, UowDep
 from shared_crypto import KeyRole, sign_time
@@ -167,7 +168,7 @@ def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> di
 
 
 @admin.post("/terminals/{terminal_id}/retire")
-def retire(terminal_id: int, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+def retire(terminal_id: IdPath, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     with uow:
         services.retire(uow.session, terminal_id, now=ctx.clock.now(), school_ids=who.school_ids)
         uow.commit()
@@ -175,7 +176,7 @@ def retire(terminal_id: int, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[
 
 
 @admin.post("/terminals/{terminal_id}/move")
-def move(terminal_id: int, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+def move(terminal_id: IdPath, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     with uow:
         code = services.move(
             uow.session,
@@ -191,7 +192,9 @@ def move(terminal_id: int, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetA
 
 
 @admin.get("/schools/{school_id}/terminals")
-def fleet(school_id: int, ctx: CtxDep, who: AnyFleetViewer, include_retired: bool = False) -> dict[str, Any]:
+def fleet(
+    school_id: IdPath, ctx: CtxDep, who: AnyFleetViewer, include_retired: bool = False
+) -> dict[str, Any]:
     ensure_school(who, school_id)
     with ctx.session_factory() as session:
         view = services.fleet_view(session, school_id, include_retired=include_retired)

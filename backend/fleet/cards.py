@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -9,8 +10,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.auth import AuthReason, Principal, Role, require_admin
+from backend.api_types import RequiredIdQuery
+from backend.auth import AuthReason, Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, UowDep
+from backend.error_shape import errors
 from backend.errors import DomainError
 from backend.fleet.tables import CardRegistration
 from backend.roster.tables import Pupil
@@ -82,3 +85,24 @@ def register(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> dict[s
             row.pupil_id, row.registered_at, row.active = pupil.id, ctx.clock.now(), True
         uow.commit()
     return {"uid_hash": digest.hex()}
+
+
+class UidOnlyCardOut(BaseModel):
+    pupil_id: int
+    display: str  # initials and class: the school knows whom to call in for a signed card
+    class_name: str
+    registered_at: datetime
+
+
+@router.get("/uid-only", responses=errors(404))
+def uid_only_cards(school_id: RequiredIdQuery, uow: UowDep, who: CardAdmin) -> list[UidOnlyCardOut]:
+    """Pupils of a school still served by a UID-only card (registered, no signed credential): a copied
+    UID eats as the pupil, so these are the cards to replace first (docs/security.md)."""
+    ensure_school(who, school_id)
+    rows = uow.session.execute(
+        select(Pupil.id, Pupil.display, Pupil.class_name, CardRegistration.registered_at)
+        .join(CardRegistration, CardRegistration.pupil_id == Pupil.id)
+        .where(Pupil.school_id == school_id, CardRegistration.active.is_(True))
+        .order_by(Pupil.class_name, Pupil.display, Pupil.id)
+    ).all()
+    return [UidOnlyCardOut(pupil_id=r[0], display=r[1], class_name=r[2], registered_at=r[3]) for r in rows]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdQuery
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.context import AppContext
 from backend.deps import CtxDep
@@ -62,7 +63,7 @@ async def meal_batches(
 
 @admin.get("/flagged-meals")
 def flagged(
-    ctx: CtxDep, who: Reviewer, school_id: int | None = None, include_decided: bool = False
+    ctx: CtxDep, who: Reviewer, school_id: IdQuery = None, include_decided: bool = False
 ) -> dict[str, Any]:
     if school_id is not None:
         ensure_school(who, school_id)

@@ -16,7 +16,10 @@ from backend.adapters.sms_gateways import SmsGateway, SmsSendError
 from backend.clock import Clock
 from backend.sms.tables import SmsMessage
 
+from .sealing import CODE_MASK, seal, unmask, unseal
+
 STALE_CLAIM = timedelta(minutes=10)
+UNSEALABLE = "CODE_UNSEALABLE"
 
 
 def queue_sms(
@@ -35,6 +38,17 @@ def queue_sms(
     return msg
 
 
+def queue_code_sms(
+    session: Session, *, phone: str, template: str, code: str, key: bytes, kind: str, now: datetime
+) -> SmsMessage:
+    """Queue a message carrying a one-time code: `template` has `{code}`; the row holds it masked and
+    the code sealed (backend.sms.sealing) until the gateway takes it."""
+    msg = queue_sms(session, phone=phone, body=template.format(code=CODE_MASK), kind=kind, now=now)
+    session.flush()
+    msg.sealed = seal(key, msg.id, code)
+    return msg
+
+
 def log_inbound(session: Session, *, phone: str, body: str, now: datetime, status: str, note: str) -> None:
     session.add(
         SmsMessage(
@@ -50,7 +64,12 @@ def log_inbound(session: Session, *, phone: str, body: str, now: datetime, statu
 
 
 def dispatch_pending(
-    session_factory: sessionmaker[Session], gateway: SmsGateway, clock: Clock, batch: int = 200
+    session_factory: sessionmaker[Session],
+    gateway: SmsGateway,
+    clock: Clock,
+    batch: int = 200,
+    *,
+    seal_key: bytes | None = None,
 ) -> int:
     """Send queued messages; returns how many went out.
 
@@ -59,6 +78,8 @@ def dispatch_pending(
     the outcome (sent, or back to queued with the error). A dispatcher that died mid-send leaves rows
     `sending`; after STALE_CLAIM they are claimed again (at-least-once; the message id travels as an
     idempotency key). A failed message is retried by the next call, not in a loop within this one.
+    A sealed code is opened with `seal_key` just for the gateway call and wiped once sent; one that does
+    not open (another secret) is dropped as `failed`: the code is useless to anyone by then.
     """
     sent = 0
     failed: set[int] = set()
@@ -82,11 +103,17 @@ def dispatch_pending(
             rows = session.scalars(for_update(session, stmt, skip_locked=True)).all()
             for msg in rows:
                 msg.status, msg.claimed_at = "sending", now
-            claimed = [(m.id, m.phone, m.body) for m in rows]
+            claimed = [(m.id, m.phone, m.body, m.sealed) for m in rows]
         if not claimed:
             return sent
         outcomes: list[tuple[int, str | None, str | None]] = []
-        for message_id, phone, body in claimed:
+        for message_id, phone, body, sealed in claimed:
+            if sealed is not None:
+                code = unseal(seal_key, message_id, sealed) if seal_key else None
+                if code is None:
+                    outcomes.append((message_id, None, UNSEALABLE))
+                    continue
+                body = unmask(body, code)
             try:
                 outcomes.append((message_id, gateway.send(message_id, phone, body), None))
             except SmsSendError as exc:
@@ -97,7 +124,10 @@ def dispatch_pending(
                 assert row is not None
                 if error is None:
                     row.status, row.provider_id, row.sent_at = "sent", provider_id, clock.now()
+                    row.sealed = None
                     sent += 1
+                elif error == UNSEALABLE:
+                    row.status, row.note, row.sealed = "failed", error, None
                 else:
                     row.status, row.note = "queued", error
                     failed.add(message_id)

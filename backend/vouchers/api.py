@@ -15,7 +15,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, require_admin, require_parent
+from backend.auth.visibility import mask_phones, sees_personal_data
 from backend.deps import CtxDep
 from backend.errors import not_found
 from backend.roster.tables import Pupil
@@ -96,7 +98,7 @@ def _display(ctx: CtxDep, v: Voucher) -> str:
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/activate")
-def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
+def activate(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
     with UnitOfWork(ctx.session_factory) as uow:
         v = services.activate(uow.session, principal, voucher_id, ctx.clock.now())
         uow.commit()
@@ -104,7 +106,7 @@ def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/refuse")
-def refuse(voucher_id: int, body: RefuseIn, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
+def refuse(voucher_id: IdPath, body: RefuseIn, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
     with UnitOfWork(ctx.session_factory) as uow:
         v = services.refuse(uow.session, principal, voucher_id, body.reason, ctx.clock.now())
         uow.commit()
@@ -127,7 +129,7 @@ def _issue(ctx: CtxDep, principal: Principal, voucher_id: int, *, supersede: boo
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/qr")
-def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
+def issue_qr(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep) -> QrOut:
     q = _issue(ctx, principal, voucher_id, supersede=False)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
@@ -137,7 +139,7 @@ def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> Response:
+def issue_qr_png(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep) -> Response:
     q = _issue(ctx, principal, voucher_id, supersede=False)
     buf = io.BytesIO()
     # Alphanumeric mode, error correction M: the token format is sized for a version-7-M symbol.
@@ -154,20 +156,20 @@ def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> Response
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/reissue")
-def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
+def reissue(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep) -> QrOut:
     """A token leaked: a new one whose serial becomes the minimum, so older ones are SUPERSEDED."""
     q = _issue(ctx, principal, voucher_id, supersede=True)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/events")
-def parent_events(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[EventOut]:
+def parent_events(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep) -> list[EventOut]:
     with ctx.session_factory() as s:
         return [EventOut.model_validate(e) for e in services.voucher_events(s, principal, voucher_id)]
 
 
 @router.get("/api/admin/v1/vouchers/{voucher_id}/events")
-def admin_events(voucher_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[EventOut]:
+def admin_events(voucher_id: IdPath, principal: AnyAdmin, ctx: CtxDep) -> list[EventOut]:
     with ctx.session_factory() as s:
         v = s.get(Voucher, voucher_id)
         if v is None or v.school_id not in principal.school_ids:
@@ -175,11 +177,14 @@ def admin_events(voucher_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[Even
         rows = s.scalars(
             select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
         )
-        return [EventOut.model_validate(e) for e in rows]
+        events = [EventOut.model_validate(e) for e in rows]
+    if not sees_personal_data(principal):
+        events = [e.model_copy(update={"actor": mask_phones(e.actor)}) for e in events]
+    return events
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/revoke")
-def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep) -> dict[str, str]:
+def revoke(voucher_id: IdPath, body: RevokeIn, principal: District, ctx: CtxDep) -> dict[str, str]:
     with UnitOfWork(ctx.session_factory) as uow:
         v = uow.session.get(Voucher, voucher_id)
         if v is None or v.school_id not in principal.school_ids:
@@ -192,7 +197,7 @@ def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep) ->
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/plan")
-def set_plan(voucher_id: int, body: PlanIn, principal: District, ctx: CtxDep) -> dict[str, int | str]:
+def set_plan(voucher_id: IdPath, body: PlanIn, principal: District, ctx: CtxDep) -> dict[str, int | str]:
     """Free or discounted: the district admin's decision, in the voucher's audit trail."""
     with UnitOfWork(ctx.session_factory) as uow:
         v = uow.session.get(Voucher, voucher_id)
