@@ -228,6 +228,10 @@ def _validation_answer(errors: Any) -> tuple[EdgeReason, str]:
     return reason, "; ".join(parts)[:1000]
 
 
+def _status_of_validation(reason: EdgeReason) -> int:
+    return 400 if reason is EdgeReason.BODY_UNREADABLE else 422
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every answer that is not a success is `{"reason", "detail"}`: domain errors by the table above,
     the framework's refusals (no route, wrong method, a body that does not parse or validate) by
@@ -247,7 +251,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         reason, detail = _validation_answer(exc.errors())
-        return error_response(reason, detail, 422)
+        return error_response(reason, detail, _status_of_validation(reason))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -47,6 +47,8 @@ def edge_statuses(route: APIRoute, full_path: str) -> set[int]:
     statuses: set[int] = set()
     if any_param or body:
         statuses.add(422)
+    if body:
+        statuses.add(400)  # a body that does not parse (BODY_UNREADABLE)
     if body or full_path.startswith("/api/terminal/v1/"):
         statuses.add(413)
     if _needs_auth(route.dependant):

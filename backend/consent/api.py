@@ -44,7 +44,7 @@ class RequestOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    list_id: int
+    list_id: IdPath
     parent_id: int
     status: str
     attempt: int

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from backend.api_types import IdPath
+from backend.api_types import Id, IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, UowDep
 from shared_crypto import KeyRole, sign_time
@@ -54,12 +54,12 @@ async def _json_body(request: Request) -> Any:
 
 class EnrolBody(BaseModel):
     code: str = Field(max_length=40)
-    public_key: str = Field(max_length=64)
+    public_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="Ed25519 public key, hex")
     hostname: str = Field(default="", max_length=200)
     software_version: str = Field(default="", max_length=200)
 
 
-@terminal.post("/enrol")
+@terminal.post("/enrol", responses=errors(400, 404, 409, 410))
 def enrol(body: EnrolBody, ctx: CtxDep, uow: UowDep) -> dict[str, Any]:
     with uow:
         row = services.enrol(
@@ -137,8 +137,8 @@ async def health(request: Request, ctx: CtxDep, uow: UowDep, t: TerminalDep) -> 
 
 
 class CodeBody(BaseModel):
-    school_id: int
-    canteen_id: int = 1
+    school_id: Id
+    canteen_id: int = Field(default=1, ge=1, le=255)
 
 
 def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
     }
 
 
-@admin.post("/terminals/enrolment-codes", status_code=201)
+@admin.post("/terminals/enrolment-codes", status_code=201, responses=errors(404))
 def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     ensure_school(who, body.school_id)
     with uow:

@@ -74,7 +74,7 @@ class EventOut(BaseModel):
     reason: str | None
 
 
-def _voucher_out(v: Voucher | services.ChildVoucher, voucher_id: int, child: str) -> VoucherOut:
+def _voucher_out(v: Voucher | services.ChildVoucher, voucher_id: IdPath, child: str) -> VoucherOut:
     return VoucherOut(
         id=voucher_id,
         pupil_id=v.pupil_id,
@@ -113,7 +113,7 @@ def refuse(voucher_id: IdPath, body: RefuseIn, principal: ParentDep, ctx: CtxDep
     return _voucher_out(v, v.id, _display(ctx, v))
 
 
-def _issue(ctx: CtxDep, principal: Principal, voucher_id: int, *, supersede: bool) -> services.IssuedQr:
+def _issue(ctx: CtxDep, principal: Principal, voucher_id: IdPath, *, supersede: bool) -> services.IssuedQr:
     with UnitOfWork(ctx.session_factory) as uow:
         issued = services.issue_qr(
             uow.session,
