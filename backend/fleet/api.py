@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from backend.api_types import Id, IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, UowDep
+from backend.error_shape import errors
 from shared_crypto import KeyRole, sign_time
 from shared_crypto.device_auth import NONCE_LEN
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.config._checks import NegativeDataRejectionConfig, PositiveDataAcceptanceConfig
+from schemathesis.schemas import APIOperation
 
 from backend.adapters.egov import EgovReason
 from backend.auth.model import Role
@@ -79,28 +80,8 @@ def test_fuzz_every_operation_as_every_caller(
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @hypothesis_settings(
-                max_examples=EXAMPLES,
-                derandomize=True,
-                deadline=None,
-                database=None,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode), caller=st.sampled_from(CALLERS))
-            def run(case: schemathesis.Case, caller: str) -> None:
-                ran[operation.label] += 1
-                sent = dict(headers.get(caller, {}))
-                if caller == "terminal" and operation.path.startswith(API):
-                    sent.update(setup.device.auth(case.method, case.formatted_path[len(API) :]))
-                try:
-                    case.call_and_validate(headers=sent)
-                except BaseException as exc:
-                    failures.setdefault(f"{operation.label} [{mode.value}, {caller}]", str(exc)[:1500])
-
             try:
-                run()
+                _fuzz(operation, mode, headers, setup, ran, failures)
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE  # nothing to break in an operation without inputs
 
@@ -109,3 +90,33 @@ def test_fuzz_every_operation_as_every_caller(
     for key, text in sorted(failures.items()):
         print(f"\n=== {key}\n{text}")
     assert not failures, sorted(failures)
+
+
+def _fuzz(
+    operation: APIOperation,
+    mode: GenerationMode,
+    headers: dict[str, dict[str, str]],
+    setup: Setup,
+    ran: Counter[str],
+    failures: dict[str, str],
+) -> None:
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode), caller=st.sampled_from(CALLERS))
+    def run(case: schemathesis.Case, caller: str) -> None:
+        ran[operation.label] += 1
+        sent = dict(headers.get(caller, {}))
+        if caller == "terminal" and operation.path.startswith(API):
+            sent.update(setup.device.auth(case.method, case.formatted_path[len(API) :]))
+        try:
+            case.call_and_validate(headers=sent)
+        except BaseException as exc:
+            failures.setdefault(f"{operation.label} [{mode.value}, {caller}]", str(exc)[:1500])
+
+    run()
