@@ -93,13 +93,26 @@ def _cose(request: Request, data: bytes, gz: bytes | None, etag: str) -> Respons
     return Response(data, media_type=COSE, headers=headers)
 
 
-@terminal.get("/trust-list")
+# The signed COSE answers, as the OpenAPI description states them (bodies are raw bytes, not JSON).
+COSE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {COSE: {"schema": {"type": "string", "format": "binary"}}}},
+}
+CACHED_COSE: dict[int | str, dict[str, Any]] = {**COSE_ANSWER, 304: {"description": "Not modified (ETag)"}}
+NONCE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@terminal.get("/trust-list", response_class=Response, responses=CACHED_COSE)
 def trust_list(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
     data = ctx.keys.trust_list_cose()
     return _cose(request, data, None, etag_of(data))
 
 
-@terminal.get("/allowlist")
+@terminal.get("/allowlist", response_class=Response, responses=CACHED_COSE)
 def allowlist(request: Request, ctx: CtxDep, t: TerminalDep) -> Response:
     now = ctx.clock.now()
     with ctx.session_factory() as session:
@@ -111,7 +124,9 @@ def allowlist(request: Request, ctx: CtxDep, t: TerminalDep) -> Response:
     return _cose(request, signed.content, signed.content_gzip, signed.etag)
 
 
-@terminal.post("/time")
+@terminal.post(
+    "/time", response_class=Response, responses={**COSE_ANSWER, **errors(400)}, openapi_extra=NONCE_BODY
+)
 async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
     nonce = await request.body()
     if len(nonce) != NONCE_LEN:
@@ -121,7 +136,7 @@ async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Respons
     return Response(data, media_type=COSE, headers={"Cache-Control": "no-store"})
 
 
-@terminal.post("/health")
+@terminal.post("/health", responses=errors(400))
 async def health(request: Request, ctx: CtxDep, uow: UowDep, t: TerminalDep) -> dict[str, bool]:
     report = parse_health(await _json_body(request))
 

@@ -12,6 +12,7 @@ from backend.api_types import IdQuery
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.context import AppContext
 from backend.deps import CtxDep
+from backend.error_shape import errors
 from backend.errors import DomainError, not_found
 from backend.fleet.device_auth import require_terminal
 from backend.fleet.model import TerminalIdentity
@@ -43,7 +44,16 @@ def _store(ctx: AppContext, data: bytes, t: TerminalIdentity) -> services.Ingest
     return result
 
 
-@terminal.post("/meal-batches")
+@terminal.post(
+    "/meal-batches",
+    responses=errors(400, 403, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def meal_batches(
     request: Request, ctx: CtxDep, t: Annotated[TerminalIdentity, Depends(require_terminal)]
 ) -> dict[str, int]:
