@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from backend.adapters.egov import EgovReason
 from backend.auth.model import AuthReason
@@ -232,6 +234,16 @@ def _status_of_validation(reason: EdgeReason) -> int:
     return 400 if reason is EdgeReason.BODY_UNREADABLE else 422
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette's own Allow names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for rc in iter_route_contexts(request.app.routes):
+        if rc.path is not None and rc.methods and compile_path(rc.path)[0].match(path):
+            methods |= set(rc.methods)
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every answer that is not a success is `{"reason", "detail"}`: domain errors by the table above,
     the framework's refusals (no route, wrong method, a body that does not parse or validate) by
@@ -254,9 +266,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(reason, detail, _status_of_validation(reason))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         reason = HTTP_REASONS.get(exc.status_code, EdgeReason.BAD_REQUEST)
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return error_response(reason, str(exc.detail)[:1000], exc.status_code, headers)
 
     @app.exception_handler(Exception)

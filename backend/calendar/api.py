@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from backend.api_types import IdPath
@@ -56,12 +56,16 @@ def _rule(body: DayBody) -> DayRule:
 
 @router.get("/schools/{school_id}/calendar")
 def view(
-    school_id: IdPath, ctx: CtxDep, who: Viewer, start: date | None = None, days: int = 31
+    school_id: IdPath,
+    ctx: CtxDep,
+    who: Viewer,
+    start: date | None = None,
+    days: Annotated[int, Query(ge=1, le=MAX_VIEW_DAYS)] = 31,
 ) -> dict[str, Any]:
     ensure_school(who, school_id)
-    if not 1 <= days <= MAX_VIEW_DAYS:
-        raise CalendarError(CalendarReason.BAD_RANGE, f"days is 1..{MAX_VIEW_DAYS}")
     first = start or local_date(ctx.clock.now())
+    if first > date.max - timedelta(days=days):
+        raise CalendarError(CalendarReason.BAD_RANGE, "the view would end after year 9999")
     with ctx.session_factory() as session:
         cal = services.load_calendar(session, school_id)
     return {
