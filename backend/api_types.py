@@ -19,5 +19,11 @@ RequiredIdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Money in tiyn and other counts stored in BIGINT columns.
 Count = Annotated[int, Field(ge=0, le=MAX_ID)]
-# A Kazakhstan mobile number as people write it (+7 701 234 56 78, 87012345678); normalised by the handler.
-Phone = Annotated[str, Field(min_length=10, max_length=20, pattern=r"^\+?[0-9 ()\-]{10,19}$")]
+# A Kazakhstan mobile number as people write it (+7 701 234 56 78, 8 (701) 234-56-78, 7012345678): exactly
+# what backend.sms.phones.normalize_phone reads, so a number of this form is never refused as malformed.
+Phone = Annotated[
+    str,
+    Field(min_length=10, max_length=20, pattern=r"^(\+7|[78])?[ ()\-]*([0-9][ ()\-]*){10}$"),
+]
+# A calendar month, YYYY-MM.
+Month = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-09"])]

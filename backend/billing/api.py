@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from backend.api_types import IdPath
+from backend.api_types import IdPath, Month
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.deps import CtxDep
@@ -32,7 +32,7 @@ BillingReader = Annotated[
     Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD, Role.SUPPLIER))
 ]
 Signer = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
-MonthQ = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+MonthQ = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 FormatQ = Annotated[str, Query(alias="format")]
 NAME_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD})
 
@@ -193,7 +193,7 @@ def act_versions(
 
 
 class SignOff(BaseModel):
-    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    month: Month
     version: int = Field(ge=1)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from backend.api_types import IdPath
+from backend.api_types import IdPath, Month
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.auth.visibility import sees_personal_data
 from backend.deps import CtxDep, UowDep
@@ -25,7 +25,7 @@ Head = Annotated[Principal, Depends(require_admin(Role.SCHOOL_HEAD))]
 
 
 class ListIn(BaseModel):
-    month: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-09"])
+    month: Month
 
 
 class EntryIn(BaseModel):

@@ -29,8 +29,9 @@ CardAdmin = Annotated[
 
 
 class CardBody(BaseModel):
-    pseudonym: str = Field(max_length=2 * PSEUDONYM_LEN)
-    uid: str = Field(max_length=20)
+    pseudonym: str = Field(pattern=rf"^[0-9a-fA-F]{{{2 * PSEUDONYM_LEN}}}$", description="hex")
+    # NFC UIDs are 4, 7 or 10 bytes (shared_crypto.card.UID_LENGTHS), hex
+    uid: str = Field(pattern=r"^([0-9a-fA-F]{8}|[0-9a-fA-F]{14}|[0-9a-fA-F]{20})$")
 
 
 def _uid(hex_uid: str) -> bytes:

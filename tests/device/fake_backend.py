@@ -24,6 +24,7 @@ from shared_crypto import (
 )
 
 API = "/api/terminal/v1"
+MAX_WALL_MS = 253_370_764_800_000  # 9999-01-01, the server's bound (backend/ingest/model.py)
 
 
 @dataclass
@@ -97,6 +98,8 @@ class FakeBackend:
         if self.fail_batches_with:
             return httpx.Response(self.fail_batches_with.pop(0), json={"reason": "TEST"})
         _, batch = verify_batch(request.content, self._device_keys, leeway=0)
+        if any(e.wall_ms > MAX_WALL_MS for e in batch.events):  # what the server cannot date
+            return httpx.Response(400, json={"reason": "EVENT_OUT_OF_RANGE", "detail": "wall time"})
         self.batches_received += 1
         accepted = duplicates = 0
         for e in batch.events:
