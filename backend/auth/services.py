@@ -30,6 +30,7 @@ from .limits import (
     OTP_SEND_ADDRESS,
     OTP_SEND_PAIR,
     OTP_SEND_PHONE,
+    OTP_SEND_PHONE_DAY,
 )
 from .model import AuthReason, Principal, Role, new_token, token_hash
 from .passwords import hash_password, verify_password
@@ -136,7 +137,12 @@ def request_otp(
     canon = normalize_phone(phone)
     if canon is None:
         raise DomainError(AuthReason.PHONE_INVALID, "not a Kazakhstan mobile number")
-    rules = ((OTP_SEND_PAIR, (canon, address)), (OTP_SEND_ADDRESS, (address,)), (OTP_SEND_PHONE, (canon,)))
+    rules = (
+        (OTP_SEND_PAIR, (canon, address)),
+        (OTP_SEND_ADDRESS, (address,)),
+        (OTP_SEND_PHONE, (canon,)),
+        (OTP_SEND_PHONE_DAY, (canon,)),
+    )
     wait = _otp_wait(session, rules, now)
     if not wait:
         wait = max(record(session, rule, rule.key(*parts), now) for rule, parts in rules)

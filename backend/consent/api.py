@@ -44,7 +44,7 @@ class RequestOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    list_id: IdPath
+    list_id: int
     parent_id: int
     status: str
     attempt: int

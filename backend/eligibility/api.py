@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from backend.api_types import IdPath, Month
+from backend.api_types import Id, IdPath, Month
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.auth.visibility import sees_personal_data
 from backend.deps import CtxDep, UowDep
@@ -29,23 +29,24 @@ class ListIn(BaseModel):
 
 
 class EntryIn(BaseModel):
-    pupil_id: IdPath
+    pupil_id: Id
     category: Category | None = None
 
 
 class ListOut(BaseModel):
     id: int
-    school_id: IdPath
+    school_id: int
     month: str
     status: str
 
 
 class EntryOut(BaseModel):
-    pupil_id: IdPath
-    full_name: str
+    pupil_id: int
+    full_name: str | None  # None for roles without personal data (backend.auth.visibility)
+    display: str  # initials and class, as terminals show it
     grade: int
     class_name: str
-    category: str | None
+    category: str | None  # None for roles without personal data
     result: str | None
     reason: str | None
 

@@ -71,6 +71,6 @@ def test_secrets_come_from_files(tmp_path: Path) -> None:
 def test_worker_checks_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from backend import worker
 
-    monkeypatch.setattr(worker.Settings, "from_env", classmethod(lambda cls: Settings(env="production")))
+    monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls: Settings(env="production")))
     with pytest.raises(UnsafeSettings):
         worker.main(interval=0)
