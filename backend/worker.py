@@ -36,7 +36,8 @@ def tick(ctx: AppContext) -> dict[str, int]:
         uow.commit()
     jobs = run_due(ctx.session_factory, now, handlers(ctx))
     with UnitOfWork(ctx.session_factory) as uow:
-        expired = expire_vouchers(uow.session, now=now)
+        expired = expire_vouchers(uow, now=now)
+    with UnitOfWork(ctx.session_factory) as uow:
         prune_throttles(uow.session, now)
         uow.commit()
     notices = deliver_notices(ctx)

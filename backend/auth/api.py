@@ -11,11 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from backend.api_types import Phone
-from backend.deps import CtxDep, dispatch_sms_after_response
+from backend.deps import CtxDep, UowDep, dispatch_sms_after_response
 from backend.error_shape import errors
 from backend.errors import RateLimited
 from backend.hash_pool import PoolBusy
-from backend.unit_of_work import UnitOfWork
 
 from . import services
 from .dependencies import bearer_token, client_address
@@ -48,94 +47,71 @@ class TokenOut(BaseModel):
 
 
 @router.post("/admin/login", responses=errors(401, 429))
-async def admin_login(body: AdminLogin, request: Request, ctx: CtxDep) -> TokenOut:
+async def admin_login(body: AdminLogin, request: Request, ctx: CtxDep, uow: UowDep) -> TokenOut:
     """Password sign-in. The argon2 check runs in AppContext.hash_pool, never in the request threads."""
     address, now = client_address(request), ctx.clock.now()
-
-    def gate() -> services.LoginCandidate:
-        with UnitOfWork(ctx.session_factory) as uow:
-            return services.admin_login_gate(uow.session, login=body.login, address=address, now=now)
-
-    def finish(ok: bool) -> str:
-        with UnitOfWork(ctx.session_factory) as uow:
-            try:
-                return services.admin_login_finish(
-                    uow.session,
-                    candidate,
-                    login=body.login,
-                    address=address,
-                    password_ok=ok,
-                    now=now,
-                    ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
-                )
-            finally:
-                uow.commit()  # a failure counts toward the cool-down even though the login is refused
-
-    candidate = await run_in_threadpool(gate)
+    candidate = await run_in_threadpool(
+        partial(services.admin_login_gate, uow, login=body.login, address=address, now=now)
+    )
     try:
         ok = await ctx.hash_pool.run(verify_password, candidate.password_hash, body.password)
     except PoolBusy:
         raise RateLimited(AuthReason.LOGIN_BUSY, "too many sign-ins at once; retry in a moment", 1) from None
-    return TokenOut(token=await run_in_threadpool(finish, ok))
+    finish = partial(
+        services.admin_login_finish,
+        uow,
+        candidate,
+        login=body.login,
+        address=address,
+        password_ok=ok,
+        now=now,
+        ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+    )
+    return TokenOut(token=await run_in_threadpool(finish))
 
 
 @router.post("/parent/otp", status_code=202, responses=errors(400, 429))
 def parent_otp(
-    body: OtpRequest, request: Request, ctx: CtxDep, background: BackgroundTasks
+    body: OtpRequest, request: Request, ctx: CtxDep, uow: UowDep, background: BackgroundTasks
 ) -> dict[str, bool]:
     """Always `{"sent": true}` for a well-formed number: whether it is on record is not told."""
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            services.request_otp(
-                uow.session,
-                phone=body.phone,
-                address=client_address(request),
-                secret=ctx.settings.pseudonym_secret,
-                now=ctx.clock.now(),
-                ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds),
-            )
-        finally:
-            uow.commit()
+    services.request_otp(
+        uow,
+        phone=body.phone,
+        address=client_address(request),
+        secret=ctx.settings.pseudonym_secret,
+        now=ctx.clock.now(),
+        ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds),
+    )
     dispatch_sms_after_response(background, ctx)
     return {"sent": True}
 
 
 @router.post("/parent/login", responses=errors(401, 429))
-def parent_login(body: ParentLogin, request: Request, ctx: CtxDep) -> TokenOut:
-    return _login(
-        ctx,
-        partial(
-            services.login_parent,
-            phone=body.phone,
-            code=body.code,
-            address=client_address(request),
-            secret=ctx.settings.pseudonym_secret,
-        ),
+def parent_login(body: ParentLogin, request: Request, ctx: CtxDep, uow: UowDep) -> TokenOut:
+    attempt = partial(
+        services.login_parent,
+        phone=body.phone,
+        code=body.code,
+        address=client_address(request),
+        secret=ctx.settings.pseudonym_secret,
     )
+    return _login(ctx, uow, attempt)
 
 
 @router.post("/parent/egov", responses=errors(401, 403, 503))
-def parent_egov_login(body: EgovLogin, ctx: CtxDep) -> TokenOut:
+def parent_egov_login(body: EgovLogin, ctx: CtxDep, uow: UowDep) -> TokenOut:
     """eGov sign-in behind `AppContext.egov`; 503 EGOV_UNAVAILABLE until an adapter is configured."""
-    return _login(ctx, partial(services.login_parent_egov, egov=ctx.egov, assertion=body.assertion))
+    return _login(ctx, uow, partial(services.login_parent_egov, egov=ctx.egov, assertion=body.assertion))
 
 
-def _login(ctx: CtxDep, attempt: Callable[..., str]) -> TokenOut:
-    """Run one sign-in attempt, called as `attempt(session, now=, ttl=)`; a failure is committed too."""
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            token = attempt(
-                uow.session, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.session_ttl_seconds)
-            )
-        finally:
-            uow.commit()  # a failed attempt counts toward the cool-down even though the login is refused
+def _login(ctx: CtxDep, uow: UowDep, attempt: Callable[..., str]) -> TokenOut:
+    """Run one sign-in attempt, called as `attempt(uow, now=, ttl=)`."""
+    token = attempt(uow, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.session_ttl_seconds))
     return TokenOut(token=token)
 
 
 @router.post("/logout", status_code=204, responses=errors(401))
-def logout(request: Request, ctx: CtxDep) -> None:
+def logout(request: Request, uow: UowDep) -> None:
     """Ends the caller's session (admin or parent)."""
-    token = bearer_token(request)
-    with UnitOfWork(ctx.session_factory) as uow:
-        services.logout(uow.session, token)
-        uow.commit()
+    services.logout(uow, bearer_token(request))

@@ -16,6 +16,7 @@ from backend.sms.outbox import queue_code_sms
 from backend.sms.phones import normalize_phone
 from backend.sms.sealing import seal_key
 from backend.throttle.store import Rule, clear, count, record, wait_seconds
+from backend.unit_of_work import UnitOfWork
 
 from .codes import code_key, code_mac, code_matches, new_code
 from .limits import (
@@ -82,9 +83,10 @@ class LoginCandidate:
     password_hash: str | None
 
 
-def admin_login_gate(session: Session, *, login: str, address: str, now: datetime) -> LoginCandidate:
+def admin_login_gate(uow: UnitOfWork, *, login: str, address: str, now: datetime) -> LoginCandidate:
     """Refuses (429) while the login name or the client address is cooling down, else returns what the
-    password check needs. Known and unknown login names are throttled alike."""
+    password check needs. Known and unknown login names are throttled alike. Reads only."""
+    session = uow.session
     wait = max(
         wait_seconds(session, LOGIN_ACCOUNT, LOGIN_ACCOUNT.key(login.casefold()), now),
         wait_seconds(session, LOGIN_ADDRESS, LOGIN_ADDRESS.key(address), now),
@@ -96,6 +98,26 @@ def admin_login_gate(session: Session, *, login: str, address: str, now: datetim
 
 
 def admin_login_finish(
+    uow: UnitOfWork,
+    candidate: LoginCandidate,
+    *,
+    login: str,
+    address: str,
+    password_ok: bool,
+    now: datetime,
+    ttl: timedelta,
+) -> str:
+    """After the password check: a session, or a counted failure and 401. Committed either way, so a
+    failure counts toward the cool-down although the sign-in is refused."""
+    try:
+        return _admin_login_finish(
+            uow.session, candidate, login=login, address=address, password_ok=password_ok, now=now, ttl=ttl
+        )
+    finally:
+        uow.commit()
+
+
+def _admin_login_finish(
     session: Session,
     candidate: LoginCandidate,
     *,
@@ -105,7 +127,6 @@ def admin_login_finish(
     now: datetime,
     ttl: timedelta,
 ) -> str:
-    """After the password check: a session, or a counted failure and 401 (the caller commits either)."""
     if password_ok and candidate.admin_id is not None:
         clear(session, LOGIN_ACCOUNT.key(login.casefold()))
         return open_session(session, kind="admin", subject_id=candidate.admin_id, now=now, ttl=ttl)
@@ -115,14 +136,12 @@ def admin_login_finish(
 
 
 def login_admin(
-    session: Session, *, login: str, password: str, address: str, now: datetime, ttl: timedelta
+    uow: UnitOfWork, *, login: str, password: str, address: str, now: datetime, ttl: timedelta
 ) -> str:
-    """Password sign-in in one call (tools and tests; the API runs the hash in AppContext.hash_pool)."""
-    candidate = admin_login_gate(session, login=login, address=address, now=now)
+    """Password sign-in in one call (staff pages, tools; the API runs the hash in AppContext.hash_pool)."""
+    candidate = admin_login_gate(uow, login=login, address=address, now=now)
     ok = verify_password(candidate.password_hash, password)
-    return admin_login_finish(
-        session, candidate, login=login, address=address, password_ok=ok, now=now, ttl=ttl
-    )
+    return admin_login_finish(uow, candidate, login=login, address=address, password_ok=ok, now=now, ttl=ttl)
 
 
 def _otp_wait(session: Session, rules: tuple[tuple[Rule, tuple[str, ...]], ...], now: datetime) -> int:
@@ -130,10 +149,20 @@ def _otp_wait(session: Session, rules: tuple[tuple[Rule, tuple[str, ...]], ...],
 
 
 def request_otp(
-    session: Session, *, phone: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+    uow: UnitOfWork, *, phone: str, address: str, secret: bytes, now: datetime, ttl: timedelta
 ) -> None:
     """Queue a one-time code to a phone on record. Every number, on record or not, is counted and
-    answered alike, and the same work is done for both but the SMS (sent after the answer)."""
+    answered alike, and the same work is done for both but the SMS (sent after the answer). Committed
+    even when refused: a refused request counts toward the limits too."""
+    try:
+        _request_otp(uow.session, phone=phone, address=address, secret=secret, now=now, ttl=ttl)
+    finally:
+        uow.commit()
+
+
+def _request_otp(
+    session: Session, *, phone: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+) -> None:
     canon = normalize_phone(phone)
     if canon is None:
         raise DomainError(AuthReason.PHONE_INVALID, "not a Kazakhstan mobile number")
@@ -166,10 +195,21 @@ def request_otp(
 
 
 def login_parent(
-    session: Session, *, phone: str, code: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+    uow: UnitOfWork, *, phone: str, code: str, address: str, secret: bytes, now: datetime, ttl: timedelta
 ) -> str:
     """Check a one-time code. A wrong one counts against the code (per address and in all), the phone
-    from this address, and the address; the caller commits even when this raises."""
+    from this address, and the address: committed even when refused."""
+    try:
+        return _login_parent(
+            uow.session, phone=phone, code=code, address=address, secret=secret, now=now, ttl=ttl
+        )
+    finally:
+        uow.commit()
+
+
+def _login_parent(
+    session: Session, *, phone: str, code: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+) -> str:
     canon = normalize_phone(phone) or phone.strip()[:20]
     bad = DomainError(AuthReason.OTP_INVALID, "wrong or expired code")
     rules = ((OTP_FAIL_PAIR, (canon, address)), (OTP_FAIL_ADDRESS, (address,)))
@@ -212,14 +252,17 @@ def login_parent(
 
 
 def login_parent_egov(
-    session: Session, egov: EgovSignIn, *, assertion: str, now: datetime, ttl: timedelta
+    uow: UnitOfWork, egov: EgovSignIn, *, assertion: str, now: datetime, ttl: timedelta
 ) -> str:
     """Sign a parent in with an eGov assertion: the IIN it vouches for must be a parent on record."""
+    session = uow.session
     iin = egov.verify(assertion)
     parent_id = session.scalar(select(Parent.id).where(Parent.iin == iin).order_by(Parent.id).limit(1))
     if parent_id is None:
         raise DomainError(AuthReason.NOT_A_PARENT, "no parent on record for this eGov account")
-    return open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
+    token = open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
+    uow.commit()
+    return token
 
 
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
@@ -260,8 +303,9 @@ def parent_principal(session: Session, parent_id: int) -> Principal:
     )
 
 
-def logout(session: Session, token: str) -> None:
-    session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+def logout(uow: UnitOfWork, token: str) -> None:
+    uow.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+    uow.commit()
 
 
 def parent_language(session: Session, parent_id: int) -> str | None:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from backend.api_types import IdPath
 from backend.auth import Principal, Role, require_admin
-from backend.consent.tables import ConsentRequest
-from backend.deps import CtxDep, dispatch_sms_after_response
-from backend.eligibility.tables import EligibilityList
+from backend.deps import CtxDep, UowDep, dispatch_sms_after_response
 from backend.error_shape import errors
-from backend.errors import DomainError, not_found
-from backend.sms.webhook_auth import WebhookReason, authenticate
-from backend.unit_of_work import UnitOfWork
+from backend.sms.webhook_auth import authenticate
 
 from . import services
 from .model import IssueReason
@@ -58,6 +54,7 @@ async def inbound(
     body: InboundSms,
     request: Request,
     ctx: CtxDep,
+    uow: UowDep,
     background: BackgroundTasks,
     x_sms_token: Annotated[str | None, Header(max_length=200)] = None,
     x_sms_timestamp: Annotated[str | None, Header(max_length=20)] = None,
@@ -74,46 +71,36 @@ async def inbound(
         signature=x_sms_signature,
         now=now,
     )
-
-    def handle() -> None:
-        with UnitOfWork(ctx.session_factory) as uow:
-            if proof.signature is not None and services.seen_signature(
-                uow.session, proof.signature, now, ctx.settings.sms_webhook_window_seconds
-            ):
-                raise DomainError(WebhookReason.REPLAYED, "this signed call was already received")
-            services.handle_reply(
-                uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=now
-            )
-            uow.commit()
-
-    await run_in_threadpool(handle)
+    await run_in_threadpool(
+        partial(
+            services.handle_reply,
+            uow,
+            phone=body.phone,
+            text=body.text,
+            settings=ctx.settings,
+            now=now,
+            signature=proof.signature,
+        )
+    )
     dispatch_sms_after_response(background, ctx)
     return ReplyOut()
 
 
 @router.get("/api/admin/v1/consent/followups")
-def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) -> list[services.FollowUp]:
-    with ctx.session_factory() as s:
-        return services.followups(s, principal, reason)
+def followups(principal: Staff, uow: UowDep, reason: IssueReason | None = None) -> list[services.FollowUp]:
+    return services.followups(uow.session, principal, reason)
 
 
 @router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
-def requests(list_id: IdPath, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
-    with ctx.session_factory() as s:
-        school_id = s.scalar(select(EligibilityList.school_id).where(EligibilityList.id == list_id))
-        if school_id is None or school_id not in principal.school_ids:
-            raise not_found("eligibility list")
-        rows = s.scalars(
-            select(ConsentRequest).where(ConsentRequest.list_id == list_id).order_by(ConsentRequest.id)
-        )
-        return [RequestOut.model_validate(r) for r in rows]
+def requests(list_id: IdPath, principal: Staff, uow: UowDep) -> list[RequestOut]:
+    return [RequestOut.model_validate(r) for r in services.requests_of_list(uow.session, principal, list_id)]
 
 
 @router.post("/api/admin/v1/consent/requests/{request_id}/reask")
-def reask(request_id: IdPath, principal: District, ctx: CtxDep, background: BackgroundTasks) -> RequestOut:
-    with UnitOfWork(ctx.session_factory) as uow:
-        r = services.reask(uow.session, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
-        uow.commit()
-        out = RequestOut.model_validate(r)
+def reask(
+    request_id: IdPath, principal: District, ctx: CtxDep, uow: UowDep, background: BackgroundTasks
+) -> RequestOut:
+    r = services.reask(uow, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
+    out = RequestOut.model_validate(r)
     dispatch_sms_after_response(background, ctx)
     return out

@@ -20,15 +20,18 @@ from backend.adapters.locking import for_update
 from backend.auth.model import Principal
 from backend.config import Settings
 from backend.consent.tables import ConsentIssue, ConsentRequest, ConsentSubject
+from backend.eligibility.services import school_of_list
 from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
 from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.outbox import log_inbound, queue_sms
 from backend.sms.phones import normalize_phone
 from backend.sms.tables import SmsMessage
+from backend.sms.webhook_auth import WebhookReason
 from backend.throttle.store import Rule, record
 from backend.timers.store import Handler, cancel, schedule
 from backend.timers.tables import ScheduledJob
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import form_vouchers
 
 from . import texts
@@ -257,10 +260,29 @@ class ReplyResult:
 
 
 def handle_reply(
-    session: Session, *, phone: str, text: str, settings: Settings, now: datetime
+    uow: UnitOfWork,
+    *,
+    phone: str,
+    text: str,
+    settings: Settings,
+    now: datetime,
+    signature: str | None = None,
 ) -> ReplyResult:
     """An inbound SMS. Agree/decline applies to the sender's pending requests (one decision each, under a
-    row lock); anything else gets the help text; an unknown number is logged and ignored."""
+    row lock); anything else gets the help text; an unknown number is logged and ignored. A signed call
+    (`signature`) is refused when that signature was already received within the replay window."""
+    if signature is not None and _seen_signature(
+        uow.session, signature, now, settings.sms_webhook_window_seconds
+    ):
+        raise DomainError(WebhookReason.REPLAYED, "this signed call was already received")
+    result = _handle_reply(uow.session, phone=phone, text=text, settings=settings, now=now)
+    uow.commit()
+    return result
+
+
+def _handle_reply(
+    session: Session, *, phone: str, text: str, settings: Settings, now: datetime
+) -> ReplyResult:
     canon = normalize_phone(phone) or phone.strip()[:20]
     known = session.scalar(select(ConsentRequest.id).where(ConsentRequest.phone == canon).limit(1))
     if known is None:
@@ -364,10 +386,11 @@ def pending_for_parent(session: Session, principal: Principal) -> list[PendingCo
 
 
 def decide_in_app(
-    session: Session, principal: Principal, *, agree: bool, settings: Settings, now: datetime
+    uow: UnitOfWork, principal: Principal, *, agree: bool, settings: Settings, now: datetime
 ) -> ReplyResult:
     """The app's answer for a parent who cannot reply by SMS (blocked short number, spam filter, no
     balance): the same effect and record as a 3#1 / 3#2 reply, on the parent's pending requests."""
+    session = uow.session
     stmt = (
         select(ConsentRequest)
         .where(
@@ -381,7 +404,7 @@ def decide_in_app(
     parent = session.get(Parent, principal.parent_id)
     lang = parent.language if parent is not None else texts.Lang.BOTH.value
     new = ConsentStatus.AGREED if agree else ConsentStatus.DECLINED
-    return _decide(
+    result = _decide(
         session,
         pending,
         new,
@@ -391,9 +414,11 @@ def decide_in_app(
         settings=settings,
         now=now,
     )
+    uow.commit()
+    return result
 
 
-def seen_signature(session: Session, signature: str, now: datetime, window_seconds: int) -> bool:
+def _seen_signature(session: Session, signature: str, now: datetime, window_seconds: int) -> bool:
     """Records a webhook signature; True when it was already recorded within twice the replay window."""
     keep = timedelta(seconds=2 * window_seconds + 60)
     rule = Rule("sms-signature", free=1, window=keep, base=keep, cap=keep)
@@ -482,9 +507,10 @@ def _locked_request(session: Session, request_id: int) -> ConsentRequest | None:
 
 
 def reask(
-    session: Session, principal: Principal, request_id: int, *, settings: Settings, now: datetime
+    uow: UnitOfWork, principal: Principal, request_id: int, *, settings: Settings, now: datetime
 ) -> ConsentRequest:
     """A district admin asks a parent who declined (or never answered) again: a new attempt, a new SMS."""
+    session = uow.session
     req = _locked_request(session, request_id)
     if req is None:
         raise not_found("consent request")
@@ -502,7 +528,16 @@ def reask(
     req.reminded_at = None
     req.decided_at = None
     _send_request(session, req, settings, now, kind="request")
+    uow.commit()
     return req
+
+
+def requests_of_list(session: Session, principal: Principal, list_id: int) -> list[ConsentRequest]:
+    """A list's consent requests, for staff of the list's school; 404 for any other list."""
+    if school_of_list(session, list_id) not in principal.school_ids:
+        raise not_found("eligibility list")
+    stmt = select(ConsentRequest).where(ConsentRequest.list_id == list_id).order_by(ConsentRequest.id)
+    return list(session.scalars(stmt))
 
 
 @dataclass(frozen=True, slots=True)

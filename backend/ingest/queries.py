@@ -5,6 +5,7 @@ meal table can change shape (partitions, renamed columns) without rippling throu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -62,3 +63,11 @@ def voucher_meals(session: Session, voucher_id: int, *, limit: int = 200) -> lis
         .limit(limit)
     )
     return [_meal(r) for r in session.scalars(stmt)]
+
+
+def served_at(session: Session, event_ids: Collection[bytes]) -> dict[bytes, datetime]:
+    """When each of these meals was served (a meal not on record is left out), in one query."""
+    if not event_ids:
+        return {}
+    stmt = select(MealEventRow.id, MealEventRow.served_at).where(MealEventRow.id.in_(sorted(set(event_ids))))
+    return {event_id: at for event_id, at in session.execute(stmt)}

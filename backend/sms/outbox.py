@@ -15,6 +15,7 @@ from backend.adapters.locking import for_update
 from backend.adapters.sms_gateways import SmsGateway, SmsSendError
 from backend.clock import Clock
 from backend.sms.tables import SmsMessage
+from backend.unit_of_work import UnitOfWork
 
 from .sealing import CODE_MASK, seal, unmask, unseal
 
@@ -85,7 +86,8 @@ def dispatch_pending(
     failed: set[int] = set()
     while True:
         now = clock.now()
-        with session_factory() as session, session.begin():
+        with UnitOfWork(session_factory) as uow:
+            session = uow.session
             stmt = (
                 select(SmsMessage)
                 .where(
@@ -104,6 +106,7 @@ def dispatch_pending(
             for msg in rows:
                 msg.status, msg.claimed_at = "sending", now
             claimed = [(m.id, m.phone, m.body, m.sealed) for m in rows]
+            uow.commit()
         if not claimed:
             return sent
         outcomes: list[tuple[int, str | None, str | None]] = []
@@ -118,7 +121,8 @@ def dispatch_pending(
                 outcomes.append((message_id, gateway.send(message_id, phone, body), None))
             except SmsSendError as exc:
                 outcomes.append((message_id, None, str(exc)[:200]))
-        with session_factory() as session, session.begin():
+        with UnitOfWork(session_factory) as uow:
+            session = uow.session
             for message_id, provider_id, error in outcomes:
                 row = session.get(SmsMessage, message_id)
                 assert row is not None
@@ -131,3 +135,4 @@ def dispatch_pending(
                 else:
                     row.status, row.note = "queued", error
                     failed.add(message_id)
+            uow.commit()
