@@ -20,16 +20,36 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from .error_shape import STATUS_TEXT, ErrorOut
 
-AUTH_QUALNAMES = ("require_admin.", "require_parent", "require_terminal")
+# The credential dependencies, by qualname prefix, and the OpenAPI security scheme each stands for.
+AUTH_QUALNAMES = {"require_admin.": "session", "require_parent": "session", "require_terminal": "device"}
+SECURITY_SCHEMES = {
+    "session": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An admin's or a parent's session token from /api/auth/v1/…/login",
+    },
+    "device": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-SW-Device-Auth",
+        "description": "The terminal's signed request token (docs/terminal-api.md)",
+    },
+}
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 
 
-def _needs_auth(dependant: Dependant) -> bool:
+def _schemes(dependant: Dependant) -> set[str]:
+    """The security schemes the route's dependency tree demands."""
+    found: set[str] = set()
     for dep in dependant.dependencies:
         name = getattr(dep.call, "__qualname__", "")
-        if any(name.startswith(q) for q in AUTH_QUALNAMES) or _needs_auth(dep):
-            return True
-    return False
+        found.update(scheme for prefix, scheme in AUTH_QUALNAMES.items() if name.startswith(prefix))
+        found |= _schemes(dep)
+    return found
+
+
+def _needs_auth(dependant: Dependant) -> bool:
+    return bool(_schemes(dependant))
 
 
 def _params(dependant: Dependant) -> tuple[bool, bool, bool]:
@@ -70,18 +90,23 @@ def install_openapi(app: FastAPI) -> None:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         extra: dict[tuple[str, str], set[int]] = {}
+        security: dict[tuple[str, str], set[str]] = {}
         for rc in iter_route_contexts(app.routes):
             route = rc.original_route
             if isinstance(route, APIRoute) and rc.path is not None:
                 for method in rc.methods or ():
                     extra[(rc.path, method.lower())] = edge_statuses(route, rc.path)
+                    security[(rc.path, method.lower())] = _schemes(route.dependant)
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
+                if schemes := security.get((path, method)):
+                    operation["security"] = [{scheme: []} for scheme in sorted(schemes)]
                 for status in sorted(extra.get((path, method), ())):
                     responses.setdefault(str(status), _error_response(status))
                 if "HTTPValidationError" in str(responses.get("422", "")):
                     responses["422"] = _error_response(422)
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
