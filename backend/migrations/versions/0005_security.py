@@ -1,4 +1,5 @@
-"""Security: shared throttle counters; OTP codes sealed in the SMS outbox; refusals keep any uint32 voucher id.
+"""Security: shared throttle counters (admins' lock columns go); OTP codes sealed in the SMS outbox; refusals
+keep any uint32 voucher id.
 
 Revision ID: 0005_security
 Revises: 0008_scale
@@ -29,6 +30,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sms_messages") as batch:
         batch.add_column(sa.Column("sealed", sa.LargeBinary(), nullable=True))
+    # wrong passwords cool down in `throttles` now, per login and per address, instead of locking the row
+    with op.batch_alter_table("admins") as batch:
+        batch.drop_column("locked_until")
+        batch.drop_column("failed_logins")
     # A refusal keeps the voucher id as the terminal read it: any uint32, past PostgreSQL's integer.
     with op.batch_alter_table("meal_refusals") as batch:
         batch.alter_column("voucher_id", existing_type=sa.Integer(), type_=sa.BigInteger())
@@ -37,6 +42,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("admins") as batch:
+        batch.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("locked_until", backend.adapters.types.UtcDateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("meal_refusals") as batch:
         batch.alter_column("voucher_id", existing_type=sa.BigInteger(), type_=sa.Integer())
     with op.batch_alter_table("sms_messages") as batch:
