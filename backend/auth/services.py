@@ -12,6 +12,7 @@ from backend.adapters.egov import EgovSignIn
 from backend.auth.tables import Admin, AdminSchool, AuthSession, ParentOtp
 from backend.errors import DomainError, RateLimited
 from backend.roster.tables import Guardianship, Parent, Pupil, School
+from backend.sms.model import OTP_KIND
 from backend.sms.outbox import queue_code_sms
 from backend.sms.phones import normalize_phone
 from backend.sms.sealing import seal_key
@@ -190,7 +191,7 @@ def _request_otp(
         old.used = True
     session.add(ParentOtp(phone=canon, code_hash=mac, expires_at=now + ttl, attempts=0, used=False))
     queue_code_sms(
-        session, phone=canon, template=OTP_TEXT, code=code, key=seal_key(secret), kind="otp", now=now
+        session, phone=canon, template=OTP_TEXT, code=code, key=seal_key(secret), kind=OTP_KIND, now=now
     )
 
 

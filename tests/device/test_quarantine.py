@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from device.sim.backend import FakeBackend
 from device.uploader import MAX_WALL_MS
 
 from .conftest import Rig, default_bundle
-from .fake_backend import FakeBackend
 
 
 def test_an_out_of_range_record_is_set_aside_and_the_rest_uploads(rig: Rig) -> None:

@@ -1,4 +1,5 @@
-"""An in-process back end speaking docs/terminal-api.md, for httpx.MockTransport."""
+"""An in-process back end speaking docs/terminal-api.md, for httpx.MockTransport: the terminal's tests
+and its month-offline soak (bench/soak_offline_month.py) sync against it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from device.sim import scenario
+from device.uploader import MAX_WALL_MS
 from shared_crypto import (
     Bundle,
     KeyRole,
@@ -24,7 +26,6 @@ from shared_crypto import (
 )
 
 API = "/api/terminal/v1"
-MAX_WALL_MS = 253_370_764_800_000  # 9999-01-01, the server's bound (backend/ingest/model.py)
 
 
 @dataclass
