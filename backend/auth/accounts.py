@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from backend.errors import DomainError, not_found
 from backend.roster.suppliers import supplier_of_district
 from backend.roster.tables import School, Supplier
+from backend.throttle.store import clear
 from backend.unit_of_work import UnitOfWork
 
+from .limits import LOGIN_ACCOUNT
 from .model import AuthReason, Principal, Role
 from .passwords import hash_password, new_totp_secret, totp_matches
 from .services import create_admin
@@ -200,11 +202,13 @@ def set_active(uow: UnitOfWork, by: Principal, admin_id: int, *, active: bool) -
 
 
 def reset_password(uow: UnitOfWork, by: Principal, admin_id: int) -> NewAccount:
-    """A new temporary password; the lock, the sessions and the second factor go (a lost phone)."""
+    """A new temporary password; the sign-in cool-down, the sessions and the second factor go (a lost
+    phone)."""
     admin = account_in_scope(uow.session, by, admin_id)
     password = temporary_password()
     admin.password_hash = hash_password(password)
-    admin.failed_logins, admin.locked_until, admin.totp_secret = 0, None, None
+    admin.totp_secret = None
+    clear(uow.session, LOGIN_ACCOUNT.key(admin.login.casefold()))
     _end_sessions(uow.session, admin.id)
     uow.commit()
     return NewAccount(admin.id, admin.login, password)

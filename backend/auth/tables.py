@@ -19,9 +19,6 @@ class Admin(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     district: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    # Password guessing: after MAX_FAILED_LOGINS wrong passwords the login is locked for a while.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Migration 0007: a deactivated account signs in no more and its sessions end; a supplier's account
     # names its supplier (its schools are the supplier's linked ones); optional TOTP second factor.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())

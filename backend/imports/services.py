@@ -4,6 +4,7 @@ report of rejected rows, and resume the consent process for pupils whose first p
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ from .model import (
 
 CHUNK = 2000
 PROGRESS_EVERY = 1000
+# A district's pupils are tens of thousands; a file past this is a mistake or an attack.
+MAX_ROWS = 200_000
 
 
 @dataclass
@@ -76,9 +79,12 @@ def run_import(
     rejected: list[Rejection] = []
     seen: set[tuple[str, ...]] = set()
     try:
-        records = list(read_records(data, filename))
-    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
-        raise DomainError(ImportReason.MALFORMED, f"cannot read {filename}: {exc}") from None
+        records = list(itertools.islice(read_records(data, filename), MAX_ROWS + 1))
+    except (UnicodeDecodeError, ValueError, csv.Error, RecursionError) as exc:
+        detail = f"cannot read {filename[:100]}: {str(exc)[:200]}"
+        raise DomainError(ImportReason.MALFORMED, detail) from None
+    if len(records) > MAX_ROWS:
+        raise DomainError(ImportReason.TOO_MANY_ROWS, f"at most {MAX_ROWS} records a file; split it")
     for done, (number, rec) in enumerate(records, 1):
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, len(records))

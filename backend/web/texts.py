@@ -100,7 +100,7 @@ REASONS: dict[str, str] = {
     VoucherReason.SERIAL_EXHAUSTED: N_("No more passes can be issued this school year. Ask the school."),
     # the staff console's
     "BAD_CREDENTIALS": N_("The login or password is wrong."),
-    "LOGIN_LOCKED": N_("Too many wrong tries. Wait 15 minutes and try again."),
+    "LOGIN_THROTTLED": N_("Too many wrong tries. Wait a few minutes and try again."),
     "TOTP_REQUIRED": N_("Enter the current code from your authenticator app."),
     "TOTP_INVALID": N_("The code does not match. Check the time on your phone."),
     "BAD_LOGIN": N_("A login is 3 to 60 characters: letters a–z, digits, dot, dash or underscore."),

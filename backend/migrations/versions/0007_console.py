@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_console"
-down_revision = "0008_scale"
+down_revision = "0005_security"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from backend.auth import AuthReason, Role
 from backend.auth import accounts as acc
 from backend.auth import services as auth
+from backend.auth.dependencies import client_address
 from backend.auth.passwords import totp_uri
 from backend.deps import UowDep
 from backend.errors import DomainError
@@ -23,7 +24,7 @@ from ..texts import reason_text
 from .common import ConsoleRoute, home_of, show, staff
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-FORM_ERRORS = frozenset({AuthReason.BAD_CREDENTIALS, AuthReason.TOTP_REQUIRED, AuthReason.LOGIN_LOCKED})
+FORM_ERRORS = frozenset({AuthReason.BAD_CREDENTIALS, AuthReason.TOTP_REQUIRED, AuthReason.LOGIN_THROTTLED})
 
 
 @router.get("/staff")
@@ -44,6 +45,7 @@ def sign_in(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
             login=login,
             password=password,
             totp=totp,
+            address=client_address(pc.request),
             now=ctx.clock.now(),
             ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
         )

@@ -58,6 +58,7 @@ def test_migrate_then_create_admin_signs_in(
                 uow,
                 login="first.admin",
                 password="a-long-enough-password",
+                address="127.0.0.1",
                 now=SystemClock().now(),
                 ttl=timedelta(hours=1),
             )
