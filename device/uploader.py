@@ -81,7 +81,7 @@ class Uploader:
         """Send every pending record; raises UploadError (with what was done so far in `report`)."""
         report = UploadReport()
         while records := self._journal.pending(self._batch_size):
-            batch = MealBatch(self._terminal_id, self._now_s(), tuple(r.to_event() for r in records))
+            batch = MealBatch(self._terminal_id, self._now_s(), tuple(records))
             body = sign_batch(self._key, batch)
             try:
                 answer = self._post(client, auth, body, report)
