@@ -64,6 +64,8 @@ def write_old_journal(path: Path, boot_id: bytes, wall_ms: int) -> None:
         " slot, day, served, reason) VALUES (?,?,?,?,1,1,NULL,NULL,NULL,NULL,0,'BAD_SIGNATURE')",
         (OLD_ROWS[2][0], boot_id, OLD_ROWS[2][1], wall_ms),
     )
+    con.execute("CREATE TABLE quarantined (seq INTEGER PRIMARY KEY REFERENCES events (seq))")
+    con.execute("INSERT INTO quarantined (seq) VALUES (1)")  # set aside by the old software
     assert con.execute("PRAGMA user_version").fetchone() == (0,)
     con.close()
 
@@ -96,6 +98,7 @@ def test_an_old_file_is_migrated_in_place_keeping_every_record(tmp_path: Path) -
     assert not j.served_in_slot(5, 20261123, 1)
     assert j.served_counts(20261123) == {1: 2}
     assert j.integrity_ok()
+    assert j.prune(before_wall_ms=2**62) == 0  # seq 1 is uploaded but quarantined: kept
     plan = j._db.execute(
         "EXPLAIN QUERY PLAN SELECT 1 FROM events WHERE voucher_id = 4 AND day = 1 AND slot = 1 AND served = 1"
     ).fetchall()
