@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -18,16 +18,20 @@ from sqlalchemy.orm import Session
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
 from backend.auth.model import Principal
+from backend.clock import local_date
 from backend.config import Settings
 from backend.consent.tables import ConsentIssue, ConsentRequest, ConsentSubject
+from backend.eligibility.categories import plans_for
 from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
+from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
 from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.outbox import log_inbound, queue_sms
 from backend.sms.phones import normalize_phone
 from backend.sms.tables import SmsMessage
 from backend.timers.store import Handler, cancel, schedule
 from backend.timers.tables import ScheduledJob
+from backend.vouchers.model import school_year_of
 from backend.vouchers.services import form_vouchers
 
 from . import texts
@@ -51,6 +55,7 @@ class StartSummary:
     requests: int = 0
     issues: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     joined: int = 0  # children added to a request their parent already had in this campaign
+    remembered: int = 0  # not asked: their parent declined earlier in the school year
 
 
 def _remind_key(request_id: int, attempt: int) -> str:
@@ -106,18 +111,7 @@ def start_consent(
     _record_issues(session, list_id, issues, now, summary)
     _resolve_issues(session, list_id, [p for kids in by_parent.values() for p in kids], now)
 
-    existing = (
-        {
-            r.parent_id: r
-            for r in session.scalars(
-                select(ConsentRequest).where(
-                    ConsentRequest.list_id == list_id, ConsentRequest.parent_id.in_(list(by_parent))
-                )
-            )
-        }
-        if by_parent
-        else {}
-    )
+    existing = _campaign_requests(session, list_id, list(by_parent))
     subjects: list[dict[str, Any]] = []
     agreed_pupils: list[int] = []
     for parent_id, kids in list(by_parent.items()):
@@ -184,10 +178,34 @@ def start_consent(
     if subjects:
         bulk_insert(session, ConsentSubject, subjects)
     if agreed_pupils:
-        form_vouchers(
-            session, agreed_pupils, settings=settings, now=now, actor="system", reason="consent agreed"
-        )
+        _form(session, agreed_pupils, settings=settings, now=now, actor="system")
     return summary
+
+
+def _form(session: Session, pupils: Sequence[int], *, settings: Settings, now: datetime, actor: str) -> int:
+    """Vouchers for pupils whose parent agreed, on the plan their category gives."""
+    plans = plans_for(session, pupils, school_year_of(local_date(now)))
+    return form_vouchers(
+        session, pupils, settings=settings, now=now, actor=actor, reason="consent agreed", plans=plans
+    )
+
+
+def _campaign_requests(session: Session, list_id: int, parent_ids: list[int]) -> dict[int, ConsentRequest]:
+    """Each parent's request of this month's campaign, whichever school's list made it: siblings at two
+    schools are asked once (the latest attempt of the parent's earliest request of the month)."""
+    if not parent_ids:
+        return {}
+    month = session.scalar(select(EligibilityList.month).where(EligibilityList.id == list_id))
+    out: dict[int, ConsentRequest] = {}
+    for chunk in chunks(sorted(parent_ids)):
+        stmt = (
+            select(ConsentRequest)
+            .join(EligibilityList, EligibilityList.id == ConsentRequest.list_id)
+            .where(EligibilityList.month == month, ConsentRequest.parent_id.in_(chunk))
+            .order_by(ConsentRequest.id.desc())
+        )
+        out.update({r.parent_id: r for r in session.scalars(stmt)})
+    return out
 
 
 def _sms_row(phone: str, body: str, kind: str, request_id: int | None, now: datetime) -> dict[str, Any]:
@@ -233,6 +251,18 @@ def _record_issues(
         bulk_insert(session, ConsentIssue, rows)
 
 
+def record_unlinked(session: Session, list_id: int, pupil_ids: Sequence[int], now: datetime) -> int:
+    """Grade 1–4 pupils with no linked parent: nobody can activate their voucher, so they are followed
+    up (UNLINKED) like older pupils; a link arriving by import resolves it. Returns how many."""
+    ids = sorted(set(pupil_ids))
+    linked: set[int] = set()
+    for chunk in chunks(ids):
+        linked.update(session.scalars(select(Guardianship.pupil_id).where(Guardianship.pupil_id.in_(chunk))))
+    unlinked = [(p, IssueReason.UNLINKED) for p in ids if p not in linked]
+    _record_issues(session, list_id, unlinked, now, StartSummary())
+    return len(unlinked)
+
+
 def _resolve_issues(session: Session, list_id: int, pupil_ids: Sequence[int], now: datetime) -> None:
     for chunk in chunks(sorted(pupil_ids)):
         for issue in session.scalars(
@@ -247,7 +277,7 @@ def _resolve_issues(session: Session, list_id: int, pupil_ids: Sequence[int], no
 
 @dataclass(frozen=True, slots=True)
 class ReplyResult:
-    outcome: str  # agreed | declined | help | no_pending | unknown_number | already_decided
+    outcome: str  # agreed | declined | help | closed | no_pending | unknown_number
     requests: tuple[int, ...] = ()
 
 
@@ -281,6 +311,16 @@ def handle_reply(
     pending = session.scalars(for_update(session, stmt)).all()
     if not pending:
         log_inbound(session, phone=canon, body=text, now=now, status="received", note="NO_PENDING_REQUEST")
+        latest = session.scalar(
+            select(ConsentRequest.status)
+            .where(ConsentRequest.phone == canon)
+            .order_by(ConsentRequest.decided_at.desc(), ConsentRequest.id.desc())
+            .limit(1)
+        )
+        if latest == ConsentStatus.EXPIRED:
+            # The answer came after the request closed: say so and how to be asked again.
+            queue_sms(session, phone=canon, body=texts.closed_text(lang), kind="closed", now=now)
+            return ReplyResult("closed")
         return ReplyResult("no_pending")
     new = ConsentStatus.AGREED if kind is ReplyKind.AGREE else ConsentStatus.DECLINED
     log_inbound(session, phone=canon, body=text, now=now, status="received", note=new.value.upper())
@@ -320,7 +360,7 @@ def _decide(
         pupils = session.scalars(
             select(ConsentSubject.pupil_id).where(ConsentSubject.request_id.in_([r.id for r in pending]))
         ).all()
-        form_vouchers(session, pupils, settings=settings, now=now, actor=actor, reason="consent agreed")
+        _form(session, pupils, settings=settings, now=now, actor=actor)
         queue_sms(session, phone=phone, body=body, kind="agreed", now=now, request_id=first)
     else:
         queue_sms(
@@ -535,8 +575,93 @@ def resume_unlinked(session: Session, pupil_ids: Iterable[int], *, settings: Set
                 ConsentIssue.resolved_at.is_(None),
             )
         ):
+            grade = session.scalar(select(Pupil.grade).where(Pupil.id == issue.pupil_id)) or 0
+            if grade <= LAST_UNCONDITIONAL_GRADE:
+                issue.resolved_at = now  # grades 1–4 need no consent: the linked parent activates now
+                resumed += 1
+                continue
             by_list[issue.list_id].append(issue.pupil_id)
     for list_id, kids in by_list.items():
         start_consent(session, list_id, kids, settings=settings, now=now)
         resumed += len(kids)
     return resumed
+
+
+def resume_no_phone(session: Session, parent_ids: Iterable[int], *, settings: Settings, now: datetime) -> int:
+    """A parent's number arrived (an import): their children whose consent ended NO_PHONE in this school
+    year get the request now, in the newest campaign that could not reach them. Returns how many."""
+    ids = sorted(set(parent_ids))
+    if not ids:
+        return 0
+    year = school_year_of(local_date(now))
+    first = date(year, 6, 1)
+    newest: dict[int, ConsentIssue] = {}
+    stmt = (
+        select(ConsentIssue)
+        .join(EligibilityList, EligibilityList.id == ConsentIssue.list_id)
+        .join(Guardianship, Guardianship.pupil_id == ConsentIssue.pupil_id)
+        .where(
+            Guardianship.parent_id.in_(ids),
+            ConsentIssue.reason == IssueReason.NO_PHONE,
+            ConsentIssue.resolved_at.is_(None),
+            EligibilityList.month >= first,
+        )
+        .order_by(EligibilityList.month, ConsentIssue.id)
+    )
+    for issue in session.scalars(stmt):
+        older = newest.get(issue.pupil_id)
+        if older is not None and older.id != issue.id:
+            older.resolved_at = now  # superseded by the later campaign's issue
+        newest[issue.pupil_id] = issue
+    by_list: dict[int, list[int]] = defaultdict(list)
+    for issue in newest.values():
+        by_list[issue.list_id].append(issue.pupil_id)
+    resumed = 0
+    for list_id, kids in sorted(by_list.items()):
+        summary = start_consent(session, list_id, kids, settings=settings, now=now)
+        resumed += summary.requests + summary.joined
+    return resumed
+
+
+def declined_this_year(session: Session, pupil_ids: Iterable[int], school_year: int) -> set[int]:
+    """Pupils whose parent's latest answer in this school year is a decline: later monthly lists do not
+    ask again (a district admin's re-ask reopens the request, so it no longer reads as declined)."""
+    ids = sorted(set(pupil_ids))
+    latest: dict[int, str] = {}
+    first, last = date(school_year, 6, 1), date(school_year + 1, 5, 31)
+    for chunk in chunks(ids):
+        stmt = (
+            select(ConsentSubject.pupil_id, ConsentRequest.status)
+            .join(ConsentRequest, ConsentRequest.id == ConsentSubject.request_id)
+            .join(EligibilityList, EligibilityList.id == ConsentSubject.list_id)
+            .where(
+                ConsentSubject.pupil_id.in_(chunk),
+                EligibilityList.month >= first,
+                EligibilityList.month <= last,
+            )
+            .order_by(EligibilityList.month, ConsentRequest.id)
+        )
+        latest.update({pupil_id: status for pupil_id, status in session.execute(stmt)})
+    return {p for p, status in latest.items() if status == ConsentStatus.DECLINED}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIssue:
+    pupil_id: int
+    reason: str
+    since: datetime
+
+
+def open_issues_at(session: Session, school_id: int, end: datetime) -> list[OpenIssue]:
+    """The school's pupils the consent process could not reach (NO_PHONE, UNLINKED …), open at `end`."""
+    rows = session.execute(
+        select(ConsentIssue.pupil_id, ConsentIssue.reason, ConsentIssue.at)
+        .join(EligibilityList, EligibilityList.id == ConsentIssue.list_id)
+        .where(
+            EligibilityList.school_id == school_id,
+            ConsentIssue.at < end,
+            (ConsentIssue.resolved_at.is_(None)) | (ConsentIssue.resolved_at >= end),
+        )
+        .order_by(ConsentIssue.pupil_id, ConsentIssue.id)
+    )
+    return [OpenIssue(p, r, at) for p, r, at in rows]

@@ -5,10 +5,11 @@ meal table can change shape (partitions, renamed columns) without rippling throu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .model import BILLABLE
@@ -62,3 +63,39 @@ def voucher_meals(session: Session, voucher_id: int, *, limit: int = 200) -> lis
         .limit(limit)
     )
     return [_meal(r) for r in session.scalars(stmt)]
+
+
+def school_meals(
+    session: Session, school_ids: Collection[int], start: date, end: date, *, statuses: Collection[str] = ()
+) -> list[Meal]:
+    """The meals of these schools from `start` to `end` (local dates, inclusive), optionally only in these
+    statuses, in the order they were served."""
+    if not school_ids:
+        return []
+    stmt = select(MealEventRow).where(
+        MealEventRow.school_id.in_(sorted(school_ids)),
+        MealEventRow.local_date >= start,
+        MealEventRow.local_date <= end,
+    )
+    if statuses:
+        stmt = stmt.where(MealEventRow.status.in_(sorted(statuses)))
+    stmt = stmt.order_by(MealEventRow.local_date, MealEventRow.served_at, MealEventRow.id)
+    return [_meal(r) for r in session.scalars(stmt)]
+
+
+def day_counts(session: Session, school_id: int, day: date) -> dict[tuple[int, str], int]:
+    """How many meals each voucher had at a school on a local day, by status."""
+    rows = session.execute(
+        select(MealEventRow.voucher_id, MealEventRow.status, func.count())
+        .where(MealEventRow.school_id == school_id, MealEventRow.local_date == day)
+        .group_by(MealEventRow.voucher_id, MealEventRow.status)
+    )
+    return {(vid, status): int(n) for vid, status, n in rows if vid is not None}
+
+
+def slot_meal_ids(session: Session, school_id: int, day: date, slot: int) -> list[bytes]:
+    """The events of the meals a school served in one slot of a day."""
+    stmt = select(MealEventRow.id).where(
+        MealEventRow.school_id == school_id, MealEventRow.local_date == day, MealEventRow.slot == slot
+    )
+    return list(session.scalars(stmt))

@@ -25,6 +25,7 @@ from backend.fleet.model import TerminalIdentity
 from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
 from backend.vouchers.tables import Voucher, VoucherEvent
+from backend.vouchers.transfers import school_moves
 from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
 from .model import (
@@ -110,6 +111,7 @@ def _context(
             .order_by(VoucherEvent.at, VoucherEvent.id)
         ):
             history[vid].append(StatusChange(at, old, new))
+        moves = school_moves(session, voucher_ids)
         for v in session.execute(
             select(
                 Voucher.id,
@@ -121,7 +123,14 @@ def _context(
             ).where(among(session, Voucher.id, voucher_ids))
         ):
             vouchers[v.id] = VoucherFacts(
-                v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(history.get(v.id, ()))
+                v.id,
+                v.school_id,
+                v.pupil_id,
+                v.plan,
+                v.status,
+                v.valid_until,
+                tuple(history.get(v.id, ())),
+                tuple(moves.get(v.id, ())),
             )
         acc: dict[tuple[int, date, int], set[int]] = defaultdict(set)
         for voucher_id, day, slot, tid in session.execute(

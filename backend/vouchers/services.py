@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,7 +16,9 @@ from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
-from backend.roster.tables import Pupil, School
+from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
+from backend.roster.tables import DistrictSettingsRow, Guardianship, Pupil, School
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
@@ -48,13 +50,35 @@ def change_status(
     )
 
 
+def _year_ends(session: Session, school_ids: set[int], year: int, settings: Settings) -> dict[int, date]:
+    """Each school's last valid day of the year: its district's setting, else the configured date."""
+    default = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
+    out = dict.fromkeys(school_ids, default)
+    rows = session.execute(
+        select(School.id, DistrictSettingsRow.year_end_month, DistrictSettingsRow.year_end_day)
+        .join(DistrictSettingsRow, DistrictSettingsRow.district == School.district)
+        .where(School.id.in_(sorted(school_ids)), DistrictSettingsRow.year_end_month.is_not(None))
+    )
+    for school_id, month, day in rows:
+        if month is not None and day is not None:
+            out[school_id] = date(year + 1, month, day)
+    return out
+
+
 def form_vouchers(
-    session: Session, pupil_ids: Iterable[int], *, settings: Settings, now: datetime, actor: str, reason: str
+    session: Session,
+    pupil_ids: Iterable[int],
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    reason: str,
+    plans: Mapping[int, int] | None = None,
 ) -> int:
     """Creates awaiting-activation vouchers for the school year of `now` (bulk); pupils that already hold
-    one are skipped, and a suspended one is restored. Returns how many were created."""
+    one are skipped, and a suspended one is restored. `plans` gives a pupil's plan (their category's);
+    FREE otherwise. Returns how many were created."""
     year = school_year_of(local_date(now))
-    valid_until = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
     ids = sorted(set(pupil_ids))
     if not ids:
         return 0
@@ -66,14 +90,16 @@ def form_vouchers(
     schools: dict[int, int] = {}
     for chunk in chunks(new_ids):
         schools.update(session.execute(select(Pupil.id, Pupil.school_id).where(Pupil.id.in_(chunk))).all())
+    ends = _year_ends(session, set(schools.values()), year, settings)
     rows = [
         {
             "pupil_id": pid,
             "school_id": schools[pid],
             "school_year": year,
-            "plan": Plan.FREE,  # the district moves a voucher to DISCOUNTED by decision (set_plan)
+            # the category's plan; the district may still move a voucher by decision (set_plan)
+            "plan": (plans or {}).get(pid, Plan.FREE),
             "status": VoucherStatus.AWAITING_ACTIVATION.value,
-            "valid_until": valid_until,
+            "valid_until": ends[schools[pid]],
             "min_serial": 0,
             "next_serial": 1,
             "updated_at": now,
@@ -455,3 +481,84 @@ def voucher_display(session: Session, voucher_id: int) -> str:
         )
         or ""
     )
+
+
+def activate_by_school(uow: UnitOfWork, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+    """A grade 1–4 pupil with no linked parent: where the district allows it, the school activates the
+    voucher (nobody else could). Anyone with a linked parent activates their own."""
+    session = uow.session
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None or v.school_id not in principal.school_ids:
+        raise not_found("voucher")
+    school = session.get(School, v.school_id)
+    assert school is not None  # a foreign key
+    setting = session.get(DistrictSettingsRow, school.district)
+    if setting is None or not setting.school_activates_unlinked:
+        raise DomainError(VoucherReason.SCHOOL_ACTIVATION_OFF, "the district does not let schools activate")
+    pupil = session.get(Pupil, v.pupil_id)
+    assert pupil is not None
+    if pupil.grade > LAST_UNCONDITIONAL_GRADE:
+        raise DomainError(VoucherReason.PARENT_ACTIVATES, "grades 5–11 are activated by the parent")
+    if session.scalar(select(Guardianship.id).where(Guardianship.pupil_id == pupil.id).limit(1)) is not None:
+        raise DomainError(VoucherReason.PARENT_ACTIVATES, "a linked parent activates this voucher")
+    change_status(
+        session,
+        v,
+        VoucherStatus.ACTIVE,
+        actor=f"admin:{principal.id}",
+        reason="activated by the school",
+        now=now,
+    )
+    uow.commit()
+    return v
+
+
+def live_holders_at_school(
+    session: Session, school_id: int, school_year: int, *, above_grade: int
+) -> set[int]:
+    """Pupils of a school above `above_grade` whose voucher of that year is active or awaiting activation."""
+    stmt = (
+        select(Voucher.pupil_id)
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(
+            Voucher.school_id == school_id,
+            Voucher.school_year == school_year,
+            Pupil.grade > above_grade,
+            Voucher.status.in_([VoucherStatus.ACTIVE, VoucherStatus.AWAITING_ACTIVATION]),
+        )
+    )
+    return set(session.scalars(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherAsOf:
+    """A voucher's state at a moment, rebuilt from its audit trail (what a report of that day says)."""
+
+    voucher_id: int
+    pupil_id: int
+    plan: int
+    status: str
+    activated_on: date | None
+
+
+def school_vouchers_as_of(session: Session, school_id: int, end: datetime) -> list[VoucherAsOf]:
+    """The school's vouchers formed before `end`, each with its status then and its first activation."""
+    vouchers = session.execute(
+        select(Voucher.id, Voucher.pupil_id, Voucher.plan).where(Voucher.school_id == school_id)
+    ).all()
+    status: dict[int, str] = {}
+    activated: dict[int, date] = {}
+    for chunk in chunks([v.id for v in vouchers]):
+        for vid, at, new in session.execute(
+            select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.new_status)
+            .where(VoucherEvent.voucher_id.in_(chunk), VoucherEvent.at < end)
+            .order_by(VoucherEvent.at, VoucherEvent.id)
+        ):
+            status[vid] = new
+            if new == VoucherStatus.ACTIVE and vid not in activated:
+                activated[vid] = local_date(at)
+    return [
+        VoucherAsOf(v.id, v.pupil_id, v.plan, status[v.id], activated.get(v.id))
+        for v in vouchers
+        if v.id in status
+    ]

@@ -1,0 +1,157 @@
+"""School-year helpers on top of tests/backend/conftest.py (and the operations fixtures for terminals).
+
+- `people(school_id, district="Almaly")` → Staff: principals (pedagogue, head, district, supplier) backed
+  by real admin rows, and their bearer headers.
+- `run_list(school_id, [(pupil_id, category or None)], month, staff=None)` → (list id, CheckSummary):
+  forms, approves and checks a list through the services.
+- `reply(phone, text)` → the inbound SMS outcome; `sms_to(phone)` → kinds of the messages sent to it.
+- `notices(kind=None)` → (voucher_id, kind, parent_id) rows of the notification outbox.
+- `voucher_of(pupil_id, year=2026)` → the Voucher row (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from backend.adapters.wallet_tables import SmsMessage, Voucher
+from backend.wallet import services as lists
+from backend.wallet.model import Category
+from backend.wallet.services import CheckSummary
+from sqlalchemy import select
+
+from backend.auth.model import Principal, Role
+from backend.consent.services import handle_reply
+from backend.context import AppContext
+from backend.notify.tables import NoticeRow
+from tests.backend.operations.conftest import (  # noqa: F401  (fixtures)
+    enrol_device,
+    make_voucher,
+    with_lunch_slot,
+)
+
+CAT = Category.TARGETED_ASSISTANCE.value
+AdminToken = Callable[..., tuple[int, dict[str, str]]]
+
+
+@dataclass
+class Staff:
+    pedagogue: Principal
+    head: Principal
+    district: Principal
+    supplier: Principal
+    headers: dict[str, dict[str, str]]
+
+
+def _principal(admin_id: int, role: Role, district: str, school_ids: frozenset[int]) -> Principal:
+    return Principal("admin", admin_id, role, district, school_ids)
+
+
+@pytest.fixture
+def people(admin_token: AdminToken, ctx: AppContext) -> Callable[..., Staff]:
+    def make(school_id: int, district: str = "Almaly", district_schools: tuple[int, ...] = ()) -> Staff:
+        from backend.adapters.wallet_tables import School
+
+        with ctx.session_factory() as s:
+            every = frozenset(s.scalars(select(School.id).where(School.district == district)))
+        roles = {
+            "pedagogue": Role.SOCIAL_PEDAGOGUE,
+            "head": Role.SCHOOL_HEAD,
+            "district": Role.DISTRICT_ADMIN,
+            "supplier": Role.SUPPLIER,
+        }
+        made: dict[str, Principal] = {}
+        headers: dict[str, dict[str, str]] = {}
+        for name, role in roles.items():
+            schools = () if role is Role.DISTRICT_ADMIN else (school_id,)
+            admin_id, h = admin_token(role, schools, district)
+            scope = (
+                every | frozenset(district_schools) if role is Role.DISTRICT_ADMIN else frozenset({school_id})
+            )
+            made[name], headers[name] = _principal(admin_id, role, district, scope), h
+        return Staff(made["pedagogue"], made["head"], made["district"], made["supplier"], headers)
+
+    return make
+
+
+@pytest.fixture
+def run_list(ctx: AppContext, people: Callable[..., Staff]) -> Callable[..., tuple[int, CheckSummary]]:
+    def run(
+        school_id: int, entries: list[tuple[int, str | None]], month: date, staff: Staff | None = None
+    ) -> tuple[int, CheckSummary]:
+        st = staff or people(school_id)
+        now = ctx.clock.now()
+        with ctx.session_factory() as s:
+            lst = lists.create_list(s, st.pedagogue, school_id, month)
+            for pupil_id, cat in entries:
+                lists.add_entry(s, st.pedagogue, lst.id, pupil_id, cat)
+            lists.approve(s, st.head, lst.id, now)
+            summary = lists.check(s, st.head, lst.id, registry=ctx.registry, settings=ctx.settings, now=now)
+            s.commit()
+            return lst.id, summary
+
+    return run
+
+
+@pytest.fixture
+def reply(ctx: AppContext) -> Callable[[str, str], str]:
+    def send(phone: str, text: str) -> str:
+        with ctx.session_factory() as s:
+            out = handle_reply(s, phone=phone, text=text, settings=ctx.settings, now=ctx.clock.now())
+            s.commit()
+            return out.outcome
+
+    return send
+
+
+@pytest.fixture
+def sms_to(ctx: AppContext) -> Callable[[str], list[str]]:
+    def kinds(phone: str) -> list[str]:
+        with ctx.session_factory() as s:
+            stmt = (
+                select(SmsMessage.kind)
+                .where(SmsMessage.direction == "out", SmsMessage.phone == phone)
+                .order_by(SmsMessage.id)
+            )
+            return list(s.scalars(stmt))
+
+    return kinds
+
+
+@pytest.fixture
+def notices(ctx: AppContext) -> Callable[..., list[tuple[int, str, int | None]]]:
+    def read(kind: str | None = None) -> list[tuple[int, str, int | None]]:
+        with ctx.session_factory() as s:
+            stmt = select(NoticeRow.voucher_id, NoticeRow.kind, NoticeRow.parent_id).order_by(NoticeRow.id)
+            if kind is not None:
+                stmt = stmt.where(NoticeRow.kind == kind)
+            return [(v, k, p) for v, k, p in s.execute(stmt)]
+
+    return read
+
+
+@pytest.fixture
+def voucher_of(ctx: AppContext) -> Callable[..., Any]:
+    def get(pupil_id: int, year: int = 2026) -> Voucher | None:
+        with ctx.session_factory() as s:
+            return s.scalars(
+                select(Voucher).where(Voucher.pupil_id == pupil_id, Voucher.school_year == year)
+            ).first()
+
+    return get
+
+
+@pytest.fixture
+def phone_of(ctx: AppContext) -> Callable[[int], str]:
+    def get(parent_id: int) -> str:
+        from backend.adapters.wallet_tables import Parent
+
+        with ctx.session_factory() as s:
+            parent = s.get(Parent, parent_id)
+            assert parent is not None and parent.phone is not None
+            return parent.phone
+
+    return get
