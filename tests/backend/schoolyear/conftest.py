@@ -5,7 +5,8 @@
 - `run_list(school_id, [(pupil_id, category or None)], month, staff=None)` → (list id, CheckSummary):
   forms, approves and checks a list through the services.
 - `reply(phone, text)` → the inbound SMS outcome; `sms_to(phone)` → kinds of the messages sent to it.
-- `notices(kind=None)` → (voucher_id, kind, parent_id) rows of the notification outbox.
+- `notices(kind=None)` → (pupil_id, kind, parent_id) of the parents' notices other than meals, after the
+  worker's collection step.
 - `voucher_of(pupil_id, year=2026)` → the Voucher row (or None).
 """
 
@@ -17,16 +18,21 @@ from datetime import date
 from typing import Any
 
 import pytest
-from backend.adapters.wallet_tables import SmsMessage, Voucher
-from backend.wallet import services as lists
-from backend.wallet.model import Category
-from backend.wallet.services import CheckSummary
 from sqlalchemy import select
 
 from backend.auth.model import Principal, Role
+from backend.campaign import services as campaign
+from backend.campaign.services import CheckSummary
 from backend.consent.services import handle_reply
 from backend.context import AppContext
-from backend.notify.tables import NoticeRow
+from backend.eligibility import services as lists
+from backend.eligibility.model import Category
+from backend.notify.delivery_tables import ParentNoticeRow
+from backend.roster.tables import Parent, School
+from backend.sms.tables import SmsMessage
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import Voucher
+from backend.web.notice_delivery import collect
 from tests.backend.operations.conftest import (  # noqa: F401  (fixtures)
     enrol_device,
     make_voucher,
@@ -53,8 +59,6 @@ def _principal(admin_id: int, role: Role, district: str, school_ids: frozenset[i
 @pytest.fixture
 def people(admin_token: AdminToken, ctx: AppContext) -> Callable[..., Staff]:
     def make(school_id: int, district: str = "Almaly", district_schools: tuple[int, ...] = ()) -> Staff:
-        from backend.adapters.wallet_tables import School
-
         with ctx.session_factory() as s:
             every = frozenset(s.scalars(select(School.id).where(School.district == district)))
         roles = {
@@ -84,14 +88,15 @@ def run_list(ctx: AppContext, people: Callable[..., Staff]) -> Callable[..., tup
     ) -> tuple[int, CheckSummary]:
         st = staff or people(school_id)
         now = ctx.clock.now()
-        with ctx.session_factory() as s:
-            lst = lists.create_list(s, st.pedagogue, school_id, month)
+        with UnitOfWork(ctx.session_factory) as uow:
+            list_id = lists.create_list(uow, st.pedagogue, school_id, month).id
             for pupil_id, cat in entries:
-                lists.add_entry(s, st.pedagogue, lst.id, pupil_id, cat)
-            lists.approve(s, st.head, lst.id, now)
-            summary = lists.check(s, st.head, lst.id, registry=ctx.registry, settings=ctx.settings, now=now)
-            s.commit()
-            return lst.id, summary
+                lists.add_entry(uow, st.pedagogue, list_id, pupil_id, cat)
+            lists.approve(uow, st.head, list_id, now)
+            summary = campaign.check(
+                uow, st.head, list_id, registry=ctx.registry, settings=ctx.settings, now=now
+            )
+            return list_id, summary
 
     return run
 
@@ -124,11 +129,17 @@ def sms_to(ctx: AppContext) -> Callable[[str], list[str]]:
 @pytest.fixture
 def notices(ctx: AppContext) -> Callable[..., list[tuple[int, str, int | None]]]:
     def read(kind: str | None = None) -> list[tuple[int, str, int | None]]:
-        with ctx.session_factory() as s:
-            stmt = select(NoticeRow.voucher_id, NoticeRow.kind, NoticeRow.parent_id).order_by(NoticeRow.id)
+        with UnitOfWork(ctx.session_factory) as uow:
+            collect(uow.session, ctx.clock.now())
+            uow.commit()
+            stmt = (
+                select(ParentNoticeRow.pupil_id, ParentNoticeRow.kind, ParentNoticeRow.parent_id)
+                .where(ParentNoticeRow.kind != "meal_served")
+                .order_by(ParentNoticeRow.id)
+            )
             if kind is not None:
-                stmt = stmt.where(NoticeRow.kind == kind)
-            return [(v, k, p) for v, k, p in s.execute(stmt)]
+                stmt = stmt.where(ParentNoticeRow.kind == kind)
+            return [(v or 0, k, p) for v, k, p in uow.session.execute(stmt)]
 
     return read
 
@@ -147,8 +158,6 @@ def voucher_of(ctx: AppContext) -> Callable[..., Any]:
 @pytest.fixture
 def phone_of(ctx: AppContext) -> Callable[[int], str]:
     def get(parent_id: int) -> str:
-        from backend.adapters.wallet_tables import Parent
-
         with ctx.session_factory() as s:
             parent = s.get(Parent, parent_id)
             assert parent is not None and parent.phone is not None

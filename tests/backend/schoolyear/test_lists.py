@@ -7,15 +7,17 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from backend.wallet import services as lists
-from backend.wallet.categories import all_categories, put_category
-from backend.wallet.tables import ListReturnRow
 from sqlalchemy import select
 
 from backend.auth.model import Principal
+from backend.campaign import services as campaign
 from backend.clock import FixedClock
 from backend.context import AppContext
+from backend.eligibility import services as lists
+from backend.eligibility.categories import all_categories, put_category
+from backend.eligibility.tables import ListReturnRow
 from backend.errors import DomainError
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import activate
 
 from .conftest import CAT, Staff
@@ -60,7 +62,7 @@ def test_pupil_left_off_a_later_list_is_suspended_told_and_back_when_listed(
     assert summary.suspended == 1
     assert voucher_of(older).status == "suspended"
     assert voucher_of(small).status == "active"  # grades 1–4 stay universal
-    assert notices("voucher_suspended") == [(voucher_of(older).id, "voucher_suspended", mother)]
+    assert notices("voucher_suspended") == [(older, "voucher_suspended", mother)]
 
     clock.set(clock.now() + timedelta(days=31))  # November: listed again
     run_list(school, [(older, CAT), (small, None)], NOV)
@@ -88,27 +90,26 @@ def test_head_returns_a_list_with_a_comment_and_it_is_checked_again(
     registered(first)
     registered(forgotten)
     now = clock.now()
-    with ctx.session_factory() as s:
-        lst = lists.create_list(s, st.pedagogue, school, SEPT)
-        lists.add_entry(s, st.pedagogue, lst.id, first, CAT)
+    with UnitOfWork(ctx.session_factory) as uow:
+        lst = lists.create_list(uow, st.pedagogue, school, SEPT)
+        lists.add_entry(uow, st.pedagogue, lst.id, first, CAT)
         with pytest.raises(DomainError) as e:
-            lists.return_list(s, st.head, lst.id, "fix it", now)
+            lists.return_list(uow, st.head, lst.id, "fix it", now)
         assert e.value.reason == "LIST_WRONG_STATE"  # a draft is with the pedagogue already
-        lists.approve(s, st.head, lst.id, now)
+        lists.approve(uow, st.head, lst.id, now)
         with pytest.raises(DomainError) as e:
-            lists.return_list(s, st.head, lst.id, "  ", now)
+            lists.return_list(uow, st.head, lst.id, "  ", now)
         assert e.value.reason == "COMMENT_REQUIRED"
-        lists.return_list(s, st.head, lst.id, "7Б is missing a pupil", now)
+        lists.return_list(uow, st.head, lst.id, "7Б is missing a pupil", now)
         assert lst.status == "draft"
-        lists.approve(s, st.head, lst.id, now)
-        lists.check(s, st.head, lst.id, registry=ctx.registry, settings=ctx.settings, now=now)
+        lists.approve(uow, st.head, lst.id, now)
+        campaign.check(uow, st.head, lst.id, registry=ctx.registry, settings=ctx.settings, now=now)
         # checked, then returned again in the same month: the forgotten pupil is added and checked
-        lists.return_list(s, st.head, lst.id, "add the 8th-grader", now)
-        lists.add_entry(s, st.pedagogue, lst.id, forgotten, CAT)
-        lists.approve(s, st.head, lst.id, now)
-        again = lists.check(s, st.head, lst.id, registry=ctx.registry, settings=ctx.settings, now=now)
-        s.commit()
-        comments = [r.comment for r in s.scalars(select(ListReturnRow).order_by(ListReturnRow.id))]
+        lists.return_list(uow, st.head, lst.id, "add the 8th-grader", now)
+        lists.add_entry(uow, st.pedagogue, lst.id, forgotten, CAT)
+        lists.approve(uow, st.head, lst.id, now)
+        again = campaign.check(uow, st.head, lst.id, registry=ctx.registry, settings=ctx.settings, now=now)
+        comments = [r.comment for r in uow.session.scalars(select(ListReturnRow).order_by(ListReturnRow.id))]
     assert comments == ["7Б is missing a pupil", "add the 8th-grader"]
     assert again.consent.requests == 1  # only the new pupil's parent is asked; the first is not re-asked
     assert sms_to(phone_of(p1)) == ["request"]
@@ -127,14 +128,14 @@ def test_categories_are_data_and_give_their_plan(
     phone_of: Callable[[int], str],
     voucher_of: Callable[..., Any],
 ) -> None:
-    with ctx.session_factory() as s:
-        assert sorted(all_categories(s)) == [
+    with UnitOfWork(ctx.session_factory) as uow:
+        assert sorted(all_categories(uow.session)) == [
             "below_subsistence_minimum",
             "orphan_or_no_parental_care",
             "targeted_social_assistance",
         ]
         put_category(
-            s,
+            uow,
             "emergency_affected",
             name_kk="Төтенше жағдайдан зардап шеккен отбасылар",
             name_ru="Семьи, пострадавшие от чрезвычайной ситуации",
@@ -143,19 +144,20 @@ def test_categories_are_data_and_give_their_plan(
             active=True,
         )
         with pytest.raises(DomainError) as e:
-            put_category(s, "x", name_kk="a", name_ru="b", plan=3, in_register=False, active=True)
-        assert e.value.reason == "CATEGORY_UNKNOWN"
-        s.commit()
+            put_category(uow, "x", name_kk="a", name_ru="b", plan=1, in_register=False, active=True)
+        assert e.value.reason == "CATEGORY_CODE_INVALID"
+        with pytest.raises(DomainError) as e:
+            put_category(uow, "flood", name_kk="a", name_ru="b", plan=3, in_register=False, active=True)
+        assert e.value.reason == "PLAN_UNKNOWN"
     school = make_school()
     st = people(school)
     pupil, parent = make_pupil(school, grade=9), make_parent()
     link(pupil, parent)
-    with ctx.session_factory() as s:
-        lst = lists.create_list(s, st.pedagogue, school, SEPT)
+    with UnitOfWork(ctx.session_factory) as uow:
+        lst = lists.create_list(uow, st.pedagogue, school, NOV)
         with pytest.raises(DomainError) as e:
-            lists.add_entry(s, st.pedagogue, lst.id, pupil, "flood_2026")
+            lists.add_entry(uow, st.pedagogue, lst.id, pupil, "flood_2026")
         assert e.value.reason == "CATEGORY_UNKNOWN"
-        s.rollback()
     # not in the state register: the district's category is confirmed by the list itself
     _, summary = run_list(school, [(pupil, "emergency_affected")], SEPT, st)
     assert (summary.confirmed, summary.returned) == (1, 0)
