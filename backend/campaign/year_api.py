@@ -1,4 +1,4 @@
-"""School-year HTTP: a head returns a list, the categories and a district's own,
+"""School-year HTTP: a head returns a list, the categories (read-only here: they are national data),
 district settings, transfers, school activation of unlinked grade 1–4 vouchers."""
 
 from __future__ import annotations
@@ -26,14 +26,6 @@ DistrictAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))
 
 class ReturnBody(BaseModel):
     comment: str = Field(max_length=2000)
-
-
-class CategoryBody(BaseModel):
-    name_kk: str = Field(max_length=200)
-    name_ru: str = Field(max_length=200)
-    plan: int
-    in_register: bool = False
-    active: bool = True
 
 
 class SettingsBody(BaseModel):
@@ -78,21 +70,6 @@ def list_returns(list_id: int, uow: UowDep, who: AnyAdmin) -> dict[str, Any]:
 @router.get("/eligibility-categories")
 def list_categories(uow: UowDep, who: AnyAdmin) -> dict[str, Any]:
     return {"categories": [_category(c) for c in categories.all_categories(uow.session).values()]}
-
-
-@router.put("/eligibility-categories/{code}")
-def put_category(code: str, body: CategoryBody, uow: UowDep, who: DistrictAdmin) -> dict[str, Any]:
-    """Adds or changes a category (e.g. families affected by an emergency) and the plan it gives."""
-    c = categories.put_category(
-        uow,
-        code,
-        name_kk=body.name_kk,
-        name_ru=body.name_ru,
-        plan=body.plan,
-        in_register=body.in_register,
-        active=body.active,
-    )
-    return _category(c)
 
 
 @router.put("/districts/{district}/settings")

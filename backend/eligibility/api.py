@@ -12,7 +12,7 @@ from backend.deps import CtxDep, UowDep
 from backend.roster.services import pupils_of_school
 
 from . import services
-from .model import Category, parse_month
+from .model import parse_month
 from .tables import EligibilityList
 
 router = APIRouter(prefix="/api/admin/v1", tags=["eligibility"])
@@ -28,7 +28,8 @@ class ListIn(BaseModel):
 
 class EntryIn(BaseModel):
     pupil_id: int
-    category: Category | None = None
+    # a code of `GET /api/admin/v1/eligibility-categories` (CATEGORY_UNKNOWN otherwise)
+    category: str | None = Field(default=None, max_length=30)
 
 
 class ListOut(BaseModel):

@@ -36,8 +36,11 @@ from backend.web.notice_delivery import collect
 from tests.backend.operations.conftest import (  # noqa: F401  (fixtures)
     enrol_device,
     make_voucher,
+    school_setup,
+    setup,
     with_lunch_slot,
 )
+from tests.backend.operations.test_ingest import flags  # noqa: F401  (fixture)
 
 CAT = Category.TARGETED_ASSISTANCE.value
 AdminToken = Callable[..., tuple[int, dict[str, str]]]
