@@ -47,7 +47,13 @@ def tick(ctx: AppContext) -> dict[str, int]:
     notices = deliver_notices(ctx)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
     pushed = year_jobs.push(ctx.session_factory, year_jobs.sinks_from(ctx.settings), now)
-    return {"jobs": jobs, "expired": expired, "sms_sent": sent, "pushed": pushed["delivered"], **notices}
+    return {
+        "jobs": jobs,
+        "expired": expired,
+        "sms_sent": sent,
+        "documents_delivered": pushed["delivered"],
+        **notices,
+    }
 
 
 def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process
