@@ -28,11 +28,12 @@ AdminToken = Callable[..., tuple[int, dict[str, str]]]
 def _step(
     client: TestClient, headers: dict[str, str], school: int, version: int, step: str
 ) -> httpx.Response:
-    return client.post(
+    r: httpx.Response = client.post(
         f"{A}/acts/{school}/steps",
         json={"month": "2026-09", "version": version, "step": step},
         headers=headers,
     )
+    return r
 
 
 def test_money_steps_in_order_by_their_roles_late_flagged_and_a_late_batch_signed_again(

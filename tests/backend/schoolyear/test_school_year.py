@@ -25,6 +25,7 @@ from backend.calendar.tables import TariffRow
 from backend.clock import KZ_TZ, FixedClock
 from backend.context import AppContext
 from backend.eligibility.categories import put_category
+from backend.fleet.allowlist import bundle_content
 from backend.fleet.tables import TerminalRow
 from backend.imports.model import ImportKind
 from backend.imports.services import run_import
@@ -134,7 +135,11 @@ def test_a_school_year_holds_together(
     def activate_all() -> None:
         with ctx.session_factory() as s:
             for child, par in family.items():
-                v = s.scalars(select(Voucher).where(Voucher.pupil_id == pupil[child])).first()
+                v = s.scalars(
+                    select(Voucher)
+                    .where(Voucher.pupil_id == pupil[child])
+                    .order_by(Voucher.school_year.desc())
+                ).first()
                 if v is not None and v.status == "awaiting_activation":
                     who = Principal("parent", parent[par], pupil_ids=frozenset({pupil[child]}))
                     activate(s, who, v.id, clock.now())
@@ -154,11 +159,12 @@ def test_a_school_year_holds_together(
             wall_trusted=True, boot_id=b"\0" * 16, seq=1, received_at=served, status="ok", flags=[],
         )  # fmt: skip
 
-    def states() -> dict[str, tuple[str, int] | None]:
+    def states(year: int = 2026) -> dict[str, tuple[str, int] | None]:
         with ctx.session_factory() as s:
             out: dict[str, tuple[str, int] | None] = {}
             for child, pid in pupil.items():
-                v = s.scalars(select(Voucher).where(Voucher.pupil_id == pid)).first()
+                stmt = select(Voucher).where(Voucher.pupil_id == pid, Voucher.school_year == year)
+                v = s.scalars(stmt).first()
                 out[child] = None if v is None else (v.status, v.school_id)
             return out
 
@@ -314,12 +320,12 @@ def test_a_school_year_holds_together(
         "s6": ("expired", b), "p7": ("expired", b),
     }  # fmt: skip
     with ctx.session_factory() as s:
-        rows = s.execute(
+        kinds = s.execute(
             select(ParentNoticeRow.kind, func.count())
             .where(ParentNoticeRow.kind.like("voucher_%"))
             .group_by(ParentNoticeRow.kind)
         )
-        told = {kind: n for kind, n in rows}
+        told = {kind: n for kind, n in kinds}
         assert told == {"voucher_suspended": 1, "voucher_expired": 6}
         sms = {
             k: s.scalars(
@@ -333,6 +339,34 @@ def test_a_school_year_holds_together(
         "m1": ["request", "agreed"], "m2": ["request", "agreed"], "f3": ["request", "declined"],
         "m4": ["request", "agreed"], "m5": ["request", "agreed"], "f7": [],
     }  # fmt: skip
+
+    # summer: no school allowlists any voucher, no month has a meal to bill
+    clock.set(at(date(2027, 7, 15)))
+    with ctx.session_factory() as s:
+        assert [len(bundle_content(s, school, clock.now()).entries) for school in (a, b)] == [0, 0]
+        summer = [date(2027, m, 1) for m in (6, 7, 8)]
+        assert [sum(x.meals for x in compute_acts(s, [a, b], m).values()) for m in summer] == [0, 0, 0]
+
+    # the next September's lists form new vouchers; last year's decline and consents are not carried over
+    clock.set(at(date(2027, 9, 2)))
+    for child in family:
+        if child != "p4":
+            registered(pupil[child], valid_to=date(2028, 5, 31))
+    next_a, next_b = ["p2", "p3", "p4", "s5"], ["p1", "s6", "p7"]
+    _, sept_a = run_list(a, [(pupil[c], category(c)) for c in next_a], date(2027, 9, 1), sa)
+    _, sept_b = run_list(b, [(pupil[c], category(c)) for c in next_b], date(2027, 9, 1), sb)
+    assert (sept_a.consent.requests, sept_a.consent.remembered) == (4, 0)  # f3 is asked again
+    assert (sept_b.consent.requests, sept_b.consent.joined, sept_b.vouchers_formed) == (1, 1, 1)
+    assert states(2027) == {
+        "p1": None, "p2": None, "p3": None, "p4": None, "s5": None, "s6": None,
+        "p7": ("awaiting_activation", b),
+    }  # fmt: skip
+    with ctx.session_factory() as s:
+        counts = {
+            k: s.scalar(select(func.count()).where(SmsMessage.phone == ph, SmsMessage.direction == "out"))
+            for k, ph in phone.items()
+        }
+    assert counts == {"m1": 3, "m2": 3, "f3": 3, "m4": 3, "m5": 3, "f7": 0}
 
 
 def sa_bin(ctx: AppContext, school_id: int) -> str:
