@@ -37,8 +37,10 @@ NEXT_STEP: dict[str, str] = {
 }
 
 COMPLAINT_STATES: dict[str, str] = {
-    "open": N_("Being looked at"),
-    "resolved": N_("Answered"),
+    "received": N_("Being looked at"),
+    "forwarded": N_("Forwarded to e-Otinish"),
+    "answered": N_("Answered"),
+    "closed": N_("Closed"),
 }
 
 MEAL = N_("Meal")  # a slot without a name of its own
