@@ -42,8 +42,7 @@ def tick(ctx: AppContext) -> dict[str, int]:
         uow.commit()
     jobs = run_due(ctx.session_factory, now, handlers(ctx))
     with UnitOfWork(ctx.session_factory) as uow:
-        expired = expire_vouchers(uow.session, now=now)
-        uow.commit()
+        expired = expire_vouchers(uow, now=now)
     notices = deliver_notices(ctx)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
     pushed = year_jobs.push(ctx.session_factory, year_jobs.sinks_from(ctx.settings), now)

@@ -227,9 +227,9 @@ class SchoolYear:
                 s.flush()
                 self.schools.append(school.id)
                 self.bins.append(school.bin)
-                set_slots(s, school.id, [SlotTime(1, *LUNCH)])
-            add_tariff(s, Tariff(None, 1, 1, date(2026, 9, 1), FULL, FULL))
-            add_tariff(s, Tariff(None, 2, 1, date(2026, 9, 1), FULL, STATE))
+                set_slots(uow, school.id, [SlotTime(1, *LUNCH)])
+            add_tariff(uow, Tariff(None, 1, 1, date(2026, 9, 1), FULL, FULL))
+            add_tariff(uow, Tariff(None, 2, 1, date(2026, 9, 1), FULL, STATE))
             district = create_admin(
                 s, login="district", password=D.PASSWORD, role=Role.DISTRICT_ADMIN, district=DISTRICT
             )
@@ -252,9 +252,9 @@ class SchoolYear:
             self.staff = [{k: admin_principal(s, a) for k, a in row.items()} for row in admins]
             for school_id in self.schools:
                 key = SigningKey.generate()
-                code = create_enrolment_code(s, school_id=school_id, canteen_id=1, admin_id=None, now=now)
+                code = create_enrolment_code(uow, school_id=school_id, canteen_id=1, admin_id=None, now=now)
                 t = enrol(
-                    s,
+                    uow,
                     code=code.code,
                     public_key=key.public.raw.hex(),
                     hostname="canteen",
@@ -312,7 +312,7 @@ class SchoolYear:
         csv.writer(buf).writerows(rows)
         with self.uow() as uow:
             report = run_import(
-                uow.session,
+                uow,
                 kind,
                 buf.getvalue().encode(),
                 f"{kind.value}.csv",
@@ -359,9 +359,7 @@ class SchoolYear:
         phone = ZHANAR_PHONE if who == "zhanar" else PARENTS[who][1]
         assert phone is not None
         with self.uow() as uow:
-            out = handle_reply(
-                uow.session, phone=phone, text=text, settings=self.settings, now=self.clock.now()
-            )
+            out = handle_reply(uow, phone=phone, text=text, settings=self.settings, now=self.clock.now())
             uow.commit()
         return out.outcome
 
@@ -375,7 +373,7 @@ class SchoolYear:
                 if v is not None and v.status == "awaiting_activation":
                     par = CHILDREN[child][4]
                     who = Principal("parent", self.parent[par], pupil_ids=frozenset({pid}))
-                    activate(uow.session, who, v.id, self.clock.now())
+                    activate(uow, who, v.id, self.clock.now())
                     n += 1
             uow.commit()
         return n

@@ -144,9 +144,9 @@ def advance(
     before = ORDER[ORDER.index(step) - 1]
     if before not in done:
         raise DomainError(StepReason.STEP_OUT_OF_ORDER, f"{before} comes first")
-    if step is Step.HEAD_SIGNED:
-        sign_off(session, school_id, month, version, principal.id, now)
     _record(session, act, step, f"admin:{principal.id}", now)
+    if step is Step.HEAD_SIGNED:
+        sign_off(uow, school_id, month, version, principal.id, now)  # commits the step with the signature
     [state] = states(session, [school_id], month, now)
     uow.commit()
     return state

@@ -15,7 +15,8 @@ from backend.eligibility.model import LAST_UNCONDITIONAL_GRADE
 from backend.eligibility.services import cross_check
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.model import school_year_of
-from backend.vouchers.services import form_vouchers, holders, live_holders_at_school, suspend_for_pupils
+from backend.vouchers.queries import live_holders_at_school
+from backend.vouchers.services import form_vouchers, holders, suspend_for_pupils
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,34 +181,6 @@ def list_returns(session: Session, principal: Principal, list_id: int) -> list[L
     return list(session.scalars(stmt))
 
 
-@dataclass(frozen=True, slots=True)
-class ListedPupil:
-    """A pupil the month's list returned, as the state report names them."""
-
-    pupil_id: int
-    reason: str | None
-    month: date
-
-
-def returned_on(session: Session, school_id: int, month: date) -> list[ListedPupil]:
-    """The pupils the school's list of that month returned, with the register's reason."""
-    rows = session.execute(
-        select(EligibilityEntry.pupil_id, EligibilityEntry.reason, EligibilityList.month)
-        .join(EligibilityList, EligibilityList.id == EligibilityEntry.list_id)
-        .where(
-            EligibilityList.school_id == school_id,
-            EligibilityList.month == month,
-            EligibilityEntry.result == EntryResult.RETURNED,
-        )
-        .order_by(EligibilityEntry.pupil_id)
-    )
-    return [ListedPupil(p, r, m) for p, r, m in rows]
-
-
-def month_of_list(session: Session, list_id: int) -> date | None:
-    return session.scalar(select(EligibilityList.month).where(EligibilityList.id == list_id))
-
-
 def school_of_list(session: Session, list_id: int) -> int | None:
     """The school a list belongs to (None: no such list), for features that scope by list."""
     return session.scalar(select(EligibilityList.school_id).where(EligibilityList.id == list_id))

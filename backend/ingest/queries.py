@@ -99,3 +99,11 @@ def slot_meal_ids(session: Session, school_id: int, day: date, slot: int) -> lis
         MealEventRow.school_id == school_id, MealEventRow.local_date == day, MealEventRow.slot == slot
     )
     return list(session.scalars(stmt))
+
+
+def served_at(session: Session, event_ids: Collection[bytes]) -> dict[bytes, datetime]:
+    """When each of these meals was served (a meal not on record is left out), in one query."""
+    if not event_ids:
+        return {}
+    stmt = select(MealEventRow.id, MealEventRow.served_at).where(MealEventRow.id.in_(sorted(set(event_ids))))
+    return {event_id: at for event_id, at in session.execute(stmt)}

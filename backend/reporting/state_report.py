@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import chunks
 from backend.clock import local_date
-from backend.consent.services import open_issues_at
+from backend.consent.queries import open_issues_at
 from backend.delivery.services import enqueue
-from backend.eligibility.services import returned_on
+from backend.eligibility.queries import returned_on
 from backend.ingest import queries as ingest_queries
 from backend.ingest.model import BILLABLE, MealStatus
 from backend.roster.tables import Pupil, School
-from backend.vouchers.services import school_vouchers_as_of
+from backend.vouchers.queries import school_vouchers_as_of
 
 from .services import day_bounds
 

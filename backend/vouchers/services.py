@@ -188,42 +188,61 @@ def voucher_for_parent(
     return voucher
 
 
-def activate(session: Session, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+def activate(uow: UnitOfWork, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+    session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     if v.status == VoucherStatus.ACTIVE:
         return v
     change_status(
         session, v, VoucherStatus.ACTIVE, actor=f"parent:{principal.id}", reason="activated", now=now
     )
+    uow.commit()
     return v
 
 
-def refuse(session: Session, principal: Principal, voucher_id: int, reason: str, now: datetime) -> Voucher:
+def refuse(uow: UnitOfWork, principal: Principal, voucher_id: int, reason: str, now: datetime) -> Voucher:
     if not reason.strip():
         raise DomainError(VoucherReason.REASON_REQUIRED, "say why the voucher is refused")
+    session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     change_status(
         session, v, VoucherStatus.REFUSED, actor=f"parent:{principal.id}", reason=reason.strip(), now=now
     )
+    uow.commit()
     return v
 
 
-def revoke(session: Session, voucher_id: int, *, actor: str, reason: str, now: datetime) -> Voucher:
+def _voucher_in_scope(session: Session, voucher_id: int, school_ids: frozenset[int]) -> Voucher:
+    """The voucher, row-locked, if it is in one of the caller's schools; 404 otherwise (no probing)."""
     v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
-    if v is None:
+    if v is None or v.school_id not in school_ids:
         raise not_found("voucher")
-    change_status(session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    return v
+
+
+def revoke(
+    uow: UnitOfWork, voucher_id: int, *, school_ids: frozenset[int], actor: str, reason: str, now: datetime
+) -> Voucher:
+    v = _voucher_in_scope(uow.session, voucher_id, school_ids)
+    change_status(uow.session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    uow.commit()
     return v
 
 
 def set_plan(
-    session: Session, voucher_id: int, plan: Plan, *, actor: str, reason: str, now: datetime
+    uow: UnitOfWork,
+    voucher_id: int,
+    plan: Plan,
+    *,
+    school_ids: frozenset[int],
+    actor: str,
+    reason: str,
+    now: datetime,
 ) -> Voucher:
     """The district's decision on what the state pays; audited like a status change. Terminals get it
     with the next allowlist, billing prices meals from then on by the voucher's plan on the meal."""
-    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
-    if v is None:
-        raise not_found("voucher")
+    session = uow.session
+    v = _voucher_in_scope(session, voucher_id, school_ids)
     if v.plan == plan:
         raise DomainError(VoucherReason.PLAN_UNCHANGED, f"the voucher is already on plan {plan.name}")
     session.add(
@@ -238,6 +257,7 @@ def set_plan(
     )
     v.plan = plan
     v.updated_at = now
+    uow.commit()
     return v
 
 
@@ -250,7 +270,7 @@ class IssuedQr:
 
 
 def issue_qr(
-    session: Session,
+    uow: UnitOfWork,
     keys: KeyStore,
     principal: Principal,
     voucher_id: int,
@@ -261,6 +281,7 @@ def issue_qr(
 ) -> IssuedQr:
     """Signs a dynamic QR token with the next serial. `supersede` (re-issue after a leak) also raises
     min_serial to it, so terminals refuse every older token as SUPERSEDED."""
+    session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     if v.status != VoucherStatus.ACTIVE:
         raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first")
@@ -288,11 +309,13 @@ def issue_qr(
     exp = min(nbf + int(validity.total_seconds()), int(end_of_validity.timestamp()))
     token = VoucherToken(voucher_id=v.id, school_id=v.school_id, serial=serial, plan=v.plan, nbf=nbf, exp=exp)
     text = issue_qr_text(keys.signing_key(KeyRole.VOUCHER_ISSUER), token)
+    uow.commit()
     return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
 
 
-def expire_vouchers(session: Session, *, now: datetime) -> int:
+def expire_vouchers(uow: UnitOfWork, *, now: datetime) -> int:
     """Vouchers whose last valid day has passed (school-local date) become expired."""
+    session = uow.session
     today = local_date(now)
     vouchers = session.scalars(
         select(Voucher).where(
@@ -302,6 +325,7 @@ def expire_vouchers(session: Session, *, now: datetime) -> int:
     ).all()
     for v in vouchers:
         change_status(session, v, VoucherStatus.EXPIRED, actor=SYSTEM, reason="end of school year", now=now)
+    uow.commit()
     return len(vouchers)
 
 
@@ -333,6 +357,18 @@ def list_for_parent(session: Session, principal: Principal) -> list[ChildVoucher
 
 def voucher_events(session: Session, principal: Principal, voucher_id: int) -> list[VoucherEvent]:
     voucher_for_parent(session, principal, voucher_id)
+    return _events(session, voucher_id)
+
+
+def admin_voucher_events(session: Session, school_ids: frozenset[int], voucher_id: int) -> list[VoucherEvent]:
+    """A voucher's audit trail for an admin of its school; 404 for any other voucher."""
+    v = session.get(Voucher, voucher_id)
+    if v is None or v.school_id not in school_ids:
+        raise not_found("voucher")
+    return _events(session, voucher_id)
+
+
+def _events(session: Session, voucher_id: int) -> list[VoucherEvent]:
     return list(
         session.scalars(
             select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
@@ -511,54 +547,3 @@ def activate_by_school(uow: UnitOfWork, principal: Principal, voucher_id: int, n
     )
     uow.commit()
     return v
-
-
-def live_holders_at_school(
-    session: Session, school_id: int, school_year: int, *, above_grade: int
-) -> set[int]:
-    """Pupils of a school above `above_grade` whose voucher of that year is active or awaiting activation."""
-    stmt = (
-        select(Voucher.pupil_id)
-        .join(Pupil, Pupil.id == Voucher.pupil_id)
-        .where(
-            Voucher.school_id == school_id,
-            Voucher.school_year == school_year,
-            Pupil.grade > above_grade,
-            Voucher.status.in_([VoucherStatus.ACTIVE, VoucherStatus.AWAITING_ACTIVATION]),
-        )
-    )
-    return set(session.scalars(stmt))
-
-
-@dataclass(frozen=True, slots=True)
-class VoucherAsOf:
-    """A voucher's state at a moment, rebuilt from its audit trail (what a report of that day says)."""
-
-    voucher_id: int
-    pupil_id: int
-    plan: int
-    status: str
-    activated_on: date | None
-
-
-def school_vouchers_as_of(session: Session, school_id: int, end: datetime) -> list[VoucherAsOf]:
-    """The school's vouchers formed before `end`, each with its status then and its first activation."""
-    vouchers = session.execute(
-        select(Voucher.id, Voucher.pupil_id, Voucher.plan).where(Voucher.school_id == school_id)
-    ).all()
-    status: dict[int, str] = {}
-    activated: dict[int, date] = {}
-    for chunk in chunks([v.id for v in vouchers]):
-        for vid, at, new in session.execute(
-            select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.new_status)
-            .where(VoucherEvent.voucher_id.in_(chunk), VoucherEvent.at < end)
-            .order_by(VoucherEvent.at, VoucherEvent.id)
-        ):
-            status[vid] = new
-            if new == VoucherStatus.ACTIVE and vid not in activated:
-                activated[vid] = local_date(at)
-    return [
-        VoucherAsOf(v.id, v.pupil_id, v.plan, status[v.id], activated.get(v.id))
-        for v in vouchers
-        if v.id in status
-    ]

@@ -32,7 +32,7 @@ from backend.roster.tables import Parent, School
 from backend.sms.tables import SmsMessage
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher
-from backend.web.notice_delivery import collect
+from backend.web.notice_worker import collect
 from tests.backend.operations.conftest import (  # noqa: F401  (fixtures)
     enrol_device,
     make_voucher,
@@ -62,7 +62,8 @@ def _principal(admin_id: int, role: Role, district: str, school_ids: frozenset[i
 @pytest.fixture
 def people(admin_token: AdminToken, ctx: AppContext) -> Callable[..., Staff]:
     def make(school_id: int, district: str = "Almaly", district_schools: tuple[int, ...] = ()) -> Staff:
-        with ctx.session_factory() as s:
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
             every = frozenset(s.scalars(select(School.id).where(School.district == district)))
         roles = {
             "pedagogue": Role.SOCIAL_PEDAGOGUE,
@@ -107,8 +108,9 @@ def run_list(ctx: AppContext, people: Callable[..., Staff]) -> Callable[..., tup
 @pytest.fixture
 def reply(ctx: AppContext) -> Callable[[str, str], str]:
     def send(phone: str, text: str) -> str:
-        with ctx.session_factory() as s:
-            out = handle_reply(s, phone=phone, text=text, settings=ctx.settings, now=ctx.clock.now())
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
+            out = handle_reply(uow, phone=phone, text=text, settings=ctx.settings, now=ctx.clock.now())
             s.commit()
             return out.outcome
 
@@ -118,7 +120,8 @@ def reply(ctx: AppContext) -> Callable[[str, str], str]:
 @pytest.fixture
 def sms_to(ctx: AppContext) -> Callable[[str], list[str]]:
     def kinds(phone: str) -> list[str]:
-        with ctx.session_factory() as s:
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
             stmt = (
                 select(SmsMessage.kind)
                 .where(SmsMessage.direction == "out", SmsMessage.phone == phone)
@@ -150,7 +153,7 @@ def notices(ctx: AppContext) -> Callable[..., list[tuple[int, str, int | None]]]
 @pytest.fixture
 def voucher_of(ctx: AppContext) -> Callable[..., Any]:
     def get(pupil_id: int, year: int = 2026) -> Voucher | None:
-        with ctx.session_factory() as s:
+        with ctx.session_factory() as s:  # read only: the row stays readable after the session ends
             return s.scalars(
                 select(Voucher).where(Voucher.pupil_id == pupil_id, Voucher.school_year == year)
             ).first()
@@ -161,7 +164,8 @@ def voucher_of(ctx: AppContext) -> Callable[..., Any]:
 @pytest.fixture
 def phone_of(ctx: AppContext) -> Callable[[int], str]:
     def get(parent_id: int) -> str:
-        with ctx.session_factory() as s:
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
             parent = s.get(Parent, parent_id)
             assert parent is not None and parent.phone is not None
             return parent.phone

@@ -54,10 +54,11 @@ def test_a_september_decline_is_not_asked_again_until_the_district_re_asks(
     _, october = run_list(school, [(pupil, CAT)], OCT, st)
     assert (october.consent.requests, october.consent.remembered) == (0, 1)
     assert sms_to(phone) == ["request", "declined"]  # no second request in October
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         september = s.scalars(select(ConsentRequest).order_by(ConsentRequest.id)).first()
         assert september is not None
-        reask(s, st.district, september.id, settings=ctx.settings, now=clock.now())
+        reask(uow, st.district, september.id, settings=ctx.settings, now=clock.now())
         s.commit()
     assert sms_to(phone) == ["request", "declined", "request"]
     assert reply(phone, "3#1") == "agreed"
@@ -111,12 +112,13 @@ def test_a_phone_arriving_later_gets_the_request_then(
     _, sept = run_list(school, [(pupil, CAT)], SEPT, st)
     assert dict(sept.consent.issues) == {"NO_PHONE": 1}
     clock.advance(timedelta(days=20))
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         p = s.get(Parent, parent)
         assert p is not None
         csv = f"iin,full_name,phone\n{p.iin},{p.full_name},+77015550101\n".encode()
         report = run_import(
-            s,
+            uow,
             ImportKind.PARENTS,
             csv,
             "p.csv",
@@ -168,12 +170,13 @@ def test_a_link_for_a_grade_1_pupil_resolves_the_follow_up_without_an_sms(
     st = people(school)
     pupil, parent = make_pupil(school, grade=3), make_parent()
     run_list(school, [(pupil, None)], SEPT, st)
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         pupil_iin = s.scalar(select(Pupil.iin).where(Pupil.id == pupil))
         parent_iin = s.scalar(select(Parent.iin).where(Parent.id == parent))
         csv = f"pupil_iin,parent_iin,role\n{pupil_iin},{parent_iin},father\n".encode()
         report = run_import(
-            s,
+            uow,
             ImportKind.LINKS,
             csv,
             "l.csv",
@@ -205,11 +208,20 @@ def test_parent_told_on_revocation_and_expiry(
     link(b, mother)
     va = make_voucher(a, school)
     make_voucher(b, school)
-    with ctx.session_factory() as s:
-        revoke(s, va, actor="admin:1", reason="duplicate record", now=clock.now())
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
+        revoke(
+            uow,
+            va,
+            school_ids=frozenset({school}),
+            actor="admin:1",
+            reason="duplicate record",
+            now=clock.now(),
+        )
         s.commit()
     clock.set(datetime(2027, 6, 1, 0, 30, tzinfo=KZ_TZ))
-    with ctx.session_factory() as s:
-        assert expire_vouchers(s, now=clock.now()) == 1  # the revoked one stays revoked
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
+        assert expire_vouchers(uow, now=clock.now()) == 1  # the revoked one stays revoked
         s.commit()
     assert notices() == [(a, "voucher_revoked", father), (b, "voucher_expired", mother)]

@@ -52,9 +52,10 @@ def test_pupil_left_off_a_later_list_is_suspended_told_and_back_when_listed(
     run_list(school, [(older, CAT), (small, None)], SEPT)
     assert reply(phone_of(mother), "3#1") == "agreed"
     ids = {pupil: voucher_of(pupil).id for pupil in (older, small)}
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         for pupil, voucher_id in ids.items():
-            activate(s, _parent(mother, pupil, school), voucher_id, clock.now())
+            activate(uow, _parent(mother, pupil, school), voucher_id, clock.now())
         s.commit()
 
     clock.set(clock.now() + timedelta(days=30))  # October: the older child is not on the list

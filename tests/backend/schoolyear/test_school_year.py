@@ -65,7 +65,8 @@ def test_a_school_year_holds_together(
 ) -> None:
     clock.set(at(date(2026, 8, 25)))
     a, b = make_school(name="School A"), make_school(name="School B")
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         supplier = Supplier(bin="210987654321", name="Dämdi As LLP")
         s.add(supplier)
         s.flush()
@@ -115,7 +116,8 @@ def test_a_school_year_holds_together(
         link(pupil[child], parent[par], "father" if par.startswith("f") else "mother")
         if child != "p4":
             registered(pupil[child])
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         phone: dict[str, str] = {}
         for k, v in parent.items():
             row = s.get(Parent, v)
@@ -133,7 +135,8 @@ def test_a_school_year_holds_together(
         return [*on_a, "p3", "p4", "s5"], on_b
 
     def activate_all() -> None:
-        with ctx.session_factory() as s:
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
             for child, par in family.items():
                 v = s.scalars(
                     select(Voucher)
@@ -142,11 +145,12 @@ def test_a_school_year_holds_together(
                 ).first()
                 if v is not None and v.status == "awaiting_activation":
                     who = Principal("parent", parent[par], pupil_ids=frozenset({pupil[child]}))
-                    activate(s, who, v.id, clock.now())
+                    activate(uow, who, v.id, clock.now())
             s.commit()
 
     def serve(day: date) -> None:
-        with ctx.session_factory() as s:
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
             for v in s.scalars(select(Voucher).where(Voucher.status == "active").order_by(Voucher.id)):
                 s.add(meal(v.school_id, v.id, v.pupil_id, v.plan, day))
             s.commit()
@@ -160,7 +164,8 @@ def test_a_school_year_holds_together(
         )  # fmt: skip
 
     def states(year: int = 2026) -> dict[str, tuple[str, int] | None]:
-        with ctx.session_factory() as s:
+        with UnitOfWork(ctx.session_factory) as uow:
+            s = uow.session
             out: dict[str, tuple[str, int] | None] = {}
             for child, pid in pupil.items():
                 stmt = select(Voucher).where(Voucher.pupil_id == pid, Voucher.school_year == year)
@@ -189,7 +194,7 @@ def test_a_school_year_holds_together(
                 assert p is not None
                 csv = f"iin,full_name,phone\n{p.iin},{p.full_name},+77019990004\n".encode()
                 run_import(
-                    s,
+                    uow,
                     ImportKind.PARENTS,
                     csv,
                     "p.csv",
@@ -208,7 +213,7 @@ def test_a_school_year_holds_together(
                 assert mover is not None
                 rows = f"iin,full_name,grade,class_name,school_bin\n{mover.iin},{mover.full_name},6,6A,{sa_bin(ctx, b)}\n"
                 rep = run_import(
-                    s,
+                    uow,
                     ImportKind.PUPILS,
                     rows.encode(),
                     "x.csv",
@@ -239,7 +244,8 @@ def test_a_school_year_holds_together(
 
     # September's money steps, with a late batch after the head signed
     sept = MONTHS[0]
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         [first] = steps.states(s, [a], sept, at(date(2026, 10, 2)))
         assert first.version == 1 and first.done[0][0] == "generated"
     clock.set(at(date(2026, 10, 5)))
@@ -286,7 +292,8 @@ def test_a_school_year_holds_together(
     assert body["lines"][0]["iban"] == "KZ86125KZT5004100100" and body["held_meals"] == []
 
     # billable meals and amounts per month: (meals, amount, state, family)
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         got = {}
         for m in MONTHS:
             acts = compute_acts(s, [a, b], m)
@@ -319,7 +326,8 @@ def test_a_school_year_holds_together(
         "p1": ("expired", b), "p2": ("expired", a), "p4": ("expired", a), "s5": ("expired", a),
         "s6": ("expired", b), "p7": ("expired", b),
     }  # fmt: skip
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         kinds = s.execute(
             select(ParentNoticeRow.kind, func.count())
             .where(ParentNoticeRow.kind.like("voucher_%"))
@@ -342,7 +350,8 @@ def test_a_school_year_holds_together(
 
     # summer: no school allowlists any voucher, no month has a meal to bill
     clock.set(at(date(2027, 7, 15)))
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         assert [len(bundle_content(s, school, clock.now()).entries) for school in (a, b)] == [0, 0]
         summer = [date(2027, m, 1) for m in (6, 7, 8)]
         assert [sum(x.meals for x in compute_acts(s, [a, b], m).values()) for m in summer] == [0, 0, 0]
@@ -361,7 +370,8 @@ def test_a_school_year_holds_together(
         "p1": None, "p2": None, "p3": None, "p4": None, "s5": None, "s6": None,
         "p7": ("awaiting_activation", b),
     }  # fmt: skip
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         counts = {
             k: s.scalar(select(func.count()).where(SmsMessage.phone == ph, SmsMessage.direction == "out"))
             for k, ph in phone.items()
@@ -370,7 +380,8 @@ def test_a_school_year_holds_together(
 
 
 def sa_bin(ctx: AppContext, school_id: int) -> str:
-    with ctx.session_factory() as s:
+    with UnitOfWork(ctx.session_factory) as uow:
+        s = uow.session
         school = s.get(School, school_id)
         assert school is not None
         return school.bin
