@@ -22,6 +22,7 @@ from backend.clock import local_date
 from backend.config import Settings
 from backend.consent.tables import ConsentIssue, ConsentRequest, ConsentSubject
 from backend.eligibility.categories import plans_for
+from backend.eligibility.queries import list_ids_of_months, month_of_list
 from backend.eligibility.services import school_of_list
 from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
@@ -197,13 +198,17 @@ def _campaign_requests(session: Session, list_id: int, parent_ids: list[int]) ->
     schools are asked once (the latest attempt of the parent's earliest request of the month)."""
     if not parent_ids:
         return {}
-    month = session.scalar(select(EligibilityList.month).where(EligibilityList.id == list_id))
+    month = month_of_list(session, list_id)
+    if month is None:
+        return {}
     out: dict[int, ConsentRequest] = {}
     for chunk in chunks(sorted(parent_ids)):
         stmt = (
             select(ConsentRequest)
-            .join(EligibilityList, EligibilityList.id == ConsentRequest.list_id)
-            .where(EligibilityList.month == month, ConsentRequest.parent_id.in_(chunk))
+            .where(
+                ConsentRequest.list_id.in_(list_ids_of_months(month, month)),
+                ConsentRequest.parent_id.in_(chunk),
+            )
             .order_by(ConsentRequest.id.desc())
         )
         out.update({r.parent_id: r for r in session.scalars(stmt)})
@@ -615,19 +620,17 @@ def resume_no_phone(session: Session, parent_ids: Iterable[int], *, settings: Se
     if not ids:
         return 0
     year = school_year_of(local_date(now))
-    first = date(year, 6, 1)
     newest: dict[int, ConsentIssue] = {}
     stmt = (
         select(ConsentIssue)
-        .join(EligibilityList, EligibilityList.id == ConsentIssue.list_id)
         .join(Guardianship, Guardianship.pupil_id == ConsentIssue.pupil_id)
         .where(
             Guardianship.parent_id.in_(ids),
             ConsentIssue.reason == IssueReason.NO_PHONE,
             ConsentIssue.resolved_at.is_(None),
-            EligibilityList.month >= first,
+            ConsentIssue.list_id.in_(list_ids_of_months(date(year, 6, 1), date(year + 1, 5, 31))),
         )
-        .order_by(EligibilityList.month, ConsentIssue.id)
+        .order_by(ConsentIssue.id)  # a later campaign's issue is written later
     )
     for issue in session.scalars(stmt):
         older = newest.get(issue.pupil_id)
@@ -654,13 +657,11 @@ def declined_this_year(session: Session, pupil_ids: Iterable[int], school_year: 
         stmt = (
             select(ConsentSubject.pupil_id, ConsentRequest.status)
             .join(ConsentRequest, ConsentRequest.id == ConsentSubject.request_id)
-            .join(EligibilityList, EligibilityList.id == ConsentSubject.list_id)
             .where(
                 ConsentSubject.pupil_id.in_(chunk),
-                EligibilityList.month >= first,
-                EligibilityList.month <= last,
+                ConsentSubject.list_id.in_(list_ids_of_months(first, last)),
             )
-            .order_by(EligibilityList.month, ConsentRequest.id)
+            .order_by(ConsentRequest.id)  # the latest request last
         )
         latest.update({pupil_id: status for pupil_id, status in session.execute(stmt)})
     return {p for p, status in latest.items() if status == ConsentStatus.DECLINED}

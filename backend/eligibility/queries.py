@@ -14,6 +14,15 @@ from .model import EntryResult
 from .tables import EligibilityEntry, EligibilityList
 
 
+def list_ids_of_months(first: date, last: date) -> Select[int]:
+    """The ids of every school's lists from month `first` to month `last` (inclusive), as a sub-select."""
+    return select(EligibilityList.id).where(EligibilityList.month >= first, EligibilityList.month <= last)
+
+
+def month_of_list(session: Session, list_id: int) -> date | None:
+    return session.scalar(select(EligibilityList.month).where(EligibilityList.id == list_id))
+
+
 def list_ids_of_schools(school_ids: Collection[int]) -> Select[int]:
     """The ids of these schools' lists, as a sub-select for the caller's own query (one round trip)."""
     return select(EligibilityList.id).where(EligibilityList.school_id.in_(sorted(school_ids)))
