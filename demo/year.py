@@ -126,7 +126,7 @@ class _Canteen:
                     reason="SERVED",
                     method=Method.QR,
                     voucher_id=voucher_id,
-                    serial=1,
+                    token_serial=1,
                     slot=1,
                     day=local.year * 10000 + local.month * 100 + local.day,
                 )

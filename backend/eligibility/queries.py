@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Subquery, select
 from sqlalchemy.orm import Session
 
 from .model import EntryResult
@@ -50,3 +50,12 @@ def returned_on(session: Session, school_id: int, month: date) -> list[ListedPup
         .order_by(EligibilityEntry.pupil_id)
     )
     return [ListedPupil(p, r, m) for p, r, m in rows]
+
+
+def school_lists(school_ids: Collection[int]) -> Subquery:
+    """These schools' lists as a sub-query with columns `list_id` and `school_id`, to join on."""
+    return (
+        select(EligibilityList.id.label("list_id"), EligibilityList.school_id)
+        .where(EligibilityList.school_id.in_(sorted(school_ids)))
+        .subquery()
+    )

@@ -43,7 +43,7 @@ def school_day(session: Session, school: School, day: date) -> dict[str, Any]:
     pupils = _pupils(session, {v.pupil_id for v in formed} | {r.pupil_id for r in returned}
                      | {u.pupil_id for u in unreached})  # fmt: skip
     meals: dict[tuple[int, str], int] = defaultdict(int)
-    for (voucher_id, status), n in ingest_queries.day_counts(session, school.id, day).items():
+    for (voucher_id, status), n in ingest_queries.voucher_day_counts(session, school.id, day).items():
         kind = "served" if status in BILLABLE else "held" if status == MealStatus.FLAGGED else "rejected"
         meals[(voucher_id, kind)] += n
     return {

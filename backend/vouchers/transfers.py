@@ -109,18 +109,3 @@ def transfer_pupil(
     )
     uow.commit()
     return moved
-
-
-def school_moves(session: Session, voucher_ids: Sequence[int]) -> dict[int, list[tuple[date, int, int]]]:
-    """(effective_on, from, to) of each voucher's moves, in order: the school a voucher had on a date."""
-    out: dict[int, list[tuple[date, int, int]]] = {}
-    if not voucher_ids:
-        return out
-    stmt = (
-        select(VoucherTransferRow)
-        .where(VoucherTransferRow.voucher_id.in_(list(voucher_ids)))
-        .order_by(VoucherTransferRow.effective_on, VoucherTransferRow.id)
-    )
-    for t in session.scalars(stmt):
-        out.setdefault(t.voucher_id, []).append((t.effective_on, t.from_school_id, t.to_school_id))
-    return out
