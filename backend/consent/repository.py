@@ -177,9 +177,8 @@ class ConsentRepository:
     def grades(self, pupil_ids: Sequence[int]) -> dict[int, int]:
         out: dict[int, int] = {}
         for chunk in chunks(sorted(set(pupil_ids))):
-            out.update(
-                self.session.execute(select(Pupil.id, Pupil.grade).where(Pupil.id.in_(chunk))).tuples()
-            )
+            rows = self.session.execute(select(Pupil.id, Pupil.grade).where(Pupil.id.in_(chunk)))
+            out.update({pupil_id: grade for pupil_id, grade in rows})
         return out
 
     def no_phone_issues(self, parent_ids: Sequence[int], first: date, last: date) -> list[ConsentIssue]:
