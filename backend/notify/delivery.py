@@ -199,13 +199,14 @@ def push_pending(
             .order_by(ParentNoticeRow.id)
             .limit(BATCH)
         ).all()
-        subs: dict[int, list[PushSubscriptionRow]] = defaultdict(list)
+        # Plain values, not rows: they are used after this unit of work has ended.
+        subs: dict[int, list[tuple[int, Subscription, str]]] = defaultdict(list)
         parent_ids = sorted({d.parent_id for d in due})
         if parent_ids:
             for s in session.scalars(
                 select(PushSubscriptionRow).where(PushSubscriptionRow.parent_id.in_(parent_ids))
             ):
-                subs[s.parent_id].append(s)
+                subs[s.parent_id].append((s.id, Subscription(s.endpoint, s.p256dh, s.auth), s.language))
         done_before = {
             (d.notice_id, d.subscription_id)
             for d in session.execute(
@@ -221,9 +222,9 @@ def push_pending(
             notice = session.get(ParentNoticeRow, notice_id)
             assert notice is not None
             todo = [
-                (s.id, Subscription(s.endpoint, s.p256dh, s.auth), words.push(_notice(notice), s.language))
-                for s in subs.get(parent_id, [])
-                if (notice_id, s.id) not in done_before
+                (sub_id, sub, words.push(_notice(notice), language))
+                for sub_id, sub, language in subs.get(parent_id, [])
+                if (notice_id, sub_id) not in done_before
             ]
         results: list[tuple[int, PushResult]] = []
         for sub_id, sub, body in todo:

@@ -40,24 +40,35 @@ class Visit:
         self.page, self.lang, self.tmp = page, lang, tmp
         self.meter = WeightMeter(page)
         self.weights: dict[str, int] = {}
+        self.answer: int | None = None  # what the last form's answer transferred, until checked
 
     def check(self, name: str) -> None:
+        """The page on screen: its language, axe-core, a screenshot; a form's answer is weighed too."""
         assert self.page.get_attribute("html", "lang") == self.lang, name
         violations = run_axe(self.page)
         assert violations == [], f"{name}: {violations}"
         shot(self.page, self.lang, name, self.tmp)
+        if self.answer is not None:
+            self._weighed(name, self.answer)
+            self.answer = None
+
+    def _weighed(self, name: str, weight: int) -> None:
+        assert weight <= MAX_PAGE_BYTES, f"{name} weighs {weight} bytes"
+        self.weights[name] = weight
 
     def open(self, name: str, path: str) -> None:
         """A GET page, weighed with an empty cache (every byte its load transfers)."""
         url = self.page.url.split("/", 3)[:3]
-        weight = self.meter.measure(self.page, "/".join(url) + path)
-        assert weight <= MAX_PAGE_BYTES, f"{name} weighs {weight} bytes"
-        self.weights[name] = weight
+        self.answer = self.meter.measure(self.page, "/".join(url) + path)
         self.check(name)
 
-    def submit(self, form: str) -> None:
+    def submit(self, form: str, button: str | None = None) -> None:
+        """Posts a form the way the parent does; the answer (redirect and page) is weighed at check."""
+        self.meter.total = 0
         with self.page.expect_navigation():
-            self.page.locator(f'form[action="{form}"] button[type="submit"]').first.click()
+            self.page.locator(button or f'form[action="{form}"] button[type="submit"]').first.click()
+        self.page.wait_for_load_state("networkidle")
+        self.answer = self.meter.total
 
 
 def _child_ids(live: LiveServer, phone: str) -> dict[str, tuple[int, int | None]]:
@@ -143,14 +154,20 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
             locale=lang, extra_http_headers={"Accept-Language": lang}, viewport=PHONE
         )
         child = phone_ctx.new_page()
-        child.goto(link)
+        child_meter = WeightMeter(child)
+        v.weights["pass-install"] = child_meter.measure(child, link)  # checked with "pass" below
         assert child.get_attribute("html", "lang") == lang
         assert run_axe(child) == []
         shot(child, lang, "pass-install", tmp_path)
+        child_meter.total = 0  # the pass's first open: install answer, page, scripts, its week of tokens
         with child.expect_navigation():
             child.locator('button[type="submit"]').last.click()
         child.wait_for_selector("#pass-qr:not([hidden])")
         child.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        child.wait_for_load_state("networkidle")
+        v.weights["pass"] = child_meter.total
+        for name in ("pass-install", "pass"):
+            assert v.weights[name] <= MAX_PAGE_BYTES, f"{name} weighs {v.weights[name]} bytes"
         assert run_axe(child) == []
         shot(child, lang, "pass", tmp_path)
         online_token = child.get_attribute("#pass-qr", "data-token")
@@ -185,8 +202,7 @@ def test_parent_journey(browser: Any, live: LiveServer, lang: str, tmp_path: Pat
 
         # 7. the parent revokes the pass: after its next sync the terminal refuses the tokens
         v.open("passes-installed", f"/vouchers/{nurlan[1]}/passes")
-        with page.expect_navigation():
-            page.locator('form[action$="/revoke"] button').first.click()
+        v.submit("", 'form[action$="/revoke"] button')
         v.check("passes-revoked")
         terminal.at(live.clock.now())
         assert terminal.terminal.sync_once(terminal.http).ok
