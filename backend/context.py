@@ -14,6 +14,7 @@ from .adapters.state_registry import FileRegistry, InMemoryRegistry, StateRegist
 from .clock import Clock, SystemClock
 from .config import Settings
 from .db import make_engine, make_session_factory
+from .hash_pool import HashPool
 from .keys import KeyStore
 
 
@@ -28,6 +29,7 @@ class AppContext:
     notifier: Any = None  # the parent notifier (backend.notify.model.Notifier); None: the outbox
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
     egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in
+    hash_pool: HashPool = field(default_factory=HashPool)  # argon2 away from the request threads
 
 
 def default_sms(settings: Settings) -> SmsGateway:

@@ -9,6 +9,7 @@ from fastapi import BackgroundTasks, Depends, Request
 
 from .context import AppContext
 from .sms.outbox import dispatch_pending
+from .sms.sealing import seal_key
 from .unit_of_work import UnitOfWork
 
 
@@ -31,4 +32,10 @@ UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 def dispatch_sms_after_response(background: BackgroundTasks, ctx: AppContext) -> None:
     """Send the queued SMS after the response: a slow SMS provider must not hold the request."""
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
+    background.add_task(
+        dispatch_pending,
+        ctx.session_factory,
+        ctx.sms,
+        ctx.clock,
+        seal_key=seal_key(ctx.settings.pseudonym_secret),
+    )

@@ -29,6 +29,7 @@ TABLE_MODULES = (
     "backend.notify.delivery_tables",
     "backend.menu.tables",
     "backend.delivery.tables",
+    "backend.throttle.tables",
 )
 
 

@@ -14,7 +14,7 @@ from alembic import op
 import backend.adapters.types
 
 revision = "0006_school_year"
-down_revision = "0008_scale"
+down_revision = "0005_security"
 branch_labels = None
 depends_on = None
 
