@@ -41,11 +41,15 @@ ROUTER_MODULES = (
     "backend.reporting.api",
     "backend.billing.api",
     "backend.web.router",  # the parent's pages and the pupil's pass (server-rendered)
+    "backend.billing.steps_api",
+    "backend.campaign.year_api",
+    "backend.menu.api",
 )
 
 # Request body caps by path prefix (bytes); every other route takes at most body_limits.DEFAULT_CAP.
 BODY_CAPS = (
     ("/api/admin/v1/imports/", MAX_UPLOAD + 64 * 1024),
+    ("/staff/imports", MAX_UPLOAD + 64 * 1024),  # the console's upload form: the same file, as multipart
     ("/api/terminal/v1/meal-batches", MAX_BATCH),
 )
 

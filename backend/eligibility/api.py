@@ -14,7 +14,7 @@ from backend.deps import CtxDep, UowDep
 from backend.roster.services import pupils_of_school
 
 from . import services
-from .model import Category, parse_month
+from .model import parse_month
 from .tables import EligibilityList
 
 router = APIRouter(prefix="/api/admin/v1", tags=["eligibility"])
@@ -30,7 +30,8 @@ class ListIn(BaseModel):
 
 class EntryIn(BaseModel):
     pupil_id: Id
-    category: Category | None = None
+    # a code of `GET /api/admin/v1/eligibility-categories` (CATEGORY_UNKNOWN otherwise)
+    category: str | None = Field(default=None, max_length=30)
 
 
 class ListOut(BaseModel):
@@ -117,16 +118,6 @@ def approve(list_id: IdPath, principal: Head, ctx: CtxDep, uow: UowDep) -> ListO
     return _list_out(services.approve(uow, principal, list_id, ctx.clock.now()))
 
 
-class ReturnIn(BaseModel):
-    comment: str = Field(min_length=1, max_length=500)
-
-
-@router.post("/eligibility-lists/{list_id}/return")
-def return_list(list_id: int, body: ReturnIn, principal: Head, uow: UowDep) -> ListOut:
-    """The head sends the list back to the pedagogue with a comment (until it is cross-checked)."""
-    return _list_out(services.return_list(uow, principal, list_id, body.comment))
-
-
 @router.post("/eligibility-lists/{list_id}/copy-previous")
 def copy_previous(list_id: int, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
     return {"added": services.copy_previous(uow, principal, list_id)}
@@ -134,7 +125,8 @@ def copy_previous(list_id: int, principal: Pedagogue, uow: UowDep) -> dict[str, 
 
 class ClassIn(BaseModel):
     class_name: str = Field(min_length=1, max_length=20)
-    category: Category | None = None
+    # a code of `GET /api/admin/v1/eligibility-categories` (CATEGORY_UNKNOWN otherwise)
+    category: str | None = Field(default=None, max_length=30)
 
 
 @router.post("/eligibility-lists/{list_id}/classes")

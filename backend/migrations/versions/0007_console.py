@@ -2,7 +2,7 @@
 schools, the head's comment on a returned list, and background import jobs with their progress.
 
 Revision ID: 0007_console
-Revises: 0008_scale
+Revises: 0006_school_year
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_console"
-down_revision = "0005_security"
+down_revision = "0006_school_year"
 branch_labels = None
 depends_on = None
 

@@ -162,7 +162,7 @@ def approve(list_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
 def send_back(list_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
     me = staff(pc, Role.SCHOOL_HEAD)
     try:
-        eligibility.return_list(uow, me, list_id, form.get("comment", ""))
+        eligibility.return_list(uow, me, list_id, form.get("comment", ""), pc.ctx.clock.now())
     except DomainError as exc:
         if exc.reason == "NOT_FOUND":
             raise

@@ -115,12 +115,12 @@ def test_the_head_returns_the_list_and_the_pedagogue_builds_it_from_last_month_a
     with uow_factory() as uow:
         eligibility.add_entry(uow, pedagogue, september.id, big, Category.TARGETED_ASSISTANCE)
     with uow_factory() as uow, pytest.raises(DomainError) as no_comment:
-        eligibility.return_list(uow, head, september.id, "  ")
+        eligibility.return_list(uow, head, september.id, "  ", clock.now())
     assert no_comment.value.reason == "COMMENT_REQUIRED"
     with uow_factory() as uow:
         eligibility.approve(uow, head, september.id, clock.now())
     with uow_factory() as uow:
-        back = eligibility.return_list(uow, head, september.id, "Check 7B's category")
+        back = eligibility.return_list(uow, head, september.id, "Check 7B's category", clock.now())
         assert (back.status, back.return_comment, back.approved_by) == (
             ListStatus.DRAFT,
             "Check 7B's category",
