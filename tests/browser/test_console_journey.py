@@ -238,10 +238,11 @@ def test_console_journeys(browser: Any, live: LiveServer, tmp_path: Path) -> Non
     )  # the first page of the matches, all added
     _check(ped, lang, "journey-list-formed", tmp_path)
 
-    # 3. the head returns it with a comment, then approves and cross-checks it
+    # 3. the head approves it, returns it with a comment, then approves it again and cross-checks it
     head = new_page()
     _sign_in(head, live.url, "school.head")
     head.goto(f"{live.url}/staff/lists/{january}")
+    _submit(head, f"/staff/lists/{january}/approve")
     head.fill("#comment", "Check the 3И class")
     _submit(head, f"/staff/lists/{january}/return")
     assert "Check the 3И class" in (head.text_content("main") or "")
