@@ -32,8 +32,8 @@ from backend.config import Settings
 from backend.context import AppContext
 from backend.db import init_schema
 from backend.worker import tick
-from demo import data as D
 from demo.district import DemoDistrict, seed
+from demo.staff import seed_staff
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -74,6 +74,7 @@ class Prepared:
     app: FastAPI
     district: DemoDistrict
     settings: Settings
+    staff: list[tuple[str, str, Role]]  # login, password, role: every staff role of the demo district
 
 
 def prepare(data_dir: Path, env: Mapping[str, str], out: Callable[[str], None]) -> Prepared:
@@ -85,15 +86,11 @@ def prepare(data_dir: Path, env: Mapping[str, str], out: Callable[[str], None]) 
     app = create_app(settings, sms=sms, registry=registry)
     ctx = app.state.ctx
     district = seed(ctx.session_factory, settings, registry, ctx.clock.now())
-    return Prepared(app, district, settings)
+    staff = seed_staff(ctx.session_factory, district.school_id)
+    return Prepared(app, district, settings, staff)
 
 
-def staff_sign_ins(district: DemoDistrict) -> list[tuple[Role, str, str]]:
-    """(role, login, where it signs in) for each staff account the seed made: today the API."""
-    return [(role, login, "/docs") for login, role in district.staff]
-
-
-def sign_in_help(district: DemoDistrict, url: str) -> str:
+def sign_in_help(district: DemoDistrict, staff: list[tuple[str, str, Role]], url: str) -> str:
     lines = [
         f"School meals back end with the demo district: {url}/",
         "",
@@ -105,9 +102,9 @@ def sign_in_help(district: DemoDistrict, url: str) -> str:
             lines.append(f"  {phone}  {name} ({', '.join(children)})")
         else:
             lines.append(f"  (no phone on record — cannot sign in)  {name} ({', '.join(children)})")
-    lines += ["", f"Staff — password {D.PASSWORD} for every account; {API_SIGN_IN}:"]
-    for role, login, where in staff_sign_ins(district):
-        lines.append(f"  {role.value:<18} login {login:<18} {url}{where}")
+    lines += ["", f"Staff — sign in at {url}/staff (the console), or {API_SIGN_IN}:"]
+    for login, password, role in staff:
+        lines.append(f"  {role.value:<18} login {login:<18} password {password}")
     lines += ["", f"API explorer: {url}/docs · stop with Ctrl-C"]
     return "\n".join(lines)
 
@@ -139,7 +136,7 @@ def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> 
     prepared = prepare(Path(env.get("SM_SERVE_DIR", str(DEFAULT_DIR))), env, say)
     interval = float(env.get("SM_SERVE_WORKER_SECONDS", DEFAULT_WORKER_SECONDS))
     stop = start_worker(prepared.app.state.ctx, interval, say) if interval > 0 else None
-    say(sign_in_help(prepared.district, f"http://{HOST}:{port}"))
+    say(sign_in_help(prepared.district, prepared.staff, f"http://{HOST}:{port}"))
     try:
         uvicorn.run(prepared.app, host=HOST, port=port, log_level="warning")
     finally:

@@ -20,6 +20,7 @@ import pytest
 
 from demo import data as D
 from demo.serve import prepare
+from demo.staff import CANTEEN
 
 MOTHER = "+77011110002"
 
@@ -109,7 +110,7 @@ def test_serve_seeds_prints_sign_ins_and_answers(served: Served, tmp_path: Path)
     # every demo parent with a phone and every staff account is told how to sign in
     for fam in D.FAMILIES:
         assert (fam.phone or "no phone on record") in text
-    for login, role in D.STAFF:
+    for login, role in [*D.STAFF, CANTEEN]:
         assert re.search(rf"{role.value}\s+login {re.escape(login)}\s", text), login
     assert D.PASSWORD in text
 
