@@ -50,11 +50,6 @@ def set_cookie(
     )
 
 
-def binding(request: Request) -> str | None:
-    """What this browser's CSRF tokens are bound to: its session, else its browser cookie."""
-    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(BROWSER_COOKIE)
-
-
 def new_browser_id() -> str:
     return secrets.token_urlsafe(24)
 
@@ -73,9 +68,12 @@ def check_origin(request: Request) -> None:
 
 
 def check_csrf(request: Request, settings: WebSettings, token: str | None) -> None:
+    """The token must be bound to this browser's session or to its browser cookie: a page rendered for
+    an expired session binds its forms to the browser cookie, and the stale session cookie it still
+    sends must not refuse them (the sign-in form after a session ran out)."""
     check_origin(request)
-    bound = binding(request)
-    if not bound or not token or not hmac.compare_digest(csrf_token(settings, bound), token):
+    bound = [c for c in (request.cookies.get(SESSION_COOKIE), request.cookies.get(BROWSER_COOKIE)) if c]
+    if not token or not any(hmac.compare_digest(csrf_token(settings, b), token) for b in bound):
         raise CsrfRefused("missing or wrong CSRF token")
 
 
