@@ -70,14 +70,16 @@ def authenticate(session: Session, header: str | None, *, request_line: str, now
     return TerminalIdentity(row.id, row.school_id, row.canteen_id, VerifyKey(row.public_key), row.enrolled_at)
 
 
+def authenticate_request(session: Session, request: Request, now: int) -> TerminalIdentity:
+    """`authenticate` for this request's header and request line, in the caller's session."""
+    return authenticate(
+        session, request.headers.get(HEADER), request_line=f"{request.method} {request.url.path}", now=now
+    )
+
+
 def require_terminal(request: Request) -> TerminalIdentity:
     """FastAPI dependency: the authenticated, active terminal making this request."""
     ctx = get_ctx(request)
     now = int(ctx.clock.now().timestamp())
     with ctx.session_factory() as session:
-        return authenticate(
-            session,
-            request.headers.get(HEADER),
-            request_line=f"{request.method} {request.url.path}",
-            now=now,
-        )
+        return authenticate_request(session, request, now)
