@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.adapters.locking import for_update
+from backend.adapters.locking import for_update, serialise
 from backend.clock import KZ_TZ
 from backend.consent.decisions import ConsentDecisionRow
 from backend.consent.tables import ConsentRequest, ConsentSubject
@@ -45,6 +45,7 @@ from . import i18n, texts
 log = logging.getLogger(__name__)
 STATUS_KINDS = {"suspended": "voucher_suspended", "revoked": "voucher_revoked", "expired": "voucher_expired"}
 BATCH = 500
+PUSH_LEASE = timedelta(minutes=10)
 DIGEST_AT = time(19, 0)  # school-local time after which the day's digest goes out
 EXPIRED_LOOKBACK = timedelta(days=7)
 
@@ -235,13 +236,25 @@ def push_pending(
 ) -> DeliveryReport:
     """Step 2. No transaction is held while a push service answers: claim, send, record."""
     report = DeliveryReport()
-    with session_factory() as session:
+    with session_factory() as session, session.begin():
+        # claimed under row locks another worker skips, and leased: a worker that dies mid-send leaves
+        # its notices to be pushed again after PUSH_LEASE (at-least-once), never to two workers at once
         due = session.execute(
-            select(ParentNoticeRow.id, ParentNoticeRow.parent_id)
-            .where(ParentNoticeRow.push_done_at.is_(None), ParentNoticeRow.next_push_at <= now)
-            .order_by(ParentNoticeRow.id)
-            .limit(BATCH)
+            for_update(
+                session,
+                select(ParentNoticeRow.id, ParentNoticeRow.parent_id)
+                .where(ParentNoticeRow.push_done_at.is_(None), ParentNoticeRow.next_push_at <= now)
+                .order_by(ParentNoticeRow.id)
+                .limit(BATCH),
+                skip_locked=True,
+            )
         ).all()
+        if due:
+            session.execute(
+                update(ParentNoticeRow)
+                .where(ParentNoticeRow.id.in_([d.id for d in due]))
+                .values(next_push_at=now + PUSH_LEASE)
+            )
         subs: dict[int, list[PushSubscriptionRow]] = defaultdict(list)
         parent_ids = sorted({d.parent_id for d in due})
         if parent_ids:
@@ -346,6 +359,7 @@ def send_digests(session: Session, now: datetime) -> int:
         return 0
     day = local.date()
     start = datetime.combine(day, time(), KZ_TZ)
+    serialise(session, "sms_digests")  # a second worker waits, then finds the digests already queued
     rows = session.execute(
         select(Parent.id, Parent.phone, Parent.language)
         .join(NotifyPreferenceRow, NotifyPreferenceRow.parent_id == Parent.id)
