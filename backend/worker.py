@@ -11,6 +11,7 @@ from backend.config import Settings
 from backend.consent.services import make_handlers as consent_handlers
 from backend.context import AppContext, build_context
 from backend.fleet.allowlist import ALLOWLIST_REFRESH, refresh_handler
+from backend.ingest.partitions import maintain as maintain_partitions
 from backend.sms.outbox import dispatch_pending
 from backend.timers.store import Handler, run_due, schedule
 from backend.unit_of_work import UnitOfWork
@@ -35,9 +36,20 @@ def tick(ctx: AppContext) -> dict[str, int]:
     with UnitOfWork(ctx.session_factory) as uow:
         expired = expire_vouchers(uow.session, now=now)
         uow.commit()
+    with UnitOfWork(ctx.session_factory) as uow:  # months ahead, retention (docs/scale.md)
+        partitions = maintain_partitions(uow.session, now)
+        uow.commit()
     notices = deliver_notices(ctx)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
-    return {"jobs": jobs, "expired": expired, "sms_sent": sent, **notices}
+    return {
+        "jobs": jobs,
+        "expired": expired,
+        "sms_sent": sent,
+        "partitions_created": partitions.created,
+        "partitions_detached": partitions.detached,
+        "meal_rows_deleted": partitions.deleted,
+        **notices,
+    }
 
 
 def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process

@@ -79,6 +79,26 @@ def create_partition_sql(p: Partitioned, month: date) -> str:
     )
 
 
+def _create_month(session: Session, p: Partitioned, month: date) -> None:
+    """The month's partition; rows the DEFAULT partition took for that month (a terminal whose clock ran
+    ahead) move into it, since PostgreSQL refuses a partition whose rows the default holds."""
+    lo, hi = _bound(p, month), _bound(p, add_months(month, 1))
+    default = f"{SCHEMA}.{p.table}_default"
+    where = f"{p.column} >= {lo} AND {p.column} < {hi}"
+    held = session.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {where})"))  # noqa: S608
+    if held:
+        session.execute(
+            text(
+                f"CREATE TEMP TABLE moving_rows ON COMMIT DROP AS WITH m AS "  # noqa: S608 - constants
+                f"(DELETE FROM {default} WHERE {where} RETURNING *) SELECT * FROM m"
+            )
+        )
+    session.execute(text(create_partition_sql(p, month)))
+    if held:
+        session.execute(text(f"INSERT INTO {p.table} SELECT * FROM moving_rows"))  # noqa: S608
+        session.execute(text("DROP TABLE moving_rows"))
+
+
 def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -130,7 +150,7 @@ def maintain(session: Session, now: datetime, rule: Retention | None = None) -> 
         for k in range(-1, MONTHS_AHEAD + 1):
             month = add_months(today, k)
             if month not in have:
-                session.execute(text(create_partition_sql(p, month)))
+                _create_month(session, p, month)
                 done.created += 1
         cutoff = add_months(today, -rule.months(p))
         for month, name in sorted(have.items()):

@@ -53,11 +53,11 @@ def meal(session: Session, event_id: bytes) -> Meal | None:
     return None if row is None else _meal(row)
 
 
-def voucher_meals(session: Session, voucher_id: int, *, limit: int = 200) -> list[Meal]:
-    """The meals served on a voucher, newest first."""
+def voucher_meals(session: Session, school_id: int, voucher_id: int, *, limit: int = 200) -> list[Meal]:
+    """The meals served on a voucher at its school, newest first."""
     stmt = (
         select(MealEventRow)
-        .where(MealEventRow.voucher_id == voucher_id)
+        .where(MealEventRow.school_id == school_id, MealEventRow.voucher_id == voucher_id)
         .order_by(MealEventRow.served_at.desc())
         .limit(limit)
     )

@@ -110,7 +110,12 @@ def collect(session: Session, now: datetime) -> int:
     # the meal outbox: one notice per served meal, to the guardian chosen when it was written
     meals = session.execute(
         select(NoticeRow, MealEventRow.served_at, Pupil.display)
-        .join(MealEventRow, MealEventRow.id == NoticeRow.event_id)
+        .join(Voucher, Voucher.id == NoticeRow.voucher_id)
+        # a voucher is served only at its school's terminals: the meal's key is (school, id)
+        .join(
+            MealEventRow,
+            (MealEventRow.school_id == Voucher.school_id) & (MealEventRow.id == NoticeRow.event_id),
+        )
         .join(Pupil, Pupil.id == NoticeRow.pupil_id)
         .where(NoticeRow.sent_at.is_(None))
         .order_by(NoticeRow.id)
