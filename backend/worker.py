@@ -34,11 +34,9 @@ def tick(ctx: AppContext) -> dict[str, int]:
         uow.commit()
     jobs = run_due(ctx.session_factory, now, handlers(ctx))
     with UnitOfWork(ctx.session_factory) as uow:
-        expired = expire_vouchers(uow.session, now=now)
-        uow.commit()
+        expired = expire_vouchers(uow, now=now)
     with UnitOfWork(ctx.session_factory) as uow:  # months ahead, retention (docs/scale.md)
-        partitions = maintain_partitions(uow.session, now)
-        uow.commit()
+        partitions = maintain_partitions(uow, now)
     notices = deliver_notices(ctx)
     sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
     return {

@@ -285,8 +285,10 @@ def bench_qr(url: str, key_dir: Path, *, http: bool) -> dict[str, Any]:
     validity = timedelta(seconds=settings.qr_validity_seconds)
 
     def service(i: int) -> None:
-        with ctx.session_factory() as s, s.begin():
-            issue_qr(s, ctx.keys, principal, vouchers[i % len(vouchers)], now=clock.now(), validity=validity)
+        with UnitOfWork(ctx.session_factory) as uow:
+            issue_qr(
+                uow, ctx.keys, principal, vouchers[i % len(vouchers)], now=clock.now(), validity=validity
+            )
 
     out: dict[str, Any] = {"service_tokens_per_s": _rate(QR_SERVICE_N, service)}
     if http:

@@ -92,7 +92,8 @@ def seed(
             CategoryRecord(iin, Category.TARGETED_ASSISTANCE, year_start, date(year_start.year + 1, 8, 31))
         )
 
-    with session_factory() as session:
+    with UnitOfWork(session_factory) as uow:
+        session = uow.session
         existing = session.scalar(select(School.id).where(School.bin == D.SCHOOL_BIN))
         if existing is not None:
             out.school_id = existing
@@ -108,7 +109,7 @@ def seed(
         )
         for kind, rows in files.items():
             report = run_import(
-                session, kind, _csv(rows), f"{kind.value}.csv", actor="demo", settings=settings, now=now
+                uow, kind, _csv(rows), f"{kind.value}.csv", actor="demo", settings=settings, now=now
             )
             if report.rejected:
                 raise RuntimeError(f"demo {kind} rows rejected: {report.rejected}")
@@ -118,9 +119,9 @@ def seed(
         for login, role in D.STAFF:
             if role is not Role.DISTRICT_ADMIN:
                 create_admin(session, login=login, password=D.PASSWORD, role=role, school_ids=(school.id,))
-        set_slots(session, school.id, [SlotTime(n_, a, b) for n_, a, b in D.SLOTS])
+        set_slots(uow, school.id, [SlotTime(n_, a, b) for n_, a, b in D.SLOTS])
         for plan, slot, amount, state in D.TARIFFS:
-            add_tariff(session, Tariff(None, plan, slot, min(D.TARIFFS_FROM, year_start), amount, state))
+            add_tariff(uow, Tariff(None, plan, slot, min(D.TARIFFS_FROM, year_start), amount, state))
         session.flush()
 
         def principal(login: str) -> Principal:
@@ -130,7 +131,7 @@ def seed(
         admin = admin_principal(session, district)
         month = local_date(now).replace(day=1)
         pupils = list(session.execute(select(Pupil.id, Pupil.grade).where(Pupil.school_id == school.id)))
-        session.commit()
+        uow.commit()
     # The month's list goes the way the staff's would: each step its own unit of work.
     with UnitOfWork(session_factory) as uow:
         lst = eligibility.create_list(uow, pedagogue, school.id, month)
@@ -145,6 +146,5 @@ def seed(
     with UnitOfWork(session_factory) as uow:
         for fam in D.FAMILIES:
             if fam.phone and fam.reply == "3#2":
-                handle_reply(uow.session, phone=fam.phone, text=fam.reply, settings=settings, now=now)
-        uow.commit()
+                handle_reply(uow, phone=fam.phone, text=fam.reply, settings=settings, now=now)
     return out

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 
-def for_update(session: Session, stmt: S, *, skip_locked: bool = False) -> S:
+def for_update(session: Session, stmt: S, *, skip_locked: bool = False, of: Any = None) -> S:
+    """`of`: lock only that table's rows in a join."""
     if session.get_bind().dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=skip_locked)
+        return stmt.with_for_update(skip_locked=skip_locked, of=of)
     return stmt
 
 

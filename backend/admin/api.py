@@ -8,13 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from backend.auth import Principal, Role, require_admin
-from backend.consent.tables import ConsentRequest
-from backend.deps import CtxDep
-from backend.eligibility.tables import EligibilityList
-from backend.sms.tables import SmsMessage
+from backend.consent.queries import request_ids_of_schools
+from backend.deps import UowDep
+from backend.sms.queries import outgoing_about
 
 router = APIRouter(prefix="/api/admin/v1", tags=["admin"])
 
@@ -35,21 +33,9 @@ class SmsOut(BaseModel):
 
 @router.get("/sms/outbox")
 def outbox(
-    principal: District, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    principal: District, uow: UowDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[SmsOut]:
     if not principal.school_ids:
         return []
-    with ctx.session_factory() as s:
-        rows = s.scalars(
-            select(SmsMessage)
-            .join(ConsentRequest, ConsentRequest.id == SmsMessage.request_id)
-            .join(EligibilityList, EligibilityList.id == ConsentRequest.list_id)
-            .where(
-                SmsMessage.direction == "out",
-                SmsMessage.kind != "otp",
-                EligibilityList.school_id.in_(sorted(principal.school_ids)),
-            )
-            .order_by(SmsMessage.id.desc())
-            .limit(limit)
-        )
-        return [SmsOut.model_validate(m) for m in rows]
+    messages = outgoing_about(uow.session, request_ids_of_schools(principal.school_ids), limit=limit)
+    return [SmsOut.model_validate(m) for m in messages]

@@ -9,8 +9,7 @@ from functools import partial
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
-from backend.deps import CtxDep, dispatch_sms_after_response
-from backend.unit_of_work import UnitOfWork
+from backend.deps import CtxDep, UowDep, dispatch_sms_after_response
 
 from . import services
 from .dependencies import bearer_token
@@ -41,51 +40,37 @@ class TokenOut(BaseModel):
 
 
 @router.post("/admin/login")
-def admin_login(body: AdminLogin, ctx: CtxDep) -> TokenOut:
-    return _login(ctx, partial(services.login_admin, login=body.login, password=body.password))
+def admin_login(body: AdminLogin, ctx: CtxDep, uow: UowDep) -> TokenOut:
+    return _login(ctx, uow, partial(services.login_admin, login=body.login, password=body.password))
 
 
 @router.post("/parent/otp", status_code=202)
-def parent_otp(body: OtpRequest, ctx: CtxDep, background: BackgroundTasks) -> dict[str, bool]:
-    with UnitOfWork(ctx.session_factory) as uow:
-        services.request_otp(
-            uow.session,
-            phone=body.phone,
-            now=ctx.clock.now(),
-            ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds),
-        )
-        uow.commit()
+def parent_otp(body: OtpRequest, ctx: CtxDep, uow: UowDep, background: BackgroundTasks) -> dict[str, bool]:
+    services.request_otp(
+        uow, phone=body.phone, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds)
+    )
     dispatch_sms_after_response(background, ctx)
     return {"sent": True}
 
 
 @router.post("/parent/login")
-def parent_login(body: ParentLogin, ctx: CtxDep) -> TokenOut:
-    return _login(ctx, partial(services.login_parent, phone=body.phone, code=body.code))
+def parent_login(body: ParentLogin, ctx: CtxDep, uow: UowDep) -> TokenOut:
+    return _login(ctx, uow, partial(services.login_parent, phone=body.phone, code=body.code))
 
 
 @router.post("/parent/egov")
-def parent_egov_login(body: EgovLogin, ctx: CtxDep) -> TokenOut:
+def parent_egov_login(body: EgovLogin, ctx: CtxDep, uow: UowDep) -> TokenOut:
     """eGov sign-in behind `AppContext.egov`; 503 EGOV_UNAVAILABLE until an adapter is configured."""
-    return _login(ctx, partial(services.login_parent_egov, egov=ctx.egov, assertion=body.assertion))
+    return _login(ctx, uow, partial(services.login_parent_egov, egov=ctx.egov, assertion=body.assertion))
 
 
-def _login(ctx: CtxDep, attempt: Callable[..., str]) -> TokenOut:
-    """Run one sign-in attempt, called as `attempt(session, now=, ttl=)`."""
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            token = attempt(
-                uow.session, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.session_ttl_seconds)
-            )
-        finally:
-            uow.commit()  # a failed attempt counts toward the lockout even though the login is refused
+def _login(ctx: CtxDep, uow: UowDep, attempt: Callable[..., str]) -> TokenOut:
+    """Run one sign-in attempt, called as `attempt(uow, now=, ttl=)`."""
+    token = attempt(uow, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.session_ttl_seconds))
     return TokenOut(token=token)
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, ctx: CtxDep) -> None:
+def logout(request: Request, uow: UowDep) -> None:
     """Ends the caller's session (admin or parent)."""
-    token = bearer_token(request)
-    with UnitOfWork(ctx.session_factory) as uow:
-        services.logout(uow.session, token)
-        uow.commit()
+    services.logout(uow, bearer_token(request))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from fastapi import Request
 
-from backend.deps import get_ctx
+from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError, not_found
 
 from .model import AuthReason, Principal, Role
@@ -21,22 +21,23 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def _principal(request: Request) -> Principal:
+def _principal(request: Request, ctx: CtxDep, uow: UowDep) -> Principal:
+    """Looked up in the request's unit of work; its read transaction ends here, so no lock or pooled
+    connection is held while the route reads a slow client's body."""
     token = bearer_token(request)
-    ctx = get_ctx(request)
-    with ctx.session_factory() as session:
-        principal = principal_for_token(session, token, ctx.clock.now())
+    principal = principal_for_token(uow.session, token, ctx.clock.now())
+    uow.rollback()
     if principal is None:
         raise DomainError(AuthReason.UNAUTHENTICATED, "unknown or expired session")
     return principal
 
 
-def require_admin(*roles: Role) -> Callable[[Request], Principal]:
+def require_admin(*roles: Role) -> Callable[[Request, CtxDep, UowDep], Principal]:
     """Any admin when no roles are given; else one of `roles` (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def dependency(request: Request) -> Principal:
-        principal = _principal(request)
+    def dependency(request: Request, ctx: CtxDep, uow: UowDep) -> Principal:
+        principal = _principal(request, ctx, uow)
         if principal.kind != "admin":
             raise DomainError(AuthReason.FORBIDDEN, "an admin session is required")
         if allowed and principal.role not in allowed:
@@ -46,8 +47,8 @@ def require_admin(*roles: Role) -> Callable[[Request], Principal]:
     return dependency
 
 
-def require_parent(request: Request) -> Principal:
-    principal = _principal(request)
+def require_parent(request: Request, ctx: CtxDep, uow: UowDep) -> Principal:
+    principal = _principal(request, ctx, uow)
     if principal.kind != "parent":
         raise DomainError(AuthReason.FORBIDDEN, "a parent session is required")
     return principal

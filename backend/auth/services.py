@@ -14,6 +14,7 @@ from backend.errors import DomainError
 from backend.roster.tables import Guardianship, Parent, Pupil, School
 from backend.sms.outbox import queue_sms
 from backend.sms.phones import normalize_phone
+from backend.unit_of_work import UnitOfWork
 
 from .model import AuthReason, Principal, Role, new_otp_code, new_token, token_hash
 from .passwords import hash_code, hash_password, verify_code, verify_password
@@ -60,8 +61,16 @@ def open_session(session: Session, *, kind: str, subject_id: int, now: datetime,
     return token
 
 
-def login_admin(session: Session, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
-    """Password sign-in. MAX_FAILED_LOGINS wrong passwords in a row lock the login for LOCKOUT."""
+def login_admin(uow: UnitOfWork, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
+    """Password sign-in. MAX_FAILED_LOGINS wrong passwords in a row lock the login for LOCKOUT; a failed
+    attempt is committed too, so it counts toward the lockout although the sign-in is refused."""
+    try:
+        return _login_admin(uow.session, login=login, password=password, now=now, ttl=ttl)
+    finally:
+        uow.commit()
+
+
+def _login_admin(session: Session, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
     stmt = select(Admin).where(Admin.login == login)
     admin = session.scalars(for_update(session, stmt)).first()
     if admin is not None and admin.locked_until is not None and admin.locked_until > now:
@@ -76,8 +85,13 @@ def login_admin(session: Session, *, login: str, password: str, now: datetime, t
     return open_session(session, kind="admin", subject_id=admin.id, now=now, ttl=ttl)
 
 
-def request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) -> None:
+def request_otp(uow: UnitOfWork, *, phone: str, now: datetime, ttl: timedelta) -> None:
     """Queue a one-time code to a phone on record. Unknown numbers get the same answer and no SMS."""
+    _request_otp(uow.session, phone=phone, now=now, ttl=ttl)
+    uow.commit()
+
+
+def _request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) -> None:
     canon = normalize_phone(phone)
     if canon is None:
         raise DomainError(AuthReason.PHONE_INVALID, "not a Kazakhstan mobile number")
@@ -97,7 +111,15 @@ def request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) 
     queue_sms(session, phone=canon, body=f"Код входа / Кіру коды: {code}", kind="otp", now=now)
 
 
-def login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:
+def login_parent(uow: UnitOfWork, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:
+    """One-time code sign-in; a wrong code is committed too, as it counts toward the code's attempts."""
+    try:
+        return _login_parent(uow.session, phone=phone, code=code, now=now, ttl=ttl)
+    finally:
+        uow.commit()
+
+
+def _login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:
     canon = normalize_phone(phone)
     bad = DomainError(AuthReason.OTP_INVALID, "wrong or expired code")
     if canon is None:
@@ -124,14 +146,17 @@ def login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl:
 
 
 def login_parent_egov(
-    session: Session, egov: EgovSignIn, *, assertion: str, now: datetime, ttl: timedelta
+    uow: UnitOfWork, egov: EgovSignIn, *, assertion: str, now: datetime, ttl: timedelta
 ) -> str:
     """Sign a parent in with an eGov assertion: the IIN it vouches for must be a parent on record."""
+    session = uow.session
     iin = egov.verify(assertion)
     parent_id = session.scalar(select(Parent.id).where(Parent.iin == iin).order_by(Parent.id).limit(1))
     if parent_id is None:
         raise DomainError(AuthReason.NOT_A_PARENT, "no parent on record for this eGov account")
-    return open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
+    token = open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
+    uow.commit()
+    return token
 
 
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
@@ -172,8 +197,9 @@ def parent_principal(session: Session, parent_id: int) -> Principal:
     )
 
 
-def logout(session: Session, token: str) -> None:
-    session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+def logout(uow: UnitOfWork, token: str) -> None:
+    uow.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+    uow.commit()
 
 
 def parent_language(session: Session, parent_id: int) -> str | None:

@@ -15,9 +15,8 @@ from pydantic import BaseModel, Field
 
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
-from backend.deps import CtxDep
+from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError
-from backend.unit_of_work import UnitOfWork
 
 from . import services
 from .documents import act_document, timesheet_document
@@ -70,13 +69,12 @@ def _unpriceable(exc: BillingError) -> DomainError:
 
 @router.get("/timesheets/{school_id}", response_model=None)
 def get_timesheet(
-    ctx: CtxDep, principal: BillingReader, school_id: int, month: MonthQ, fmt: FormatQ = "json"
+    uow: UowDep, principal: BillingReader, school_id: int, month: MonthQ, fmt: FormatQ = "json"
 ) -> Response | dict[str, Any]:
     ensure_school(principal, school_id)
     m, out = _month(month), _format(fmt)
     names = principal.role in NAME_ROLES  # a supplier sees the terminals' display strings only
-    with UnitOfWork(ctx.session_factory) as uow:
-        ts = services.timesheet(uow.session, school_id, m, names_shown=names)
+    ts = services.timesheet(uow.session, school_id, m, names_shown=names)
     if out is not None:
         return _file(render(timesheet_document(ts), out), out, f"timesheet-{school_id}-{month}")
     return {
@@ -140,21 +138,20 @@ def _act_json(view: ActView) -> dict[str, Any]:
 
 
 @router.get("/acts")
-def list_acts(ctx: CtxDep, principal: BillingReader, month: MonthQ) -> list[dict[str, Any]]:
+def list_acts(ctx: CtxDep, uow: UowDep, principal: BillingReader, month: MonthQ) -> list[dict[str, Any]]:
     """The current act of every school in the caller's scope (stored as a new version if it changed)."""
     m = _month(month)
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            views = services.produce_acts(uow.session, sorted(principal.school_ids), m, ctx.clock.now())
-        except BillingError as exc:
-            raise _unpriceable(exc) from exc
-        uow.commit()
+    try:
+        views = services.current_acts(uow, sorted(principal.school_ids), m, ctx.clock.now())
+    except BillingError as exc:
+        raise _unpriceable(exc) from exc
     return [_act_json(v) for _, v in sorted(views.items())]
 
 
 @router.get("/acts/{school_id}", response_model=None)
 def get_act(
     ctx: CtxDep,
+    uow: UowDep,
     principal: BillingReader,
     school_id: int,
     month: MonthQ,
@@ -163,16 +160,10 @@ def get_act(
 ) -> Response | dict[str, Any]:
     ensure_school(principal, school_id)
     m, out = _month(month), _format(fmt)
-    now = ctx.clock.now()
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            if version is None:
-                view = services.produce_act(uow.session, school_id, m, now)
-            else:
-                view = services.act_version(uow.session, school_id, m, version, now)
-        except BillingError as exc:
-            raise _unpriceable(exc) from exc
-        uow.commit()
+    try:
+        view = services.current_act(uow, school_id, m, ctx.clock.now(), version=version)
+    except BillingError as exc:
+        raise _unpriceable(exc) from exc
     if out is not None:
         doc = act_document(view.act, version=view.version)
         return _file(render(doc, out), out, f"act-{school_id}-{month}-v{view.version or 0}")
@@ -181,13 +172,12 @@ def get_act(
 
 @router.get("/acts/{school_id}/versions")
 def act_versions(
-    ctx: CtxDep, principal: BillingReader, school_id: int, month: MonthQ
+    ctx: CtxDep, uow: UowDep, principal: BillingReader, school_id: int, month: MonthQ
 ) -> list[dict[str, Any]]:
     """Every stored version of the month's act, newest first (a signed one stays as it was signed)."""
     ensure_school(principal, school_id)
     m = _month(month)
-    with UnitOfWork(ctx.session_factory) as uow:
-        views = services.stored_acts(uow.session, [school_id], m, ctx.clock.now())
+    views = services.stored_acts(uow.session, [school_id], m, ctx.clock.now())
     return [_act_json(v) for v in views]
 
 
@@ -197,24 +187,21 @@ class SignOff(BaseModel):
 
 
 @router.post("/acts/{school_id}/sign-off")
-def sign_off(ctx: CtxDep, principal: Signer, school_id: int, body: SignOff) -> dict[str, Any]:
+def sign_off(ctx: CtxDep, uow: UowDep, principal: Signer, school_id: int, body: SignOff) -> dict[str, Any]:
     ensure_school(principal, school_id)
     m = _month(body.month)
-    with UnitOfWork(ctx.session_factory) as uow:
-        view = services.sign_off(uow.session, school_id, m, body.version, principal.id, ctx.clock.now())
-        uow.commit()
+    view = services.sign_off(uow, school_id, m, body.version, principal.id, ctx.clock.now())
     return _act_json(view)
 
 
 @router.get("/reconciliation/{school_id}")
-def reconciliation(ctx: CtxDep, principal: Signer, school_id: int, month: MonthQ) -> dict[str, Any]:
+def reconciliation(uow: UowDep, principal: Signer, school_id: int, month: MonthQ) -> dict[str, Any]:
     ensure_school(principal, school_id)
     m = _month(month)
-    with UnitOfWork(ctx.session_factory) as uow:
-        try:
-            r = services.reconcile_month(uow.session, school_id, m)
-        except BillingError as exc:
-            raise _unpriceable(exc) from exc
+    try:
+        r = services.reconcile_month(uow.session, school_id, m)
+    except BillingError as exc:
+        raise _unpriceable(exc) from exc
     return {
         "ok": r.ok,
         "events": r.events,

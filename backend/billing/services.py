@@ -25,6 +25,7 @@ from backend.errors import DomainError, not_found
 from backend.ingest.model import BILLABLE, MealStatus
 from backend.ingest.tables import MealEventRow
 from backend.roster.tables import Pupil, School, Supplier
+from backend.unit_of_work import UnitOfWork
 
 from .model import (
     Act,
@@ -319,6 +320,27 @@ def produce_act(session: Session, school_id: int, month: date, now: datetime) ->
     return produce_acts(session, [school_id], month, now)[school_id]
 
 
+def current_acts(
+    uow: UnitOfWork, school_ids: Collection[int], month: date, now: datetime
+) -> dict[int, ActView]:
+    """The month's current act of each school, a new version stored and committed when it changed."""
+    views = produce_acts(uow.session, school_ids, month, now)
+    uow.commit()
+    return views
+
+
+def current_act(
+    uow: UnitOfWork, school_id: int, month: date, now: datetime, *, version: int | None = None
+) -> ActView:
+    """One school's act: the current one (stored and committed as `current_acts` does), or a stored
+    version."""
+    if version is not None:
+        return act_version(uow.session, school_id, month, version, now)
+    view = produce_act(uow.session, school_id, month, now)
+    uow.commit()
+    return view
+
+
 def act_version(session: Session, school_id: int, month: date, version: int, now: datetime) -> ActView:
     for row in _versions(session, school_id, month):
         if row.version == version:
@@ -338,9 +360,10 @@ def stored_acts(session: Session, school_ids: Iterable[int], month: date, now: d
 
 
 def sign_off(
-    session: Session, school_id: int, month: date, version: int, admin_id: int, now: datetime
+    uow: UnitOfWork, school_id: int, month: date, version: int, admin_id: int, now: datetime
 ) -> ActView:
     """The customer accepts one version; only the latest, and only once the month is over."""
+    session = uow.session
     if local_date(now) <= month_end(month):
         raise DomainError(
             BillingApiReason.MONTH_NOT_OVER, "an act can be signed from the 1st of the next month"
@@ -358,7 +381,9 @@ def sign_off(
     row.signed_by = admin_id
     row.signed_at = now
     session.flush()
-    return _view(session, row, local_date(now))
+    view = _view(session, row, local_date(now))
+    uow.commit()
+    return view
 
 
 # --- reconciliation -------------------------------------------------------------------------------------

@@ -55,14 +55,13 @@ def _rule(body: DayBody) -> DayRule:
 
 @router.get("/schools/{school_id}/calendar")
 def view(
-    school_id: int, ctx: CtxDep, who: Viewer, start: date | None = None, days: int = 31
+    school_id: int, ctx: CtxDep, uow: UowDep, who: Viewer, start: date | None = None, days: int = 31
 ) -> dict[str, Any]:
     ensure_school(who, school_id)
     if not 1 <= days <= MAX_VIEW_DAYS:
         raise CalendarError(CalendarReason.BAD_RANGE, f"days is 1..{MAX_VIEW_DAYS}")
     first = start or local_date(ctx.clock.now())
-    with ctx.session_factory() as session:
-        cal = services.load_calendar(session, school_id)
+    cal = services.load_calendar(uow.session, school_id)
     return {
         "school_id": school_id,
         "weekdays": sorted(cal.weekdays),
@@ -81,27 +80,21 @@ def view(
 def put_slots(school_id: int, body: list[SlotBody], uow: UowDep, who: CalendarAdmin) -> dict[str, int]:
     ensure_school(who, school_id)
     slots = [SlotTime(s.slot, s.start, s.end) for s in body]
-    with uow:
-        services.set_slots(uow.session, school_id, slots)
-        uow.commit()
+    services.set_slots(uow, school_id, slots)
     return {"slots": len(slots)}
 
 
 @router.put("/schools/{school_id}/weekdays")
 def put_weekdays(school_id: int, body: WeekdaysBody, uow: UowDep, who: CalendarAdmin) -> dict[str, list[int]]:
     ensure_school(who, school_id)
-    with uow:
-        services.set_weekdays(uow.session, school_id, body.weekdays)
-        uow.commit()
+    services.set_weekdays(uow, school_id, body.weekdays)
     return {"weekdays": sorted(set(body.weekdays))}
 
 
 @router.post("/schools/{school_id}/calendar-days")
 def school_day(school_id: int, body: DayBody, uow: UowDep, who: CalendarAdmin) -> dict[str, str]:
     ensure_school(who, school_id)
-    with uow:
-        services.set_day(uow.session, _rule(body), school_id=school_id)
-        uow.commit()
+    services.set_day(uow, _rule(body), school_id=school_id)
     return {"day": body.day.isoformat()}
 
 
@@ -109,9 +102,7 @@ def school_day(school_id: int, body: DayBody, uow: UowDep, who: CalendarAdmin) -
 def district_day(district: str, body: DayBody, uow: UowDep, who: DistrictAdmin) -> dict[str, str]:
     if who.district != district:
         raise not_found("district")
-    with uow:
-        services.set_day(uow.session, _rule(body), district=district)
-        uow.commit()
+    services.set_day(uow, _rule(body), district=district)
     return {"day": body.day.isoformat()}
 
 
@@ -122,17 +113,14 @@ def add_tariff(body: TariffBody, uow: UowDep, who: DistrictAdmin) -> dict[str, A
     tariff = Tariff(
         body.school_id, body.plan, body.slot, body.valid_from, body.amount_tiyn, body.state_share_tiyn
     )
-    with uow:
-        services.add_tariff(uow.session, tariff)
-        uow.commit()
+    services.add_tariff(uow, tariff)
     return body.model_dump(mode="json")
 
 
 @router.get("/schools/{school_id}/tariffs")
-def tariffs(school_id: int, ctx: CtxDep, who: Viewer) -> dict[str, Any]:
+def tariffs(school_id: int, uow: UowDep, who: Viewer) -> dict[str, Any]:
     ensure_school(who, school_id)
-    with ctx.session_factory() as session:
-        rows = services.load_tariffs(session, [school_id])
+    rows = services.load_tariffs(uow.session, [school_id])
     return {
         "school_id": school_id,
         "tariffs": [

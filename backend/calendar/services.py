@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import not_found
 from backend.roster.tables import School
+from backend.unit_of_work import UnitOfWork
 
 from .model import (
     WEEKDAYS_MON_FRI,
@@ -63,16 +64,19 @@ def load_calendar(session: Session, school_id: int) -> SchoolCalendar:
     )
 
 
-def set_slots(session: Session, school_id: int, slots: Sequence[SlotTime]) -> None:
+def set_slots(uow: UnitOfWork, school_id: int, slots: Sequence[SlotTime]) -> None:
+    session = uow.session
     ordered = check_slots(slots)
     session.execute(delete(MealSlotRow).where(MealSlotRow.school_id == school_id))
     session.add_all(
         MealSlotRow(school_id=school_id, slot=s.slot, start_minute=s.start_minute, end_minute=s.end_minute)
         for s in ordered
     )
+    uow.commit()
 
 
-def set_weekdays(session: Session, school_id: int, weekdays: Iterable[int]) -> None:
+def set_weekdays(uow: UnitOfWork, school_id: int, weekdays: Iterable[int]) -> None:
+    session = uow.session
     days = check_weekdays(weekdays)
     row = session.get(SchoolWeekRow, school_id)
     text = "".join(str(d) for d in sorted(days))
@@ -80,10 +84,11 @@ def set_weekdays(session: Session, school_id: int, weekdays: Iterable[int]) -> N
         session.add(SchoolWeekRow(school_id=school_id, weekdays=text))
     else:
         row.weekdays = text
+    uow.commit()
 
 
 def set_day(
-    session: Session, rule: DayRule, *, school_id: int | None = None, district: str | None = None
+    uow: UnitOfWork, rule: DayRule, *, school_id: int | None = None, district: str | None = None
 ) -> None:
     """Holiday or explicit school day, for one school or a whole district; replaces an earlier row."""
     if (school_id is None) == (district is None):
@@ -92,6 +97,7 @@ def set_day(
         not rule.school_day or not rule.slots or any(not 1 <= s <= 8 for s in rule.slots)
     ):
         raise CalendarError(CalendarReason.UNKNOWN_SLOT, "a school day lists slots 1..8; a holiday none")
+    session = uow.session
     row = session.scalars(
         select(CalendarDayRow).where(
             CalendarDayRow.day == rule.day,
@@ -114,10 +120,12 @@ def set_day(
         )
     else:
         row.school_day, row.slots, row.note = rule.school_day, slots, rule.note
+    uow.commit()
 
 
-def add_tariff(session: Session, tariff: Tariff) -> None:
+def add_tariff(uow: UnitOfWork, tariff: Tariff) -> None:
     """A new price from `valid_from` on; a second row for the same day replaces the first."""
+    session = uow.session
     row = session.scalars(
         select(TariffRow).where(
             TariffRow.school_id.is_(None)
@@ -141,6 +149,7 @@ def add_tariff(session: Session, tariff: Tariff) -> None:
         )
     else:
         row.amount_tiyn, row.state_share_tiyn = tariff.amount_tiyn, tariff.state_share_tiyn
+    uow.commit()
 
 
 def load_tariffs(session: Session, school_ids: Iterable[int] | None = None) -> list[Tariff]:

@@ -8,14 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from backend.auth import Principal, Role, require_admin
-from backend.consent.tables import ConsentRequest
-from backend.deps import CtxDep, dispatch_sms_after_response
-from backend.eligibility.tables import EligibilityList
-from backend.errors import DomainError, not_found
-from backend.unit_of_work import UnitOfWork
+from backend.deps import CtxDep, UowDep, dispatch_sms_after_response
+from backend.errors import DomainError
 
 from . import services
 from .model import ConsentReason, IssueReason
@@ -54,44 +50,35 @@ class RequestOut(BaseModel):
 def inbound(
     body: InboundSms,
     ctx: CtxDep,
+    uow: UowDep,
     background: BackgroundTasks,
     x_sms_token: Annotated[str | None, Header()] = None,
 ) -> ReplyOut:
     expected = ctx.settings.sms_webhook_token
     if expected is not None and not hmac.compare_digest(expected, x_sms_token or ""):
         raise DomainError(ConsentReason.WEBHOOK_UNAUTHENTICATED, "bad webhook token")
-    with UnitOfWork(ctx.session_factory) as uow:
-        result = services.handle_reply(
-            uow.session, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()
-        )
-        uow.commit()
+    result = services.handle_reply(
+        uow, phone=body.phone, text=body.text, settings=ctx.settings, now=ctx.clock.now()
+    )
     dispatch_sms_after_response(background, ctx)
     return ReplyOut(outcome=result.outcome)
 
 
 @router.get("/api/admin/v1/consent/followups")
-def followups(principal: Staff, ctx: CtxDep, reason: IssueReason | None = None) -> list[services.FollowUp]:
-    with ctx.session_factory() as s:
-        return services.followups(s, principal, reason)
+def followups(principal: Staff, uow: UowDep, reason: IssueReason | None = None) -> list[services.FollowUp]:
+    return services.followups(uow.session, principal, reason)
 
 
 @router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
-def requests(list_id: int, principal: Staff, ctx: CtxDep) -> list[RequestOut]:
-    with ctx.session_factory() as s:
-        school_id = s.scalar(select(EligibilityList.school_id).where(EligibilityList.id == list_id))
-        if school_id is None or school_id not in principal.school_ids:
-            raise not_found("eligibility list")
-        rows = s.scalars(
-            select(ConsentRequest).where(ConsentRequest.list_id == list_id).order_by(ConsentRequest.id)
-        )
-        return [RequestOut.model_validate(r) for r in rows]
+def requests(list_id: int, principal: Staff, uow: UowDep) -> list[RequestOut]:
+    return [RequestOut.model_validate(r) for r in services.requests_of_list(uow.session, principal, list_id)]
 
 
 @router.post("/api/admin/v1/consent/requests/{request_id}/reask")
-def reask(request_id: int, principal: District, ctx: CtxDep, background: BackgroundTasks) -> RequestOut:
-    with UnitOfWork(ctx.session_factory) as uow:
-        r = services.reask(uow.session, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
-        uow.commit()
-        out = RequestOut.model_validate(r)
+def reask(
+    request_id: int, principal: District, ctx: CtxDep, uow: UowDep, background: BackgroundTasks
+) -> RequestOut:
+    r = services.reask(uow, principal, request_id, settings=ctx.settings, now=ctx.clock.now())
+    out = RequestOut.model_validate(r)
     dispatch_sms_after_response(background, ctx)
     return out

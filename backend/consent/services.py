@@ -20,6 +20,7 @@ from backend.adapters.locking import for_update
 from backend.auth.model import Principal
 from backend.config import Settings
 from backend.consent.tables import ConsentIssue, ConsentRequest, ConsentSubject
+from backend.eligibility.services import school_of_list
 from backend.eligibility.tables import EligibilityList
 from backend.errors import DomainError, not_found
 from backend.roster.tables import Guardianship, Parent, Pupil
@@ -28,6 +29,7 @@ from backend.sms.phones import normalize_phone
 from backend.sms.tables import SmsMessage
 from backend.timers.store import Handler, cancel, schedule
 from backend.timers.tables import ScheduledJob
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import form_vouchers
 
 from . import texts
@@ -251,11 +253,17 @@ class ReplyResult:
     requests: tuple[int, ...] = ()
 
 
-def handle_reply(
-    session: Session, *, phone: str, text: str, settings: Settings, now: datetime
-) -> ReplyResult:
+def handle_reply(uow: UnitOfWork, *, phone: str, text: str, settings: Settings, now: datetime) -> ReplyResult:
     """An inbound SMS. Agree/decline applies to the sender's pending requests (one decision each, under a
     row lock); anything else gets the help text; an unknown number is logged and ignored."""
+    result = _handle_reply(uow.session, phone=phone, text=text, settings=settings, now=now)
+    uow.commit()
+    return result
+
+
+def _handle_reply(
+    session: Session, *, phone: str, text: str, settings: Settings, now: datetime
+) -> ReplyResult:
     canon = normalize_phone(phone) or phone.strip()[:20]
     known = session.scalar(select(ConsentRequest.id).where(ConsentRequest.phone == canon).limit(1))
     if known is None:
@@ -355,10 +363,11 @@ def pending_for_parent(session: Session, principal: Principal) -> list[PendingCo
 
 
 def decide_in_app(
-    session: Session, principal: Principal, *, agree: bool, settings: Settings, now: datetime
+    uow: UnitOfWork, principal: Principal, *, agree: bool, settings: Settings, now: datetime
 ) -> ReplyResult:
     """The app's answer for a parent who cannot reply by SMS (blocked short number, spam filter, no
     balance): the same effect and record as a 3#1 / 3#2 reply, on the parent's pending requests."""
+    session = uow.session
     stmt = (
         select(ConsentRequest)
         .where(
@@ -372,7 +381,7 @@ def decide_in_app(
     parent = session.get(Parent, principal.parent_id)
     lang = parent.language if parent is not None else texts.Lang.BOTH.value
     new = ConsentStatus.AGREED if agree else ConsentStatus.DECLINED
-    return _decide(
+    result = _decide(
         session,
         pending,
         new,
@@ -382,6 +391,8 @@ def decide_in_app(
         settings=settings,
         now=now,
     )
+    uow.commit()
+    return result
 
 
 def _language_for_phone(session: Session, phone: str) -> str:
@@ -466,9 +477,10 @@ def _locked_request(session: Session, request_id: int) -> ConsentRequest | None:
 
 
 def reask(
-    session: Session, principal: Principal, request_id: int, *, settings: Settings, now: datetime
+    uow: UnitOfWork, principal: Principal, request_id: int, *, settings: Settings, now: datetime
 ) -> ConsentRequest:
     """A district admin asks a parent who declined (or never answered) again: a new attempt, a new SMS."""
+    session = uow.session
     req = _locked_request(session, request_id)
     if req is None:
         raise not_found("consent request")
@@ -486,7 +498,16 @@ def reask(
     req.reminded_at = None
     req.decided_at = None
     _send_request(session, req, settings, now, kind="request")
+    uow.commit()
     return req
+
+
+def requests_of_list(session: Session, principal: Principal, list_id: int) -> list[ConsentRequest]:
+    """A list's consent requests, for staff of the list's school; 404 for any other list."""
+    if school_of_list(session, list_id) not in principal.school_ids:
+        raise not_found("eligibility list")
+    stmt = select(ConsentRequest).where(ConsentRequest.list_id == list_id).order_by(ConsentRequest.id)
+    return list(session.scalars(stmt))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from backend.clock import local_date
 from backend.fleet.tables import CardRegistration
 from backend.keys import KeyStore
 from backend.roster.tables import Pupil, School
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import RevokedToken, Voucher
 from shared_crypto import Bundle, Calendar, Entry, EntryStatus, KeyRole, TariffChange, sign_bundle
 from shared_crypto.allowlist import MAX_CARDS_PER_ENTRY
@@ -205,15 +206,15 @@ def current_allowlist(session: Session, keys: KeyStore, school_id: int, now: dat
     return SignedAllowlist(school_id, sequence, signed, packed, etag)
 
 
-def serve_allowlist(session: Session, keys: KeyStore, school_id: int, now: datetime) -> SignedAllowlist:
+def serve_allowlist(uow: UnitOfWork, keys: KeyStore, school_id: int, now: datetime) -> SignedAllowlist:
     """`current_allowlist` in its own commit; a race to store a school's first bundle retries once."""
     try:
-        result = current_allowlist(session, keys, school_id, now)
-        session.commit()
+        result = current_allowlist(uow.session, keys, school_id, now)
+        uow.commit()
     except IntegrityError:
-        session.rollback()
-        result = current_allowlist(session, keys, school_id, now)
-        session.commit()
+        uow.rollback()
+        result = current_allowlist(uow.session, keys, school_id, now)
+        uow.commit()
     return result
 
 

@@ -60,22 +60,20 @@ class EnrolBody(BaseModel):
 
 @terminal.post("/enrol")
 def enrol(body: EnrolBody, ctx: CtxDep, uow: UowDep) -> dict[str, Any]:
-    with uow:
-        row = services.enrol(
-            uow.session,
-            code=body.code,
-            public_key=body.public_key,
-            hostname=body.hostname,
-            software_version=body.software_version,
-            now=ctx.clock.now(),
-        )
-        uow.commit()
-        return {
-            "terminal_id": row.id,
-            "school_id": row.school_id,
-            "canteen_id": row.canteen_id,
-            "root_public_key": ctx.keys.root_public().raw.hex(),
-        }
+    row = services.enrol(
+        uow,
+        code=body.code,
+        public_key=body.public_key,
+        hostname=body.hostname,
+        software_version=body.software_version,
+        now=ctx.clock.now(),
+    )
+    return {
+        "terminal_id": row.id,
+        "school_id": row.school_id,
+        "canteen_id": row.canteen_id,
+        "root_public_key": ctx.keys.root_public().raw.hex(),
+    }
 
 
 def _validators(etag: str) -> dict[str, str]:
@@ -110,7 +108,7 @@ async def allowlist(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
             etag = bundle_etag(uow.session, ctx.keys, t.school_id, now)
             if etag_matches(request.headers.get("If-None-Match"), etag):
                 return Response(status_code=304, headers=_validators(etag))
-            signed = serve_allowlist(uow.session, ctx.keys, t.school_id, now)  # commits a rebuilt bundle
+            signed = serve_allowlist(uow, ctx.keys, t.school_id, now)  # commits a rebuilt bundle
         finally:
             uow.rollback()  # ends the read transaction in this pool thread rather than in another hop
         return _cose(request, signed.content, signed.content_gzip, signed.etag)
@@ -131,13 +129,7 @@ async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Respons
 @terminal.post("/health")
 async def health(request: Request, ctx: CtxDep, uow: UowDep, t: TerminalDep) -> dict[str, bool]:
     report = parse_health(await _json_body(request))
-
-    def store() -> None:
-        with uow:
-            services.record_health(uow.session, t.terminal_id, report, now=ctx.clock.now())
-            uow.commit()
-
-    await run_in_threadpool(store)
+    await run_in_threadpool(services.record_health, uow, t.terminal_id, report, now=ctx.clock.now())
     return {"ok": True}
 
 
@@ -163,47 +155,36 @@ def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
 @admin.post("/terminals/enrolment-codes", status_code=201)
 def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     ensure_school(who, body.school_id)
-    with uow:
-        code = services.create_enrolment_code(
-            uow.session,
-            school_id=body.school_id,
-            canteen_id=body.canteen_id,
-            admin_id=who.id,
-            now=ctx.clock.now(),
-        )
-        uow.commit()
+    code = services.create_enrolment_code(
+        uow, school_id=body.school_id, canteen_id=body.canteen_id, admin_id=who.id, now=ctx.clock.now()
+    )
     return _code_answer(code, ctx)
 
 
 @admin.post("/terminals/{terminal_id}/retire")
 def retire(terminal_id: int, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
-    with uow:
-        services.retire(uow.session, terminal_id, now=ctx.clock.now(), school_ids=who.school_ids)
-        uow.commit()
+    services.retire(uow, terminal_id, now=ctx.clock.now(), school_ids=who.school_ids)
     return {"terminal_id": terminal_id, "status": "retired"}
 
 
 @admin.post("/terminals/{terminal_id}/move")
 def move(terminal_id: int, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
-    with uow:
-        code = services.move(
-            uow.session,
-            terminal_id,
-            school_id=body.school_id,
-            canteen_id=body.canteen_id,
-            admin_id=who.id,
-            now=ctx.clock.now(),
-            school_ids=who.school_ids,
-        )
-        uow.commit()
+    code = services.move(
+        uow,
+        terminal_id,
+        school_id=body.school_id,
+        canteen_id=body.canteen_id,
+        admin_id=who.id,
+        now=ctx.clock.now(),
+        school_ids=who.school_ids,
+    )
     return _code_answer(code, ctx)
 
 
 @admin.get("/schools/{school_id}/terminals")
-def fleet(school_id: int, ctx: CtxDep, who: AnyFleetViewer, include_retired: bool = False) -> dict[str, Any]:
+def fleet(school_id: int, uow: UowDep, who: AnyFleetViewer, include_retired: bool = False) -> dict[str, Any]:
     ensure_school(who, school_id)
-    with ctx.session_factory() as session:
-        view = services.fleet_view(session, school_id, include_retired=include_retired)
+    view = services.fleet_view(uow.session, school_id, include_retired=include_retired)
     return {
         "school_id": school_id,
         "terminals": [

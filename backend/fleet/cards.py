@@ -6,17 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from backend.auth import AuthReason, Principal, Role, require_admin
+from backend.auth import Principal, Role, require_admin
 from backend.deps import CtxDep, UowDep
-from backend.errors import DomainError
-from backend.fleet.tables import CardRegistration
-from backend.roster.tables import Pupil
-from shared_crypto import CardCredential, KeyRole, issue_card_credential, uid_hash
+from shared_crypto import CardCredential, KeyRole, issue_card_credential
 from shared_crypto.card import PSEUDONYM_LEN, UID_LENGTHS
 
+from . import services
 from .model import FleetError, FleetReason
 
 router = APIRouter(prefix="/api/admin/v1/cards", tags=["cards"])
@@ -40,25 +36,19 @@ def _uid(hex_uid: str) -> bytes:
     return uid
 
 
-def _pupil(session: Session, who: Principal, hex_pseudonym: str) -> Pupil:
+def _pseudonym(hex_pseudonym: str) -> bytes:
+    """b"" when it is not hex: the lookup then finds no pupil."""
     try:
-        pseudonym = bytes.fromhex(hex_pseudonym)
+        return bytes.fromhex(hex_pseudonym)
     except ValueError:
-        pseudonym = b""
-    pupil = session.scalars(select(Pupil).where(Pupil.pseudonym == pseudonym)).first()
-    if len(pseudonym) != PSEUDONYM_LEN or pupil is None:
-        raise FleetError(FleetReason.NO_SUCH_PUPIL, "no pupil with that pseudonym")
-    if pupil.school_id not in who.school_ids:
-        raise DomainError(AuthReason.FORBIDDEN, "the pupil's school is not one of yours")
-    return pupil
+        return b""
 
 
 @router.post("/credential")
 def credential(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> Response:
     uid = _uid(body.uid)
-    with uow:
-        pupil = _pupil(uow.session, who, body.pseudonym)
-        cred = CardCredential(pupil.school_id, uid, pupil.pseudonym, int(ctx.clock.now().timestamp()))
+    pupil = services.card_pupil(uow.session, who.school_ids, _pseudonym(body.pseudonym))
+    cred = CardCredential(pupil.school_id, uid, pupil.pseudonym, int(ctx.clock.now().timestamp()))
     data = issue_card_credential(ctx.keys.signing_key(KeyRole.CARD_ISSUER), cred)
     return Response(data, media_type="application/cose")
 
@@ -66,19 +56,5 @@ def credential(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> Resp
 @router.post("/register")
 def register(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> dict[str, str]:
     uid = _uid(body.uid)
-    digest = uid_hash(uid)
-    with uow:
-        pupil = _pupil(uow.session, who, body.pseudonym)
-        row = uow.session.scalars(select(CardRegistration).where(CardRegistration.uid_hash == digest)).first()
-        if row is not None and row.active:
-            raise FleetError(FleetReason.CARD_ALREADY_REGISTERED, "this card is registered to a pupil")
-        if row is None:
-            uow.session.add(
-                CardRegistration(
-                    pupil_id=pupil.id, uid_hash=digest, registered_at=ctx.clock.now(), active=True
-                )
-            )
-        else:  # a card given back and handed out again
-            row.pupil_id, row.registered_at, row.active = pupil.id, ctx.clock.now(), True
-        uow.commit()
+    digest = services.register_card(uow, who.school_ids, _pseudonym(body.pseudonym), uid, now=ctx.clock.now())
     return {"uid_hash": digest.hex()}

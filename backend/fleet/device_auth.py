@@ -11,7 +11,7 @@ from fastapi import Request
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from backend.deps import get_ctx
+from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError
 from shared_crypto import KeyRole, Reason, VerificationError, VerifyKey, verify_device_auth
 from shared_crypto.device_auth import HEADER
@@ -77,9 +77,11 @@ def authenticate_request(session: Session, request: Request, now: int) -> Termin
     )
 
 
-def require_terminal(request: Request) -> TerminalIdentity:
-    """FastAPI dependency: the authenticated, active terminal making this request."""
-    ctx = get_ctx(request)
-    now = int(ctx.clock.now().timestamp())
-    with ctx.session_factory() as session:
-        return authenticate_request(session, request, now)
+def require_terminal(request: Request, ctx: CtxDep, uow: UowDep) -> TerminalIdentity:
+    """FastAPI dependency: the authenticated, active terminal making this request, looked up in the
+    request's unit of work; the read transaction ends here, so no lock or pooled connection is held
+    while the route reads the terminal's upload."""
+    try:
+        return authenticate_request(uow.session, request, int(ctx.clock.now().timestamp()))
+    finally:
+        uow.rollback()

@@ -10,8 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.roster.tables import School
-from shared_crypto import VerifyKey
+from backend.auth.model import AuthReason
+from backend.errors import DomainError
+from backend.roster.tables import Pupil, School
+from backend.unit_of_work import UnitOfWork
+from shared_crypto import VerifyKey, uid_hash
+from shared_crypto.card import PSEUDONYM_LEN
 
 from .model import (
     CODE_VALIDITY,
@@ -26,7 +30,7 @@ from .model import (
     code_digest,
     new_code,
 )
-from .tables import EnrolmentCodeRow, TerminalRow
+from .tables import CardRegistration, EnrolmentCodeRow, TerminalRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,14 @@ class IssuedCode:
 
 
 def create_enrolment_code(
+    uow: UnitOfWork, *, school_id: int, canteen_id: int, admin_id: int | None, now: datetime
+) -> IssuedCode:
+    code = _new_code(uow.session, school_id=school_id, canteen_id=canteen_id, admin_id=admin_id, now=now)
+    uow.commit()
+    return code
+
+
+def _new_code(
     session: Session, *, school_id: int, canteen_id: int, admin_id: int | None, now: datetime
 ) -> IssuedCode:
     if session.get(School, school_id) is None:
@@ -69,9 +81,10 @@ def _public_key(hex_key: object) -> VerifyKey:
 
 
 def enrol(
-    session: Session, *, code: str, public_key: object, hostname: str, software_version: str, now: datetime
+    uow: UnitOfWork, *, code: str, public_key: object, hostname: str, software_version: str, now: datetime
 ) -> TerminalRow:
     """Spend a one-time code on a new terminal bound to the code's school and canteen."""
+    session = uow.session
     key = _public_key(public_key)
     row = session.scalars(
         for_update(session, select(EnrolmentCodeRow).where(EnrolmentCodeRow.digest == code_digest(code)))
@@ -108,6 +121,7 @@ def enrol(
         raise FleetError(FleetReason.KEY_IN_USE, "another terminal holds this key") from None
     row.used_at = now
     row.terminal_id = terminal.id
+    uow.commit()
     return terminal
 
 
@@ -119,9 +133,14 @@ def _terminal(session: Session, terminal_id: int, school_ids: frozenset[int] | N
 
 
 def retire(
-    session: Session, terminal_id: int, *, now: datetime, school_ids: frozenset[int] | None = None
+    uow: UnitOfWork, terminal_id: int, *, now: datetime, school_ids: frozenset[int] | None = None
 ) -> None:
     """From now on the terminal's key is refused; its uploaded meals stay."""
+    _retire(uow.session, terminal_id, now=now, school_ids=school_ids)
+    uow.commit()
+
+
+def _retire(session: Session, terminal_id: int, *, now: datetime, school_ids: frozenset[int] | None) -> None:
     row = _terminal(session, terminal_id, school_ids)
     if row.status == TerminalStatus.RETIRED:
         raise FleetError(FleetReason.TERMINAL_RETIRED, f"terminal {terminal_id} is retired already")
@@ -130,7 +149,7 @@ def retire(
 
 
 def move(
-    session: Session,
+    uow: UnitOfWork,
     terminal_id: int,
     *,
     school_id: int,
@@ -142,14 +161,14 @@ def move(
     """A move is a retirement plus a code for the new school: the device enrols again (it may keep its key)."""
     if school_ids is not None and school_id not in school_ids:
         raise FleetError(FleetReason.NO_SUCH_SCHOOL, f"school {school_id}")
-    retire(session, terminal_id, now=now, school_ids=school_ids)
-    return create_enrolment_code(
-        session, school_id=school_id, canteen_id=canteen_id, admin_id=admin_id, now=now
-    )
+    _retire(uow.session, terminal_id, now=now, school_ids=school_ids)
+    code = _new_code(uow.session, school_id=school_id, canteen_id=canteen_id, admin_id=admin_id, now=now)
+    uow.commit()
+    return code
 
 
-def record_health(session: Session, terminal_id: int, report: HealthReport, *, now: datetime) -> None:
-    row = _terminal(session, terminal_id, None)
+def record_health(uow: UnitOfWork, terminal_id: int, report: HealthReport, *, now: datetime) -> None:
+    row = _terminal(uow.session, terminal_id, None)
     row.last_sync = None if report.last_sync is None else datetime.fromtimestamp(report.last_sync, UTC)
     row.backlog = report.backlog
     row.clock_offset = report.clock_offset_s
@@ -157,6 +176,7 @@ def record_health(session: Session, terminal_id: int, report: HealthReport, *, n
     row.faults = list(report.faults)
     row.disk_free_bytes = report.disk_free_bytes
     row.last_seen = now
+    uow.commit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +218,31 @@ def fleet_view(session: Session, school_id: int, *, include_retired: bool = Fals
         )
         for r in session.scalars(stmt)
     ]
+
+
+def card_pupil(session: Session, school_ids: frozenset[int], pseudonym: bytes) -> Pupil:
+    """The pupil a card is made or registered for, in one of the caller's schools."""
+    pupil = session.scalars(select(Pupil).where(Pupil.pseudonym == pseudonym)).first()
+    if len(pseudonym) != PSEUDONYM_LEN or pupil is None:
+        raise FleetError(FleetReason.NO_SUCH_PUPIL, "no pupil with that pseudonym")
+    if pupil.school_id not in school_ids:
+        raise DomainError(AuthReason.FORBIDDEN, "the pupil's school is not one of yours")
+    return pupil
+
+
+def register_card(
+    uow: UnitOfWork, school_ids: frozenset[int], pseudonym: bytes, uid: bytes, *, now: datetime
+) -> bytes:
+    """A card the school already has (not an NTAG credential) registered to a pupil; returns its UID hash."""
+    session = uow.session
+    digest = uid_hash(uid)
+    pupil = card_pupil(session, school_ids, pseudonym)
+    row = session.scalars(select(CardRegistration).where(CardRegistration.uid_hash == digest)).first()
+    if row is not None and row.active:
+        raise FleetError(FleetReason.CARD_ALREADY_REGISTERED, "this card is registered to a pupil")
+    if row is None:
+        session.add(CardRegistration(pupil_id=pupil.id, uid_hash=digest, registered_at=now, active=True))
+    else:  # a card given back and handed out again
+        row.pupil_id, row.registered_at, row.active = pupil.id, now, True
+    uow.commit()
+    return digest

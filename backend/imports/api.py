@@ -8,9 +8,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, UploadFile
 from pydantic import BaseModel, ConfigDict
 
 from backend.auth import Principal, Role, require_admin
-from backend.deps import CtxDep, dispatch_sms_after_response
+from backend.deps import CtxDep, UowDep, dispatch_sms_after_response
 from backend.errors import DomainError
-from backend.unit_of_work import UnitOfWork
 
 from .model import ImportKind, ImportReason
 from .services import run_import
@@ -44,22 +43,25 @@ class ImportOut(BaseModel):
 
 @router.post("/imports/{kind}")
 def upload(
-    kind: ImportKind, file: UploadFile, principal: District, ctx: CtxDep, background: BackgroundTasks
+    kind: ImportKind,
+    file: UploadFile,
+    principal: District,
+    ctx: CtxDep,
+    uow: UowDep,
+    background: BackgroundTasks,
 ) -> ImportOut:
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise DomainError(ImportReason.TOO_LARGE, f"at most {MAX_UPLOAD} bytes")
-    with UnitOfWork(ctx.session_factory) as uow:
-        report = run_import(
-            uow.session,
-            kind,
-            data,
-            file.filename or "upload.csv",
-            actor=f"admin:{principal.id}",
-            scope=principal,
-            settings=ctx.settings,
-            now=ctx.clock.now(),
-        )
-        uow.commit()
+    report = run_import(
+        uow,
+        kind,
+        data,
+        file.filename or "upload.csv",
+        actor=f"admin:{principal.id}",
+        scope=principal,
+        settings=ctx.settings,
+        now=ctx.clock.now(),
+    )
     dispatch_sms_after_response(background, ctx)
     return ImportOut.model_validate(report)

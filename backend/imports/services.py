@@ -18,6 +18,7 @@ from backend.errors import DomainError
 from backend.imports.tables import ImportRejection, ImportRun
 from backend.roster.pseudonym import display_for, pseudonym_for
 from backend.roster.tables import Guardianship, Parent, Pupil, School
+from backend.unit_of_work import UnitOfWork
 
 from .model import (
     ImportKind,
@@ -53,7 +54,7 @@ class ImportReport:
 
 
 def run_import(
-    session: Session,
+    uow: UnitOfWork,
     kind: ImportKind,
     data: bytes,
     filename: str,
@@ -65,6 +66,7 @@ def run_import(
 ) -> ImportReport:
     """`scope`: the importing admin; rows for schools outside their district are rejected OUT_OF_SCOPE.
     None (system imports, benchmarks) accepts every school."""
+    session = uow.session
     rows: list[Row] = []
     rejected: list[Rejection] = []
     seen: set[tuple[str, ...]] = set()
@@ -110,6 +112,7 @@ def run_import(
                 for r in report.rejected
             ],
         )
+    uow.commit()
     return report
 
 

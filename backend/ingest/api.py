@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.context import AppContext
-from backend.deps import CtxDep
+from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError, not_found
 from backend.fleet.device_auth import require_terminal
 from backend.fleet.model import TerminalIdentity
@@ -34,17 +34,9 @@ def notifier_of(ctx: AppContext) -> Notifier:
     return OutboxNotifier(ctx.clock.now)
 
 
-def _store(ctx: AppContext, data: bytes, t: TerminalIdentity) -> services.IngestResult:
-    batch = services.verify(data, t)
-    with ctx.session_factory() as session:
-        result = services.ingest(session, batch, t, received_at=ctx.clock.now(), notifier=notifier_of(ctx))
-        session.commit()
-    return result
-
-
 @terminal.post("/meal-batches")
 async def meal_batches(
-    request: Request, ctx: CtxDep, t: Annotated[TerminalIdentity, Depends(require_terminal)]
+    request: Request, ctx: CtxDep, uow: UowDep, t: Annotated[TerminalIdentity, Depends(require_terminal)]
 ) -> dict[str, int]:
     if request.headers.get("Content-Type", "").split(";")[0].strip() != "application/cose":
         raise DomainError(services.IngestReason.WRONG_CONTENT_TYPE, "send the batch as application/cose")
@@ -56,20 +48,21 @@ async def meal_batches(
         data += chunk
         if len(data) > MAX_BATCH:
             raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes")
-    result = await run_in_threadpool(_store, ctx, bytes(data), t)
+    result = await run_in_threadpool(
+        services.store_batch, uow, bytes(data), t, received_at=ctx.clock.now(), notifier=notifier_of(ctx)
+    )
     return {"accepted": result.accepted, "duplicates": result.duplicates, "flagged": result.flagged}
 
 
 @admin.get("/flagged-meals")
 def flagged(
-    ctx: CtxDep, who: Reviewer, school_id: int | None = None, include_decided: bool = False
+    uow: UowDep, who: Reviewer, school_id: int | None = None, include_decided: bool = False
 ) -> dict[str, Any]:
     if school_id is not None:
         ensure_school(who, school_id)
-    with ctx.session_factory() as session:
-        meals = review.flagged_meals(
-            session, who.school_ids, school_id=school_id, include_decided=include_decided
-        )
+    meals = review.flagged_meals(
+        uow.session, who.school_ids, school_id=school_id, include_decided=include_decided
+    )
     return {
         "meals": [
             {
@@ -94,24 +87,22 @@ class DecisionBody(BaseModel):
 
 
 @admin.post("/flagged-meals/{event_id}/decision")
-def decide(event_id: str, body: DecisionBody, ctx: CtxDep, who: Reviewer) -> dict[str, str]:
+def decide(event_id: str, body: DecisionBody, ctx: CtxDep, uow: UowDep, who: Reviewer) -> dict[str, str]:
     try:
         raw = bytes.fromhex(event_id)
     except ValueError:
         raw = b""
     if len(raw) != 16:
         raise not_found("meal")
-    with ctx.session_factory() as session:
-        status = review.decide(
-            session,
-            raw,
-            body.decision,
-            admin_id=who.id,
-            school_ids=who.school_ids,
-            now=ctx.clock.now(),
-            note=body.note,
-        )
-        session.commit()
+    status = review.decide(
+        uow,
+        raw,
+        body.decision,
+        admin_id=who.id,
+        school_ids=who.school_ids,
+        now=ctx.clock.now(),
+        note=body.note,
+    )
     return {"event_id": event_id, "status": status}
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from backend.clock import KZ_TZ, local_date
+from backend.unit_of_work import UnitOfWork
 
 from .tables import MealEventRow, MealFlagRow, RefusalRow
 
@@ -135,11 +136,16 @@ class Maintenance:
     deleted: int = 0  # SQLite: rows past retention
 
 
-def maintain(session: Session, now: datetime, rule: Retention | None = None) -> Maintenance:
-    """The worker's pass, in the caller's transaction: next months ready, expired ones detached (or, on
-    SQLite, deleted), archives past their years dropped. Idempotent; copies of the worker may race
-    (an advisory lock serialises them)."""
-    rule = rule or Retention()
+def maintain(uow: UnitOfWork, now: datetime, rule: Retention | None = None) -> Maintenance:
+    """The worker's pass, committed: next months ready, expired ones detached (or, on SQLite, deleted),
+    archives past their years dropped. Idempotent; copies of the worker may race (an advisory lock
+    serialises them)."""
+    done = _maintain(uow.session, now, rule or Retention())
+    uow.commit()
+    return done
+
+
+def _maintain(session: Session, now: datetime, rule: Retention) -> Maintenance:
     today = month_start(local_date(now))
     done = Maintenance()
     if not _is_pg(session):

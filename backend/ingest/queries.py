@@ -5,6 +5,7 @@ meal table can change shape (partitions, renamed columns) without rippling throu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -62,3 +63,14 @@ def voucher_meals(session: Session, school_id: int, voucher_id: int, *, limit: i
         .limit(limit)
     )
     return [_meal(r) for r in session.scalars(stmt)]
+
+
+def served_at(session: Session, meals: Collection[tuple[int, bytes]]) -> dict[bytes, datetime]:
+    """When each of these (school, event id) meals was served (a meal not on record is left out)."""
+    if not meals:
+        return {}
+    stmt = select(MealEventRow.id, MealEventRow.served_at).where(
+        MealEventRow.school_id.in_(sorted({school for school, _ in meals})),
+        MealEventRow.id.in_(sorted({event_id for _, event_id in meals})),
+    )
+    return {event_id: at for event_id, at in session.execute(stmt)}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
 from backend.errors import DomainError, not_found
+from backend.unit_of_work import UnitOfWork
 
 from .model import Decision, MealStatus, ReviewReason
 from .tables import MealEventRow, MealFlagRow
@@ -73,7 +74,7 @@ def flagged_meals(
 
 
 def decide(
-    session: Session,
+    uow: UnitOfWork,
     event_id: bytes,
     decision: Decision,
     *,
@@ -83,6 +84,7 @@ def decide(
     note: str | None = None,
 ) -> str:
     """Accept (billable from now on) or reject a flagged meal; a decided meal cannot be decided again."""
+    session = uow.session
     meal = session.scalars(
         for_update(session, select(MealEventRow).where(MealEventRow.id == event_id))
     ).first()
@@ -97,4 +99,5 @@ def decide(
     )
     for flag in session.scalars(select(MealFlagRow).where(MealFlagRow.event_id == event_id)):
         flag.decided_by, flag.decided_at, flag.decision, flag.note = admin_id, now, decision.value, note
+    uow.commit()
     return meal.status

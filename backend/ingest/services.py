@@ -24,6 +24,7 @@ from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
 from backend.fleet.tables import TerminalRow
 from backend.notify.model import MealNotice, Notifier
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
@@ -220,6 +221,15 @@ def _meal_dict(m: MealRow) -> dict[str, object]:
         "status": m.status,
         "flags": m.flags,
     }
+
+
+def store_batch(
+    uow: UnitOfWork, data: bytes, terminal: TerminalIdentity, *, received_at: datetime, notifier: Notifier
+) -> IngestResult:
+    """The terminal's upload: verified, stored and committed in one transaction."""
+    result = ingest(uow.session, verify(data, terminal), terminal, received_at=received_at, notifier=notifier)
+    uow.commit()
+    return result
 
 
 def ingest(

@@ -51,6 +51,7 @@ class OutboxNotifier:
             rows.append(
                 {
                     "event_id": n.event_id,
+                    "school_id": n.school_id,
                     "kind": KIND_MEAL,
                     "voucher_id": n.voucher_id,
                     "pupil_id": n.pupil_id,

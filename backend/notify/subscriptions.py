@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from backend.auth.model import Principal
 from backend.errors import DomainError
 from backend.notify.model import NotifyReason
+from backend.unit_of_work import UnitOfWork
 
 from .delivery_tables import NotifyPreferenceRow, ParentNoticeRow, PushSubscriptionRow
 
@@ -29,7 +30,7 @@ def _b64url(value: str, *, size: int, what: str) -> str:
 
 
 def subscribe(
-    session: Session,
+    uow: UnitOfWork,
     parent: Principal,
     *,
     endpoint: str,
@@ -44,6 +45,7 @@ def subscribe(
         )
     _b64url(p256dh, size=65, what="p256dh")
     _b64url(auth, size=16, what="auth")
+    session = uow.session
     row = session.scalars(select(PushSubscriptionRow).where(PushSubscriptionRow.endpoint == endpoint)).first()
     if row is None:
         row = PushSubscriptionRow(endpoint=endpoint, created_at=now)
@@ -61,6 +63,7 @@ def subscribe(
         session.execute(
             delete(PushSubscriptionRow).where(PushSubscriptionRow.id.in_(ids[MAX_SUBSCRIPTIONS:]))
         )
+    uow.commit()
     return row
 
 
@@ -85,12 +88,13 @@ def sms_digest(session: Session, parent: Principal) -> bool:
     return bool(row and row.sms_digest)
 
 
-def set_sms_digest(session: Session, parent: Principal, on: bool) -> None:
-    row = session.get(NotifyPreferenceRow, parent.parent_id)
+def set_sms_digest(uow: UnitOfWork, parent: Principal, on: bool) -> None:
+    row = uow.session.get(NotifyPreferenceRow, parent.parent_id)
     if row is None:
-        session.add(NotifyPreferenceRow(parent_id=parent.parent_id, sms_digest=on))
+        uow.session.add(NotifyPreferenceRow(parent_id=parent.parent_id, sms_digest=on))
     else:
         row.sms_digest = on
+    uow.commit()
 
 
 def notices_for(session: Session, parent: Principal, limit: int = 100) -> list[ParentNoticeRow]:

@@ -15,6 +15,7 @@ from backend.auth.model import Principal
 from backend.calendar.services import load_calendar
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 from backend.vouchers.model import VoucherReason, VoucherStatus
 from backend.web_settings import WebSettings
@@ -35,8 +36,9 @@ class SharedLink:
 
 
 def share(
-    session: Session, principal: Principal, voucher_id: int, *, now: datetime, ttl: timedelta
+    uow: UnitOfWork, principal: Principal, voucher_id: int, *, now: datetime, ttl: timedelta
 ) -> SharedLink:
+    session = uow.session
     v = vouchers.voucher_for_parent(session, principal, voucher_id)
     if v.status != VoucherStatus.ACTIVE:
         raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first")
@@ -52,6 +54,7 @@ def share(
     )
     session.add(row)
     session.flush()
+    uow.commit()
     return SharedLink(row.id, token, row.link_expires_at)
 
 
@@ -75,11 +78,12 @@ def link_child(session: Session, link: str, now: datetime) -> str:
     return vouchers.voucher_display(session, row.voucher_id)
 
 
-def install(session: Session, link: str, *, label: str, now: datetime) -> str:
+def install(uow: UnitOfWork, link: str, *, label: str, now: datetime) -> str:
     """Opens the link once: the phone gets the pass's own secret; the link is spent."""
-    row = _by_link(session, link, now, lock=True)
+    row = _by_link(uow.session, link, now, lock=True)
     device = secrets.token_urlsafe(32)
     row.installed_at, row.device_hash, row.device_label = now, _hash(device), label[:60] or None
+    uow.commit()
     return device
 
 
@@ -102,9 +106,10 @@ class PassData:
 
 
 def refresh(
-    session: Session, keys: KeyStore, device: str, *, settings: WebSettings, now: datetime
+    uow: UnitOfWork, keys: KeyStore, device: str, *, settings: WebSettings, now: datetime
 ) -> PassData:
     """All the pass's tokens for the coming school days in one go, under the pass's serial."""
+    session = uow.session
     stmt = select(PupilPassRow).where(PupilPassRow.device_hash == _hash(device))
     row = session.scalars(for_update(session, stmt)).first()
     if row is None:
@@ -118,6 +123,7 @@ def refresh(
     )
     slot_of = {(w.nbf, w.exp): w.slot for w in ws}
     row.serial, row.last_refresh_at, row.refreshes = issued.serial, now, row.refreshes + 1
+    uow.commit()
     return PassData(
         server_time=int(now.timestamp()),
         display=issued.display,
@@ -158,10 +164,11 @@ def passes_of(session: Session, principal: Principal, voucher_id: int) -> list[P
     ]
 
 
-def revoke(session: Session, principal: Principal, pass_id: int, *, now: datetime) -> int:
+def revoke(uow: UnitOfWork, principal: Principal, pass_id: int, *, now: datetime) -> int:
     """Ends a pass. An installed one also takes the voucher a new serial, so the tokens on that phone
     are refused (SUPERSEDED) by every terminal from its next sync; the child's other passes move to
     the new serial at their next refresh. Returns the voucher id."""
+    session = uow.session
     row = session.scalars(for_update(session, select(PupilPassRow).where(PupilPassRow.id == pass_id))).first()
     if row is None:
         raise not_found("pass")
@@ -177,4 +184,5 @@ def revoke(session: Session, principal: Principal, pass_id: int, *, now: datetim
             reason=f"pass {row.id} revoked",
             now=now,
         )
+    uow.commit()
     return row.voucher_id

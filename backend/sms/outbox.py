@@ -15,6 +15,7 @@ from backend.adapters.locking import for_update
 from backend.adapters.sms_gateways import SmsGateway, SmsSendError
 from backend.clock import Clock
 from backend.sms.tables import SmsMessage
+from backend.unit_of_work import UnitOfWork
 
 STALE_CLAIM = timedelta(minutes=10)
 
@@ -64,7 +65,8 @@ def dispatch_pending(
     failed: set[int] = set()
     while True:
         now = clock.now()
-        with session_factory() as session, session.begin():
+        with UnitOfWork(session_factory) as uow:
+            session = uow.session
             stmt = (
                 select(SmsMessage)
                 .where(
@@ -83,6 +85,7 @@ def dispatch_pending(
             for msg in rows:
                 msg.status, msg.claimed_at = "sending", now
             claimed = [(m.id, m.phone, m.body) for m in rows]
+            uow.commit()
         if not claimed:
             return sent
         outcomes: list[tuple[int, str | None, str | None]] = []
@@ -91,7 +94,8 @@ def dispatch_pending(
                 outcomes.append((message_id, gateway.send(message_id, phone, body), None))
             except SmsSendError as exc:
                 outcomes.append((message_id, None, str(exc)[:200]))
-        with session_factory() as session, session.begin():
+        with UnitOfWork(session_factory) as uow:
+            session = uow.session
             for message_id, provider_id, error in outcomes:
                 row = session.get(SmsMessage, message_id)
                 assert row is not None
@@ -101,3 +105,4 @@ def dispatch_pending(
                 else:
                     row.status, row.note = "queued", error
                     failed.add(message_id)
+            uow.commit()

@@ -13,14 +13,10 @@ import segno
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from backend.auth import Principal, Role, require_admin, require_parent
-from backend.deps import CtxDep
-from backend.errors import not_found
-from backend.roster.tables import Pupil
-from backend.unit_of_work import UnitOfWork
-from backend.vouchers.tables import Voucher, VoucherEvent
+from backend.deps import CtxDep, UowDep
+from backend.vouchers.tables import Voucher
 
 from . import services
 from .model import Plan
@@ -85,50 +81,40 @@ def _voucher_out(v: Voucher | services.ChildVoucher, voucher_id: int, child: str
 
 
 @router.get("/api/parent/v1/vouchers")
-def my_vouchers(principal: ParentDep, ctx: CtxDep) -> list[VoucherOut]:
-    with ctx.session_factory() as s:
-        return [_voucher_out(c, c.voucher_id, c.display) for c in services.list_for_parent(s, principal)]
-
-
-def _display(ctx: CtxDep, v: Voucher) -> str:
-    with ctx.session_factory() as s:
-        return s.scalar(select(Pupil.display).where(Pupil.id == v.pupil_id)) or ""
+def my_vouchers(principal: ParentDep, uow: UowDep) -> list[VoucherOut]:
+    children = services.list_for_parent(uow.session, principal)
+    return [_voucher_out(c, c.voucher_id, c.display) for c in children]
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/activate")
-def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
-    with UnitOfWork(ctx.session_factory) as uow:
-        v = services.activate(uow.session, principal, voucher_id, ctx.clock.now())
-        uow.commit()
-    return _voucher_out(v, v.id, _display(ctx, v))
+def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> VoucherOut:
+    v = services.activate(uow, principal, voucher_id, ctx.clock.now())
+    return _voucher_out(v, v.id, services.voucher_display(uow.session, v.id))
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/refuse")
-def refuse(voucher_id: int, body: RefuseIn, principal: ParentDep, ctx: CtxDep) -> VoucherOut:
-    with UnitOfWork(ctx.session_factory) as uow:
-        v = services.refuse(uow.session, principal, voucher_id, body.reason, ctx.clock.now())
-        uow.commit()
-    return _voucher_out(v, v.id, _display(ctx, v))
+def refuse(voucher_id: int, body: RefuseIn, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> VoucherOut:
+    v = services.refuse(uow, principal, voucher_id, body.reason, ctx.clock.now())
+    return _voucher_out(v, v.id, services.voucher_display(uow.session, v.id))
 
 
-def _issue(ctx: CtxDep, principal: Principal, voucher_id: int, *, supersede: bool) -> services.IssuedQr:
-    with UnitOfWork(ctx.session_factory) as uow:
-        issued = services.issue_qr(
-            uow.session,
-            ctx.keys,
-            principal,
-            voucher_id,
-            now=ctx.clock.now(),
-            validity=timedelta(seconds=ctx.settings.qr_validity_seconds),
-            supersede=supersede,
-        )
-        uow.commit()
-    return issued
+def _issue(
+    ctx: CtxDep, uow: UowDep, principal: Principal, voucher_id: int, *, supersede: bool
+) -> services.IssuedQr:
+    return services.issue_qr(
+        uow,
+        ctx.keys,
+        principal,
+        voucher_id,
+        now=ctx.clock.now(),
+        validity=timedelta(seconds=ctx.settings.qr_validity_seconds),
+        supersede=supersede,
+    )
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/qr")
-def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
-    q = _issue(ctx, principal, voucher_id, supersede=False)
+def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
+    q = _issue(ctx, uow, principal, voucher_id, supersede=False)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
 
@@ -137,8 +123,8 @@ def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> Response:
-    q = _issue(ctx, principal, voucher_id, supersede=False)
+def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> Response:
+    q = _issue(ctx, uow, principal, voucher_id, supersede=False)
     buf = io.BytesIO()
     # Alphanumeric mode, error correction M: the token format is sized for a version-7-M symbol.
     segno.make_qr(q.text, error="m", boost_error=False).save(buf, kind="png", scale=6, border=4)
@@ -154,57 +140,48 @@ def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> Response
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/reissue")
-def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> QrOut:
+def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
     """A token leaked: a new one whose serial becomes the minimum, so older ones are SUPERSEDED."""
-    q = _issue(ctx, principal, voucher_id, supersede=True)
+    q = _issue(ctx, uow, principal, voucher_id, supersede=True)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/events")
-def parent_events(voucher_id: int, principal: ParentDep, ctx: CtxDep) -> list[EventOut]:
-    with ctx.session_factory() as s:
-        return [EventOut.model_validate(e) for e in services.voucher_events(s, principal, voucher_id)]
+def parent_events(voucher_id: int, principal: ParentDep, uow: UowDep) -> list[EventOut]:
+    return [EventOut.model_validate(e) for e in services.voucher_events(uow.session, principal, voucher_id)]
 
 
 @router.get("/api/admin/v1/vouchers/{voucher_id}/events")
-def admin_events(voucher_id: int, principal: AnyAdmin, ctx: CtxDep) -> list[EventOut]:
-    with ctx.session_factory() as s:
-        v = s.get(Voucher, voucher_id)
-        if v is None or v.school_id not in principal.school_ids:
-            raise not_found("voucher")
-        rows = s.scalars(
-            select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)
-        )
-        return [EventOut.model_validate(e) for e in rows]
+def admin_events(voucher_id: int, principal: AnyAdmin, uow: UowDep) -> list[EventOut]:
+    events = services.admin_voucher_events(uow.session, principal.school_ids, voucher_id)
+    return [EventOut.model_validate(e) for e in events]
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/revoke")
-def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep) -> dict[str, str]:
-    with UnitOfWork(ctx.session_factory) as uow:
-        v = uow.session.get(Voucher, voucher_id)
-        if v is None or v.school_id not in principal.school_ids:
-            raise not_found("voucher")
-        v = services.revoke(
-            uow.session, voucher_id, actor=f"admin:{principal.id}", reason=body.reason, now=ctx.clock.now()
-        )
-        uow.commit()
-        return {"status": v.status}
+def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep, uow: UowDep) -> dict[str, str]:
+    v = services.revoke(
+        uow,
+        voucher_id,
+        school_ids=principal.school_ids,
+        actor=f"admin:{principal.id}",
+        reason=body.reason,
+        now=ctx.clock.now(),
+    )
+    return {"status": v.status}
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/plan")
-def set_plan(voucher_id: int, body: PlanIn, principal: District, ctx: CtxDep) -> dict[str, int | str]:
+def set_plan(
+    voucher_id: int, body: PlanIn, principal: District, ctx: CtxDep, uow: UowDep
+) -> dict[str, int | str]:
     """Free or discounted: the district admin's decision, in the voucher's audit trail."""
-    with UnitOfWork(ctx.session_factory) as uow:
-        v = uow.session.get(Voucher, voucher_id)
-        if v is None or v.school_id not in principal.school_ids:
-            raise not_found("voucher")
-        v = services.set_plan(
-            uow.session,
-            voucher_id,
-            body.plan,
-            actor=f"admin:{principal.id}",
-            reason=body.reason,
-            now=ctx.clock.now(),
-        )
-        uow.commit()
-        return {"plan": v.plan, "status": v.status}
+    v = services.set_plan(
+        uow,
+        voucher_id,
+        body.plan,
+        school_ids=principal.school_ids,
+        actor=f"admin:{principal.id}",
+        reason=body.reason,
+        now=ctx.clock.now(),
+    )
+    return {"plan": v.plan, "status": v.status}

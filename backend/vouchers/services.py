@@ -17,6 +17,7 @@ from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
 from backend.roster.tables import Pupil, School
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
@@ -162,42 +163,61 @@ def voucher_for_parent(
     return voucher
 
 
-def activate(session: Session, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+def activate(uow: UnitOfWork, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+    session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     if v.status == VoucherStatus.ACTIVE:
         return v
     change_status(
         session, v, VoucherStatus.ACTIVE, actor=f"parent:{principal.id}", reason="activated", now=now
     )
+    uow.commit()
     return v
 
 
-def refuse(session: Session, principal: Principal, voucher_id: int, reason: str, now: datetime) -> Voucher:
+def refuse(uow: UnitOfWork, principal: Principal, voucher_id: int, reason: str, now: datetime) -> Voucher:
     if not reason.strip():
         raise DomainError(VoucherReason.REASON_REQUIRED, "say why the voucher is refused")
+    session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     change_status(
         session, v, VoucherStatus.REFUSED, actor=f"parent:{principal.id}", reason=reason.strip(), now=now
     )
+    uow.commit()
     return v
 
 
-def revoke(session: Session, voucher_id: int, *, actor: str, reason: str, now: datetime) -> Voucher:
+def _voucher_in_scope(session: Session, voucher_id: int, school_ids: frozenset[int]) -> Voucher:
+    """The voucher, row-locked, if it is in one of the caller's schools; 404 otherwise (no probing)."""
     v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
-    if v is None:
+    if v is None or v.school_id not in school_ids:
         raise not_found("voucher")
-    change_status(session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    return v
+
+
+def revoke(
+    uow: UnitOfWork, voucher_id: int, *, school_ids: frozenset[int], actor: str, reason: str, now: datetime
+) -> Voucher:
+    v = _voucher_in_scope(uow.session, voucher_id, school_ids)
+    change_status(uow.session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    uow.commit()
     return v
 
 
 def set_plan(
-    session: Session, voucher_id: int, plan: Plan, *, actor: str, reason: str, now: datetime
+    uow: UnitOfWork,
+    voucher_id: int,
+    plan: Plan,
+    *,
+    school_ids: frozenset[int],
+    actor: str,
+    reason: str,
+    now: datetime,
 ) -> Voucher:
     """The district's decision on what the state pays; audited like a status change. Terminals get it
     with the next allowlist, billing prices meals from then on by the voucher's plan on the meal."""
-    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
-    if v is None:
-        raise not_found("voucher")
+    session = uow.session
+    v = _voucher_in_scope(session, voucher_id, school_ids)
     if v.plan == plan:
         raise DomainError(VoucherReason.PLAN_UNCHANGED, f"the voucher is already on plan {plan.name}")
     session.add(
@@ -212,6 +232,7 @@ def set_plan(
     )
     v.plan = plan
     v.updated_at = now
+    uow.commit()
     return v
 
 
@@ -224,7 +245,7 @@ class IssuedQr:
 
 
 def issue_qr(
-    session: Session,
+    uow: UnitOfWork,
     keys: KeyStore,
     principal: Principal,
     voucher_id: int,
@@ -235,6 +256,7 @@ def issue_qr(
 ) -> IssuedQr:
     """Signs a dynamic QR token with the next serial. `supersede` (re-issue after a leak) also raises
     min_serial to it, so terminals refuse every older token as SUPERSEDED."""
+    session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
     if v.status != VoucherStatus.ACTIVE:
         raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first")
@@ -262,11 +284,13 @@ def issue_qr(
     exp = min(nbf + int(validity.total_seconds()), int(end_of_validity.timestamp()))
     token = VoucherToken(voucher_id=v.id, school_id=v.school_id, serial=serial, plan=v.plan, nbf=nbf, exp=exp)
     text = issue_qr_text(keys.signing_key(KeyRole.VOUCHER_ISSUER), token)
+    uow.commit()
     return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
 
 
-def expire_vouchers(session: Session, *, now: datetime) -> int:
+def expire_vouchers(uow: UnitOfWork, *, now: datetime) -> int:
     """Vouchers whose last valid day has passed (school-local date) become expired."""
+    session = uow.session
     today = local_date(now)
     vouchers = session.scalars(
         select(Voucher).where(
@@ -276,6 +300,7 @@ def expire_vouchers(session: Session, *, now: datetime) -> int:
     ).all()
     for v in vouchers:
         change_status(session, v, VoucherStatus.EXPIRED, actor=SYSTEM, reason="end of school year", now=now)
+    uow.commit()
     return len(vouchers)
 
 
@@ -307,6 +332,18 @@ def list_for_parent(session: Session, principal: Principal) -> list[ChildVoucher
 
 def voucher_events(session: Session, principal: Principal, voucher_id: int) -> list[VoucherEvent]:
     voucher_for_parent(session, principal, voucher_id)
+    return _events(session, voucher_id)
+
+
+def admin_voucher_events(session: Session, school_ids: frozenset[int], voucher_id: int) -> list[VoucherEvent]:
+    """A voucher's audit trail for an admin of its school; 404 for any other voucher."""
+    v = session.get(Voucher, voucher_id)
+    if v is None or v.school_id not in school_ids:
+        raise not_found("voucher")
+    return _events(session, voucher_id)
+
+
+def _events(session: Session, voucher_id: int) -> list[VoucherEvent]:
     return list(
         session.scalars(
             select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id).order_by(VoucherEvent.id)

@@ -18,9 +18,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from backend.auth.model import Principal
 from backend.auth.services import parent_language, principal_for_token
 from backend.context import AppContext
-from backend.deps import get_ctx
+from backend.deps import CtxDep, UowDep, get_ctx
 from backend.errors import DomainError
 from backend.http_errors import status_of
+from backend.unit_of_work import UnitOfWork
 
 from . import i18n, security, texts
 from .assets import asset_url
@@ -41,6 +42,7 @@ class SignInRequired(Exception):
 class PageContext:
     request: Request
     ctx: AppContext
+    unit: UnitOfWork | None  # the request's unit of work (None on an error page built without one)
     lang: str
     principal: Principal | None
     csrf: str
@@ -53,23 +55,42 @@ class PageContext:
             raise SignInRequired
         return self.principal
 
+    @property
+    def uow(self) -> UnitOfWork:
+        """The request's unit of work (`backend.deps.UowDep`), handed to the services the page calls."""
+        assert self.unit is not None, "an error page calls no service"
+        return self.unit
+
     def gettext(self, message: str, **values: Any) -> str:
         text = i18n.translations(self.lang).gettext(message)
         return text % values if values else text
 
 
-def page_context(request: Request) -> PageContext:
-    """Built once per request (FastAPI caches dependencies): who is calling, in which language."""
-    ctx = get_ctx(request)
-    settings = ctx.settings.web
+def page_context(request: Request, ctx: CtxDep, uow: UowDep) -> PageContext:
+    """Built once per request (FastAPI caches dependencies): who is calling, in which language. Kept on
+    the request too, so a page for an error raised later is in the same language for the same parent."""
     principal = None
     record_language = None
     token = request.cookies.get(security.SESSION_COOKIE)
     if token:
-        with ctx.session_factory() as session:
-            principal = principal_for_token(session, token, ctx.clock.now())
-            if principal is not None and principal.kind == "parent":
-                record_language = parent_language(session, principal.parent_id)
+        principal = principal_for_token(uow.session, token, ctx.clock.now())
+        if principal is not None and principal.kind == "parent":
+            record_language = parent_language(uow.session, principal.parent_id)
+        uow.rollback()  # the lookup's read transaction ends before the page's own work
+    pc = _page_context(request, ctx, uow, principal, record_language, token)
+    request.state.page_context = pc
+    return pc
+
+
+def _page_context(
+    request: Request,
+    ctx: AppContext,
+    uow: UnitOfWork | None,
+    principal: Principal | None,
+    record_language: str | None,
+    token: str | None,
+) -> PageContext:
+    settings = ctx.settings.web
     lang = i18n.choose(
         chosen=request.cookies.get(security.LANGUAGE_COOKIE),
         record=record_language,
@@ -79,7 +100,16 @@ def page_context(request: Request) -> PageContext:
     bound = token if principal is not None else request.cookies.get(security.BROWSER_COOKIE)
     if not bound:
         bound = browser = security.new_browser_id()
-    return PageContext(request, ctx, lang, principal, security.csrf_token(settings, bound), browser)
+    return PageContext(request, ctx, uow, lang, principal, security.csrf_token(settings, bound), browser)
+
+
+def error_context(request: Request) -> PageContext:
+    """The page context for an error page: the request's own if it was built, else an anonymous one
+    (an error raised before the page context existed, e.g. by another dependency)."""
+    pc = getattr(request.state, "page_context", None)
+    if isinstance(pc, PageContext):
+        return pc
+    return _page_context(request, get_ctx(request), None, None, None, None)
 
 
 @cache
@@ -162,8 +192,8 @@ class WebRoute(APIRoute):
             except SignInRequired:
                 return RedirectResponse("/", status_code=303)
             except security.CsrfRefused:
-                return error_page(page_context(request), "CSRF_FAILED", 403)
+                return error_page(error_context(request), "CSRF_FAILED", 403)
             except DomainError as exc:
-                return error_page(page_context(request), exc.reason, status_of(exc))
+                return error_page(error_context(request), exc.reason, status_of(exc))
 
         return route

@@ -13,11 +13,10 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from backend.deps import get_ctx
+from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError
 from backend.http_errors import status_of
 from backend.passes import services as passes
-from backend.unit_of_work import UnitOfWork
 
 from . import security
 from .assets import asset_url
@@ -32,8 +31,8 @@ SHELL_ASSETS = ("app.css", "pass.js", "vendor/qrcode.js")
 
 @router.get("/pass/i/{link}")
 def install_page(link: str, pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        child = passes.link_child(session, link, pc.ctx.clock.now())
+    session = pc.uow.session
+    child = passes.link_child(session, link, pc.ctx.clock.now())
     return render(pc, "pass/install.html", child=child, link=link)
 
 
@@ -41,9 +40,7 @@ def install_page(link: str, pc: PageDep) -> Response:
 def install(link: str, pc: PageDep, form: FormDep) -> Response:
     """A POST, so a messenger's link preview (a GET) cannot spend the one-time link."""
     label = _label(pc.request.headers.get("user-agent", ""))
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        device = passes.install(uow.session, link, label=label, now=pc.ctx.clock.now())
-        uow.commit()
+    device = passes.install(pc.uow, link, label=label, now=pc.ctx.clock.now())
     response = redirect(pc, "/pass/")
     security.set_cookie(
         response,
@@ -65,15 +62,12 @@ def shell(pc: PageDep) -> Response:
 
 
 @router.get("/pass/data.json")
-def data(request: Request) -> Response:
-    ctx = get_ctx(request)
+def data(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     device = request.cookies.get(DEVICE_COOKIE)
     if not device:
         return _json({"reason": "NO_PASS"}, 404)
     try:
-        with UnitOfWork(ctx.session_factory) as uow:
-            pd = passes.refresh(uow.session, ctx.keys, device, settings=ctx.settings.web, now=ctx.clock.now())
-            uow.commit()
+        pd = passes.refresh(uow, ctx.keys, device, settings=ctx.settings.web, now=ctx.clock.now())
     except DomainError as exc:
         return _json({"reason": exc.reason}, status_of(exc))
     body = asdict(pd)

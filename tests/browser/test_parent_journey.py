@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from backend.passes.tables import PupilPassRow
 from backend.vouchers.services import children_of
-from backend.web.notice_delivery import deliver
+from backend.web.notice_worker import deliver
 from device.interfaces import DeviceReason
 
 from .harness import (

@@ -22,6 +22,7 @@ from backend.ingest.partitions import MEALS, REFUSALS, Retention, attached, deta
 from backend.ingest.queries import voucher_meals
 from backend.ingest.tables import MealEventRow
 from backend.reporting.services import daily_report
+from backend.unit_of_work import UnitOfWork
 from backend.worker import tick
 
 from .seed import meal_batches, post_batch, seed_schools
@@ -57,45 +58,46 @@ def _school_and_terminal(s: Any) -> None:
 def test_worker_keeps_months_ahead_and_detaches_past_retention(fresh_postgres_url: str) -> None:
     init_schema(fresh_postgres_url)
     factory = make_session_factory(make_engine(fresh_postgres_url))
-    with factory() as s, s.begin():
-        _school_and_terminal(s)
-        done = maintain(s, SEPT)
+    with UnitOfWork(factory) as uow:
+        done = maintain(uow, SEPT)
         assert done.created > 0
         for p in (MEALS, REFUSALS):
-            assert {date(2026, m, 1) for m in (8, 9, 10, 11, 12)} <= set(attached(s, p))
-        _meal(s, 1, date(2026, 8, 20))
-        _meal(s, 2, date(2026, 9, 20))
-        _meal(s, 3, date(2027, 6, 1))  # a clock far ahead: the default partition takes it
-    with factory() as s, s.begin():
-        assert maintain(s, SEPT).created == 0  # idempotent
-
-    with factory() as s, s.begin():
+            assert {date(2026, m, 1) for m in (8, 9, 10, 11, 12)} <= set(attached(uow.session, p))
+        _school_and_terminal(uow.session)
+        _meal(uow.session, 1, date(2026, 8, 20))
+        _meal(uow.session, 2, date(2026, 9, 20))
+        _meal(uow.session, 3, date(2027, 6, 1))  # a clock far ahead: the default partition takes it
+        uow.commit()
+    with UnitOfWork(factory) as uow:
+        assert maintain(uow, SEPT).created == 0  # idempotent
+    with UnitOfWork(factory) as uow:
         rule = Retention(meal_months=2, refusal_months=1, archive_years=1)
-        done = maintain(s, datetime(2026, 11, 2, tzinfo=KZ_TZ), rule)  # August is past two months
+        done = maintain(uow, datetime(2026, 11, 2, tzinfo=KZ_TZ), rule)  # August is past two months
+        s = uow.session
         assert done.detached >= 2
         assert date(2026, 8, 1) not in attached(s, MEALS)
         assert "meal_events_y2026m08" in detached(s)
         assert s.scalar(text("SELECT count(*) FROM meal_events")) == 2
         assert s.scalar(text("SELECT count(*) FROM partitions.meal_events_y2026m08")) == 1  # the archive
-    with factory() as s, s.begin():  # June 2027's partition comes up: the default gives its row over
-        maintain(s, datetime(2027, 3, 2, tzinfo=KZ_TZ), Retention(archive_years=1))
-        assert s.scalar(text("SELECT count(*) FROM partitions.meal_events_y2027m06")) == 1
-        assert s.scalar(text("SELECT count(*) FROM partitions.meal_events_default")) == 0
-    with factory() as s, s.begin():
-        assert maintain(s, datetime(2027, 9, 2, tzinfo=KZ_TZ), Retention(archive_years=1)).dropped >= 1
-        assert "meal_events_y2026m08" not in detached(s)
+    with UnitOfWork(factory) as uow:  # June 2027's partition comes up: the default gives its row over
+        maintain(uow, datetime(2027, 3, 2, tzinfo=KZ_TZ), Retention(archive_years=1))
+        assert uow.session.scalar(text("SELECT count(*) FROM partitions.meal_events_y2027m06")) == 1
+        assert uow.session.scalar(text("SELECT count(*) FROM partitions.meal_events_default")) == 0
+    with UnitOfWork(factory) as uow:
+        assert maintain(uow, datetime(2027, 9, 2, tzinfo=KZ_TZ), Retention(archive_years=1)).dropped >= 1
+        assert "meal_events_y2026m08" not in detached(uow.session)
 
 
 def test_sqlite_retention_deletes_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     init_schema(url)
     factory = make_session_factory(make_engine(url))
-    with factory() as s, s.begin():
-        _school_and_terminal(s)
-        _meal(s, 1, date(2024, 5, 20))
-        _meal(s, 2, date(2026, 9, 1))
-        assert maintain(s, SEPT).deleted == 1  # 24 months: May 2024 goes, September 2026 stays
-        assert [m.local_date for m in s.query(MealEventRow)] == [date(2026, 9, 1)]
+    with UnitOfWork(factory) as uow:
+        _school_and_terminal(uow.session)
+        _meal(uow.session, 1, date(2024, 5, 20))
+        _meal(uow.session, 2, date(2026, 9, 1))
+        assert maintain(uow, SEPT).deleted == 1  # 24 months: May 2024 goes, September 2026 stays
+        assert [m.local_date for m in uow.session.query(MealEventRow)] == [date(2026, 9, 1)]
 
 
 def _partitions_in_plan(conn: Any, statement: str, params: Any) -> set[str]:
@@ -108,11 +110,12 @@ def test_month_end_and_daily_queries_touch_only_their_partitions(fresh_postgres_
     init_schema(fresh_postgres_url)
     engine = make_engine(fresh_postgres_url)
     factory = make_session_factory(engine)
-    with factory() as s, s.begin():
-        _school_and_terminal(s)
-        maintain(s, SEPT)
+    with UnitOfWork(factory) as uow:
+        maintain(uow, SEPT)
+        _school_and_terminal(uow.session)
         for n, day in enumerate([date(2026, 8, 3), date(2026, 9, 7), date(2026, 9, 8), date(2026, 10, 5)]):
-            _meal(s, n + 1, day)
+            _meal(uow.session, n + 1, day)
+        uow.commit()
     with capture() as month_end, factory() as s:
         billing.meal_counts(s, [1], date(2026, 9, 1))
         billing.pupil_day_counts(s, [1], date(2026, 9, 1))

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import KZ_TZ, FixedClock
 from backend.db import init_schema, make_engine, make_session_factory
+from backend.notify.delivery import push_pending, send_digests
 from backend.notify.delivery_tables import NotifyPreferenceRow, ParentNoticeRow, PushSubscriptionRow
 from backend.notify.webpush import PushResult, Subscription
 from backend.roster.tables import Parent
 from backend.sms.outbox import dispatch_pending, queue_sms
 from backend.sms.tables import SmsMessage
 from backend.timers.store import run_due, schedule
-from backend.web.notice_delivery import push_pending, send_digests
+from backend.web.notice_worker import Words
 
 NOW = datetime(2026, 9, 14, 20, 0, tzinfo=KZ_TZ)  # after the day's digest hour
 PARENTS = 40
@@ -106,14 +107,14 @@ def test_sms_outbox_sends_each_message_once(workers: tuple[Factory, Factory]) ->
 
 def test_push_notices_go_out_once(workers: tuple[Factory, Factory]) -> None:
     push = SlowPush()
-    race(*(lambda f=f: push_pending(f, push, now=NOW, max_attempts=5) for f in workers))
+    race(*(lambda f=f: push_pending(f, push, Words(), now=NOW, max_attempts=5) for f in workers))
     assert Counter(push.sent) == {f"https://push.example/{p}": 1 for p in range(1, PARENTS + 1)}
 
 
 def test_daily_digest_once_per_parent(workers: tuple[Factory, Factory]) -> None:
     def digests(f: Factory) -> int:
         with f() as s, s.begin():
-            return send_digests(s, NOW)
+            return send_digests(s, Words(), NOW)
 
     counts = race(*(lambda f=f: digests(f) for f in workers))
     assert sum(counts) == PARENTS

@@ -6,8 +6,9 @@ schema `partitions` (backend/ingest/partitions.py names them and the worker keep
 oldest stored month to three months ahead, and a DEFAULT partition. Existing rows are copied over.
 A unique key on a partitioned table must hold the partition column, so the foreign keys from
 meal_flags and meal_ratings to meal_events.id cannot stay: they are dropped on both databases and the
-services that write flags and ratings check the meal first (as they did). SQLite keeps its tables
-otherwise unchanged.
+services that write flags and ratings check the meal first (as they did). The meal outbox gains the
+meal's school (filled from the meals), so the notice worker looks meals up by their whole key.
+SQLite keeps its tables otherwise unchanged.
 
 Revision ID: 0010_partitions
 Revises: 0008_scale
@@ -93,6 +94,13 @@ def _rename_away(table: str) -> str:
 
 
 def upgrade() -> None:
+    # the meal outbox names the meal by its whole key, so the worker finds it in its school's shard
+    with op.batch_alter_table("notification_outbox") as batch:
+        batch.add_column(sa.Column("school_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE notification_outbox SET school_id = "
+        "(SELECT school_id FROM meal_events WHERE meal_events.id = notification_outbox.event_id)"
+    )
     for table, _column, name, _ondelete in INBOUND:
         with op.batch_alter_table(table) as batch:
             batch.drop_constraint(name, type_="foreignkey")
@@ -133,3 +141,5 @@ def downgrade() -> None:
     for table, column, name, ondelete in INBOUND:
         with op.batch_alter_table(table) as batch:
             batch.create_foreign_key(name, "meal_events", [column], ["id"], ondelete=ondelete)
+    with op.batch_alter_table("notification_outbox") as batch:
+        batch.drop_column("school_id")

@@ -7,7 +7,6 @@ from fastapi import APIRouter, BackgroundTasks, Response
 from backend.consent import services as consent
 from backend.deps import dispatch_sms_after_response
 from backend.errors import not_found
-from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 from backend.vouchers.services import ChildOverview
 
@@ -20,10 +19,10 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 def child_of(pc: PageContext, pupil_id: int) -> ChildOverview:
     """One of the caller's children; another family's child answers 404, as a missing one does."""
-    with pc.ctx.session_factory() as session:
-        for child in vouchers.children_of(session, pc.parent):
-            if child.pupil_id == pupil_id:
-                return child
+    session = pc.uow.session
+    for child in vouchers.children_of(session, pc.parent):
+        if child.pupil_id == pupil_id:
+            return child
     raise not_found("child")
 
 
@@ -33,9 +32,9 @@ def _options(pc: PageContext) -> list[tuple[str, str]]:
 
 @router.get("/children")
 def children(pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        kids = vouchers.children_of(session, pc.parent)
-        pending = consent.pending_for_parent(session, pc.parent)
+    session = pc.uow.session
+    kids = vouchers.children_of(session, pc.parent)
+    pending = consent.pending_for_parent(session, pc.parent)
     return render(pc, "parent/children.html", children=kids, pending=pending)
 
 
@@ -46,16 +45,14 @@ def child(pupil_id: int, pc: PageDep) -> Response:
 
 @router.post("/vouchers/{voucher_id}/activate")
 def activate(voucher_id: int, pc: PageDep, form: FormDep) -> Response:
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        v = vouchers.activate(uow.session, pc.parent, voucher_id, pc.ctx.clock.now())
-        uow.commit()
+    v = vouchers.activate(pc.uow, pc.parent, voucher_id, pc.ctx.clock.now())
     return redirect(pc, f"/child/{v.pupil_id}?done=activated")
 
 
 @router.get("/vouchers/{voucher_id}/refuse")
 def refuse_page(voucher_id: int, pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
+    session = pc.uow.session
+    v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
     return render(
         pc,
         "parent/refuse.html",
@@ -78,8 +75,8 @@ def refuse(voucher_id: int, pc: PageDep, form: FormDep) -> Response:
     elif len(other) > 300:
         errors["other"] = pc.gettext(texts.reason_text("TEXT_TOO_LONG"))
     if errors:
-        with pc.ctx.session_factory() as session:
-            v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
+        session = pc.uow.session
+        v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
         return render(
             pc,
             "parent/refuse.html",
@@ -93,16 +90,14 @@ def refuse(voucher_id: int, pc: PageDep, form: FormDep) -> Response:
     assert chosen is not None
     # The audit trail keeps the fixed reason's own words (English msgid), or the parent's text.
     reason = other if chosen == "other" else texts.REFUSAL_REASONS[chosen]
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        v = vouchers.refuse(uow.session, pc.parent, voucher_id, reason, pc.ctx.clock.now())
-        uow.commit()
+    v = vouchers.refuse(pc.uow, pc.parent, voucher_id, reason, pc.ctx.clock.now())
     return redirect(pc, f"/child/{v.pupil_id}?done=refused")
 
 
 @router.get("/consent")
 def consent_page(pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        pending = consent.pending_for_parent(session, pc.parent)
+    session = pc.uow.session
+    pending = consent.pending_for_parent(session, pc.parent)
     return render(pc, "parent/consent.html", pending=pending, errors={})
 
 
@@ -110,15 +105,13 @@ def consent_page(pc: PageDep) -> Response:
 def decide(pc: PageDep, form: FormDep, background: BackgroundTasks) -> Response:
     answer = form.get("answer")
     if answer not in ("agree", "decline"):
-        with pc.ctx.session_factory() as session:
-            pending = consent.pending_for_parent(session, pc.parent)
+        session = pc.uow.session
+        pending = consent.pending_for_parent(session, pc.parent)
         errors = {"answer": pc.gettext(texts.reason_text("CHOOSE_ONE"))}
         return render(pc, "parent/consent.html", status=400, pending=pending, errors=errors)
     ctx = pc.ctx
-    with UnitOfWork(ctx.session_factory) as uow:
-        result = consent.decide_in_app(
-            uow.session, pc.parent, agree=answer == "agree", settings=ctx.settings, now=ctx.clock.now()
-        )
-        uow.commit()
+    result = consent.decide_in_app(
+        pc.uow, pc.parent, agree=answer == "agree", settings=ctx.settings, now=ctx.clock.now()
+    )
     dispatch_sms_after_response(background, ctx)
     return redirect(pc, f"/children?done={result.outcome}")

@@ -13,7 +13,6 @@ from backend.errors import DomainError, not_found
 from backend.feedback import services as feedback
 from backend.feedback.history import meal_history
 from backend.feedback.model import FeedbackReason
-from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 
 from .. import texts
@@ -35,8 +34,8 @@ def _event(hex_id: str) -> bytes:
 
 
 def _voucher_child(pc: PageContext, voucher_id: int) -> tuple[int, object]:
-    with pc.ctx.session_factory() as session:
-        v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
+    session = pc.uow.session
+    v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
     return v.pupil_id, child_of(pc, v.pupil_id)
 
 
@@ -47,8 +46,7 @@ def _local(iso: str) -> datetime:
 @router.get("/vouchers/{voucher_id}/meals")
 def meals(voucher_id: int, pc: PageDep) -> Response:
     _pupil, child = _voucher_child(pc, voucher_id)
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        records = meal_history(uow.session, pc.parent, voucher_id)
+    records = meal_history(pc.uow.session, pc.parent, voucher_id)
     history = [{**asdict(m), "local": m.served_at.astimezone(KZ_TZ)} for m in records]
     return render(pc, "parent/meals.html", child=child, voucher_id=voucher_id, meals=history)
 
@@ -61,8 +59,7 @@ def rate(event_id: str, pc: PageDep, form: FormDep) -> Response:
     except ValueError:
         stars = 0
     voucher_id = int(form.get("voucher", "0") or 0)
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        feedback.rate_meal(uow, pc.parent, raw, stars, None, now=pc.ctx.clock.now())
+    feedback.rate_meal(pc.uow, pc.parent, raw, stars, None, now=pc.ctx.clock.now())
     return redirect(pc, f"/vouchers/{voucher_id}/meals?done=rated#meal-{event_id}")
 
 
@@ -82,8 +79,7 @@ def complain(event_id: str, pc: PageDep, form: FormDep) -> Response:
     pupil_id, child = _voucher_child(pc, voucher_id)
     text = form.get("text", "").strip()
     try:
-        with UnitOfWork(pc.ctx.session_factory) as uow:
-            feedback.file_complaint(uow, pc.parent, pupil_id, text, event_id=raw, now=pc.ctx.clock.now())
+        feedback.file_complaint(pc.uow, pc.parent, pupil_id, text, event_id=raw, now=pc.ctx.clock.now())
     except DomainError as exc:
         if exc.reason not in (FeedbackReason.EMPTY_COMPLAINT, FeedbackReason.TEXT_TOO_LONG):
             raise
@@ -103,9 +99,9 @@ def complain(event_id: str, pc: PageDep, form: FormDep) -> Response:
 
 @router.get("/complaints")
 def complaints(pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        rows = feedback.complaints_of_parent(session, pc.parent)
-        kids = {c.pupil_id: c.display for c in vouchers.children_of(session, pc.parent)}
+    session = pc.uow.session
+    rows = feedback.complaints_of_parent(session, pc.parent)
+    kids = {c.pupil_id: c.display for c in vouchers.children_of(session, pc.parent)}
     return render(pc, "parent/complaints.html", complaints=rows, kids=kids, tz=KZ_TZ)
 
 
@@ -113,6 +109,6 @@ def complaints(pc: PageDep) -> Response:
 def menu(pupil_id: int, pc: PageDep) -> Response:
     """The school's meal times; the dishes once the school year's menu data is published."""
     child = child_of(pc, pupil_id)
-    with pc.ctx.session_factory() as session:
-        cal = load_calendar(session, child.school_id)
+    session = pc.uow.session
+    cal = load_calendar(session, child.school_id)
     return render(pc, "parent/menu.html", child=child, slots=cal.slots, dishes=[])

@@ -12,7 +12,6 @@ from backend.errors import DomainError
 from backend.notify import subscriptions
 from backend.notify.model import NotifyReason
 from backend.notify.webpush import application_server_key, vapid_key
-from backend.unit_of_work import UnitOfWork
 
 from ..forms import FormDep, PageDep
 from ..pages import WebRoute, environment, finish, redirect, render
@@ -22,10 +21,10 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 @router.get("/notifications")
 def notifications(pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        rows = subscriptions.notices_for(session, pc.parent)
-        digest = subscriptions.sms_digest(session, pc.parent)
-        browsers = subscriptions.subscription_count(session, pc.parent)
+    session = pc.uow.session
+    rows = subscriptions.notices_for(session, pc.parent)
+    digest = subscriptions.sms_digest(session, pc.parent)
+    browsers = subscriptions.subscription_count(session, pc.parent)
     return render(
         pc,
         "parent/notifications.html",
@@ -39,9 +38,7 @@ def notifications(pc: PageDep) -> Response:
 
 @router.post("/notifications/sms-digest")
 def digest(pc: PageDep, form: FormDep) -> Response:
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        subscriptions.set_sms_digest(uow.session, pc.parent, form.get("digest") == "on")
-        uow.commit()
+    subscriptions.set_sms_digest(pc.uow, pc.parent, form.get("digest") == "on")
     return redirect(pc, "/notifications?done=saved")
 
 
@@ -54,17 +51,15 @@ def subscribe(pc: PageDep, form: FormDep) -> Response:
         p256dh, auth = str(keys["p256dh"]), str(keys["auth"])
     except (ValueError, KeyError, TypeError):
         raise DomainError(NotifyReason.BAD_SUBSCRIPTION, "not a PushSubscription") from None
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        subscriptions.subscribe(
-            uow.session,
-            pc.parent,
-            endpoint=endpoint,
-            p256dh=p256dh,
-            auth=auth,
-            language=pc.lang,
-            now=pc.ctx.clock.now(),
-        )
-        uow.commit()
+    subscriptions.subscribe(
+        pc.uow,
+        pc.parent,
+        endpoint=endpoint,
+        p256dh=p256dh,
+        auth=auth,
+        language=pc.lang,
+        now=pc.ctx.clock.now(),
+    )
     return finish(pc, JSONResponse({"subscribed": True}, status_code=201))
 
 

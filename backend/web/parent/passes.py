@@ -10,7 +10,6 @@ from fastapi import APIRouter, Response
 
 from backend.clock import KZ_TZ
 from backend.passes import services as passes
-from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 
 from ..forms import FormDep, PageDep
@@ -22,9 +21,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 @router.get("/vouchers/{voucher_id}/passes")
 def list_passes(voucher_id: int, pc: PageDep) -> Response:
-    with pc.ctx.session_factory() as session:
-        v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
-        rows = passes.passes_of(session, pc.parent, voucher_id)
+    session = pc.uow.session
+    v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
+    rows = passes.passes_of(session, pc.parent, voucher_id)
     return render(
         pc,
         "parent/passes.html",
@@ -40,16 +39,14 @@ def list_passes(voucher_id: int, pc: PageDep) -> Response:
 @router.post("/vouchers/{voucher_id}/passes")
 def share(voucher_id: int, pc: PageDep, form: FormDep) -> Response:
     ctx = pc.ctx
-    with UnitOfWork(ctx.session_factory) as uow:
-        link = passes.share(
-            uow.session,
-            pc.parent,
-            voucher_id,
-            now=ctx.clock.now(),
-            ttl=timedelta(seconds=ctx.settings.web.pass_link_ttl_seconds),
-        )
-        pupil_id = vouchers.voucher_for_parent(uow.session, pc.parent, voucher_id).pupil_id
-        uow.commit()
+    link = passes.share(
+        pc.uow,
+        pc.parent,
+        voucher_id,
+        now=ctx.clock.now(),
+        ttl=timedelta(seconds=ctx.settings.web.pass_link_ttl_seconds),
+    )
+    pupil_id = vouchers.voucher_for_parent(pc.uow.session, pc.parent, voucher_id).pupil_id
     url = f"{pc.request.base_url}pass/i/{link.token}"
     svg = io.BytesIO()
     # A link, not a voucher token: byte mode, and error level M like the voucher QR.
@@ -69,7 +66,5 @@ def share(voucher_id: int, pc: PageDep, form: FormDep) -> Response:
 
 @router.post("/passes/{pass_id}/revoke")
 def revoke(pass_id: int, pc: PageDep, form: FormDep) -> Response:
-    with UnitOfWork(pc.ctx.session_factory) as uow:
-        voucher_id = passes.revoke(uow.session, pc.parent, pass_id, now=pc.ctx.clock.now())
-        uow.commit()
+    voucher_id = passes.revoke(pc.uow, pc.parent, pass_id, now=pc.ctx.clock.now())
     return redirect(pc, f"/vouchers/{voucher_id}/passes?done=revoked")

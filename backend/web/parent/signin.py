@@ -12,7 +12,6 @@ from backend.auth.model import AuthReason
 from backend.deps import dispatch_sms_after_response
 from backend.errors import CommonReason, DomainError
 from backend.sms.phones import normalize_phone
-from backend.unit_of_work import UnitOfWork
 
 from .. import i18n, security
 from ..forms import FormDep, PageDep
@@ -42,11 +41,9 @@ def ask_code(pc: PageDep, form: FormDep, background: BackgroundTasks) -> Respons
         errors = {"phone": pc.gettext(reason_text("PHONE_INVALID"))}
         return render(pc, "parent/sign_in.html", status=400, phone=phone, errors=errors, egov=_egov(pc))
     ctx = pc.ctx
-    with UnitOfWork(ctx.session_factory) as uow:
-        auth.request_otp(
-            uow.session, phone=canon, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds)
-        )
-        uow.commit()
+    auth.request_otp(
+        pc.uow, phone=canon, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds)
+    )
     dispatch_sms_after_response(background, ctx)
     # The number waits in a short-lived cookie, not in the address (which ends up in logs).
     pc.extra_cookies.append((PHONE_COOKIE, canon, ctx.settings.otp_ttl_seconds, "/sign-in"))
@@ -66,17 +63,13 @@ def check_code(pc: PageDep, form: FormDep) -> Response:
     phone, code = pc.request.cookies.get(PHONE_COOKIE, ""), form.get("code", "").strip()
     ctx = pc.ctx
     try:
-        with UnitOfWork(ctx.session_factory) as uow:
-            try:
-                token = auth.login_parent(
-                    uow.session,
-                    phone=phone,
-                    code=code,
-                    now=ctx.clock.now(),
-                    ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
-                )
-            finally:
-                uow.commit()  # a wrong code counts toward the code's attempts
+        token = auth.login_parent(
+            pc.uow,
+            phone=phone,
+            code=code,
+            now=ctx.clock.now(),
+            ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+        )
     except DomainError as exc:
         if exc.reason != AuthReason.OTP_INVALID:
             raise
@@ -88,15 +81,13 @@ def check_code(pc: PageDep, form: FormDep) -> Response:
 @router.post("/sign-in/egov")
 def egov(pc: PageDep, form: FormDep) -> Response:
     ctx = pc.ctx
-    with UnitOfWork(ctx.session_factory) as uow:
-        token = auth.login_parent_egov(
-            uow.session,
-            ctx.egov,
-            assertion=form.get("assertion", ""),
-            now=ctx.clock.now(),
-            ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
-        )
-        uow.commit()
+    token = auth.login_parent_egov(
+        pc.uow,
+        ctx.egov,
+        assertion=form.get("assertion", ""),
+        now=ctx.clock.now(),
+        ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+    )
     return _signed_in(pc, token)
 
 
@@ -120,9 +111,7 @@ def _signed_in(pc: PageDep, token: str) -> Response:
 def sign_out(pc: PageDep, form: FormDep) -> Response:
     token = pc.request.cookies.get(security.SESSION_COOKIE)
     if token:
-        with UnitOfWork(pc.ctx.session_factory) as uow:
-            auth.logout(uow.session, token)
-            uow.commit()
+        auth.logout(pc.uow, token)
     response = redirect(pc, "/")
     response.delete_cookie(security.SESSION_COOKIE, path="/")
     return response

@@ -168,7 +168,7 @@ def enrol_device(
 def with_lunch_slot(uow_factory: Callable[[], UnitOfWork]) -> Callable[[int], None]:
     def factory(school_id: int) -> None:
         with uow_factory() as uow:
-            calendar.set_slots(uow.session, school_id, [SlotTime(1, time(11, 0), time(13, 0))])
+            calendar.set_slots(uow, school_id, [SlotTime(1, time(11, 0), time(13, 0))])
             uow.commit()
 
     return factory

@@ -82,7 +82,7 @@ def test_bundle_carries_vouchers_cards_calendar_and_revocations(
             )
         )
         uow.session.add(RevokedToken(voucher_id=s.voucher_id, serial=3))
-        calendar.set_day(uow.session, DayRule(date(2026, 9, 15), False, note="holiday"), district="Almaly")
+        calendar.set_day(uow, DayRule(date(2026, 9, 15), False, note="holiday"), district="Almaly")
         uow.commit()
     r = fetch(client, s.device)
     assert r.status_code == 200 and r.headers["content-type"] == "application/cose"
@@ -130,12 +130,12 @@ def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
     with uow_factory() as uow:
         # slot 2 runs first: the bundle still lists tariffs in (plan, slot id) order
         calendar.set_slots(
-            uow.session,
+            uow,
             s.school_id,
             [SlotTime(2, time(9, 0), time(10, 0)), SlotTime(1, time(11, 0), time(13, 0))],
         )
         for t in tariffs[:3]:
-            calendar.add_tariff(uow.session, t)
+            calendar.add_tariff(uow, t)
         uow.commit()
     before = verify(ctx, fetch(client, s.device).content, s.school_id)
     assert (before.calendar.tariffs, before.calendar.tariff_changes) == (
@@ -144,7 +144,7 @@ def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
     )
     with uow_factory() as uow:
         for t in tariffs[3:]:
-            calendar.add_tariff(uow.session, t)
+            calendar.add_tariff(uow, t)
         uow.commit()
     b = verify(ctx, fetch(client, s.device).content, s.school_id)
     assert b.sequence == before.sequence + 1  # a tariff change alone re-signs the bundle
@@ -257,8 +257,8 @@ def test_concurrent_first_requests_sign_one_bundle(
 
     def fetch_one() -> None:
         gate.wait()
-        with ctx.session_factory() as session:
-            seqs.append(serve_allowlist(session, ctx.keys, school, ctx.clock.now()).sequence)
+        with UnitOfWork(ctx.session_factory) as uow:
+            seqs.append(serve_allowlist(uow, ctx.keys, school, ctx.clock.now()).sequence)
 
     threads = [threading.Thread(target=fetch_one) for _ in range(4)]
     for t in threads:
@@ -283,8 +283,8 @@ def test_daily_job_brings_every_school_up_to_date(
     clock.advance(timedelta(days=1))
     with ctx.session_factory() as session, session.begin():
         job(session, {"school_ids": [schools[0]]}, clock.now())
-    with ctx.session_factory() as session:
-        seqs = [serve_allowlist(session, ctx.keys, s, clock.now()).sequence for s in schools]
+    with UnitOfWork(ctx.session_factory) as uow:
+        seqs = [serve_allowlist(uow, ctx.keys, s, clock.now()).sequence for s in schools]
     assert seqs == [2, 2]  # the second school's day-2 bundle is made on request
 
 

@@ -132,7 +132,7 @@ def world(uow_factory: UowFactory, make_school: Callable[..., int], make_pupil: 
             enrolled_at=datetime(2026, 8, 1, tzinfo=KZ_TZ),
         )
         uow.session.add(terminal)
-        set_slots(uow.session, school, [SlotTime(1, time(8, 30), time(10)), SlotTime(2, time(12), time(14))])
+        set_slots(uow, school, [SlotTime(1, time(8, 30), time(10)), SlotTime(2, time(12), time(14))])
         uow.commit()
         w = World(uow_factory, school, other, supplier.id, terminal.id)
     for i in range(5):

@@ -95,7 +95,7 @@ def test_draft_not_stored_then_versions_on_late_batch(world: World, uow: Callabl
     assert (v1.status, v1.version, v1.act.meals) == (ActStatus.AVAILABLE, 1, 1)
     with uow() as u:  # unchanged figures: the same version
         assert services.produce_act(u.session, world.school, SEPT, OCT_2).version == 1
-        signed = services.sign_off(u.session, world.school, SEPT, 1, admin_id=_admin(u), now=OCT_2)
+        signed = services.sign_off(u, world.school, SEPT, 1, admin_id=_admin(u), now=OCT_2)
         u.commit()
     assert signed.status is ActStatus.SIGNED
     # a terminal that was offline uploads late: two September meals arrive in October
@@ -127,15 +127,15 @@ def test_sign_off_rules(world: World, uow: Callable[[], UnitOfWork]) -> None:
     with uow() as u:
         admin = _admin(u)
         with pytest.raises(DomainError) as early:
-            services.sign_off(u.session, world.school, SEPT, 1, admin, SEPT_20)
+            services.sign_off(u, world.school, SEPT, 1, admin, SEPT_20)
         assert early.value.reason == "MONTH_NOT_OVER"
         services.produce_act(u.session, world.school, SEPT, OCT_2)
         with pytest.raises(DomainError) as stale:
-            services.sign_off(u.session, world.school, SEPT, 2, admin, OCT_2)
+            services.sign_off(u, world.school, SEPT, 2, admin, OCT_2)
         assert stale.value.reason == "STALE_VERSION"
-        services.sign_off(u.session, world.school, SEPT, 1, admin, OCT_2)
+        services.sign_off(u, world.school, SEPT, 1, admin, OCT_2)
         with pytest.raises(DomainError) as twice:
-            services.sign_off(u.session, world.school, SEPT, 1, admin, OCT_2)
+            services.sign_off(u, world.school, SEPT, 1, admin, OCT_2)
         assert twice.value.reason == "ALREADY_SIGNED"
 
 

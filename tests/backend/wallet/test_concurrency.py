@@ -22,6 +22,7 @@ from backend.context import AppContext
 from backend.sms.tables import SmsMessage
 from backend.timers.store import run_due, schedule
 from backend.timers.tables import ScheduledJob
+from backend.unit_of_work import UnitOfWork
 
 from .conftest import CAT
 
@@ -87,10 +88,10 @@ def test_concurrent_replies_make_one_decision(
     checked_list(school, [(pupil, CAT)])
 
     def reply(i: int) -> str:
-        with ctx.session_factory() as s, s.begin():
+        with UnitOfWork(ctx.session_factory) as uow:
             text = "3#1" if i % 2 == 0 else "3#2"
             return handle_reply(
-                s, phone="+77023334455", text=text, settings=ctx.settings, now=ctx.clock.now()
+                uow, phone="+77023334455", text=text, settings=ctx.settings, now=ctx.clock.now()
             ).outcome
 
     outcomes = _parallel(reply)

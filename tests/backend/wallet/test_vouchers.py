@@ -15,6 +15,7 @@ from sqlalchemy import select
 from backend.clock import FixedClock
 from backend.context import AppContext
 from backend.errors import DomainError
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.model import VoucherStatus, check_transition, school_year_of
 from backend.vouchers.services import expire_vouchers
 from backend.vouchers.tables import VoucherEvent
@@ -234,9 +235,9 @@ def test_expiry_and_admin_revoke(
     _, foreign = admin_token(Role.DISTRICT_ADMIN, (), "Bostandyk")
     assert client.get(f"/api/admin/v1/vouchers/{big}/events", headers=foreign).status_code == 404
     clock.set(datetime(2027, 6, 1, 0, 30, tzinfo=ctx.clock.now().tzinfo))
-    with ctx.session_factory() as s, s.begin():
+    with UnitOfWork(ctx.session_factory) as uow:
         # 00:30 UTC is already June 1 in Almaty
-        assert expire_vouchers(s, now=clock.now()) == 1
+        assert expire_vouchers(uow, now=clock.now()) == 1
     assert _vouchers(client, h)[family["small"]]["status"] == "expired"
     assert _vouchers(client, h)[family["big"]]["status"] == "revoked"
     assert run_timers()["expired"] == 0
