@@ -13,8 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from backend.app import create_app
+from backend.auth.model import Role
+from backend.auth.testing import make_admin
 from backend.config import Settings
 from backend.db import ReadSessions, engine_options, make_engine, make_session_factory
+from backend.unit_of_work import UnitOfWork
 
 from .cluster import Cluster
 from .seed import Terminal, meal_batches, post_batch, school_days, seed_schools
@@ -118,3 +121,41 @@ def test_reads_use_the_replica_while_its_lag_is_bounded(cluster: Cluster, termin
     cluster.wait_replayed()
     time.sleep(0.15)
     assert _on_replica(reads) == (True, SCHOOLS + 1)
+
+
+def _report_meals(client: TestClient, headers: dict[str, str], day: str) -> int:
+    r = client.get(f"/api/admin/v1/reports/daily?date={day}&school_id=1", headers=headers)
+    assert r.status_code == 200, r.text
+    [school] = r.json()["schools"]
+    return int(school["meals_served"])
+
+
+def test_daily_report_through_the_api_is_at_most_the_bound_behind(
+    cluster: Cluster, terminals: list[Terminal], tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=cluster.primary.url(),
+        replica_url=cluster.replica.url(),
+        replica_max_lag_seconds=0.5,
+        key_dir=tmp_path / "keys",
+    )
+    engine = make_engine(cluster.primary.url())
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        _, token = make_admin(uow.session, Role.SCHOOL_HEAD, [1])
+        uow.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    day = school_days(DAYS + 1)[0]  # a day the other tests left without meals
+    with TestClient(create_app(settings)) as client:
+        before = _report_meals(client, headers, day.isoformat())
+        with psycopg.connect(cluster.replica.dsn(), autocommit=True) as r:
+            r.execute("SELECT pg_wal_replay_pause()")
+            try:
+                [t] = [t for t in terminals if t.school_id == 1]
+                [(body, n)] = meal_batches(Terminal(t.terminal_id, 1, t.key, t.vouchers[:3]), [day], 10)
+                assert post_batch(client, t, body).json()["accepted"] == n
+                time.sleep(0.5 + 1.0 + 0.3)  # the bound plus one lag check
+                assert _report_meals(client, headers, day.isoformat()) == before + n  # from the primary
+            finally:
+                r.execute("SELECT pg_wal_replay_resume()")
+        cluster.wait_replayed()
+        assert _report_meals(client, headers, day.isoformat()) == before + n
