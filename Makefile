@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bench lint typecheck install sysdeps vectors clean
+.PHONY: demo test bench soak lint typecheck install sysdeps vectors clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(MAKE) --no-print-directory sysdeps
@@ -49,6 +49,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	mkdir -p bench/results
 	$(BIN)/python -m bench
+
+# Long runs, not part of `make test`: 1,000 power cuts, a month offline (bench/soak.py).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ import datetime as dt
 import faulthandler
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -35,6 +37,9 @@ from .sim.card_reader import parse_card_line
 from .sim.indicator import PrintingIndicator
 from .systemd import Notifier, ServiceWatchdog, watchdog_period_s
 from .terminal import Terminal
+
+if TYPE_CHECKING:
+    from .kiosk.server import KioskServer
 
 log = logging.getLogger("device")
 HTTP_TIMEOUT_S = 15.0
@@ -77,7 +82,7 @@ def _open_terminal(cfg: DeviceConfig, indicator: Indicator) -> Terminal | None:
     return None
 
 
-def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
+def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool, kiosk: bool = False) -> int:
     from .hw.decoders import DecoderUnavailable, make_decoder
     from .sim.camera import FolderCamera
 
@@ -85,6 +90,10 @@ def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
     terminal = _open_terminal(cfg, indicator)
     if terminal is None:
         return 1
+    screen = start_kiosk(cfg, terminal) if kiosk else None
+    if screen is not None:
+        terminal.start_housekeeping()
+        print(f"[kiosk] {screen.url}", flush=True)
     try:
         if sync:
             terminal.start_background_sync(lambda: _client(cfg))
@@ -102,15 +111,26 @@ def run_simulated(cfg: DeviceConfig, qr_dir: Path | None, *, sync: bool) -> int:
         print(f"[terminal] standing {terminal.standing().value}; faults {terminal.faults()}")
         return 0
     finally:
+        if screen is not None:
+            screen.stop()
         terminal.close()
 
 
 def run_hardware(cfg: DeviceConfig) -> int:
+    from .hw import preflight
     from .hw.config import HardwareConfig, build
 
+    wiring = cfg.hardware or HardwareConfig()
+    if (missing := preflight.problem(wiring)) is not None:
+        print(missing, file=sys.stderr)
+        return 3
     if not faulthandler.is_enabled():  # a watchdog kill is SIGABRT: each thread's stack goes to the journal
         faulthandler.enable()
-    hw = build(cfg.hardware or HardwareConfig())
+    try:
+        hw = build(wiring)
+    except Exception as e:  # a driver that will not start (pin busy, library too old): one line, not a trace
+        print(f"error: the terminal's hardware did not start: {type(e).__name__}: {e}", file=sys.stderr)
+        return 3
     terminal = _open_terminal(cfg, hw.indicator)
     if terminal is None:
         hw.camera.close()
@@ -119,8 +139,10 @@ def run_hardware(cfg: DeviceConfig) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     nfc = hw.nfc
     terminal.add_fault_source(lambda: f"NFC_{nfc.fault.value}" if nfc.fault is not None else None)
-    # The reader recovers by itself; this shows a fault (WARNING: QR serving goes on) and its end within a second.
-    threading.Thread(target=_watch_standing, args=(terminal, stop), name="standing", daemon=True).start()
+    # Every second: faults (a reader fault and its end show within a second; QR serving goes on), the
+    # clock floor, the screen's status and day count.
+    terminal.start_housekeeping()
+    kiosk = start_kiosk(cfg, terminal)
     terminal.start_background_sync(lambda: _client(cfg))
     # systemd (Type=notify, WatchdogSec=): ready once serving runs; pinged only while both loops move.
     heartbeat = Heartbeat()
@@ -142,6 +164,8 @@ def run_hardware(cfg: DeviceConfig) -> int:
             started=watchdog.start,
         )
     finally:
+        if kiosk is not None:
+            kiosk.stop()
         watchdog.stop()
         watchdog.notifier.close()
         for sig, handler in previous.items():
@@ -157,9 +181,22 @@ def _service_status(terminal: Terminal) -> str:
     return f"standing {terminal.standing().value}; faults {', '.join(faults) if faults else 'none'}"
 
 
-def _watch_standing(terminal: Terminal, stop: threading.Event, period_s: float = 1.0) -> None:
-    while not stop.wait(period_s):
-        terminal.refresh_standing()
+def start_kiosk(cfg: DeviceConfig, terminal: Terminal) -> KioskServer | None:
+    """The staff's screen on the loopback interface, when configured. A port already taken costs the
+    screen, never serving: the LED and buzzer carry on alone."""
+    if not cfg.kiosk.enabled:
+        return None
+    from .kiosk.server import KioskServer
+
+    try:
+        kiosk = KioskServer(terminal.board, port=cfg.kiosk.port)
+    except OSError as e:
+        log.error(
+            "kiosk page not served on port %d (%s); serving goes on without the screen", cfg.kiosk.port, e
+        )
+        return None
+    kiosk.start()
+    return kiosk
 
 
 def _log_verdict(v: Verdict) -> None:
@@ -175,6 +212,7 @@ def setup_sim(out: Path, pupils: int, images: int) -> int:
     from .hw.testimages import Distortion, render
     from .sim import scenario
 
+    out = out.resolve()  # the config holds absolute paths: the terminal then runs from any folder
     keys = scenario.Keys()
     now = int(time.time())
     today = dt.datetime.fromtimestamp(now + scenario.KZ_OFFSET_MIN * 60, dt.UTC).date()
@@ -184,7 +222,8 @@ def setup_sim(out: Path, pupils: int, images: int) -> int:
     bundle = scenario.bundle(days=days, cal=cal, generated_at=now, valid_until=now + 7 * 86_400, n=pupils)
     cfg = scenario.provision(out / "data", keys, bundle)
     cfg = replace(cfg, rules=replace(cfg.rules, rtc=True))  # no back end to ask: believe this host's clock
-    (out / "terminal.toml").write_text(scenario.config_toml(cfg))
+    config = out / "terminal.toml"
+    config.write_text(scenario.config_toml(cfg))
     qr = out / "qr"
     qr.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
@@ -196,8 +235,10 @@ def setup_sim(out: Path, pupils: int, images: int) -> int:
     taps = [scenario.card_uid(2).hex(), scenario.card_uid(2).hex(), "01020304"]
     (out / "taps.txt").write_text("\n".join(taps) + "\n")
     print(f"demo school {scenario.SCHOOL_ID} with {pupils} pupils in {out}; {images} QR images in {qr}")
-    print(f"  python -m device run --simulate --config {out / 'terminal.toml'} --qr-dir {qr}")
-    print(f"  python -m device run --simulate --config {out / 'terminal.toml'} < {out / 'taps.txt'}")
+    # This very interpreter (the venv's), absolute paths, shell-quoted: the lines run as printed, anywhere.
+    run = f"{shlex.quote(sys.executable)} -m device run --simulate --config {shlex.quote(str(config))}"
+    print(f"  {run} --qr-dir {shlex.quote(str(qr))}")
+    print(f"  {run} < {shlex.quote(str(out / 'taps.txt'))}")
     return 0
 
 
@@ -209,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--simulate", action="store_true", help="QR images from a folder or taps from stdin")
     run.add_argument("--qr-dir", type=Path, help="with --simulate: serve the QR images in this folder")
     run.add_argument("--sync", action="store_true", help="with --simulate: sync with the config's server")
+    run.add_argument(
+        "--kiosk", action="store_true", help="with --simulate: serve the staff's screen ([kiosk] port)"
+    )
     run.add_argument(
         "--trust-system-clock", action="store_true", help="with --simulate: treat this host's clock as an RTC"
     )
@@ -226,12 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not args.simulate:
-        if args.qr_dir or args.sync or args.trust_system_clock:
-            p.error("--qr-dir, --sync and --trust-system-clock go with --simulate")
+        if args.qr_dir or args.sync or args.trust_system_clock or args.kiosk:
+            p.error("--qr-dir, --sync, --kiosk and --trust-system-clock go with --simulate")
         return run_hardware(cfg)
     if args.trust_system_clock:
         cfg = replace(cfg, rules=replace(cfg.rules, rtc=True))
-    return run_simulated(cfg, args.qr_dir, sync=args.sync)
+    return run_simulated(cfg, args.qr_dir, sync=args.sync, kiosk=args.kiosk)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ class Rules:
     signed_object_leeway_s: int = 300  # trust list, bundle and key validity
     repeat_window_s: float = 10.0  # the same QR or card again within this is the same event
     stale_grace_hours: float = 12.0  # past the bundle's valid_until: serve with WARNING this long
-    allowlist_warning_hours: float = 6.0  # before valid_until: warn (ALLOWLIST_EXPIRING) this long
+    # Before valid_until: warn (ALLOWLIST_EXPIRING) this long. A day, so that the warning is on during the
+    # service day before the list lapses: canteens are closed at night (bench/offline_month.py).
+    allowlist_warning_hours: float = 24.0
     prune_after_days: int = 14  # uploaded records older than this are deleted
     upload_batch_size: int = 500
     sync_interval_s: float = 300.0

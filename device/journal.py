@@ -88,7 +88,7 @@ class Record:
             reason=self.reason,
             method=self.method,
             voucher_id=self.voucher,
-            serial=self.serial,
+            token_serial=self.serial,
             slot=self.slot,
             day=self.day,
         )

@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--root", type=Path, default=Path("/"))
         if name == "selftest":  # before enrolment (codes last 10 minutes: test the wiring first)
             s.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+            s.add_argument(
+                "--simulate", action="store_true", help="run every check against simulated hardware"
+            )
             _wiring_args(s)
         if name == "write-card":
             s.add_argument("--voucher", type=int, help="the pupil's voucher id (else: search by class)")
@@ -161,6 +164,8 @@ def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
     try:
         if a.command == "enrol":
             return _enrol(a, deps)
+        if a.command == "selftest" and a.simulate:
+            return _simulated_selftest(_wiring(a))
         if a.command == "selftest" and not a.config.exists():
             print(f"no config at {a.config} yet: testing the wiring given on the command line")
             return _selftest(_wiring(a), a.data_dir, a.root, deps)
@@ -175,6 +180,16 @@ def main(argv: Sequence[str] | None = None, deps: Deps | None = None) -> int:
 def _selftest(hw: HardwareConfig, data_dir: Path, root: Path, deps: Deps) -> int:
     rig = (deps.rig or (lambda h, d, r: _rig(h, d, r, deps)))(hw, data_dir, root)
     results = run_selftest(rig)
+    print(table(results))
+    return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
+
+
+def _simulated_selftest(hw: HardwareConfig) -> int:
+    from .simulated import simulated_rig
+
+    print("SIMULATED hardware: every check below runs against software twins, not this machine's devices")
+    with simulated_rig(hw) as rig:
+        results = run_selftest(rig)
     print(table(results))
     return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
 

@@ -309,7 +309,7 @@ def verify_bundle(
         raise VerificationError(Reason.ROLLBACK, f"bundle {seq} is older than the held {last_sequence}")
     valid_until = c.uint(cl[c.EXP], "exp")
     if now is not None:
-        c.check_window(None, valid_until, now, leeway)
+        c.check_window(None, valid_until, now, leeway, what=f"allowlist bundle {seq} of school {school}")
     revoked = set()
     for t in c.array(cl[C_REVOKED], "revoked", MAX_REVOKED):
         vid, serial = c.tuple_of(t, "revoked token", 2)

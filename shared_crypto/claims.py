@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .cbor import loads_strict
@@ -78,11 +79,27 @@ def tuple_of(value: Any, name: str, size: int) -> list[Any]:
     return value
 
 
-def check_window(nbf: int | None, exp: int | None, now: int, leeway: int) -> None:
-    """nbf/exp against `now`, both in unix seconds. The leeway is the caller's choice, never a default."""
+def readable_time(unix_s: int) -> str:
+    """`2026-11-23T04:00:00Z (1795406400)`: what a person reads and what a log search needs."""
+    try:
+        iso = dt.datetime.fromtimestamp(unix_s, dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return str(unix_s)
+    return f"{iso} ({unix_s})"
+
+
+def check_window(nbf: int | None, exp: int | None, now: int, leeway: int, *, what: str) -> None:
+    """nbf/exp against `now`, both in unix seconds. The leeway is the caller's choice, never a default;
+    `what` names the object in the refusal ("voucher token", "trust list", ...)."""
     if leeway < 0:
         raise ValueError("leeway must be ≥ 0")
     if nbf is not None and now + leeway < nbf:
-        raise VerificationError(Reason.NOT_YET_VALID, f"valid from {nbf}, now {now}")
+        raise VerificationError(
+            Reason.NOT_YET_VALID,
+            f"{what} valid from {readable_time(nbf)}, now {readable_time(now)} (leeway {leeway} s)",
+        )
     if exp is not None and now - leeway >= exp:
-        raise VerificationError(Reason.EXPIRED, f"expired at {exp}, now {now}")
+        raise VerificationError(
+            Reason.EXPIRED,
+            f"{what} expired at {readable_time(exp)}, now {readable_time(now)} (leeway {leeway} s)",
+        )

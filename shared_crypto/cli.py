@@ -1,7 +1,9 @@
 """`python -m shared_crypto inspect|verify|keygen`: read, check and make the scheme's signed objects.
 
 Input is a QR text (`SW1:…`), hex, base64/base64url (a device-auth header), a file holding any of
-those or the raw COSE bytes, or `-` for standard input. The object type is found from its claim keys.
+those or the raw COSE bytes, an image of the QR code (PNG, JPEG, ...: a screenshot or photo of a pupil's
+pass), or `-` for standard input. `--root` and `--key` take hex or a key file (the raw 32 bytes
+provisioning writes, or its hex). The object type is found from its claim keys.
 `verify` prints VALID or INVALID <REASON> and exits 0 or 1; a usage error exits 2.
 """
 
@@ -29,7 +31,7 @@ from .card import C_UID, verify_card_credential
 from .cose import ALG_EDDSA, H_ALG, H_KID, KeyLookup, decode_sign1
 from .device_auth import C_NONCE, C_REQUEST, verify_device_auth, verify_time
 from .errors import Reason, VerificationError
-from .keys import KeyRole, SigningKey, TrustedKey, VerifyKey
+from .keys import PUBLIC_KEY_LEN, KeyRole, SigningKey, TrustedKey, VerifyKey
 from .meal_batch import C_EVENTS, verify_batch
 from .qr import PREFIX, from_qr_text
 from .trust import C_KEYS, TrustStore, verify_trust_list
@@ -85,6 +87,34 @@ def _is_file(arg: str) -> bool:
         return False
 
 
+# Image files by their first bytes: PNG, JPEG, GIF, BMP, WebP (RIFF), TIFF.
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
+_MAX_IMAGE = 32 << 20
+
+
+def qr_text_of_image(path: Path) -> str:
+    """The text of the one QR code in an image file (zxing-cpp, as the terminal decodes)."""
+    try:
+        import zxingcpp
+        from PIL import Image, UnidentifiedImageError
+    except ImportError as e:
+        raise UsageError(f"reading QR images needs zxing-cpp and pillow (the device extra): {e}") from None
+    try:
+        with Image.open(path) as img:
+            gray = img.convert("L")
+    except (UnidentifiedImageError, OSError) as e:
+        raise VerificationError(Reason.MALFORMED, f"{path}: not a readable image ({e})") from None
+    codes = [
+        r
+        for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+        if r.valid
+    ]
+    if len(codes) != 1:
+        found = "no QR code" if not codes else f"{len(codes)} QR codes"
+        raise VerificationError(Reason.MALFORMED, f"{path}: {found} found in the image (one expected)")
+    return str(codes[0].text)
+
+
 def read_input(arg: str) -> tuple[bytes, str]:
     """(COSE bytes, what the input was). Undecodable input raises VerificationError(MALFORMED)."""
     if arg == "-":
@@ -92,6 +122,11 @@ def read_input(arg: str) -> tuple[bytes, str]:
     elif _is_file(arg):
         with Path(arg).open("rb") as f:
             raw = f.read(_MAX_INPUT + 1)
+        if raw.startswith(_IMAGE_MAGIC) and Path(arg).stat().st_size <= _MAX_IMAGE:
+            text = qr_text_of_image(Path(arg))
+            if not text.startswith(PREFIX):
+                raise VerificationError(Reason.MALFORMED, f"the image's QR code is not {PREFIX}… text")
+            return from_qr_text(text), "qr_image"
     else:
         raw = arg.encode("utf-8")
     if len(raw) > _MAX_INPUT:
@@ -209,6 +244,30 @@ def inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---- verifying -------------------------------------------------------------------------------------------
+
+
+def _public_key(value: str) -> bytes:
+    """A public key as hex, or a file holding it: raw 32 bytes (provisioning's root_key.pub) or hex."""
+    if _is_file(value):
+        raw = Path(value).read_bytes()[:200]
+        if len(raw) == PUBLIC_KEY_LEN:
+            return raw
+        try:
+            key = bytes.fromhex(raw.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            key = b""
+        if len(key) != PUBLIC_KEY_LEN:
+            raise argparse.ArgumentTypeError(
+                f"{value} holds {len(raw)} bytes: neither a raw {PUBLIC_KEY_LEN}-byte public key nor its hex"
+            )
+        return key
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither hex nor a key file") from None
+    if len(raw) != PUBLIC_KEY_LEN:
+        raise argparse.ArgumentTypeError(f"expected {PUBLIC_KEY_LEN} bytes, got {len(raw)}")
+    return raw
 
 
 def _parse_time(value: str) -> int:
@@ -338,12 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shared_crypto", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_inspect = sub.add_parser("inspect", help="print the header and claims (does not verify)")
-    p_inspect.add_argument("input", help="QR text, hex, base64, a file, or - for stdin")
+    what = "QR text, hex, base64, a file (COSE bytes, any of those, or a QR image), or - for stdin"
+    p_inspect.add_argument("input", help=what)
     p_verify = sub.add_parser("verify", help="verify signature, key, time and context; print the verdict")
-    p_verify.add_argument("input", help="QR text, hex, base64, a file, or - for stdin")
+    p_verify.add_argument("input", help=what)
     p_verify.add_argument("--trust-list", type=Path, help="trust list file (COSE bytes, hex or base64)")
-    p_verify.add_argument("--root", type=_hex_bytes(32), help="pinned root public key (hex)")
-    p_verify.add_argument("--key", type=_hex_bytes(32), help="a single trusted public key (hex)")
+    p_verify.add_argument(
+        "--root", type=_public_key, help="pinned root public key: hex, or the raw 32-byte root_key.pub file"
+    )
+    p_verify.add_argument("--key", type=_public_key, help="a single trusted public key: hex or a key file")
     p_verify.add_argument("--role", choices=[r.name for r in KeyRole], help="the role of --key")
     p_verify.add_argument("--now", type=_parse_time, help="unix seconds or ISO 8601 (default: this clock)")
     p_verify.add_argument("--leeway", type=int, required=True, help="clock leeway in seconds (no default)")

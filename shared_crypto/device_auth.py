@@ -71,7 +71,7 @@ def verify_device_auth(
     )
     if auth.request != request:
         raise VerificationError(Reason.MALFORMED, "auth token made for another request")
-    c.check_window(auth.issued_at, auth.issued_at + 1, now, leeway)
+    c.check_window(auth.issued_at, auth.issued_at + 1, now, leeway, what="device auth token")
     return kid, auth
 
 

@@ -46,7 +46,7 @@ class MealEvent:
     reason: str  # "SERVED" or the refusal's reason code
     method: Method
     voucher_id: int | None  # None when the input named no voucher (unreadable QR, unknown card)
-    serial: int | None
+    token_serial: int | None
     slot: int | None
     day: int | None  # yyyymmdd of the service day, local time
 
@@ -77,7 +77,7 @@ def sign_batch(key: SigningKey, batch: MealBatch) -> bytes:
                 E_REASON: e.reason,
                 E_METHOD: int(e.method),
                 E_VOUCHER: e.voucher_id,
-                E_SERIAL: e.serial,
+                E_SERIAL: e.token_serial,
                 E_SLOT: e.slot,
                 E_DAY: e.day,
             }
@@ -109,7 +109,7 @@ def _event(raw: object) -> MealEvent:
         reason=c.tstr(raw[E_REASON], "reason", MAX_REASON),
         method=method,
         voucher_id=_nullable_uint(raw[E_VOUCHER], "voucher id", c.UINT32_MAX),
-        serial=_nullable_uint(raw[E_SERIAL], "serial", 0xFFFF),
+        token_serial=_nullable_uint(raw[E_SERIAL], "serial", 0xFFFF),
         slot=_nullable_uint(raw[E_SLOT], "slot", 255),
         day=_nullable_uint(raw[E_DAY], "day", 99991231),
     )

@@ -48,7 +48,9 @@ class TrustStore:
             )
         if now is not None and not (entry.nbf - leeway <= now < entry.exp + leeway):
             raise VerificationError(
-                Reason.KEY_NOT_VALID, f"{kid.hex()} valid {entry.nbf}..{entry.exp}, now {now}"
+                Reason.KEY_NOT_VALID,
+                f"{entry.role.name} key {kid.hex()} valid {c.readable_time(entry.nbf)}"
+                f" to {c.readable_time(entry.exp)}, now {c.readable_time(now)}",
             )
         return entry.key
 
@@ -92,7 +94,7 @@ def verify_trust_list(
     cl = c.decode_claims(payload, _ALLOWED, _ALLOWED, MAX_TRUST_LIST)
     tl_exp = c.uint(cl[c.EXP], "exp")
     if now is not None:
-        c.check_window(None, tl_exp, now, leeway)
+        c.check_window(None, tl_exp, now, leeway, what="trust list")
     seq = c.uint(cl[C_SEQUENCE], "sequence")
     if last_sequence is not None and seq < last_sequence:
         raise VerificationError(Reason.ROLLBACK, f"trust list {seq} is older than {last_sequence}")

@@ -81,7 +81,13 @@ def verify_token(
     )
     if token.exp <= token.nbf:  # never issued (issue_token refuses it); a leeway would make it valid
         raise VerificationError(Reason.MALFORMED, "exp must be after nbf")
-    c.check_window(token.nbf, token.exp, now, leeway)
+    c.check_window(
+        token.nbf,
+        token.exp,
+        now,
+        leeway,
+        what=f"voucher token of voucher {token.voucher_id} (serial {token.serial})",
+    )
     if school_id is not None and token.school_id != school_id:
         raise VerificationError(
             Reason.WRONG_SCHOOL, f"token for school {token.school_id}, this is {school_id}"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from functools import cache
+from typing import Any
+
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic batch migrations on SQLite can address them.
@@ -17,3 +20,16 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+@cache
+def _column_keys(model: type[Base]) -> tuple[str, ...]:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return tuple(c.key for c in table.columns)
+
+
+def row_values(record: object, model: type[Base]) -> dict[str, Any]:
+    """A domain record's values for `model`'s row: its attributes named as the columns are. A record
+    that names its fields as the table does is stored as it is, without a hand-written reshape."""
+    return {key: getattr(record, key) for key in _column_keys(model)}

@@ -12,6 +12,7 @@ from backend.adapters.locking import for_update
 from backend.auth.tables import Admin, AdminSchool, AuthSession, ParentOtp
 from backend.errors import DomainError
 from backend.roster.tables import Guardianship, Parent, Pupil, School
+from backend.sms.model import OTP_KIND
 from backend.sms.outbox import queue_sms
 from backend.sms.phones import normalize_phone
 from backend.unit_of_work import UnitOfWork
@@ -108,7 +109,7 @@ def _request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta)
     session.add(
         ParentOtp(phone=canon, code_hash=hash_code(code), expires_at=now + ttl, attempts=0, used=False)
     )
-    queue_sms(session, phone=canon, body=f"Код входа / Кіру коды: {code}", kind="otp", now=now)
+    queue_sms(session, phone=canon, body=f"Код входа / Кіру коды: {code}", kind=OTP_KIND, now=now)
 
 
 def login_parent(uow: UnitOfWork, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:

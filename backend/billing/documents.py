@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from .model import PLAN_NAMES, Act, Plan, Timesheet, due_date, format_tenge
+from backend.vouchers.model import Plan
+
+from .model import PLAN_NAMES, Act, Timesheet, due_date, format_tenge
 
 Cell = str | int
 

@@ -12,14 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
 from backend.calendar.model import Tariff
-
-
-class Plan(IntEnum):
-    FREE = 1  # the state pays the whole tariff
-    DISCOUNTED = 2  # the state pays its share, the parent the rest
+from backend.vouchers.model import Plan
 
 
 class BillingReason(StrEnum):

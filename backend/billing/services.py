@@ -13,17 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
-from backend.calendar.model import Tariff
 from backend.calendar.services import load_calendar
-from backend.calendar.tables import TariffRow
+from backend.calendar.services import load_tariffs as calendar_tariffs
 from backend.clock import local_date
 from backend.errors import DomainError, not_found
-from backend.ingest.model import BILLABLE, MealStatus
-from backend.ingest.tables import MealEventRow
+from backend.ingest import queries as meals
 from backend.roster.tables import Pupil, School, Supplier
 from backend.unit_of_work import UnitOfWork
 
@@ -47,8 +45,6 @@ from .model import (
 )
 from .tables import ActRow
 
-E = MealEventRow
-
 
 class BillingApiReason(StrEnum):
     """Reason codes the billing services answer with (beside NOT_FOUND and the model's BillingReason)."""
@@ -60,69 +56,29 @@ class BillingApiReason(StrEnum):
     BAD_FORMAT = "BAD_FORMAT"
 
 
-def _billable(school_ids: Collection[int], month: date) -> list[ColumnElement[bool]]:
-    """Billable: ok or accepted by an admin, and priceable (pupil, slot and plan are known)."""
-    return [
-        E.school_id.in_(school_ids),
-        E.local_date >= month,
-        E.local_date <= month_end(month),
-        E.status.in_(BILLABLE),
-        E.slot.is_not(None),
-        E.plan.is_not(None),
-        E.pupil_id.is_not(None),
-    ]
-
-
-def _nn(value: int | None) -> int:
-    """Columns the billable filter guarantees are set."""
-    assert value is not None
-    return value
-
-
 def load_tariffs(session: Session) -> TariffBook:
-    rows = session.scalars(select(TariffRow))
-    return TariffBook(
-        Tariff(r.school_id, r.plan, r.slot, r.valid_from, r.amount_tiyn, r.state_share_tiyn) for r in rows
-    )
+    return TariffBook(calendar_tariffs(session))
 
 
 def meal_counts(session: Session, school_ids: Collection[int], month: date) -> dict[int, list[MealCount]]:
-    stmt = (
-        select(E.school_id, E.local_date, E.slot, E.plan, func.count())
-        .where(*_billable(school_ids, month))
-        .group_by(E.school_id, E.local_date, E.slot, E.plan)
-    )
     out: dict[int, list[MealCount]] = defaultdict(list)
-    for school_id, day, slot, plan, n in session.execute(stmt):
-        out[school_id].append(MealCount(school_id, day, _nn(slot), _nn(plan), n))
+    for t in meals.billable_by_slot(session, school_ids, month, month_end(month)):
+        out[t.school_id].append(MealCount(t.school_id, t.local_date, t.slot, t.plan, t.meals))
     return out
 
 
 def pupil_day_counts(
     session: Session, school_ids: Collection[int], month: date
 ) -> dict[int, list[PupilDayCount]]:
-    stmt = (
-        select(E.school_id, E.pupil_id, E.plan, E.local_date, func.count())
-        .where(*_billable(school_ids, month))
-        .group_by(E.school_id, E.pupil_id, E.plan, E.local_date)
-    )
     out: dict[int, list[PupilDayCount]] = defaultdict(list)
-    for school_id, pupil_id, plan, day, n in session.execute(stmt):
-        out[school_id].append(PupilDayCount(_nn(pupil_id), _nn(plan), day, n))
+    for t in meals.billable_by_pupil(session, school_ids, month, month_end(month)):
+        out[t.school_id].append(PupilDayCount(t.pupil_id, t.plan, t.local_date, t.meals))
     return out
 
 
 def held_counts(session: Session, school_ids: Collection[int], month: date) -> dict[int, int]:
     """Meals held out of billing: flagged and not yet decided, or billable but not priceable."""
-    unpriced = (E.status == MealStatus.FLAGGED.value) | (
-        E.status.in_(BILLABLE) & (E.slot.is_(None) | E.plan.is_(None) | E.pupil_id.is_(None))
-    )
-    stmt = (
-        select(E.school_id, func.count())
-        .where(E.school_id.in_(school_ids), E.local_date >= month, E.local_date <= month_end(month), unpriced)
-        .group_by(E.school_id)
-    )
-    return {school_id: n for school_id, n in session.execute(stmt)}
+    return meals.held_from_billing(session, school_ids, month, month_end(month))
 
 
 def _pupils(session: Session, school_ids: Collection[int], also: Iterable[int]) -> dict[int, PupilInfo]:
@@ -252,10 +208,11 @@ def _act_from_row(session: Session, row: ActRow) -> Act:
     )
 
 
-def _view(session: Session, row: ActRow, today: date) -> ActView:
+def _view(session: Session, row: ActRow, today: date, built: Act | None = None) -> ActView:
+    """`built`: the act the row was just stored from, kept as it is rather than read back."""
     status = act_status(row.month, today, signed=row.signed_at is not None)
     return ActView(
-        _act_from_row(session, row),
+        built or _act_from_row(session, row),
         status,
         row.version,
         row.id,
@@ -309,6 +266,8 @@ def produce_acts(
             )
             session.add(latest)
             session.flush()
+            out[school_id] = _view(session, latest, today, built=act)
+            continue
         out[school_id] = _view(session, latest, today)
     return out
 
@@ -396,21 +355,9 @@ def reconcile_month(session: Session, school_id: int, month: date) -> Reconcilia
     if school_id not in acts:
         raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record")
     act = acts[school_id]
-    events = [
-        (day, _nn(slot), _nn(plan))
-        for day, slot, plan in session.execute(
-            select(E.local_date, E.slot, E.plan).where(*_billable([school_id], month))
-        )
-    ]
+    events = meals.billable_meals(session, school_id, month, month_end(month))
     result = reconcile(ts, act, events, load_tariffs(session))
-    accepted = session.scalar(
-        select(func.count()).where(
-            E.school_id == school_id,
-            E.local_date >= month,
-            E.local_date <= month_end(month),
-            E.status.in_(BILLABLE),
-        )
-    )
+    accepted = meals.billable_status_count(session, school_id, month, month_end(month))
     if accepted != len(events):
         gap = f"{accepted} meals are billable but only {len(events)} can be priced (pupil, slot or plan unknown)"
         return replace(result, problems=(*result.problems, gap))

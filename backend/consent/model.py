@@ -7,6 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+class ReplyNote(enum.StrEnum):
+    """Why an inbound reply led to no decision, noted on its row in the SMS log."""
+
+    UNKNOWN_NUMBER = "UNKNOWN_NUMBER"
+    HELP_SENT = "HELP_SENT"
+    NO_PENDING_REQUEST = "NO_PENDING_REQUEST"
+
+
 class ConsentStatus(enum.StrEnum):
     PENDING = "pending"
     AGREED = "agreed"

@@ -27,9 +27,10 @@ from backend.calendar.services import load_calendar, load_tariffs
 from backend.clock import local_date
 from backend.fleet.tables import CardRegistration
 from backend.keys import KeyStore
-from backend.roster.tables import Pupil, School
+from backend.roster.tables import School
 from backend.unit_of_work import UnitOfWork
-from backend.vouchers.tables import RevokedToken, Voucher
+from backend.vouchers import queries as vouchers
+from backend.vouchers.model import VoucherStatus
 from shared_crypto import Bundle, Calendar, Entry, EntryStatus, KeyRole, TariffChange, sign_bundle
 from shared_crypto.allowlist import MAX_CARDS_PER_ENTRY
 
@@ -38,9 +39,9 @@ from .tables import AllowlistRow, AllowlistVersionRow
 CALENDAR_DAYS = 14
 VALIDITY = timedelta(hours=48)
 ENTRY_STATUS = {
-    "active": EntryStatus.ACTIVE,
-    "suspended": EntryStatus.SUSPENDED,
-    "revoked": EntryStatus.REVOKED,
+    VoucherStatus.ACTIVE: EntryStatus.ACTIVE,
+    VoucherStatus.SUSPENDED: EntryStatus.SUSPENDED,
+    VoucherStatus.REVOKED: EntryStatus.REVOKED,
 }
 MAX_SERIAL = 0xFFFF
 
@@ -77,50 +78,28 @@ def bundle_etag(session: Session, keys: KeyStore, school_id: int, now: datetime)
 def bundle_content(session: Session, school_id: int, now: datetime) -> Bundle:
     """The bundle as of `now`, with sequence and times zero (they are set when it is signed)."""
     today = local_date(now)
-    rows = session.execute(
-        select(
-            Voucher.id,
-            Voucher.pupil_id,
-            Voucher.plan,
-            Voucher.status,
-            Voucher.min_serial,
-            Pupil.pseudonym,
-            Pupil.display,
-        )
-        .join(Pupil, Pupil.id == Voucher.pupil_id)
-        .where(
-            Voucher.school_id == school_id,
-            Voucher.status.in_(list(ENTRY_STATUS)),
-            Voucher.valid_until >= today,
-        )
-        .order_by(Voucher.id)
-    ).all()
+    rows = vouchers.school_holders(session, school_id, ENTRY_STATUS, today)
     listed = {r.pupil_id for r in rows}
     cards: dict[int, list[bytes]] = defaultdict(list)
-    # cards of the pupils with a voucher here, by a join rather than hundreds of bound ids
     for pupil_id, uid_hash in session.execute(
         select(CardRegistration.pupil_id, CardRegistration.uid_hash)
-        .join(Voucher, Voucher.pupil_id == CardRegistration.pupil_id)
-        .where(CardRegistration.active.is_(True), Voucher.school_id == school_id)
+        .where(
+            CardRegistration.active.is_(True),
+            CardRegistration.pupil_id.in_(vouchers.pupils_with_voucher_at(school_id)),
+        )
         .order_by(CardRegistration.registered_at.desc(), CardRegistration.id.desc())
     ):
         mine = cards[pupil_id]
         if pupil_id in listed and uid_hash not in mine and len(mine) < MAX_CARDS_PER_ENTRY:
             mine.append(uid_hash)
-    revoked = session.execute(
-        select(RevokedToken.voucher_id, RevokedToken.serial)
-        .join(Voucher, Voucher.id == RevokedToken.voucher_id)
-        .where(
-            Voucher.school_id == school_id, Voucher.valid_until >= today, RevokedToken.serial <= MAX_SERIAL
-        )
-    ).all()
+    revoked = vouchers.revoked_serials(session, school_id, today, MAX_SERIAL)
     entries = tuple(
         Entry(
-            voucher_id=r.id,
+            voucher_id=r.voucher_id,
             pseudonym=r.pseudonym,
             card_uid_hashes=tuple(sorted(cards.get(r.pupil_id, ()))),
             plan=r.plan,
-            status=ENTRY_STATUS[r.status],
+            status=ENTRY_STATUS[VoucherStatus(r.status)],
             min_serial=min(r.min_serial, MAX_SERIAL),
             display=r.display,
         )

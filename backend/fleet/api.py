@@ -18,7 +18,7 @@ from shared_crypto.device_auth import NONCE_LEN
 from . import services
 from .allowlist import bundle_etag, etag_matches, etag_of, serve_allowlist
 from .device_auth import authenticate_request, require_terminal
-from .model import FleetError, FleetReason, TerminalIdentity, parse_health
+from .model import FleetError, FleetReason, TerminalIdentity, TerminalStatus, parse_health
 
 COSE = "application/cose"
 MAX_JSON = 16 * 1024
@@ -164,7 +164,7 @@ def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> di
 @admin.post("/terminals/{terminal_id}/retire")
 def retire(terminal_id: int, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     services.retire(uow, terminal_id, now=ctx.clock.now(), school_ids=who.school_ids)
-    return {"terminal_id": terminal_id, "status": "retired"}
+    return {"terminal_id": terminal_id, "status": TerminalStatus.RETIRED}
 
 
 @admin.post("/terminals/{terminal_id}/move")

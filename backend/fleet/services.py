@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -165,6 +165,11 @@ def move(
     code = _new_code(uow.session, school_id=school_id, canteen_id=canteen_id, admin_id=admin_id, now=now)
     uow.commit()
     return code
+
+
+def mark_seen(session: Session, terminal_id: int, at: datetime) -> None:
+    """The terminal was heard from (an upload), without loading its row."""
+    session.execute(update(TerminalRow).where(TerminalRow.id == terminal_id).values(last_seen=at))
 
 
 def record_health(uow: UnitOfWork, terminal_id: int, report: HealthReport, *, now: datetime) -> None:

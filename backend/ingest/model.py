@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from backend.calendar.model import SchoolCalendar
 from backend.clock import KZ_TZ
+from backend.vouchers.model import VoucherStatus
 from shared_crypto import MealEvent
 
 # A served time this far past the moment the server received it cannot be true.
@@ -51,8 +52,8 @@ class MealStatus(enum.StrEnum):
 
 BILLABLE = (MealStatus.OK.value, MealStatus.ACCEPTED_BY_ADMIN.value)
 COUNTED = (MealStatus.OK.value, MealStatus.FLAGGED.value, MealStatus.ACCEPTED_BY_ADMIN.value)
-REVOKED_STATES = frozenset({"revoked", "suspended"})
-INACTIVE_STATES = frozenset({"awaiting_activation", "refused", "expired"})
+REVOKED_STATES = frozenset({VoucherStatus.REVOKED, VoucherStatus.SUSPENDED})
+INACTIVE_STATES = frozenset({VoucherStatus.AWAITING_ACTIVATION, VoucherStatus.REFUSED, VoucherStatus.EXPIRED})
 
 
 class Decision(enum.StrEnum):
@@ -224,7 +225,7 @@ def classify(events: Sequence[MealEvent], ctx: Context) -> tuple[list[MealRow], 
             served_at=at,
             local_date=local.date(),
             method=int(e.method),
-            token_serial=e.serial,
+            token_serial=e.token_serial,
             wall_trusted=e.wall_trusted,
             boot_id=e.boot_id,
             seq=e.seq,

@@ -5,14 +5,15 @@ meal table can change shape (partitions, renamed columns) without rippling throu
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from .model import BILLABLE
+from .model import BILLABLE, MealStatus
 from .tables import MealEventRow
 
 
@@ -74,3 +75,125 @@ def served_at(session: Session, meals: Collection[tuple[int, bytes]]) -> dict[by
         MealEventRow.id.in_(sorted({event_id for _, event_id in meals})),
     )
     return {event_id: at for event_id, at in session.execute(stmt)}
+
+
+# --- billable meals, aggregated in SQL (billing's timesheet, act and reconciliation) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class SlotTally:
+    """Billable meals of one school on one day in one slot under one plan."""
+
+    school_id: int
+    local_date: date
+    slot: int
+    plan: int
+    meals: int
+
+
+@dataclass(frozen=True, slots=True)
+class PupilTally:
+    """Billable meals of one pupil on one day under one plan."""
+
+    school_id: int
+    pupil_id: int
+    plan: int
+    local_date: date
+    meals: int
+
+
+def _in_period(school_ids: Collection[int], first: date, last: date) -> list[ColumnElement[bool]]:
+    return [MealEventRow.school_id.in_(school_ids), MealEventRow.local_date.between(first, last)]
+
+
+def _billable(school_ids: Collection[int], first: date, last: date) -> list[ColumnElement[bool]]:
+    """Billable: ok or accepted by an admin, and priceable (pupil, slot and plan are known)."""
+    return [
+        *_in_period(school_ids, first, last),
+        MealEventRow.status.in_(BILLABLE),
+        MealEventRow.slot.is_not(None),
+        MealEventRow.plan.is_not(None),
+        MealEventRow.pupil_id.is_not(None),
+    ]
+
+
+def _nn(value: int | None) -> int:
+    """Columns the billable filter guarantees are set."""
+    assert value is not None
+    return value
+
+
+def billable_by_slot(
+    session: Session, school_ids: Collection[int], first: date, last: date
+) -> list[SlotTally]:
+    """Billable meals from `first` to `last` (local dates), counted per school, day, slot and plan."""
+    E = MealEventRow
+    stmt = (
+        select(E.school_id, E.local_date, E.slot, E.plan, func.count())
+        .where(*_billable(school_ids, first, last))
+        .group_by(E.school_id, E.local_date, E.slot, E.plan)
+    )
+    return [SlotTally(s, d, _nn(slot), _nn(plan), n) for s, d, slot, plan, n in session.execute(stmt)]
+
+
+def billable_by_pupil(
+    session: Session, school_ids: Collection[int], first: date, last: date
+) -> list[PupilTally]:
+    """Billable meals from `first` to `last`, counted per school, pupil, plan and day."""
+    E = MealEventRow
+    stmt = (
+        select(E.school_id, E.pupil_id, E.plan, E.local_date, func.count())
+        .where(*_billable(school_ids, first, last))
+        .group_by(E.school_id, E.pupil_id, E.plan, E.local_date)
+    )
+    return [PupilTally(s, _nn(p), _nn(plan), d, n) for s, p, plan, d, n in session.execute(stmt)]
+
+
+def held_from_billing(
+    session: Session, school_ids: Collection[int], first: date, last: date
+) -> dict[int, int]:
+    """Meals per school held out of billing: flagged and not yet decided, or billable but not priceable."""
+    E = MealEventRow
+    unpriced = (E.status == MealStatus.FLAGGED) | (
+        E.status.in_(BILLABLE) & (E.slot.is_(None) | E.plan.is_(None) | E.pupil_id.is_(None))
+    )
+    stmt = (
+        select(E.school_id, func.count())
+        .where(*_in_period(school_ids, first, last), unpriced)
+        .group_by(E.school_id)
+    )
+    return {school_id: n for school_id, n in session.execute(stmt)}
+
+
+def billable_meals(session: Session, school_id: int, first: date, last: date) -> list[tuple[date, int, int]]:
+    """Each billable meal of a school, one by one: (local date, slot, plan)."""
+    E = MealEventRow
+    stmt = select(E.local_date, E.slot, E.plan).where(*_billable([school_id], first, last))
+    return [(d, _nn(slot), _nn(plan)) for d, slot, plan in session.execute(stmt)]
+
+
+def billable_status_count(session: Session, school_id: int, first: date, last: date) -> int:
+    """Meals of a school in a billable state, priceable or not."""
+    stmt = select(func.count()).where(
+        *_in_period([school_id], first, last), MealEventRow.status.in_(BILLABLE)
+    )
+    return session.scalar(stmt) or 0
+
+
+def day_counts(
+    session: Session, school_ids: Collection[int], day: date
+) -> dict[int, list[tuple[int, int, str, int]]]:
+    """A local day's meals per school, counted by (plan, slot, status); an unknown plan or slot is 0."""
+    E = MealEventRow
+    out: dict[int, list[tuple[int, int, str, int]]] = defaultdict(list)
+    # One expression object each, so PostgreSQL sees the same GROUP BY expression as in the SELECT.
+    plan = func.coalesce(E.plan, literal_column("0"))
+    slot = func.coalesce(E.slot, literal_column("0"))
+    stmt = (
+        select(E.school_id, plan, slot, E.status, func.count())
+        .where(E.school_id.in_(school_ids), E.local_date == day)
+        .group_by(E.school_id, plan, slot, E.status)
+    )
+    for school_id, plan_no, slot_no, status, n in session.execute(stmt):
+        out[school_id].append((plan_no, slot_no, status, n))
+    return out

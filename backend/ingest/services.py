@@ -14,24 +14,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from backend.adapters.dialect import among, insert_ignore
+from backend.adapters.orm import row_values
 from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
-from backend.fleet.tables import TerminalRow
+from backend.fleet.services import mark_seen
 from backend.notify.model import MealNotice, Notifier
 from backend.unit_of_work import UnitOfWork
-from backend.vouchers.tables import Voucher, VoucherEvent
+from backend.vouchers import queries as voucher_queries
 from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
 from .model import (
     BILLABLE,
     Context,
-    MealRow,
     MealStatus,
     StatusChange,
     Terminal,
@@ -132,29 +132,20 @@ def _context(
     served = [e for e in events if e.served]
     voucher_ids = sorted({e.voucher_id for e in served if e.voucher_id is not None})
     days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in served})
-    history: dict[int, list[StatusChange]] = defaultdict(list)
-    vouchers: dict[int, VoucherFacts] = {}
+    vouchers = {
+        v.voucher_id: VoucherFacts(
+            v.voucher_id,
+            v.school_id,
+            v.pupil_id,
+            v.plan,
+            v.status,
+            v.valid_until,
+            tuple(StatusChange(at, old, new) for at, old, new in v.trail),
+        )
+        for v in voucher_queries.voucher_states(session, voucher_ids).values()
+    }
     taken: dict[tuple[int, date, int], frozenset[int]] = {}
     if voucher_ids:
-        for vid, at, old, new in session.execute(
-            select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.old_status, VoucherEvent.new_status)
-            .where(among(session, VoucherEvent.voucher_id, voucher_ids))
-            .order_by(VoucherEvent.at, VoucherEvent.id)
-        ):
-            history[vid].append(StatusChange(at, old, new))
-        for v in session.execute(
-            select(
-                Voucher.id,
-                Voucher.school_id,
-                Voucher.pupil_id,
-                Voucher.plan,
-                Voucher.status,
-                Voucher.valid_until,
-            ).where(among(session, Voucher.id, voucher_ids))
-        ):
-            vouchers[v.id] = VoucherFacts(
-                v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(history.get(v.id, ()))
-            )
         voucher_schools = {v.school_id for v in vouchers.values()}
         acc: dict[tuple[int, date, int], set[int]] = defaultdict(set)
         for voucher_id, day, slot, tid in session.execute(
@@ -185,11 +176,6 @@ def _context(
         ):
             if slot_no is not None:
                 counts[(day, slot_no)] = n
-    active = session.scalar(
-        select(func.count())
-        .select_from(Voucher)
-        .where(Voucher.school_id == terminal.school_id, Voucher.status == "active")
-    )
     return Context(
         terminal=Terminal(terminal.terminal_id, terminal.school_id, terminal.enrolled_at),
         received_at=received_at,
@@ -197,30 +183,8 @@ def _context(
         vouchers=vouchers,
         taken=taken,
         counts=counts,
-        active_vouchers=int(active or 0),
+        active_vouchers=voucher_queries.active_count(session, terminal.school_id),
     )
-
-
-def _meal_dict(m: MealRow) -> dict[str, object]:
-    return {
-        "id": m.id,
-        "terminal_id": m.terminal_id,
-        "school_id": m.school_id,
-        "voucher_id": m.voucher_id,
-        "pupil_id": m.pupil_id,
-        "plan": m.plan,
-        "slot": m.slot,
-        "served_at": m.served_at,
-        "local_date": m.local_date,
-        "method": m.method,
-        "token_serial": m.token_serial,
-        "wall_trusted": m.wall_trusted,
-        "boot_id": m.boot_id,
-        "seq": m.seq,
-        "received_at": m.received_at,
-        "status": m.status,
-        "flags": m.flags,
-    }
 
 
 def store_batch(
@@ -245,28 +209,11 @@ def ingest(
     existing = _stored_ids(session, terminal.school_id, batch.events)
     new = [e for e in batch.events if e.event_id not in existing]
     meals, refusals = classify(new, _context(session, terminal, new, received_at))
-    stored = insert_ignore(session, MealEventRow, [_meal_dict(m) for m in meals], key="id", any_key=True)
+    stored = insert_ignore(
+        session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id", any_key=True
+    )
     stored_refusals = insert_ignore(
-        session,
-        RefusalTable,
-        [
-            {
-                "id": r.id,
-                "terminal_id": r.terminal_id,
-                "school_id": r.school_id,
-                "voucher_id": r.voucher_id,
-                "reason": r.reason,
-                "at": r.at,
-                "method": r.method,
-                "wall_trusted": r.wall_trusted,
-                "boot_id": r.boot_id,
-                "seq": r.seq,
-                "received_at": r.received_at,
-            }
-            for r in refusals
-        ],
-        key="id",
-        any_key=True,
+        session, RefusalTable, [row_values(r, RefusalTable) for r in refusals], key="id", any_key=True
     )
     mine = [m for m in meals if m.id in stored]
     flagged = [m for m in mine if m.flags]
@@ -287,8 +234,6 @@ def ingest(
             if m.voucher_id is not None and m.pupil_id is not None
         ],
     )
-    session.execute(
-        update(TerminalRow).where(TerminalRow.id == terminal.terminal_id).values(last_seen=received_at)
-    )
+    mark_seen(session, terminal.terminal_id, received_at)
     accepted = len(stored) + len(stored_refusals)
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted, flagged=len(flagged))

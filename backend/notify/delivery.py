@@ -38,6 +38,7 @@ from .delivery_tables import (
     PushSubscriptionRow,
     SmsDigestRow,
 )
+from .model import PushOutcome
 from .tables import NoticeRow
 from .webpush import PushResult, PushSender, Subscription
 
@@ -47,29 +48,29 @@ PUSH_LEASE = timedelta(minutes=10)
 DIGEST_AT = time(19, 0)  # school-local time after which the day's digest goes out
 
 
-class NoticeWords(Protocol):
-    """A notice's words in the reader's language."""
-
-    def push(self, notice: ParentNoticeRow, language: str) -> bytes:
-        """The push message's payload: title, text, link and tag, as the browser shows it."""
-        ...
-
-    def digest(self, language: str, counts: dict[str, Counter[str]]) -> str:
-        """The day's SMS digest: notice kinds counted per child's display."""
-        ...
-
-
 Collect = Callable[[Session, datetime], int]  # step 1: stores the sources' new notices, returns how many
 
 
 @dataclass(frozen=True, slots=True)
-class NewNotice:
+class Notice:
     parent_id: int
     kind: str
     source: str  # unique per parent: the same source never makes a second notice
     pupil_id: int | None
     display: str
     at: datetime
+
+
+class NoticeWords(Protocol):
+    """A notice's words in the reader's language."""
+
+    def push(self, notice: Notice, language: str) -> bytes:
+        """The push message's payload: title, text, link and tag, as the browser shows it."""
+        ...
+
+    def digest(self, language: str, counts: dict[str, Counter[str]]) -> str:
+        """The day's SMS digest: notice kinds counted per child's display."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,10 @@ def _cursor(session: Session, name: str) -> NotifyCursorRow:
     return row
 
 
+def _notice(row: ParentNoticeRow) -> Notice:
+    return Notice(row.parent_id, row.kind, row.source, row.pupil_id, row.display or "", row.at)
+
+
 def cursor_at(session: Session, name: str) -> int:
     """Where a source's reading stopped (0 at first); the cursor's row stays locked until commit."""
     return _cursor(session, name).position
@@ -111,7 +116,7 @@ def move_cursor(session: Session, name: str, position: int) -> None:
     _cursor(session, name).position = position
 
 
-def add_notices(session: Session, rows: Iterable[NewNotice], now: datetime) -> int:
+def add_notices(session: Session, rows: Iterable[Notice], now: datetime) -> int:
     """New notices; one already in a parent's list (same source) is left as it is."""
     todo = list(rows)
     if not todo:
@@ -226,7 +231,7 @@ def push_pending(
             for d in session.execute(
                 select(PushDeliveryRow.notice_id, PushDeliveryRow.subscription_id).where(
                     PushDeliveryRow.notice_id.in_([d.id for d in due] or [0]),
-                    PushDeliveryRow.outcome == "sent",
+                    PushDeliveryRow.outcome == PushOutcome.SENT,
                 )
             )
         }
@@ -237,7 +242,7 @@ def push_pending(
             notice = session.get(ParentNoticeRow, notice_id)
             assert notice is not None
             todo = [
-                (sub_id, sub, words.push(notice, language))
+                (sub_id, sub, words.push(_notice(notice), language))
                 for sub_id, sub, language in subs.get(parent_id, [])
                 if (notice_id, sub_id) not in done_before
             ]
@@ -251,13 +256,13 @@ def push_pending(
             retry = False
             for sub_id, result in results:
                 outcome = (
-                    "sent"
+                    PushOutcome.SENT
                     if result.delivered
-                    else "gone"
+                    else PushOutcome.GONE
                     if result.gone
-                    else "retry"
+                    else PushOutcome.RETRY
                     if result.retry
-                    else "gave_up"
+                    else PushOutcome.GAVE_UP
                 )
                 session.add(
                     PushDeliveryRow(

@@ -19,6 +19,15 @@ class NotifyReason(enum.StrEnum):
     BAD_SUBSCRIPTION = "BAD_SUBSCRIPTION"  # a Web Push subscription whose endpoint or keys do not parse
 
 
+class PushOutcome(enum.StrEnum):
+    """What one push attempt came to, as recorded per notice and subscription."""
+
+    SENT = "sent"
+    GONE = "gone"  # the push service no longer knows the subscription: it is removed
+    RETRY = "retry"
+    GAVE_UP = "gave_up"
+
+
 @dataclass(frozen=True, slots=True)
 class MealNotice:
     """One served meal to tell a parent about; `event_id` makes delivery idempotent."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from backend.ingest.model import BILLABLE, MealStatus
+
 FORMAT_VERSION = 1
 
 
@@ -73,12 +75,12 @@ def school_report(
     by_slot: dict[int, int] = {}
     held = rejected = 0
     for plan, slot, status, n in meals:
-        if status in ("ok", "accepted_by_admin"):
+        if status in BILLABLE:
             by_plan[plan] = by_plan.get(plan, 0) + n
             by_slot[slot] = by_slot.get(slot, 0) + n
-        elif status == "flagged":
+        elif status == MealStatus.FLAGGED:
             held += n
-        elif status == "rejected_by_admin":
+        elif status == MealStatus.REJECTED_BY_ADMIN:
             rejected += n
     school_id, bin_, name, district = school
     return SchoolDayReport(

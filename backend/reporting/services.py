@@ -7,24 +7,19 @@ Nothing is read from a counter: activations and active vouchers come from `vouch
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, literal_column, not_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.clock import KZ_TZ
-from backend.ingest.tables import MealEventRow
+from backend.ingest import queries as meal_queries
 from backend.roster.tables import School
-from backend.vouchers.tables import Voucher, VoucherEvent
+from backend.vouchers import queries as vouchers
 
 from .model import DailyReport, ReportFormat, render, school_report
-
-E = MealEventRow
-# Coming back from a suspension is not a new activation.
-NOT_ACTIVATIONS = ("active", "suspended")
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -33,65 +28,11 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _activations(
-    session: Session, school_ids: Collection[int], start: datetime, end: datetime
-) -> dict[int, int]:
-    stmt = (
-        select(Voucher.school_id, func.count())
-        .join(VoucherEvent, VoucherEvent.voucher_id == Voucher.id)
-        .where(
-            Voucher.school_id.in_(school_ids),
-            VoucherEvent.new_status == "active",
-            or_(VoucherEvent.old_status.is_(None), VoucherEvent.old_status.not_in(NOT_ACTIVATIONS)),
-            VoucherEvent.at >= start,
-            VoucherEvent.at < end,
-        )
-        .group_by(Voucher.school_id)
-    )
-    return {school_id: n for school_id, n in session.execute(stmt)}
-
-
-def _active_at(session: Session, school_ids: Collection[int], end: datetime) -> dict[int, int]:
-    """Vouchers whose last status change before `end` made them active."""
-    later = aliased(VoucherEvent)
-    newer_exists = (
-        select(later.id)
-        .where(
-            later.voucher_id == VoucherEvent.voucher_id,
-            later.at < end,
-            or_(later.at > VoucherEvent.at, and_(later.at == VoucherEvent.at, later.id > VoucherEvent.id)),
-        )
-        .exists()
-    )
-    stmt = (
-        select(Voucher.school_id, func.count())
-        .join(VoucherEvent, VoucherEvent.voucher_id == Voucher.id)
-        .where(
-            Voucher.school_id.in_(school_ids),
-            VoucherEvent.at < end,
-            VoucherEvent.new_status == "active",
-            not_(newer_exists),
-        )
-        .group_by(Voucher.school_id)
-    )
-    return {school_id: n for school_id, n in session.execute(stmt)}
-
-
 def daily_report(session: Session, day: date, school_ids: Collection[int], now: datetime) -> DailyReport:
     start, end = day_bounds(day)
-    activations = _activations(session, school_ids, start, end)
-    active = _active_at(session, school_ids, end)
-    meals: dict[int, list[tuple[int, int, str, int]]] = defaultdict(list)
-    # One expression object each, so PostgreSQL sees the same GROUP BY expression as in the SELECT.
-    plan = func.coalesce(E.plan, literal_column("0"))
-    slot = func.coalesce(E.slot, literal_column("0"))
-    stmt = (
-        select(E.school_id, plan, slot, E.status, func.count())
-        .where(E.school_id.in_(school_ids), E.local_date == day)
-        .group_by(E.school_id, plan, slot, E.status)
-    )
-    for school_id, plan_no, slot_no, status, n in session.execute(stmt):
-        meals[school_id].append((plan_no, slot_no, status, n))
+    activations = vouchers.activations_between(session, school_ids, start, end)
+    active = vouchers.active_at(session, school_ids, end)
+    meals = meal_queries.day_counts(session, school_ids, day)
     schools = session.execute(
         select(School.id, School.bin, School.name, School.district)
         .where(School.id.in_(school_ids))

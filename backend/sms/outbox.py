@@ -6,16 +6,21 @@ it was committed; dispatch claims each row under a lock, so two dispatchers neve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.adapters.bulk import bulk_insert
 from backend.adapters.locking import for_update
 from backend.adapters.sms_gateways import SmsGateway, SmsSendError
 from backend.clock import Clock
 from backend.sms.tables import SmsMessage
 from backend.unit_of_work import UnitOfWork
+
+from .model import SmsDirection, SmsStatus
 
 STALE_CLAIM = timedelta(minutes=10)
 
@@ -24,11 +29,11 @@ def queue_sms(
     session: Session, *, phone: str, body: str, kind: str, now: datetime, request_id: int | None = None
 ) -> SmsMessage:
     msg = SmsMessage(
-        direction="out",
+        direction=SmsDirection.OUT,
         phone=phone,
         kind=kind,
         body=body,
-        status="queued",
+        status=SmsStatus.QUEUED,
         request_id=request_id,
         created_at=now,
     )
@@ -36,10 +41,40 @@ def queue_sms(
     return msg
 
 
-def log_inbound(session: Session, *, phone: str, body: str, now: datetime, status: str, note: str) -> None:
+@dataclass(frozen=True, slots=True)
+class Sms:
+    phone: str
+    body: str
+    kind: str
+    request_id: int | None = None
+
+
+def queue_many(session: Session, messages: Sequence[Sms], *, now: datetime) -> None:
+    """Queues many messages in one bulk insert (a campaign's first requests)."""
+    bulk_insert(
+        session,
+        SmsMessage,
+        [
+            {
+                "direction": SmsDirection.OUT,
+                "phone": m.phone,
+                "kind": m.kind,
+                "body": m.body,
+                "status": SmsStatus.QUEUED,
+                "request_id": m.request_id,
+                "created_at": now,
+            }
+            for m in messages
+        ],
+    )
+
+
+def log_inbound(
+    session: Session, *, phone: str, body: str, now: datetime, status: SmsStatus, note: str
+) -> None:
     session.add(
         SmsMessage(
-            direction="in",
+            direction=SmsDirection.IN,
             phone=phone,
             kind="reply",
             body=body[:2000],
@@ -70,10 +105,12 @@ def dispatch_pending(
             stmt = (
                 select(SmsMessage)
                 .where(
-                    SmsMessage.direction == "out",
+                    SmsMessage.direction == SmsDirection.OUT,
                     or_(
-                        SmsMessage.status == "queued",
-                        and_(SmsMessage.status == "sending", SmsMessage.claimed_at < now - STALE_CLAIM),
+                        SmsMessage.status == SmsStatus.QUEUED,
+                        and_(
+                            SmsMessage.status == SmsStatus.SENDING, SmsMessage.claimed_at < now - STALE_CLAIM
+                        ),
                     ),
                 )
                 .order_by(SmsMessage.id)
@@ -83,7 +120,7 @@ def dispatch_pending(
                 stmt = stmt.where(SmsMessage.id.notin_(sorted(failed)))
             rows = session.scalars(for_update(session, stmt, skip_locked=True)).all()
             for msg in rows:
-                msg.status, msg.claimed_at = "sending", now
+                msg.status, msg.claimed_at = SmsStatus.SENDING, now
             claimed = [(m.id, m.phone, m.body) for m in rows]
             uow.commit()
         if not claimed:
@@ -100,9 +137,9 @@ def dispatch_pending(
                 row = session.get(SmsMessage, message_id)
                 assert row is not None
                 if error is None:
-                    row.status, row.provider_id, row.sent_at = "sent", provider_id, clock.now()
+                    row.status, row.provider_id, row.sent_at = SmsStatus.SENT, provider_id, clock.now()
                     sent += 1
                 else:
-                    row.status, row.note = "queued", error
+                    row.status, row.note = SmsStatus.QUEUED, error
                     failed.add(message_id)
             uow.commit()

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from .model import OTP_KIND, SmsDirection
 from .tables import SmsMessage
 
 
@@ -27,7 +28,9 @@ def outgoing_about(session: Session, request_ids: Select[int], *, limit: int) ->
     rows = session.scalars(
         select(SmsMessage)
         .where(
-            SmsMessage.direction == "out", SmsMessage.kind != "otp", SmsMessage.request_id.in_(request_ids)
+            SmsMessage.direction == SmsDirection.OUT,
+            SmsMessage.kind != OTP_KIND,
+            SmsMessage.request_id.in_(request_ids),
         )
         .order_by(SmsMessage.id.desc())
         .limit(limit)

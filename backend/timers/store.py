@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.adapters.bulk import bulk_insert
 from backend.adapters.locking import for_update
 from backend.unit_of_work import UnitOfWork
 
@@ -42,6 +44,26 @@ def schedule(session: Session, *, kind: str, key: str, due_at: datetime, payload
     except IntegrityError:  # a concurrent transaction scheduled it first
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def schedule_new(session: Session, timers: Sequence[Timer]) -> None:
+    """Adds many timers in one bulk insert; their keys must be new (fresh ids in them make them so)."""
+    bulk_insert(
+        session,
+        ScheduledJob,
+        [
+            {"kind": t.kind, "key": t.key, "due_at": t.due_at, "payload": json.dumps(t.payload)}
+            for t in timers
+        ],
+    )
 
 
 def cancel(session: Session, key: str, now: datetime, outcome: str = "cancelled") -> None:

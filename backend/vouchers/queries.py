@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, func, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from backend.adapters.dialect import among
 from backend.roster.tables import Pupil
 
-from .tables import Voucher, VoucherEvent
+from .model import VoucherStatus
+from .tables import RevokedToken, Voucher, VoucherEvent
+
+# Coming back from a suspension is not a new activation.
+NOT_ACTIVATIONS = (VoucherStatus.ACTIVE, VoucherStatus.SUSPENDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +42,156 @@ def status_changes_after(session: Session, position: int, *, limit: int) -> list
         .limit(limit)
     ).all()
     return [StatusChange(*r) for r in rows]
+
+
+def activations_between(
+    session: Session, school_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """Activations per school from `start` to `end`; coming back from a suspension is not one."""
+    stmt = (
+        select(Voucher.school_id, func.count())
+        .join(VoucherEvent, VoucherEvent.voucher_id == Voucher.id)
+        .where(
+            Voucher.school_id.in_(school_ids),
+            VoucherEvent.new_status == VoucherStatus.ACTIVE,
+            or_(VoucherEvent.old_status.is_(None), VoucherEvent.old_status.not_in(NOT_ACTIVATIONS)),
+            VoucherEvent.at >= start,
+            VoucherEvent.at < end,
+        )
+        .group_by(Voucher.school_id)
+    )
+    return {school_id: n for school_id, n in session.execute(stmt)}
+
+
+def active_at(session: Session, school_ids: Collection[int], end: datetime) -> dict[int, int]:
+    """Vouchers whose last status change before `end` made them active."""
+    later = aliased(VoucherEvent)
+    newer_exists = (
+        select(later.id)
+        .where(
+            later.voucher_id == VoucherEvent.voucher_id,
+            later.at < end,
+            or_(later.at > VoucherEvent.at, and_(later.at == VoucherEvent.at, later.id > VoucherEvent.id)),
+        )
+        .exists()
+    )
+    stmt = (
+        select(Voucher.school_id, func.count())
+        .join(VoucherEvent, VoucherEvent.voucher_id == Voucher.id)
+        .where(
+            Voucher.school_id.in_(school_ids),
+            VoucherEvent.at < end,
+            VoucherEvent.new_status == VoucherStatus.ACTIVE,
+            not_(newer_exists),
+        )
+        .group_by(Voucher.school_id)
+    )
+    return {school_id: n for school_id, n in session.execute(stmt)}
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A voucher a school's terminals serve on, with its pupil's pseudonym and display."""
+
+    voucher_id: int
+    pupil_id: int
+    plan: int
+    status: str  # VoucherStatus
+    min_serial: int
+    pseudonym: bytes
+    display: str
+
+
+def school_holders(
+    session: Session, school_id: int, statuses: Collection[str], valid_on: date
+) -> list[Holder]:
+    """The school's vouchers in one of `statuses` and still valid on `valid_on`, by voucher id."""
+    rows = session.execute(
+        select(
+            Voucher.id,
+            Voucher.pupil_id,
+            Voucher.plan,
+            Voucher.status,
+            Voucher.min_serial,
+            Pupil.pseudonym,
+            Pupil.display,
+        )
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(
+            Voucher.school_id == school_id,
+            Voucher.status.in_(list(statuses)),
+            Voucher.valid_until >= valid_on,
+        )
+        .order_by(Voucher.id)
+    ).all()
+    return [Holder(*r) for r in rows]
+
+
+def pupils_with_voucher_at(school_id: int) -> Select[int]:
+    """The pupils holding a voucher of this school, as a sub-select (a join, not hundreds of bound ids)."""
+    return select(Voucher.pupil_id).where(Voucher.school_id == school_id)
+
+
+def revoked_serials(
+    session: Session, school_id: int, valid_on: date, max_serial: int
+) -> list[tuple[int, int]]:
+    """(voucher id, serial) of the single token serials revoked on the school's still-valid vouchers."""
+    rows = session.execute(
+        select(RevokedToken.voucher_id, RevokedToken.serial)
+        .join(Voucher, Voucher.id == RevokedToken.voucher_id)
+        .where(
+            Voucher.school_id == school_id, Voucher.valid_until >= valid_on, RevokedToken.serial <= max_serial
+        )
+    ).all()
+    return [(v, s) for v, s in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherState:
+    """A voucher as ingestion checks a meal against it: its facts and its audit trail, oldest first."""
+
+    voucher_id: int
+    school_id: int
+    pupil_id: int
+    plan: int
+    status: str  # VoucherStatus
+    valid_until: date | None
+    trail: tuple[tuple[datetime, str | None, str], ...]  # (at, old status, new status)
+
+
+def voucher_states(session: Session, voucher_ids: Sequence[int]) -> dict[int, VoucherState]:
+    """These vouchers (an unknown id is left out) with their audit trails, in two queries."""
+    if not voucher_ids:
+        return {}
+    trails: dict[int, list[tuple[datetime, str | None, str]]] = defaultdict(list)
+    for vid, at, old, new in session.execute(
+        select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.old_status, VoucherEvent.new_status)
+        .where(among(session, VoucherEvent.voucher_id, voucher_ids))
+        .order_by(VoucherEvent.at, VoucherEvent.id)
+    ):
+        trails[vid].append((at, old, new))
+    return {
+        v.id: VoucherState(
+            v.id, v.school_id, v.pupil_id, v.plan, v.status, v.valid_until, tuple(trails.get(v.id, ()))
+        )
+        for v in session.execute(
+            select(
+                Voucher.id,
+                Voucher.school_id,
+                Voucher.pupil_id,
+                Voucher.plan,
+                Voucher.status,
+                Voucher.valid_until,
+            ).where(among(session, Voucher.id, voucher_ids))
+        )
+    }
+
+
+def active_count(session: Session, school_id: int) -> int:
+    """How many of the school's vouchers are active now."""
+    stmt = (
+        select(func.count())
+        .select_from(Voucher)
+        .where(Voucher.school_id == school_id, Voucher.status == VoucherStatus.ACTIVE)
+    )
+    return int(session.scalar(stmt) or 0)

@@ -15,8 +15,7 @@ from backend.clock import KZ_TZ
 from backend.consent import queries as consent
 from backend.ingest.queries import served_at
 from backend.notify import delivery
-from backend.notify.delivery import DeliveryReport, NewNotice
-from backend.notify.delivery_tables import ParentNoticeRow
+from backend.notify.delivery import DeliveryReport, Notice
 from backend.notify.webpush import PushSender, WebPushSender, vapid_key
 from backend.vouchers.model import VoucherStatus
 from backend.vouchers.queries import status_changes_after
@@ -43,9 +42,7 @@ def collect(session: Session, now: datetime) -> int:
     added = delivery.add_notices(
         session,
         (
-            NewNotice(
-                m.parent_id, m.kind, f"meal:{m.event_id.hex()}", m.pupil_id, m.display, served[m.event_id]
-            )
+            Notice(m.parent_id, m.kind, f"meal:{m.event_id.hex()}", m.pupil_id, m.display, served[m.event_id])
             for m in meals
             if m.parent_id is not None and m.event_id in served
         ),
@@ -60,7 +57,7 @@ def collect(session: Session, now: datetime) -> int:
     added += delivery.add_notices(
         session,
         (
-            NewNotice(
+            Notice(
                 parent_id,
                 STATUS_KINDS[VoucherStatus(c.new_status)],
                 f"voucher-event:{c.event_id}",
@@ -84,7 +81,7 @@ def collect(session: Session, now: datetime) -> int:
     added += delivery.add_notices(
         session,
         (
-            NewNotice(
+            Notice(
                 o.parent_id,
                 f"consent_{o.outcome}",
                 f"consent:{o.request_id}:{o.attempt}",
@@ -104,7 +101,7 @@ def collect(session: Session, now: datetime) -> int:
 class Words:
     """The notices' words from the web catalogs (delivery.NoticeWords)."""
 
-    def push(self, notice: ParentNoticeRow, language: str) -> bytes:
+    def push(self, notice: Notice, language: str) -> bytes:
         """What the browser shows: title and text in the language the parent subscribed in."""
         tr = i18n.translations(language if language in i18n.LANGUAGES else i18n.DEFAULT)
         title = tr.gettext(texts.NOTICE_KINDS.get(notice.kind, texts.GENERIC_ERROR))

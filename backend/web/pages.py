@@ -192,7 +192,7 @@ class WebRoute(APIRoute):
             except SignInRequired:
                 return RedirectResponse("/", status_code=303)
             except security.CsrfRefused:
-                return error_page(error_context(request), "CSRF_FAILED", 403)
+                return error_page(error_context(request), texts.PageCode.CSRF_FAILED, 403)
             except DomainError as exc:
                 return error_page(error_context(request), exc.reason, status_of(exc))
 

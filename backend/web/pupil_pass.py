@@ -22,6 +22,7 @@ from . import security
 from .assets import asset_url
 from .forms import FormDep, PageDep
 from .pages import WebRoute, environment, finish, redirect, render
+from .texts import PageCode
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 DEVICE_COOKIE = "sm_device"  # holds the installed pass's secret
@@ -65,7 +66,7 @@ def shell(pc: PageDep) -> Response:
 def data(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     device = request.cookies.get(DEVICE_COOKIE)
     if not device:
-        return _json({"reason": "NO_PASS"}, 404)
+        return _json({"reason": PageCode.NO_PASS}, 404)
     try:
         pd = passes.refresh(uow, ctx.keys, device, settings=ctx.settings.web, now=ctx.clock.now())
     except DomainError as exc:

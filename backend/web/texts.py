@@ -3,6 +3,23 @@ catalog extraction finds them; templates translate them with _() when they show 
 
 from __future__ import annotations
 
+import enum
+
+from backend.adapters.egov import EgovReason
+from backend.auth.model import AuthReason
+from backend.consent.model import ConsentReason
+from backend.errors import CommonReason
+from backend.feedback.model import ComplaintStatus, FeedbackReason
+from backend.passes.model import PassReason
+from backend.vouchers.model import VoucherReason, VoucherStatus
+
+
+class PageCode(enum.StrEnum):
+    """Codes only pages show: no domain error carries them."""
+
+    CSRF_FAILED = "CSRF_FAILED"  # a form without a valid CSRF token
+    NO_PASS = "NO_PASS"  # noqa: S105 - a code, not a secret: a browser with no pass installed asked for its data
+
 
 def N_(message: str) -> str:
     """Marks a message for extraction; translated later, in the reader's language."""
@@ -19,26 +36,26 @@ REFUSAL_REASONS: dict[str, str] = {
 }
 
 VOUCHER_STATES: dict[str, str] = {
-    "awaiting_activation": N_("Waiting for you to activate it"),
-    "active": N_("Active: the child can eat"),
-    "refused": N_("Refused"),
-    "suspended": N_("Suspended"),
-    "revoked": N_("Revoked"),
-    "expired": N_("Expired"),
+    VoucherStatus.AWAITING_ACTIVATION: N_("Waiting for you to activate it"),
+    VoucherStatus.ACTIVE: N_("Active: the child can eat"),
+    VoucherStatus.REFUSED: N_("Refused"),
+    VoucherStatus.SUSPENDED: N_("Suspended"),
+    VoucherStatus.REVOKED: N_("Revoked"),
+    VoucherStatus.EXPIRED: N_("Expired"),
 }
 
 NEXT_STEP: dict[str, str] = {
-    "awaiting_activation": N_("Activate the voucher, or refuse it and say why."),
-    "active": N_("Share the pass with your child's phone, or let the child use the ID card."),
-    "refused": N_("You can still activate it this school year if you change your mind."),
-    "suspended": N_("The school is checking the child's eligibility. Nothing to do for now."),
-    "revoked": N_("The district revoked this voucher. Ask the school's social pedagogue why."),
-    "expired": N_("The school year is over. A new voucher comes with the next list."),
+    VoucherStatus.AWAITING_ACTIVATION: N_("Activate the voucher, or refuse it and say why."),
+    VoucherStatus.ACTIVE: N_("Share the pass with your child's phone, or let the child use the ID card."),
+    VoucherStatus.REFUSED: N_("You can still activate it this school year if you change your mind."),
+    VoucherStatus.SUSPENDED: N_("The school is checking the child's eligibility. Nothing to do for now."),
+    VoucherStatus.REVOKED: N_("The district revoked this voucher. Ask the school's social pedagogue why."),
+    VoucherStatus.EXPIRED: N_("The school year is over. A new voucher comes with the next list."),
 }
 
 COMPLAINT_STATES: dict[str, str] = {
-    "open": N_("Being looked at"),
-    "resolved": N_("Answered"),
+    ComplaintStatus.OPEN: N_("Being looked at"),
+    ComplaintStatus.RESOLVED: N_("Answered"),
 }
 
 MEAL = N_("Meal")  # a slot without a name of its own
@@ -60,27 +77,27 @@ NOTICE_KINDS: dict[str, str] = {
 
 # Error reasons a parent can meet, in plain words; any other reason shows the generic message.
 REASONS: dict[str, str] = {
-    "PHONE_INVALID": N_("Enter a Kazakhstan mobile number, like +7 701 234 56 78."),
-    "OTP_INVALID": N_("The code is wrong or has expired. Check the SMS or ask for a new code."),
-    "OTP_RATE_LIMITED": N_("Too many codes were asked for. Wait a few minutes and try again."),
-    "EGOV_UNAVAILABLE": N_("Signing in with eGov is not available at the moment."),
-    "NOT_A_PARENT": N_("No parent record holds this eGov account."),
-    "NOT_FOUND": N_("This page does not exist or is not yours."),
-    "TRANSITION_NOT_ALLOWED": N_("The voucher cannot change like that in its present state."),
-    "VOUCHER_NOT_ACTIVE": N_("The voucher is not active. Activate it first."),
-    "REASON_REQUIRED": N_("Say why you refuse the voucher."),
-    "BAD_STARS": N_("Choose from 1 to 5 stars."),
-    "TEXT_TOO_LONG": N_("The text is too long: at most 1000 characters."),
-    "EMPTY_COMPLAINT": N_("Say what went wrong."),
-    "ALREADY_RATED": N_("You have rated this meal already."),
-    "NOT_SERVED": N_("The school struck this meal off, so it cannot be rated."),
-    "CSRF_FAILED": N_("The form had expired. Please try again."),
-    "PASS_LINK_USED": N_("This link was opened already. Ask your parent for a new one."),
-    "PASS_LINK_EXPIRED": N_("This link has expired. Ask your parent for a new one."),
-    "PASS_REVOKED": N_("This pass was revoked. Ask your parent for a new one."),
-    "NO_PENDING_CONSENT": N_("There is no consent request waiting for your answer."),
-    "CHOOSE_ONE": N_("Choose one of the options."),
-    "SERIAL_EXHAUSTED": N_("No more passes can be issued this school year. Ask the school."),
+    AuthReason.PHONE_INVALID: N_("Enter a Kazakhstan mobile number, like +7 701 234 56 78."),
+    AuthReason.OTP_INVALID: N_("The code is wrong or has expired. Check the SMS or ask for a new code."),
+    AuthReason.OTP_RATE_LIMITED: N_("Too many codes were asked for. Wait a few minutes and try again."),
+    EgovReason.EGOV_UNAVAILABLE: N_("Signing in with eGov is not available at the moment."),
+    AuthReason.NOT_A_PARENT: N_("No parent record holds this eGov account."),
+    CommonReason.NOT_FOUND: N_("This page does not exist or is not yours."),
+    VoucherReason.TRANSITION_NOT_ALLOWED: N_("The voucher cannot change like that in its present state."),
+    VoucherReason.NOT_ACTIVE: N_("The voucher is not active. Activate it first."),
+    VoucherReason.REASON_REQUIRED: N_("Say why you refuse the voucher."),
+    FeedbackReason.BAD_STARS: N_("Choose from 1 to 5 stars."),
+    FeedbackReason.TEXT_TOO_LONG: N_("The text is too long: at most 1000 characters."),
+    FeedbackReason.EMPTY_COMPLAINT: N_("Say what went wrong."),
+    FeedbackReason.ALREADY_RATED: N_("You have rated this meal already."),
+    FeedbackReason.NOT_SERVED: N_("The school struck this meal off, so it cannot be rated."),
+    PageCode.CSRF_FAILED: N_("The form had expired. Please try again."),
+    PassReason.LINK_USED: N_("This link was opened already. Ask your parent for a new one."),
+    PassReason.LINK_EXPIRED: N_("This link has expired. Ask your parent for a new one."),
+    PassReason.REVOKED: N_("This pass was revoked. Ask your parent for a new one."),
+    ConsentReason.NO_PENDING: N_("There is no consent request waiting for your answer."),
+    CommonReason.CHOOSE_ONE: N_("Choose one of the options."),
+    VoucherReason.SERIAL_EXHAUSTED: N_("No more passes can be issued this school year. Ask the school."),
 }
 GENERIC_ERROR = N_("Something went wrong. Please try again later.")
 

@@ -1,6 +1,7 @@
 """QR decoders over numpy grayscale frames, each handing back the symbol's exact bytes.
 
-zxing-cpp is the default (see bench/bench_decoders.py and docs/hardware.md for the figures); pyzbar is the
+zxing-cpp is the default, as the cascade of passes in device/hw/cascade.py (`zxing`); its first pass
+alone is `zxing-single` (see bench/bench_decoders.py and docs/hardware.md for the figures); pyzbar is the
 runner-up, selectable by name. Both are asked for raw bytes: pyzbar's default would transcode binary QR
 content to text, so the zbar scanner is driven directly with ZBAR_CFG_BINARY set.
 """
@@ -18,7 +19,8 @@ Frame = npt.NDArray[np.uint8]
 
 
 class DecoderName(enum.StrEnum):
-    ZXING = "zxing"
+    ZXING = "zxing"  # the cascade
+    ZXING_SINGLE = "zxing-single"
     ZBAR = "zbar"
 
 
@@ -47,7 +49,7 @@ def _check_frame(frame: Frame) -> Frame:
 class ZxingDecoder:
     """zxing-cpp, QR only, one pass: no rotate (QR finders are rotation-invariant), invert or downscale pass."""
 
-    name = DecoderName.ZXING
+    name = DecoderName.ZXING_SINGLE
 
     def __init__(self) -> None:
         try:
@@ -129,6 +131,10 @@ def make_decoder(name: DecoderName | str = DecoderName.ZXING) -> BytesDecoder:
     """The decoder the terminal config names; zxing-cpp unless told otherwise."""
     match DecoderName(name):
         case DecoderName.ZXING:
+            from .cascade import CascadeDecoder
+
+            return CascadeDecoder()
+        case DecoderName.ZXING_SINGLE:
             return ZxingDecoder()
         case DecoderName.ZBAR:
             return ZbarDecoder()

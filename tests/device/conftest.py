@@ -43,10 +43,23 @@ def default_bundle(**kw: object) -> Bundle:
     args: dict[str, object] = {
         "days": (DAY1, DAY2),
         "generated_at": T0 - 3600,
-        "valid_until": T0 + 86_400,
+        "valid_until": T0 + 2 * 86_400,  # as the back end signs them: 48 h
     }
     args.update(kw)
     return scenario.bundle(**args)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def pi_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hardware pre-flight sees a Pi: its device nodes in a folder, picamera2 importable."""
+    from device.hw import preflight
+
+    pi = tmp_path / "pi-root"
+    for node in ("dev/gpiochip0", "dev/serial0"):
+        (pi / node).parent.mkdir(parents=True, exist_ok=True)
+        (pi / node).touch()
+    monkeypatch.setattr(preflight, "ROOT", pi)
+    monkeypatch.setattr(preflight, "_importable", lambda module: True)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from PIL import Image
 import device.hw.config as hw_config
 from device.__main__ import main
 from device.config import ConfigError, Rules, load_config, parse_config
+from device.hw import preflight
 from device.hw.decoders import make_decoder
 from device.hw.testimages import Distortion, render
 from device.interfaces import CardRead, IndicatorState, Verdict
@@ -173,6 +174,7 @@ def test_bad_config_is_an_error_not_a_traceback(tmp_path: Path, capsys: pytest.C
     assert "lacks" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("pi_like")
 def test_the_real_run_wires_the_drivers_from_config_and_stops_on_sigterm(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -272,3 +274,72 @@ def test_the_reported_software_version_is_the_package_version() -> None:
     from device import SOFTWARE_VERSION
 
     assert SOFTWARE_VERSION == version("school-meals")
+
+
+def test_a_real_run_off_the_pi_names_what_is_missing_in_one_line(
+    rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(preflight, "ROOT", tmp_path / "laptop")  # no /dev/gpiochip0, no serial port
+    monkeypatch.setattr(preflight, "_importable", lambda module: module != "picamera2")
+    cfg_file = rig.data_dir / "terminal.toml"
+    cfg_file.write_text(scenario.config_toml(rig.terminal.cfg))
+    rig.terminal.close()
+    assert main(["run", "--config", str(cfg_file)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "GPIO (/dev/gpiochip0" in err and "picamera2" in err and "/dev/serial0" in err
+    assert "--simulate" in err
+
+
+def test_preflight_names_the_node_of_the_configured_nfc_bus(tmp_path: Path) -> None:
+    from device.hw.config import HardwareConfig
+
+    for node in ("dev/gpiochip0", "dev/i2c-1"):
+        (tmp_path / node).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / node).touch()
+    every = lambda module: True  # noqa: E731
+    assert preflight.missing(HardwareConfig(nfc_bus="i2c"), root=tmp_path, importable=every) == []
+    assert preflight.problem(HardwareConfig(nfc_bus="i2c"), root=tmp_path, importable=every) is None
+    spi = preflight.missing(HardwareConfig(nfc_bus="spi"), root=tmp_path, importable=every)
+    assert spi == ["NFC reader port /dev/spidev0.0 (dtparam=spi=on in /boot/firmware/config.txt)"]
+    no_zbar = preflight.missing(
+        HardwareConfig(nfc_bus="i2c", decoder="zbar"), root=tmp_path, importable=lambda m: m != "pyzbar"
+    )
+    assert no_zbar == ["QR decoder zbar (make install)"]
+
+
+def test_a_real_run_whose_driver_fails_to_start_prints_one_line(
+    rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(preflight, "problem", lambda cfg: None)  # everything looks present...
+
+    def build(cfg: object) -> None:
+        raise RuntimeError("GPIO17 is busy")  # ...but a pin is held by another program
+
+    monkeypatch.setattr(hw_config, "build", build)
+    cfg_file = rig.data_dir / "terminal.toml"
+    cfg_file.write_text(scenario.config_toml(rig.terminal.cfg))
+    rig.terminal.close()
+    assert main(["run", "--config", str(cfg_file)]) == 3
+    err = capsys.readouterr().err
+    assert err == "error: the terminal's hardware did not start: RuntimeError: GPIO17 is busy\n"
+
+
+def test_setup_sim_prints_commands_that_run_as_printed(tmp_path: Path) -> None:
+    """Relative folder with a space, lines pasted into a shell in another folder: both serve."""
+    res = subprocess.run(
+        [sys.executable, "-m", "device", "setup-sim", "my sim", "--images", "2"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    lines = [ln.strip() for ln in res.stdout.splitlines()[1:]]
+    assert len(lines) == 2 and all(ln.startswith(sys.executable) for ln in lines)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    qr = subprocess.run(lines[0], shell=True, cwd=elsewhere, capture_output=True, text=True, check=True)
+    assert qr.stdout.count("[verdict] SERVE") == 2
+    taps = subprocess.run(lines[1], shell=True, cwd=elsewhere, capture_output=True, text=True, check=True)
+    # Card 2 belongs to voucher 2, whose QR image was just served: the same journal, the one-meal rule.
+    assert "REFUSE ALREADY_SERVED voucher 2" in taps.stdout and "REFUSE CARD_UNKNOWN" in taps.stdout

@@ -10,10 +10,10 @@ import pytest
 
 from device.config import Rules
 from device.interfaces import CardRead, DeviceReason
+from device.sim.backend import FakeBackend
 from device.uploader import Backoff
 
 from .conftest import T0, MakeRig, Rig, default_bundle
-from .fake_backend import FakeBackend
 
 
 def backend(rig: Rig, **kw: object) -> FakeBackend:

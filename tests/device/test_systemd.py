@@ -204,6 +204,7 @@ def test_a_hung_camera_in_serve_stops_the_pings(rig: Rig, listener: Listener, no
     assert listener.next() == ["STOPPING=1", "STATUS=stopping"]
 
 
+@pytest.mark.usefixtures("pi_like")
 def test_the_real_run_notifies_systemd(rig: Rig, listener: Listener, monkeypatch: pytest.MonkeyPatch) -> None:
     """`python -m device run` under systemd: READY=1 with the standing state once serving, STOPPING=1 on SIGTERM."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from device.config import Rules
 from device.interfaces import IndicatorState
+from device.sim.backend import FakeBackend
 
 from .conftest import T0, MakeRig, Rig, default_bundle
-from .fake_backend import FakeBackend
 
 
 def test_a_healthy_terminal_rests_idle(rig: Rig) -> None:

@@ -103,7 +103,7 @@ def test_leeway_is_a_required_keyword_with_no_default(fn: Callable[..., Any]) ->
 
 def test_negative_leeway_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
-        c.check_window(None, NOW, NOW, -1)
+        c.check_window(None, NOW, NOW, -1, what="test object")
 
 
 @pytest.mark.parametrize(
@@ -121,9 +121,9 @@ def test_negative_leeway_is_a_programming_error() -> None:
 )
 def test_window_edges(now: int, leeway: int, reason: Reason | None) -> None:
     if reason is None:
-        c.check_window(NOW - 60, NOW + 300, now, leeway)
+        c.check_window(NOW - 60, NOW + 300, now, leeway, what="token")
     else:
-        assert _reason(c.check_window, NOW - 60, NOW + 300, now, leeway) is reason
+        assert _reason(c.check_window, NOW - 60, NOW + 300, now, leeway, what="token") is reason
 
 
 @pytest.mark.parametrize(

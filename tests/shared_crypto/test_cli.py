@@ -327,3 +327,73 @@ def test_trust_list_made_here_verifies(capsys: pytest.CaptureFixture[str], tmp_p
         "0",
     )
     assert code == 0 and "sequence: 1" in out
+
+
+def test_expired_names_the_object_and_a_readable_time(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["verify", QR, "--key", ISSUER_PUB, "--role", "VOUCHER_ISSUER", "--leeway", "30"]
+    code, out, _ = run(capsys, *args, "--now", str(NOW + 400))
+    assert code == 1
+    assert out.startswith("INVALID EXPIRED: voucher token of voucher ")
+    assert "expired at 2025-09-08T02:58:20Z (1757300300)" in out
+    assert "(leeway 30 s)" in out
+    far = "2099-01-01T00:00:00+00:00"
+    code, out, _ = run(capsys, "verify", TRUST_LIST_HEX, "--root", ROOT_PUB, "--leeway", "0", "--now", far)
+    assert code == 1 and out.startswith("INVALID EXPIRED: trust list expired at 20")
+    assert "now 2099-01-01T00:00:00Z (4070908800)" in out
+
+
+def test_root_from_the_raw_key_file_provisioning_writes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    raw_file = tmp_path / "root_key.pub"
+    raw_file.write_bytes(bytes.fromhex(ROOT_PUB))
+    hex_file = tmp_path / "root.hex"
+    hex_file.write_text(ROOT_PUB + "\n")
+    for root in (str(raw_file), str(hex_file), ROOT_PUB):
+        code, out, _ = run(
+            capsys, "verify", TRUST_LIST_HEX, "--root", root, "--now", str(NOW), "--leeway", "0"
+        )
+        assert code == 0 and out.startswith("VALID trust_list"), root
+    short = tmp_path / "short.pub"
+    short.write_bytes(b"\x01" * 31)
+    code, _, err = run(capsys, "verify", TRUST_LIST_HEX, "--root", str(short), "--leeway", "0")
+    assert code == 2 and "holds 31 bytes" in err
+
+
+def _qr_png(text: str, path: Path, *, scale: int = 4) -> Path:
+    import segno
+
+    segno.make_qr(text, error="m").save(str(path), scale=scale, border=4)
+    return path
+
+
+def test_inspect_and_verify_read_a_qr_image(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    png = _qr_png(QR, tmp_path / "pass.png")
+    code, out, _ = run(capsys, "inspect", str(png))
+    assert code == 0
+    assert out.startswith("input: qr_image")
+    assert "type: voucher_token" in out and "serial (-3): 3" in out
+    from PIL import Image
+
+    jpg = tmp_path / "photo.jpg"
+    with Image.open(png) as img:
+        img.convert("L").resize((img.width * 2, img.height * 2)).save(jpg, quality=85)
+    code, out, _ = run(
+        capsys, "verify", str(jpg), "--key", ISSUER_PUB, "--role", "VOUCHER_ISSUER", "--leeway", "30",
+        "--now", str(NOW), "--school", "4242",
+    )  # fmt: skip
+    assert code == 0 and out.startswith("VALID voucher_token")
+
+
+def test_an_image_without_a_scheme_qr_is_malformed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    code, out, _ = run(capsys, "inspect", str(blank))
+    assert code == 1 and out.startswith("INVALID MALFORMED") and "no QR code" in out
+    other = _qr_png("https://example.kz", tmp_path / "url.png")
+    code, out, _ = run(capsys, "inspect", str(other))
+    assert code == 1 and "not SW1:" in out

@@ -35,7 +35,7 @@ def event(n: int, served: bool = True) -> MealEvent:
         reason="SERVED" if served else "REVOKED",
         method=Method.CARD if n % 2 else Method.QR,
         voucher_id=n if served else None,
-        serial=1 if served else None,
+        token_serial=1 if served else None,
         slot=2 if served else None,
         day=20250908 if served else None,
     )

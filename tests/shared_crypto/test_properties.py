@@ -73,7 +73,7 @@ def test_token_round_trip_and_size(t: VoucherToken) -> None:
 def test_window_rule(nbf: int, span: int, now: int, leeway: int) -> None:
     exp = nbf + span
     try:
-        c.check_window(nbf, exp, now, leeway)
+        c.check_window(nbf, exp, now, leeway, what="token")
         outcome = None
     except VerificationError as exc:
         outcome = exc.reason
@@ -85,7 +85,7 @@ def test_window_rule(nbf: int, span: int, now: int, leeway: int) -> None:
         assert outcome is None
     # A larger leeway never turns an accepted time into a rejected one.
     if outcome is None:
-        c.check_window(nbf, exp, now, leeway + 1)
+        c.check_window(nbf, exp, now, leeway + 1, what="token")
 
 
 cbor_values = st.recursive(

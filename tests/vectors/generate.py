@@ -637,7 +637,7 @@ def _event(n: int, *, served: bool) -> MealEvent:
         reason="SERVED" if served else "EXPIRED",
         method=Method.QR,
         voucher_id=1_234_567 + n if served else None,
-        serial=3 if served else None,
+        token_serial=3 if served else None,
         slot=1 if served else None,
         day=20250908 if served else None,
     )

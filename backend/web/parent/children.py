@@ -6,8 +6,10 @@ from fastapi import APIRouter, BackgroundTasks, Response
 
 from backend.consent import services as consent
 from backend.deps import dispatch_sms_after_response
-from backend.errors import not_found
+from backend.errors import CommonReason, not_found
+from backend.feedback.model import FeedbackReason
 from backend.vouchers import services as vouchers
+from backend.vouchers.model import VoucherReason
 from backend.vouchers.services import ChildOverview
 
 from .. import texts
@@ -69,11 +71,11 @@ def refuse(voucher_id: int, pc: PageDep, form: FormDep) -> Response:
     chosen, other = form.get("reason"), form.get("other", "").strip()
     errors: dict[str, str] = {}
     if chosen not in texts.REFUSAL_REASONS:
-        errors["reason"] = pc.gettext(texts.reason_text("CHOOSE_ONE"))
+        errors["reason"] = pc.gettext(texts.reason_text(CommonReason.CHOOSE_ONE))
     elif chosen == "other" and not other:
-        errors["other"] = pc.gettext(texts.reason_text("REASON_REQUIRED"))
+        errors["other"] = pc.gettext(texts.reason_text(VoucherReason.REASON_REQUIRED))
     elif len(other) > 300:
-        errors["other"] = pc.gettext(texts.reason_text("TEXT_TOO_LONG"))
+        errors["other"] = pc.gettext(texts.reason_text(FeedbackReason.TEXT_TOO_LONG))
     if errors:
         session = pc.uow.session
         v = vouchers.voucher_for_parent(session, pc.parent, voucher_id)
@@ -107,7 +109,7 @@ def decide(pc: PageDep, form: FormDep, background: BackgroundTasks) -> Response:
     if answer not in ("agree", "decline"):
         session = pc.uow.session
         pending = consent.pending_for_parent(session, pc.parent)
-        errors = {"answer": pc.gettext(texts.reason_text("CHOOSE_ONE"))}
+        errors = {"answer": pc.gettext(texts.reason_text(CommonReason.CHOOSE_ONE))}
         return render(pc, "parent/consent.html", status=400, pending=pending, errors=errors)
     ctx = pc.ctx
     result = consent.decide_in_app(

@@ -38,7 +38,7 @@ def ask_code(pc: PageDep, form: FormDep, background: BackgroundTasks) -> Respons
     phone = form.get("phone", "").strip()
     canon = normalize_phone(phone)
     if canon is None:
-        errors = {"phone": pc.gettext(reason_text("PHONE_INVALID"))}
+        errors = {"phone": pc.gettext(reason_text(AuthReason.PHONE_INVALID))}
         return render(pc, "parent/sign_in.html", status=400, phone=phone, errors=errors, egov=_egov(pc))
     ctx = pc.ctx
     auth.request_otp(

@@ -74,7 +74,7 @@ class Device:
             reason=reason,
             method=Method.QR,
             voucher_id=voucher_id,
-            serial=1 if voucher_id is not None else None,
+            token_serial=1 if voucher_id is not None else None,
             slot=slot,
             day=day if day is not None else local.year * 10000 + local.month * 100 + local.day,
         )

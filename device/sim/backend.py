@@ -1,4 +1,5 @@
-"""An in-process back end speaking docs/terminal-api.md, for httpx.MockTransport."""
+"""An in-process back end speaking docs/terminal-api.md, for httpx.MockTransport: the terminal's tests
+and its month-offline soak (bench/soak_offline_month.py) sync against it."""
 
 from __future__ import annotations
 
