@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bench soak lint typecheck install sysdeps vectors clean
+.PHONY: demo serve test bench soak lint typecheck install sysdeps vectors clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(MAKE) --no-print-directory sysdeps
@@ -42,6 +42,10 @@ sysdeps:
 
 demo: $(STAMP)
 	$(BIN)/python -m demo
+
+# The back end with the demo district on http://127.0.0.1:8000 (SM_PORT) until Ctrl-C; data in var/serve.
+serve: $(STAMP)
+	$(BIN)/python -m demo.serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

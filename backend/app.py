@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+
+from shared_crypto.meal_batch import MAX_BATCH
 
 from .adapters.sms_gateways import SmsGateway
 from .adapters.state_registry import StateRegistry
+from .body_limits import BodyLimits
 from .clock import Clock
 from .config import Settings
 from .context import build_context
-from .errors import CommonReason, DomainError
-from .http_errors import UnmappedReason, status_of
-
-log = logging.getLogger(__name__)
+from .http_errors import install_error_handlers
+from .imports.api import MAX_UPLOAD
+from .openapi_contract import install_openapi
+from .safety import check_production
 
 # Like TABLE_MODULES: each module exposes `router`.
 ROUTER_MODULES = (
@@ -39,6 +39,12 @@ ROUTER_MODULES = (
     "backend.web.router",  # the parent's pages and the pupil's pass (server-rendered)
 )
 
+# Request body caps by path prefix (bytes); every other route takes at most body_limits.DEFAULT_CAP.
+BODY_CAPS = (
+    ("/api/admin/v1/imports/", MAX_UPLOAD + 64 * 1024),
+    ("/api/terminal/v1/meal-batches", MAX_BATCH),
+)
+
 
 def create_app(
     settings: Settings | None = None,
@@ -48,9 +54,9 @@ def create_app(
     notifier: Any = None,
     registry: StateRegistry | None = None,
 ) -> FastAPI:
-    ctx = build_context(
-        settings or Settings.from_env(), clock=clock, sms=sms, notifier=notifier, registry=registry
-    )
+    settings = settings or Settings.from_env()
+    check_production(settings)  # before any database or key store is opened
+    ctx = build_context(settings, clock=clock, sms=sms, notifier=notifier, registry=registry)
     app = FastAPI(
         title="School meals — Social Wallet back end",
         version="1.0",
@@ -58,22 +64,9 @@ def create_app(
     )
     app.state.ctx = ctx
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        try:
-            status = status_of(exc)
-        except UnmappedReason:
-            log.exception("reason without a status")
-            status = 500
-        return JSONResponse({"reason": exc.reason, "detail": exc.detail, **exc.extra}, status_code=status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return JSONResponse(
-            {"reason": CommonReason.INVALID_REQUEST, "detail": detail[:1000]}, status_code=422
-        )
-
+    install_error_handlers(app)
+    app.add_middleware(BodyLimits, caps=BODY_CAPS)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
+    install_openapi(app)
     return app

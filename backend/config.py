@@ -1,4 +1,10 @@
-"""Settings read from the environment (prefix SM_). One frozen object passed everywhere, no globals."""
+"""Settings read from the environment (prefix SM_). One frozen object passed everywhere, no globals.
+
+Secrets (the pseudonym secret, the SMS webhook secret and token, the SMS provider token) come from the
+variable itself or from a file named by the same variable with `_FILE` appended (container and systemd
+credentials), never from the repository. `SM_ENV` is `production` unless set otherwise: started from the
+environment the app and the worker are safe by default (backend.safety refuses unsafe settings).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from .web_settings import WebSettings
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    # "production" refuses unsafe settings at start-up (backend.safety); programs that build Settings
+    # themselves (tests, the demo, the OpenAPI writer) are development unless they say otherwise.
+    env: str = "development"
     database_url: str = "sqlite:///var/backend.db"
     # PostgreSQL connection pool per process (backend/db.py). Connections above the pool size are closed
     # when returned, so a pool smaller than the requests in flight reconnects under load.
@@ -41,6 +50,10 @@ class Settings:
     sms_http_token: str | None = None
     # Shared secret the SMS provider sends with inbound replies (X-SMS-Token); None accepts any (dev only).
     sms_webhook_token: str | None = None
+    # HMAC-SHA256 key of the provider's signature over timestamp and body (X-SMS-Signature, X-SMS-Timestamp);
+    # when set, a signature is required and the token alone is not enough.
+    sms_webhook_secret: bytes | None = None
+    sms_webhook_window_seconds: int = 300
     # Vouchers are valid to the end of the school year: May 31 unless configured.
     school_year_end_month: int = 5
     school_year_end_day: int = 31
@@ -53,9 +66,11 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = dict(os.environ if env is None else env)
         d = cls()
+        webhook_secret = _secret(e, "SM_SMS_WEBHOOK_SECRET")
         outbox = e.get("SM_SMS_OUTBOX_FILE")
         registry = e.get("SM_STATE_REGISTRY_FILE")
         return cls(
+            env=e.get("SM_ENV", "production").strip().lower(),
             database_url=e.get("SM_DATABASE_URL", d.database_url),
             db_pool_size=int(e.get("SM_DB_POOL_SIZE", d.db_pool_size)),
             db_max_overflow=int(e.get("SM_DB_MAX_OVERFLOW", d.db_max_overflow)),
@@ -66,7 +81,7 @@ class Settings:
             key_dir=Path(e.get("SM_KEY_DIR", str(d.key_dir))),
             reply_agree=e.get("SM_REPLY_AGREE", d.reply_agree),
             reply_decline=e.get("SM_REPLY_DECLINE", d.reply_decline),
-            pseudonym_secret=e.get("SM_PSEUDONYM_SECRET", d.pseudonym_secret.decode()).encode(),
+            pseudonym_secret=(_secret(e, "SM_PSEUDONYM_SECRET") or d.pseudonym_secret.decode()).encode(),
             qr_validity_seconds=int(e.get("SM_QR_VALIDITY_SECONDS", d.qr_validity_seconds)),
             session_ttl_seconds=int(e.get("SM_SESSION_TTL_SECONDS", d.session_ttl_seconds)),
             otp_ttl_seconds=int(e.get("SM_OTP_TTL_SECONDS", d.otp_ttl_seconds)),
@@ -75,8 +90,12 @@ class Settings:
             wallet_link=e.get("SM_WALLET_LINK", d.wallet_link),
             sms_outbox_file=Path(outbox) if outbox else None,
             sms_http_url=e.get("SM_SMS_HTTP_URL"),
-            sms_http_token=e.get("SM_SMS_HTTP_TOKEN"),
-            sms_webhook_token=e.get("SM_SMS_WEBHOOK_TOKEN"),
+            sms_http_token=_secret(e, "SM_SMS_HTTP_TOKEN"),
+            sms_webhook_token=_secret(e, "SM_SMS_WEBHOOK_TOKEN"),
+            sms_webhook_secret=webhook_secret.encode() if webhook_secret else None,
+            sms_webhook_window_seconds=int(
+                e.get("SM_SMS_WEBHOOK_WINDOW_SECONDS", d.sms_webhook_window_seconds)
+            ),
             school_year_end_month=int(e.get("SM_SCHOOL_YEAR_END_MONTH", d.school_year_end_month)),
             school_year_end_day=int(e.get("SM_SCHOOL_YEAR_END_DAY", d.school_year_end_day)),
             state_registry_file=Path(registry) if registry else None,
@@ -87,3 +106,13 @@ class Settings:
 
 def _flag(value: str | None, default: bool) -> bool:
     return default if value is None else value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _secret(e: dict[str, str], name: str) -> str | None:
+    """`name` itself, else the content of the file `name_FILE` (trailing newline dropped); None if neither."""
+    if value := e.get(name):
+        return value
+    path = e.get(f"{name}_FILE")
+    if not path:
+        return None
+    return Path(path).read_text(encoding="utf-8").rstrip("\r\n") or None

@@ -15,6 +15,7 @@ from .adapters.state_registry import FileRegistry, InMemoryRegistry, StateRegist
 from .clock import Clock, SystemClock
 from .config import Settings
 from .db import ReadSessions, engine_options, make_engine, make_session_factory
+from .hash_pool import HashPool
 from .keys import KeyStore
 
 
@@ -29,6 +30,7 @@ class AppContext:
     notifier: Any = None  # the parent notifier (backend.notify.model.Notifier); None: the outbox
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
     egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in
+    hash_pool: HashPool = field(default_factory=HashPool)  # argon2 away from the request threads
     # reads that may lag a little (reports, parents' histories): backend.db.ReadSessions; None: primary
     read_session_factory: Callable[[], Session] | None = None
 

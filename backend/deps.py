@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .context import AppContext
 from .sms.outbox import dispatch_pending
+from .sms.sealing import seal_key
 from .unit_of_work import UnitOfWork
 
 
@@ -60,4 +61,10 @@ ReaderDep = Annotated[Session, Depends(get_reader)]
 
 def dispatch_sms_after_response(background: BackgroundTasks, ctx: AppContext) -> None:
     """Send the queued SMS after the response: a slow SMS provider must not hold the request."""
-    background.add_task(dispatch_pending, ctx.session_factory, ctx.sms, ctx.clock)
+    background.add_task(
+        dispatch_pending,
+        ctx.session_factory,
+        ctx.sms,
+        ctx.clock,
+        seal_key=seal_key(ctx.settings.pseudonym_secret),
+    )

@@ -25,6 +25,14 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
+class RateLimited(DomainError):
+    """A refusal that ends by waiting: the edge answers it with `Retry-After: retry_after` seconds."""
+
+    def __init__(self, reason: enum.StrEnum, detail: str, retry_after: int) -> None:
+        super().__init__(reason, detail)
+        self.retry_after = max(1, retry_after)
+
+
 def not_found(what: str) -> DomainError:
     """Foreign and missing objects answer the same, so a caller cannot probe what exists."""
     return DomainError(CommonReason.NOT_FOUND, f"{what} not found")

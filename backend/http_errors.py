@@ -7,7 +7,16 @@ device token, a refused batch) are mapped by their error class."""
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from backend.adapters.egov import EgovReason
 from backend.auth.model import AuthReason
@@ -16,7 +25,8 @@ from backend.billing.services import BillingApiReason
 from backend.calendar.model import CalendarReason
 from backend.consent.model import ConsentReason
 from backend.eligibility.model import ListReason
-from backend.errors import CommonReason, DomainError
+from backend.error_shape import EdgeReason, error_response
+from backend.errors import CommonReason, DomainError, RateLimited
 from backend.feedback.model import FeedbackReason
 from backend.fleet.device_auth import DeviceAuthError
 from backend.fleet.model import FleetReason
@@ -26,8 +36,11 @@ from backend.ingest.services import BatchRejected, IngestReason
 from backend.notify.model import NotifyReason
 from backend.passes.model import PassReason
 from backend.reporting.model import ReportReason
+from backend.sms.webhook_auth import WebhookReason
 from backend.vouchers.model import VoucherReason
 from shared_crypto import Reason as VerifyReason
+
+log = logging.getLogger(__name__)
 
 BAD, UNAUTH, FORBIDDEN, MISSING, CONFLICT, GONE, TOO_LARGE, TOO_MANY, UNAVAILABLE = (
     400,
@@ -42,6 +55,22 @@ BAD, UNAUTH, FORBIDDEN, MISSING, CONFLICT, GONE, TOO_LARGE, TOO_MANY, UNAVAILABL
 )
 
 STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
+    # The edge's own refusals (backend.error_shape); listed so that one table holds every status.
+    EdgeReason: {
+        EdgeReason.BAD_REQUEST: BAD,
+        EdgeReason.BODY_UNREADABLE: BAD,
+        EdgeReason.UNAUTHENTICATED: UNAUTH,
+        EdgeReason.FORBIDDEN: FORBIDDEN,
+        EdgeReason.NOT_FOUND: MISSING,
+        EdgeReason.METHOD_NOT_ALLOWED: 405,
+        EdgeReason.NOT_ACCEPTABLE: 406,
+        EdgeReason.TOO_LARGE: TOO_LARGE,
+        EdgeReason.UNSUPPORTED_MEDIA_TYPE: 415,
+        EdgeReason.JSON_TOO_DEEP: 422,
+        EdgeReason.INVALID_REQUEST: 422,
+        EdgeReason.RATE_LIMITED: TOO_MANY,
+        EdgeReason.INTERNAL_ERROR: 500,
+    },
     CommonReason: {
         CommonReason.NOT_FOUND: MISSING,
         CommonReason.INVALID_REQUEST: 422,
@@ -50,7 +79,9 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
     AuthReason: {
         AuthReason.UNAUTHENTICATED: UNAUTH,
         AuthReason.BAD_CREDENTIALS: UNAUTH,
-        AuthReason.LOGIN_LOCKED: TOO_MANY,
+        AuthReason.LOGIN_THROTTLED: TOO_MANY,
+        AuthReason.LOGIN_BUSY: TOO_MANY,
+        AuthReason.OTP_THROTTLED: TOO_MANY,
         AuthReason.FORBIDDEN: FORBIDDEN,
         AuthReason.OTP_INVALID: UNAUTH,
         AuthReason.OTP_RATE_LIMITED: TOO_MANY,
@@ -69,8 +100,12 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
     },
     ConsentReason: {
         ConsentReason.NOT_DECIDED: CONFLICT,
-        ConsentReason.WEBHOOK_UNAUTHENTICATED: UNAUTH,
         ConsentReason.NO_PENDING: CONFLICT,
+    },
+    WebhookReason: {
+        WebhookReason.UNAUTHENTICATED: UNAUTH,
+        WebhookReason.EXPIRED: UNAUTH,
+        WebhookReason.REPLAYED: UNAUTH,
     },
     NotifyReason: {NotifyReason.BAD_SUBSCRIPTION: BAD},
     PassReason: {PassReason.LINK_USED: GONE, PassReason.LINK_EXPIRED: GONE, PassReason.REVOKED: GONE},
@@ -81,7 +116,11 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         VoucherReason.SERIAL_EXHAUSTED: CONFLICT,
         VoucherReason.TRANSITION_NOT_ALLOWED: CONFLICT,
     },
-    ImportReason: {ImportReason.MALFORMED: BAD, ImportReason.TOO_LARGE: TOO_LARGE},
+    ImportReason: {
+        ImportReason.MALFORMED: BAD,
+        ImportReason.TOO_LARGE: TOO_LARGE,
+        ImportReason.TOO_MANY_ROWS: BAD,
+    },
     CalendarReason: {
         CalendarReason.BAD_SLOT: BAD,
         CalendarReason.OVERLAPPING_SLOTS: BAD,
@@ -114,6 +153,7 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         IngestReason.TOO_LARGE: TOO_LARGE,
         IngestReason.KEY_MISMATCH: FORBIDDEN,
         IngestReason.TERMINAL_MISMATCH: FORBIDDEN,
+        IngestReason.EVENT_OUT_OF_RANGE: BAD,
     },
     ReviewReason: {ReviewReason.NOT_FLAGGED: CONFLICT},
     FeedbackReason: {
@@ -163,3 +203,77 @@ def status_of(error: DomainError) -> int:
     if error.reason in by_reason:
         return by_reason[error.reason]
     raise UnmappedReason(f"{type(error.reason).__name__}.{error.reason.name}")
+
+
+# The framework's own refusals, by status (the body caps answer with their own reasons).
+HTTP_REASONS: Mapping[int, EdgeReason] = {
+    400: EdgeReason.BODY_UNREADABLE,  # FastAPI's only 400 of its own: a body it could not parse
+    401: EdgeReason.UNAUTHENTICATED,
+    403: EdgeReason.FORBIDDEN,
+    404: EdgeReason.NOT_FOUND,
+    405: EdgeReason.METHOD_NOT_ALLOWED,
+    406: EdgeReason.NOT_ACCEPTABLE,
+    413: EdgeReason.TOO_LARGE,
+    415: EdgeReason.UNSUPPORTED_MEDIA_TYPE,
+    422: EdgeReason.INVALID_REQUEST,
+    429: EdgeReason.RATE_LIMITED,
+}
+
+
+def _validation_answer(errors: Any) -> tuple[EdgeReason, str]:
+    parts = []
+    reason = EdgeReason.INVALID_REQUEST
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            reason = EdgeReason.BODY_UNREADABLE
+        parts.append(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}")
+    return reason, "; ".join(parts)[:1000]
+
+
+def _status_of_validation(reason: EdgeReason) -> int:
+    return 400 if reason is EdgeReason.BODY_UNREADABLE else 422
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette's own Allow names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for rc in iter_route_contexts(request.app.routes):
+        if rc.path is not None and rc.methods and compile_path(rc.path)[0].match(path):
+            methods |= set(rc.methods)
+    return ", ".join(sorted(methods))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every answer that is not a success is `{"reason", "detail"}`: domain errors by the table above,
+    the framework's refusals (no route, wrong method, a body that does not parse or validate) by
+    HTTP_REASONS, and an unexpected failure as INTERNAL_ERROR (logged, no internals in the answer)."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        try:
+            status = status_of(exc)
+        except UnmappedReason:
+            log.exception("reason without a status")
+            status = 500
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        body = {"reason": exc.reason, "detail": exc.detail, **exc.extra}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        reason, detail = _validation_answer(exc.errors())
+        return error_response(reason, detail, _status_of_validation(reason))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        reason = HTTP_REASONS.get(exc.status_code, EdgeReason.BAD_REQUEST)
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return error_response(reason, str(exc.detail)[:1000], exc.status_code, headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, _exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(EdgeReason.INTERNAL_ERROR, "the server failed; the incident is logged", 500)

@@ -27,6 +27,7 @@ TABLE_MODULES = (
     "backend.consent.decisions",
     "backend.passes.tables",
     "backend.notify.delivery_tables",
+    "backend.throttle.tables",
 )
 
 

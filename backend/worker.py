@@ -12,7 +12,10 @@ from backend.consent.services import make_handlers as consent_handlers
 from backend.context import AppContext, build_context
 from backend.fleet.allowlist import ALLOWLIST_REFRESH, refresh_handler
 from backend.ingest.partitions import maintain as maintain_partitions
+from backend.safety import check_production
 from backend.sms.outbox import dispatch_pending
+from backend.sms.sealing import seal_key
+from backend.throttle.store import prune as prune_throttles
 from backend.timers.store import Handler, run_due, schedule
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import expire_vouchers
@@ -35,10 +38,15 @@ def tick(ctx: AppContext) -> dict[str, int]:
     jobs = run_due(ctx.session_factory, now, handlers(ctx))
     with UnitOfWork(ctx.session_factory) as uow:
         expired = expire_vouchers(uow, now=now)
+    with UnitOfWork(ctx.session_factory) as uow:
+        prune_throttles(uow.session, now)
+        uow.commit()
     with UnitOfWork(ctx.session_factory) as uow:  # months ahead, retention (docs/scale.md)
         partitions = maintain_partitions(uow, now)
     notices = deliver_notices(ctx)
-    sent = dispatch_pending(ctx.session_factory, ctx.sms, ctx.clock)
+    sent = dispatch_pending(
+        ctx.session_factory, ctx.sms, ctx.clock, seal_key=seal_key(ctx.settings.pseudonym_secret)
+    )
     return {
         "jobs": jobs,
         "expired": expired,
@@ -51,7 +59,9 @@ def tick(ctx: AppContext) -> dict[str, int]:
 
 
 def main(interval: float = 30.0) -> None:  # pragma: no cover - the long-running worker process
-    ctx = build_context(Settings.from_env())
+    settings = Settings.from_env()
+    check_production(settings)  # before any database or key store is opened
+    ctx = build_context(settings)
     while True:
         tick(ctx)
         time.sleep(interval)

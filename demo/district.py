@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -59,9 +60,15 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 
 def seed(
-    session_factory: sessionmaker[Session], settings: Settings, registry: InMemoryRegistry, now: datetime
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    registry: InMemoryRegistry,
+    now: datetime,
+    *,
+    families: Sequence[D.Family] = D.FAMILIES,
 ) -> DemoDistrict:
-    """Seeds an empty database (a second call finds the school and only re-fills the register)."""
+    """Seeds an empty database (a second call finds the school and only re-fills the register).
+    `families` replaces the demo's four (benchmarks seed many parents the same way)."""
     out = DemoDistrict(staff=list(D.STAFF))
     files: dict[ImportKind, list[list[str]]] = {
         ImportKind.SCHOOLS: [
@@ -73,7 +80,7 @@ def seed(
         ImportKind.LINKS: [["pupil_iin", "parent_iin", "role"]],
     }
     n = 0
-    for fam in D.FAMILIES:
+    for fam in families:
         n += 1
         parent_iin = _iin(800_000 + n * 10)
         files[ImportKind.PARENTS].append([parent_iin, fam.parent_name, fam.phone or "", "kk+ru"])
@@ -144,7 +151,7 @@ def seed(
     with UnitOfWork(session_factory) as uow:
         campaign.check(uow, admin, lst.id, registry=registry, settings=settings, now=now)
     with UnitOfWork(session_factory) as uow:
-        for fam in D.FAMILIES:
+        for fam in families:
             if fam.phone and fam.reply == "3#2":
                 handle_reply(uow, phone=fam.phone, text=fam.reply, settings=settings, now=now)
     return out

@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_served ON events (voucher, day, slot) WHERE served = 1;
 CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE uploaded = 0;
 """
+# Records the server refuses for good (out of its range): out of the queue, kept for the technician. Made
+# on first use, so a journal that never needs it costs no page for it.
+QUARANTINE = "CREATE TABLE IF NOT EXISTS quarantined (seq INTEGER PRIMARY KEY REFERENCES events (seq))"
 _COLUMNS = "seq, event_id, boot_id, mono_ns, wall_ms, wall_trusted, method, voucher, serial, slot, day, served, reason"
 SERVED = "SERVED"  # the reason column of a served meal; refusals hold their DeviceReason value
 
@@ -331,11 +334,22 @@ class Journal:
         with self._tx() as db:
             db.executemany("UPDATE events SET uploaded = 1 WHERE seq = ?", [(s,) for s in seqs])
 
+    def quarantine(self, seqs: list[int]) -> None:
+        """Set records aside that the server refuses for good: out of the queue (so they no longer block
+        the records behind them), listed in `quarantined` and never pruned."""
+        with self._tx() as db:
+            db.execute(QUARANTINE)
+            db.executemany("INSERT OR IGNORE INTO quarantined (seq) VALUES (?)", [(s,) for s in seqs])
+            db.executemany("UPDATE events SET uploaded = 1 WHERE seq = ?", [(s,) for s in seqs])
+
     def prune(self, before_wall_ms: int) -> int:
         """Delete uploaded records older than the given wall time; never one still to upload."""
         with self._tx() as db:
+            db.execute(QUARANTINE)
             n = db.execute(
-                "DELETE FROM events WHERE uploaded = 1 AND wall_ms < ?", (before_wall_ms,)
+                "DELETE FROM events WHERE uploaded = 1 AND wall_ms < ?"
+                " AND seq NOT IN (SELECT seq FROM quarantined)",
+                (before_wall_ms,),
             ).rowcount
         return n
 

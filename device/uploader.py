@@ -19,11 +19,21 @@ import httpx
 
 from shared_crypto import MealBatch, SigningKey, sign_batch
 
-from .journal import Journal
+from .journal import Journal, Record
 
 log = logging.getLogger(__name__)
 MEAL_BATCHES = "/api/terminal/v1/meal-batches"
 RETRYABLE_STATUS = frozenset({408, 429})
+# The server refuses events it cannot store (backend/ingest/model.py, the same bounds): such a record is
+# quarantined in the journal instead of blocking the queue behind it forever.
+EVENT_OUT_OF_RANGE = "EVENT_OUT_OF_RANGE"
+MAX_WALL_MS = 253_370_764_800_000  # 9999-01-01T00:00:00Z
+INT64_MAX = 2**63 - 1
+
+
+def out_of_range(r: Record) -> bool:
+    e = r.to_event()
+    return e.wall_ms > MAX_WALL_MS or e.seq > INT64_MAX or e.mono_ms > INT64_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +50,10 @@ class Backoff:
 class UploadError(Exception):
     """A batch could not be delivered this round; its records stay pending. `report`: what was done."""
 
-    def __init__(self, detail: str, report: UploadReport | None = None) -> None:
+    def __init__(self, detail: str, report: UploadReport | None = None, reason: str = "") -> None:
         super().__init__(detail)
         self.report = report
+        self.reason = reason  # the server's reason code for a refused batch
 
 
 @dataclass(slots=True)
@@ -53,6 +64,7 @@ class UploadReport:
     duplicates: int = 0
     flagged: int = 0
     retries: int = 0
+    quarantined: int = 0
 
 
 class Uploader:
@@ -86,7 +98,13 @@ class Uploader:
             try:
                 answer = self._post(client, auth, body, report)
             except UploadError as e:
-                raise UploadError(str(e), report) from e
+                bad = [r.seq for r in records if out_of_range(r)] if e.reason == EVENT_OUT_OF_RANGE else []
+                if bad:
+                    log.warning("quarantined %d records the server cannot store: %s", len(bad), e)
+                    self._journal.quarantine(bad)
+                    report.quarantined += len(bad)
+                    continue
+                raise UploadError(str(e), report, e.reason) from e
             self._journal.mark_uploaded([r.seq for r in records])
             report.batches += 1
             report.events += len(records)
@@ -116,10 +134,19 @@ class Uploader:
                     return {}  # delivered; the counts are only for the report
             last = f"HTTP {resp.status_code} {resp.text[:200]}"
             if resp.status_code not in RETRYABLE_STATUS and resp.status_code < 500:
-                raise UploadError(f"batch refused: {last}")
+                raise UploadError(f"batch refused: {last}", reason=_reason(resp))
         raise UploadError(f"gave up after {self._backoff.attempts} attempts: {last}")
 
 
 def _count(answer: object, key: str) -> int:
     value = answer.get(key, 0) if isinstance(answer, dict) else 0
     return value if type(value) is int and value >= 0 else 0
+
+
+def _reason(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return reason if isinstance(reason, str) else ""

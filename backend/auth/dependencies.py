@@ -58,3 +58,8 @@ def ensure_school(principal: Principal, school_id: int) -> None:
     """A school outside the caller's scope answers 404, the same as one that does not exist."""
     if school_id not in principal.school_ids:
         raise not_found("school")
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (uvicorn --proxy-headers with --forwarded-allow-ips sets it from the proxy)."""
+    return request.client.host if request.client else "unknown"

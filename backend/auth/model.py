@@ -20,10 +20,12 @@ class Role(enum.StrEnum):
 class AuthReason(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     BAD_CREDENTIALS = "BAD_CREDENTIALS"
-    LOGIN_LOCKED = "LOGIN_LOCKED"
+    LOGIN_THROTTLED = "LOGIN_THROTTLED"  # cooling down after wrong passwords (Retry-After)
+    LOGIN_BUSY = "LOGIN_BUSY"  # every password-hashing slot is taken; retry in a moment
     FORBIDDEN = "FORBIDDEN"
     OTP_INVALID = "OTP_INVALID"
-    OTP_RATE_LIMITED = "OTP_RATE_LIMITED"
+    OTP_RATE_LIMITED = "OTP_RATE_LIMITED"  # too many codes requested (Retry-After)
+    OTP_THROTTLED = "OTP_THROTTLED"  # cooling down after wrong codes (Retry-After)
     PHONE_INVALID = "PHONE_INVALID"
     NOT_A_PARENT = "NOT_A_PARENT"  # eGov vouched for an IIN no parent record holds
     DISTRICT_REQUIRED = "DISTRICT_REQUIRED"  # a district admin account names its district
@@ -55,7 +57,3 @@ def new_token() -> str:
 def token_hash(token: str) -> bytes:
     """Sessions are stored by hash, so a database leak does not hand out live tokens."""
     return hashlib.sha256(token.encode()).digest()
-
-
-def new_otp_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"

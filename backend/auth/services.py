@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.adapters.egov import EgovSignIn
-from backend.adapters.locking import for_update
 from backend.auth.tables import Admin, AdminSchool, AuthSession, ParentOtp
-from backend.errors import DomainError
+from backend.errors import DomainError, RateLimited
 from backend.roster.tables import Guardianship, Parent, Pupil, School
 from backend.sms.model import OTP_KIND
-from backend.sms.outbox import queue_sms
+from backend.sms.outbox import queue_code_sms
 from backend.sms.phones import normalize_phone
+from backend.sms.sealing import seal_key
+from backend.throttle.store import Rule, clear, count, record, wait_seconds
 from backend.unit_of_work import UnitOfWork
 
-from .model import AuthReason, Principal, Role, new_otp_code, new_token, token_hash
-from .passwords import hash_code, hash_password, verify_code, verify_password
+from .codes import code_key, code_mac, code_matches, new_code
+from .limits import (
+    CODE_ADDRESS,
+    CODE_TRIES,
+    CODE_TRIES_PER_ADDRESS,
+    LOGIN_ACCOUNT,
+    LOGIN_ADDRESS,
+    OTP_FAIL_ADDRESS,
+    OTP_FAIL_PAIR,
+    OTP_MAX_LIVE,
+    OTP_SEND_ADDRESS,
+    OTP_SEND_PAIR,
+    OTP_SEND_PHONE,
+    OTP_SEND_PHONE_DAY,
+)
+from .model import AuthReason, Principal, Role, new_token, token_hash
+from .passwords import hash_password, verify_password
 
-OTP_MAX_ATTEMPTS = 5
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-OTP_MAX_ACTIVE = 3
+OTP_TEXT = "Код входа / Кіру коды: {code}"
 
 
 def create_admin(
@@ -62,79 +76,164 @@ def open_session(session: Session, *, kind: str, subject_id: int, now: datetime,
     return token
 
 
-def login_admin(uow: UnitOfWork, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
-    """Password sign-in. MAX_FAILED_LOGINS wrong passwords in a row lock the login for LOCKOUT; a failed
-    attempt is committed too, so it counts toward the lockout although the sign-in is refused."""
+@dataclass(frozen=True, slots=True)
+class LoginCandidate:
+    """What the password check needs; `password_hash` None for a login no admin has."""
+
+    admin_id: int | None
+    password_hash: str | None
+
+
+def admin_login_gate(uow: UnitOfWork, *, login: str, address: str, now: datetime) -> LoginCandidate:
+    """Refuses (429) while the login name or the client address is cooling down, else returns what the
+    password check needs. Known and unknown login names are throttled alike. Reads only."""
+    session = uow.session
+    wait = max(
+        wait_seconds(session, LOGIN_ACCOUNT, LOGIN_ACCOUNT.key(login.casefold()), now),
+        wait_seconds(session, LOGIN_ADDRESS, LOGIN_ADDRESS.key(address), now),
+    )
+    if wait:
+        raise RateLimited(AuthReason.LOGIN_THROTTLED, "too many wrong passwords; wait and retry", wait)
+    admin = session.scalars(select(Admin).where(Admin.login == login)).first()
+    return LoginCandidate(admin.id if admin else None, admin.password_hash if admin else None)
+
+
+def admin_login_finish(
+    uow: UnitOfWork,
+    candidate: LoginCandidate,
+    *,
+    login: str,
+    address: str,
+    password_ok: bool,
+    now: datetime,
+    ttl: timedelta,
+) -> str:
+    """After the password check: a session, or a counted failure and 401. Committed either way, so a
+    failure counts toward the cool-down although the sign-in is refused."""
     try:
-        return _login_admin(uow.session, login=login, password=password, now=now, ttl=ttl)
+        return _admin_login_finish(
+            uow.session, candidate, login=login, address=address, password_ok=password_ok, now=now, ttl=ttl
+        )
     finally:
         uow.commit()
 
 
-def _login_admin(session: Session, *, login: str, password: str, now: datetime, ttl: timedelta) -> str:
-    stmt = select(Admin).where(Admin.login == login)
-    admin = session.scalars(for_update(session, stmt)).first()
-    if admin is not None and admin.locked_until is not None and admin.locked_until > now:
-        raise DomainError(AuthReason.LOGIN_LOCKED, "too many wrong passwords; try again later")
-    if not verify_password(admin.password_hash if admin else None, password) or admin is None:
-        if admin is not None:
-            admin.failed_logins += 1
-            if admin.failed_logins >= MAX_FAILED_LOGINS:
-                admin.failed_logins, admin.locked_until = 0, now + LOCKOUT
-        raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password")
-    admin.failed_logins, admin.locked_until = 0, None
-    return open_session(session, kind="admin", subject_id=admin.id, now=now, ttl=ttl)
+def _admin_login_finish(
+    session: Session,
+    candidate: LoginCandidate,
+    *,
+    login: str,
+    address: str,
+    password_ok: bool,
+    now: datetime,
+    ttl: timedelta,
+) -> str:
+    if password_ok and candidate.admin_id is not None:
+        clear(session, LOGIN_ACCOUNT.key(login.casefold()))
+        return open_session(session, kind="admin", subject_id=candidate.admin_id, now=now, ttl=ttl)
+    record(session, LOGIN_ACCOUNT, LOGIN_ACCOUNT.key(login.casefold()), now)
+    record(session, LOGIN_ADDRESS, LOGIN_ADDRESS.key(address), now)
+    raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password")
 
 
-def request_otp(uow: UnitOfWork, *, phone: str, now: datetime, ttl: timedelta) -> None:
-    """Queue a one-time code to a phone on record. Unknown numbers get the same answer and no SMS."""
-    _request_otp(uow.session, phone=phone, now=now, ttl=ttl)
-    uow.commit()
+def login_admin(
+    uow: UnitOfWork, *, login: str, password: str, address: str, now: datetime, ttl: timedelta
+) -> str:
+    """Password sign-in in one call (staff pages, tools; the API runs the hash in AppContext.hash_pool)."""
+    candidate = admin_login_gate(uow, login=login, address=address, now=now)
+    ok = verify_password(candidate.password_hash, password)
+    return admin_login_finish(uow, candidate, login=login, address=address, password_ok=ok, now=now, ttl=ttl)
 
 
-def _request_otp(session: Session, *, phone: str, now: datetime, ttl: timedelta) -> None:
+def _otp_wait(session: Session, rules: tuple[tuple[Rule, tuple[str, ...]], ...], now: datetime) -> int:
+    return max(wait_seconds(session, rule, rule.key(*parts), now) for rule, parts in rules)
+
+
+def request_otp(
+    uow: UnitOfWork, *, phone: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+) -> None:
+    """Queue a one-time code to a phone on record. Every number, on record or not, is counted and
+    answered alike, and the same work is done for both but the SMS (sent after the answer). Committed
+    even when refused: a refused request counts toward the limits too."""
+    try:
+        _request_otp(uow.session, phone=phone, address=address, secret=secret, now=now, ttl=ttl)
+    finally:
+        uow.commit()
+
+
+def _request_otp(
+    session: Session, *, phone: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+) -> None:
     canon = normalize_phone(phone)
     if canon is None:
         raise DomainError(AuthReason.PHONE_INVALID, "not a Kazakhstan mobile number")
+    rules = (
+        (OTP_SEND_PAIR, (canon, address)),
+        (OTP_SEND_ADDRESS, (address,)),
+        (OTP_SEND_PHONE, (canon,)),
+        (OTP_SEND_PHONE_DAY, (canon,)),
+    )
+    wait = _otp_wait(session, rules, now)
+    if not wait:
+        wait = max(record(session, rule, rule.key(*parts), now) for rule, parts in rules)
+    if wait:
+        raise RateLimited(AuthReason.OTP_RATE_LIMITED, "too many codes requested; wait and retry", wait)
+    code = new_code()
+    mac = code_mac(code_key(secret), canon, code)
     if session.scalar(select(Parent.id).where(Parent.phone == canon).limit(1)) is None:
         return
-    active = session.scalar(
-        select(func.count())
-        .select_from(ParentOtp)
-        .where(ParentOtp.phone == canon, ParentOtp.expires_at > now, ParentOtp.used.is_(False))
-    )
-    if (active or 0) >= OTP_MAX_ACTIVE:
-        raise DomainError(AuthReason.OTP_RATE_LIMITED, "too many codes requested; wait and retry")
-    code = new_otp_code()
-    session.add(
-        ParentOtp(phone=canon, code_hash=hash_code(code), expires_at=now + ttl, attempts=0, used=False)
-    )
-    queue_sms(session, phone=canon, body=f"Код входа / Кіру коды: {code}", kind=OTP_KIND, now=now)
-
-
-def login_parent(uow: UnitOfWork, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:
-    """One-time code sign-in; a wrong code is committed too, as it counts toward the code's attempts."""
-    try:
-        return _login_parent(uow.session, phone=phone, code=code, now=now, ttl=ttl)
-    finally:
-        uow.commit()
-
-
-def _login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl: timedelta) -> str:
-    canon = normalize_phone(phone)
-    bad = DomainError(AuthReason.OTP_INVALID, "wrong or expired code")
-    if canon is None:
-        raise bad
-    otps = session.scalars(
+    live = session.scalars(
         select(ParentOtp)
         .where(ParentOtp.phone == canon, ParentOtp.expires_at > now, ParentOtp.used.is_(False))
         .order_by(ParentOtp.id.desc())
     ).all()
+    for old in live[OTP_MAX_LIVE - 1 :]:  # a new code retires the oldest instead of being refused
+        old.used = True
+    session.add(ParentOtp(phone=canon, code_hash=mac, expires_at=now + ttl, attempts=0, used=False))
+    queue_code_sms(
+        session, phone=canon, template=OTP_TEXT, code=code, key=seal_key(secret), kind=OTP_KIND, now=now
+    )
+
+
+def login_parent(
+    uow: UnitOfWork, *, phone: str, code: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+) -> str:
+    """Check a one-time code. A wrong one counts against the code (per address and in all), the phone
+    from this address, and the address: committed even when refused."""
+    try:
+        return _login_parent(
+            uow.session, phone=phone, code=code, address=address, secret=secret, now=now, ttl=ttl
+        )
+    finally:
+        uow.commit()
+
+
+def _login_parent(
+    session: Session, *, phone: str, code: str, address: str, secret: bytes, now: datetime, ttl: timedelta
+) -> str:
+    canon = normalize_phone(phone) or phone.strip()[:20]
+    bad = DomainError(AuthReason.OTP_INVALID, "wrong or expired code")
+    rules = ((OTP_FAIL_PAIR, (canon, address)), (OTP_FAIL_ADDRESS, (address,)))
+    wait = _otp_wait(session, rules, now)
+    if wait:
+        raise RateLimited(AuthReason.OTP_THROTTLED, "too many wrong codes; wait and retry", wait)
+    otps = session.scalars(
+        select(ParentOtp)
+        .where(
+            ParentOtp.phone == canon,
+            ParentOtp.expires_at > now,
+            ParentOtp.used.is_(False),
+            ParentOtp.attempts < CODE_TRIES,
+        )
+        .order_by(ParentOtp.id.desc())
+    ).all()
+    key = code_key(secret)
+    tried = []
     for otp in otps:
-        if otp.attempts >= OTP_MAX_ATTEMPTS:
+        per_address = CODE_ADDRESS.key(str(otp.id), address)
+        if count(session, per_address, now, CODE_ADDRESS.window) >= CODE_TRIES_PER_ADDRESS:
             continue
-        otp.attempts += 1
-        if verify_code(otp.code_hash, code.strip()):
+        if code_matches(key, otp.code_hash, canon, code.strip()):
             otp.used = True
             # Several parent records may share a phone; the earliest record signs in.
             parent_id = session.scalar(
@@ -142,7 +241,14 @@ def _login_parent(session: Session, *, phone: str, code: str, now: datetime, ttl
             )
             if parent_id is None:
                 break
+            clear(session, OTP_FAIL_PAIR.key(canon, address))
             return open_session(session, kind="parent", subject_id=parent_id, now=now, ttl=ttl)
+        tried.append((otp, per_address))
+    for otp, per_address in tried:
+        otp.attempts += 1
+        record(session, CODE_ADDRESS, per_address, now)
+    for rule, parts in rules:
+        record(session, rule, rule.key(*parts), now)
     raise bad
 
 

@@ -19,8 +19,6 @@ class Admin(Base):
     role: Mapped[str] = mapped_column(String(20))
     district: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Password guessing: after MAX_FAILED_LOGINS wrong passwords the login is locked for a while.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AdminSchool(Base):

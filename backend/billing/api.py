@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdPath, Month
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.deps import CtxDep, UowDep
@@ -30,7 +31,7 @@ BillingReader = Annotated[
     Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD, Role.SUPPLIER))
 ]
 Signer = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
-MonthQ = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+MonthQ = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 FormatQ = Annotated[str, Query(alias="format")]
 NAME_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD})
 
@@ -69,7 +70,7 @@ def _unpriceable(exc: BillingError) -> DomainError:
 
 @router.get("/timesheets/{school_id}", response_model=None)
 def get_timesheet(
-    uow: UowDep, principal: BillingReader, school_id: int, month: MonthQ, fmt: FormatQ = "json"
+    uow: UowDep, principal: BillingReader, school_id: IdPath, month: MonthQ, fmt: FormatQ = "json"
 ) -> Response | dict[str, Any]:
     ensure_school(principal, school_id)
     m, out = _month(month), _format(fmt)
@@ -153,7 +154,7 @@ def get_act(
     ctx: CtxDep,
     uow: UowDep,
     principal: BillingReader,
-    school_id: int,
+    school_id: IdPath,
     month: MonthQ,
     fmt: FormatQ = "json",
     version: int | None = None,
@@ -172,7 +173,7 @@ def get_act(
 
 @router.get("/acts/{school_id}/versions")
 def act_versions(
-    ctx: CtxDep, uow: UowDep, principal: BillingReader, school_id: int, month: MonthQ
+    ctx: CtxDep, uow: UowDep, principal: BillingReader, school_id: IdPath, month: MonthQ
 ) -> list[dict[str, Any]]:
     """Every stored version of the month's act, newest first (a signed one stays as it was signed)."""
     ensure_school(principal, school_id)
@@ -182,12 +183,12 @@ def act_versions(
 
 
 class SignOff(BaseModel):
-    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    month: Month
     version: int = Field(ge=1)
 
 
 @router.post("/acts/{school_id}/sign-off")
-def sign_off(ctx: CtxDep, uow: UowDep, principal: Signer, school_id: int, body: SignOff) -> dict[str, Any]:
+def sign_off(ctx: CtxDep, uow: UowDep, principal: Signer, school_id: IdPath, body: SignOff) -> dict[str, Any]:
     ensure_school(principal, school_id)
     m = _month(body.month)
     view = services.sign_off(uow, school_id, m, body.version, principal.id, ctx.clock.now())
@@ -195,7 +196,7 @@ def sign_off(ctx: CtxDep, uow: UowDep, principal: Signer, school_id: int, body: 
 
 
 @router.get("/reconciliation/{school_id}")
-def reconciliation(uow: UowDep, principal: Signer, school_id: int, month: MonthQ) -> dict[str, Any]:
+def reconciliation(uow: UowDep, principal: Signer, school_id: IdPath, month: MonthQ) -> dict[str, Any]:
     ensure_school(principal, school_id)
     m = _month(month)
     try:

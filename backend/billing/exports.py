@@ -12,6 +12,8 @@ from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from backend.adapters.spreadsheet import csv_row, xlsx_text_cells
+
 from .documents import Document
 
 FONT_PATH = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
@@ -33,12 +35,12 @@ MEDIA_TYPES = {
 def to_csv(doc: Document) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([doc.title])
+    w.writerow(csv_row([doc.title]))
     for label, value in doc.meta:
-        w.writerow([label, value])
-    w.writerow(doc.header)
-    w.writerows(doc.rows)
-    w.writerow(doc.totals)
+        w.writerow(csv_row([label, value]))
+    w.writerow(csv_row(doc.header))
+    w.writerows(csv_row(r) for r in doc.rows)
+    w.writerow(csv_row(doc.totals))
     # UTF-8 with BOM so spreadsheet programs on Windows read Cyrillic and Kazakh letters correctly.
     return out.getvalue().encode("utf-8-sig")
 
@@ -61,6 +63,7 @@ def to_xlsx(doc: Document) -> bytes:
         cell.font = Font(bold=True)
     for line in doc.signatures:
         ws.append([line])
+    xlsx_text_cells(ws)  # names and the like never run as formulas
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.clock import local_date
 from backend.deps import CtxDep, UowDep
@@ -55,12 +56,17 @@ def _rule(body: DayBody) -> DayRule:
 
 @router.get("/schools/{school_id}/calendar")
 def view(
-    school_id: int, ctx: CtxDep, uow: UowDep, who: Viewer, start: date | None = None, days: int = 31
+    school_id: IdPath,
+    ctx: CtxDep,
+    uow: UowDep,
+    who: Viewer,
+    start: date | None = None,
+    days: Annotated[int, Query(ge=1, le=MAX_VIEW_DAYS)] = 31,
 ) -> dict[str, Any]:
     ensure_school(who, school_id)
-    if not 1 <= days <= MAX_VIEW_DAYS:
-        raise CalendarError(CalendarReason.BAD_RANGE, f"days is 1..{MAX_VIEW_DAYS}")
     first = start or local_date(ctx.clock.now())
+    if first > date.max - timedelta(days=days):
+        raise CalendarError(CalendarReason.BAD_RANGE, "the view would end after year 9999")
     cal = services.load_calendar(uow.session, school_id)
     return {
         "school_id": school_id,
@@ -77,7 +83,7 @@ def view(
 
 
 @router.put("/schools/{school_id}/meal-slots")
-def put_slots(school_id: int, body: list[SlotBody], uow: UowDep, who: CalendarAdmin) -> dict[str, int]:
+def put_slots(school_id: IdPath, body: list[SlotBody], uow: UowDep, who: CalendarAdmin) -> dict[str, int]:
     ensure_school(who, school_id)
     slots = [SlotTime(s.slot, s.start, s.end) for s in body]
     services.set_slots(uow, school_id, slots)
@@ -85,14 +91,16 @@ def put_slots(school_id: int, body: list[SlotBody], uow: UowDep, who: CalendarAd
 
 
 @router.put("/schools/{school_id}/weekdays")
-def put_weekdays(school_id: int, body: WeekdaysBody, uow: UowDep, who: CalendarAdmin) -> dict[str, list[int]]:
+def put_weekdays(
+    school_id: IdPath, body: WeekdaysBody, uow: UowDep, who: CalendarAdmin
+) -> dict[str, list[int]]:
     ensure_school(who, school_id)
     services.set_weekdays(uow, school_id, body.weekdays)
     return {"weekdays": sorted(set(body.weekdays))}
 
 
 @router.post("/schools/{school_id}/calendar-days")
-def school_day(school_id: int, body: DayBody, uow: UowDep, who: CalendarAdmin) -> dict[str, str]:
+def school_day(school_id: IdPath, body: DayBody, uow: UowDep, who: CalendarAdmin) -> dict[str, str]:
     ensure_school(who, school_id)
     services.set_day(uow, _rule(body), school_id=school_id)
     return {"day": body.day.isoformat()}
@@ -118,7 +126,7 @@ def add_tariff(body: TariffBody, uow: UowDep, who: DistrictAdmin) -> dict[str, A
 
 
 @router.get("/schools/{school_id}/tariffs")
-def tariffs(school_id: int, uow: UowDep, who: Viewer) -> dict[str, Any]:
+def tariffs(school_id: IdPath, uow: UowDep, who: Viewer) -> dict[str, Any]:
     ensure_school(who, school_id)
     rows = services.load_tariffs(uow.session, [school_id])
     return {

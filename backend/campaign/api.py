@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends
 from pydantic import BaseModel
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, require_admin
 from backend.deps import CtxDep, UowDep, dispatch_sms_after_response
 
@@ -29,7 +30,7 @@ class CheckOut(BaseModel):
 
 @router.post("/eligibility-lists/{list_id}/check")
 def check(
-    list_id: int, principal: Checker, ctx: CtxDep, uow: UowDep, background: BackgroundTasks
+    list_id: IdPath, principal: Checker, ctx: CtxDep, uow: UowDep, background: BackgroundTasks
 ) -> CheckOut:
     r = services.check(
         uow, principal, list_id, registry=ctx.registry, settings=ctx.settings, now=ctx.clock.now()

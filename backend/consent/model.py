@@ -12,6 +12,7 @@ class ReplyNote(enum.StrEnum):
 
     UNKNOWN_NUMBER = "UNKNOWN_NUMBER"
     HELP_SENT = "HELP_SENT"
+    HELP_SUPPRESSED = "HELP_SUPPRESSED"  # over the day's help texts for the number (forged or looping texts)
     NO_PENDING_REQUEST = "NO_PENDING_REQUEST"
 
 
@@ -35,7 +36,6 @@ class ReplyKind(enum.StrEnum):
 
 class ConsentReason(enum.StrEnum):
     NOT_DECIDED = "CONSENT_NOT_DECIDED"  # re-ask needs a declined or expired request
-    WEBHOOK_UNAUTHENTICATED = "UNAUTHENTICATED"  # the SMS provider's token is wrong
     NO_PENDING = "NO_PENDING_CONSENT"  # an answer in the app with no request waiting for one
 
 

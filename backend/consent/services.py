@@ -23,6 +23,8 @@ from backend.errors import DomainError, not_found
 from backend.sms.model import SmsStatus
 from backend.sms.outbox import Sms, log_inbound, queue_many, queue_sms
 from backend.sms.phones import normalize_phone
+from backend.sms.webhook_auth import WebhookReason
+from backend.throttle.store import Rule, record
 from backend.timers.store import Handler, Timer, cancel, schedule, schedule_new
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import form_vouchers
@@ -43,6 +45,10 @@ from .repository import FollowUp as FollowUp  # the follow-up list is a read mod
 
 REMIND = "consent.remind"
 CLOSE = "consent.close"
+# At most this many help texts per number a day; further unrecognised replies are logged, not answered.
+HELP_REPLIES = Rule(
+    "sms-help", free=3, window=timedelta(days=1), base=timedelta(days=1), cap=timedelta(days=1)
+)
 
 
 @dataclass
@@ -169,9 +175,22 @@ class ReplyResult:
     requests: tuple[int, ...] = ()
 
 
-def handle_reply(uow: UnitOfWork, *, phone: str, text: str, settings: Settings, now: datetime) -> ReplyResult:
+def handle_reply(
+    uow: UnitOfWork,
+    *,
+    phone: str,
+    text: str,
+    settings: Settings,
+    now: datetime,
+    signature: str | None = None,
+) -> ReplyResult:
     """An inbound SMS. Agree/decline applies to the sender's pending requests (one decision each, under a
-    row lock); anything else gets the help text; an unknown number is logged and ignored."""
+    row lock); anything else gets the help text; an unknown number is logged and ignored. A signed call
+    (`signature`) is refused when that signature was already received within the replay window."""
+    if signature is not None and _seen_signature(
+        uow.session, signature, now, settings.sms_webhook_window_seconds
+    ):
+        raise DomainError(WebhookReason.REPLAYED, "this signed call was already received")
     result = _handle_reply(uow.session, phone=phone, text=text, settings=settings, now=now)
     uow.commit()
     return result
@@ -190,6 +209,17 @@ def _handle_reply(
     kind = parse_reply(text, agree=settings.reply_agree, decline=settings.reply_decline)
     lang = repo.language_of_phone(canon) or texts.Lang.BOTH.value
     if kind is ReplyKind.OTHER:
+        if record(session, HELP_REPLIES, HELP_REPLIES.key(canon), now):
+            # forged or looping texts must not make the outbox send an SMS for each
+            log_inbound(
+                session,
+                phone=canon,
+                body=text,
+                now=now,
+                status=SmsStatus.RECEIVED,
+                note=ReplyNote.HELP_SUPPRESSED,
+            )
+            return ReplyResult("help_suppressed")
         log_inbound(
             session, phone=canon, body=text, now=now, status=SmsStatus.RECEIVED, note=ReplyNote.HELP_SENT
         )
@@ -298,6 +328,13 @@ def decide_in_app(
     )
     uow.commit()
     return result
+
+
+def _seen_signature(session: Session, signature: str, now: datetime, window_seconds: int) -> bool:
+    """Records a webhook signature; True when it was already recorded within twice the replay window."""
+    keep = timedelta(seconds=2 * window_seconds + 60)
+    rule = Rule("sms-signature", free=1, window=keep, base=keep, cap=keep)
+    return record(session, rule, rule.key(signature), now) > 0
 
 
 def _send_request(

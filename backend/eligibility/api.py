@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from backend.api_types import Id, IdPath, Month
 from backend.auth import Principal, Role, ensure_school, require_admin
+from backend.auth.visibility import sees_personal_data
 from backend.deps import CtxDep, UowDep
 from backend.roster.services import pupils_of_school
 
@@ -23,11 +25,11 @@ Head = Annotated[Principal, Depends(require_admin(Role.SCHOOL_HEAD))]
 
 
 class ListIn(BaseModel):
-    month: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-09"])
+    month: Month
 
 
 class EntryIn(BaseModel):
-    pupil_id: int
+    pupil_id: Id
     category: Category | None = None
 
 
@@ -40,10 +42,11 @@ class ListOut(BaseModel):
 
 class EntryOut(BaseModel):
     pupil_id: int
-    full_name: str
+    full_name: str | None  # None for roles without personal data (backend.auth.visibility)
+    display: str  # initials and class, as terminals show it
     grade: int
     class_name: str
-    category: str | None
+    category: str | None  # None for roles without personal data
     result: str | None
     reason: str | None
 
@@ -53,10 +56,9 @@ class ListDetail(ListOut):
 
 
 class PupilOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
-    full_name: str
+    full_name: str | None  # None for roles without personal data (backend.auth.visibility)
+    display: str  # initials and class, as terminals show it
     grade: int
     class_name: str
 
@@ -66,41 +68,52 @@ def _list_out(x: EligibilityList) -> ListOut:
 
 
 @router.get("/schools/{school_id}/pupils")
-def school_pupils(school_id: int, principal: AnyAdmin, uow: UowDep) -> list[PupilOut]:
+def school_pupils(school_id: IdPath, principal: AnyAdmin, uow: UowDep) -> list[PupilOut]:
     ensure_school(principal, school_id)
-    return [PupilOut.model_validate(p) for p in pupils_of_school(uow.session, school_id)]
+    named = sees_personal_data(principal)
+    return [
+        PupilOut(
+            id=p.id,
+            full_name=p.full_name if named else None,
+            display=p.display,
+            grade=p.grade,
+            class_name=p.class_name,
+        )
+        for p in pupils_of_school(uow.session, school_id)
+    ]
 
 
 @router.get("/schools/{school_id}/eligibility-lists")
-def school_lists(school_id: int, principal: AnyAdmin, uow: UowDep) -> list[ListOut]:
+def school_lists(school_id: IdPath, principal: AnyAdmin, uow: UowDep) -> list[ListOut]:
     ensure_school(principal, school_id)
     return [_list_out(x) for x in services.lists_of_school(uow.session, school_id)]
 
 
 @router.post("/schools/{school_id}/eligibility-lists", status_code=201)
-def create_list(school_id: int, body: ListIn, principal: Pedagogue, uow: UowDep) -> ListOut:
+def create_list(school_id: IdPath, body: ListIn, principal: Pedagogue, uow: UowDep) -> ListOut:
     return _list_out(services.create_list(uow, principal, school_id, parse_month(body.month)))
 
 
 @router.post("/eligibility-lists/{list_id}/entries", status_code=201)
-def add_entry(list_id: int, body: EntryIn, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
+def add_entry(list_id: IdPath, body: EntryIn, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
     services.add_entry(uow, principal, list_id, body.pupil_id, body.category)
     return {"pupil_id": body.pupil_id}
 
 
 @router.delete("/eligibility-lists/{list_id}/entries/{pupil_id}", status_code=204)
-def remove_entry(list_id: int, pupil_id: int, principal: Pedagogue, uow: UowDep) -> None:
+def remove_entry(list_id: IdPath, pupil_id: IdPath, principal: Pedagogue, uow: UowDep) -> None:
     services.remove_entry(uow, principal, list_id, pupil_id)
 
 
 @router.post("/eligibility-lists/{list_id}/approve")
-def approve(list_id: int, principal: Head, ctx: CtxDep, uow: UowDep) -> ListOut:
+def approve(list_id: IdPath, principal: Head, ctx: CtxDep, uow: UowDep) -> ListOut:
     return _list_out(services.approve(uow, principal, list_id, ctx.clock.now()))
 
 
 @router.get("/eligibility-lists/{list_id}")
-def get_list(list_id: int, principal: AnyAdmin, uow: UowDep) -> ListDetail:
+def get_list(list_id: IdPath, principal: AnyAdmin, uow: UowDep) -> ListDetail:
     lst, rows = services.list_entries(uow.session, principal, list_id)
+    named = sees_personal_data(principal)
     return ListDetail(
         id=lst.id,
         school_id=lst.school_id,
@@ -109,10 +122,11 @@ def get_list(list_id: int, principal: AnyAdmin, uow: UowDep) -> ListDetail:
         entries=[
             EntryOut(
                 pupil_id=p.id,
-                full_name=p.full_name,
+                full_name=p.full_name if named else None,
+                display=p.display,
                 grade=p.grade,
                 class_name=p.class_name,
-                category=e.category,
+                category=e.category if named else None,
                 result=e.result,
                 reason=e.reason,
             )

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
 from backend.deps import CtxDep, ReaderDep, UowDep
 from backend.errors import not_found
@@ -94,19 +95,19 @@ def list_complaints(
 
 @router.post("/api/admin/v1/complaints/{complaint_id}/resolve")
 def resolve(
-    complaint_id: int, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
+    complaint_id: IdPath, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
 ) -> dict[str, Any]:
     return _complaint(services.resolve(uow, who, complaint_id, body.resolution, now=ctx.clock.now()))
 
 
 @router.get("/api/admin/v1/ratings/schools/{school_id}")
-def school_ratings(school_id: int, uow: UowDep, who: RatingViewer) -> dict[str, Any]:
+def school_ratings(school_id: IdPath, uow: UowDep, who: RatingViewer) -> dict[str, Any]:
     ensure_school(who, school_id)
     return {"school_id": school_id, **_summary(services.school_ratings(uow.session, school_id))}
 
 
 @router.get("/api/admin/v1/ratings/suppliers/{supplier_id}")
-def supplier_ratings(supplier_id: int, uow: UowDep, who: RatingViewer) -> dict[str, Any]:
+def supplier_ratings(supplier_id: IdPath, uow: UowDep, who: RatingViewer) -> dict[str, Any]:
     return {
         "supplier_id": supplier_id,
         **_summary(services.supplier_ratings(uow.session, supplier_id, who.school_ids)),
@@ -114,7 +115,7 @@ def supplier_ratings(supplier_id: int, uow: UowDep, who: RatingViewer) -> dict[s
 
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/meals")
-def meals(voucher_id: int, parent: Parent, reader: ReaderDep) -> list[dict[str, Any]]:
+def meals(voucher_id: IdPath, parent: Parent, reader: ReaderDep) -> list[dict[str, Any]]:
     # may read the streaming replica within its bounded lag
     return [
         {

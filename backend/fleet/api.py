@@ -10,8 +10,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from backend.api_types import Id, IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, UowDep
+from backend.error_shape import errors
 from shared_crypto import KeyRole, sign_time
 from shared_crypto.device_auth import NONCE_LEN
 
@@ -53,12 +55,12 @@ async def _json_body(request: Request) -> Any:
 
 class EnrolBody(BaseModel):
     code: str = Field(max_length=40)
-    public_key: str = Field(max_length=64)
+    public_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="Ed25519 public key, hex")
     hostname: str = Field(default="", max_length=200)
     software_version: str = Field(default="", max_length=200)
 
 
-@terminal.post("/enrol")
+@terminal.post("/enrol", responses=errors(400, 404, 409, 410))
 def enrol(body: EnrolBody, ctx: CtxDep, uow: UowDep) -> dict[str, Any]:
     row = services.enrol(
         uow,
@@ -89,13 +91,26 @@ def _cose(request: Request, data: bytes, gz: bytes | None, etag: str) -> Respons
     return Response(data, media_type=COSE, headers=headers)
 
 
-@terminal.get("/trust-list")
+# The signed COSE answers, as the OpenAPI description states them (bodies are raw bytes, not JSON).
+COSE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {COSE: {"schema": {"type": "string", "format": "binary"}}}},
+}
+CACHED_COSE: dict[int | str, dict[str, Any]] = {**COSE_ANSWER, 304: {"description": "Not modified (ETag)"}}
+NONCE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@terminal.get("/trust-list", response_class=Response, responses=CACHED_COSE)
 def trust_list(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
     data = ctx.keys.trust_list_cose()
     return _cose(request, data, None, etag_of(data))
 
 
-@terminal.get("/allowlist")
+@terminal.get("/allowlist", response_class=Response, responses=CACHED_COSE)
 async def allowlist(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     # Authenticated here rather than by TerminalDep: the check, the ETag and the answer share the
     # request's session and one thread-pool hop, so a terminal holding the current bundle costs two
@@ -116,7 +131,9 @@ async def allowlist(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     return await run_in_threadpool(answer)
 
 
-@terminal.post("/time")
+@terminal.post(
+    "/time", response_class=Response, responses={**COSE_ANSWER, **errors(400)}, openapi_extra=NONCE_BODY
+)
 async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
     nonce = await request.body()
     if len(nonce) != NONCE_LEN:
@@ -126,7 +143,7 @@ async def signed_time(request: Request, ctx: CtxDep, _t: TerminalDep) -> Respons
     return Response(data, media_type=COSE, headers={"Cache-Control": "no-store"})
 
 
-@terminal.post("/health")
+@terminal.post("/health", responses=errors(400))
 async def health(request: Request, ctx: CtxDep, uow: UowDep, t: TerminalDep) -> dict[str, bool]:
     report = parse_health(await _json_body(request))
     await run_in_threadpool(services.record_health, uow, t.terminal_id, report, now=ctx.clock.now())
@@ -137,8 +154,8 @@ async def health(request: Request, ctx: CtxDep, uow: UowDep, t: TerminalDep) -> 
 
 
 class CodeBody(BaseModel):
-    school_id: int
-    canteen_id: int = 1
+    school_id: Id
+    canteen_id: int = Field(default=1, ge=1, le=255)
 
 
 def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
@@ -152,7 +169,7 @@ def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
     }
 
 
-@admin.post("/terminals/enrolment-codes", status_code=201)
+@admin.post("/terminals/enrolment-codes", status_code=201, responses=errors(404))
 def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     ensure_school(who, body.school_id)
     code = services.create_enrolment_code(
@@ -162,13 +179,13 @@ def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> di
 
 
 @admin.post("/terminals/{terminal_id}/retire")
-def retire(terminal_id: int, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+def retire(terminal_id: IdPath, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     services.retire(uow, terminal_id, now=ctx.clock.now(), school_ids=who.school_ids)
     return {"terminal_id": terminal_id, "status": TerminalStatus.RETIRED}
 
 
 @admin.post("/terminals/{terminal_id}/move")
-def move(terminal_id: int, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+def move(terminal_id: IdPath, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
     code = services.move(
         uow,
         terminal_id,
@@ -182,7 +199,9 @@ def move(terminal_id: int, body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetA
 
 
 @admin.get("/schools/{school_id}/terminals")
-def fleet(school_id: int, uow: UowDep, who: AnyFleetViewer, include_retired: bool = False) -> dict[str, Any]:
+def fleet(
+    school_id: IdPath, uow: UowDep, who: AnyFleetViewer, include_retired: bool = False
+) -> dict[str, Any]:
     ensure_school(who, school_id)
     view = services.fleet_view(uow.session, school_id, include_retired=include_retired)
     return {

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
-from backend.auth import Principal, Role, require_admin
+from backend.api_types import RequiredIdQuery
+from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.deps import CtxDep, UowDep
+from backend.error_shape import errors
 from shared_crypto import CardCredential, KeyRole, issue_card_credential
 from shared_crypto.card import PSEUDONYM_LEN, UID_LENGTHS
 
@@ -22,8 +25,9 @@ CardAdmin = Annotated[
 
 
 class CardBody(BaseModel):
-    pseudonym: str = Field(max_length=2 * PSEUDONYM_LEN)
-    uid: str = Field(max_length=20)
+    pseudonym: str = Field(pattern=rf"^[0-9a-fA-F]{{{2 * PSEUDONYM_LEN}}}$", description="hex")
+    # NFC UIDs are 4, 7 or 10 bytes (shared_crypto.card.UID_LENGTHS), hex
+    uid: str = Field(pattern=r"^([0-9a-fA-F]{8}|[0-9a-fA-F]{14}|[0-9a-fA-F]{20})$")
 
 
 def _uid(hex_uid: str) -> bytes:
@@ -58,3 +62,23 @@ def register(body: CardBody, ctx: CtxDep, uow: UowDep, who: CardAdmin) -> dict[s
     uid = _uid(body.uid)
     digest = services.register_card(uow, who.school_ids, _pseudonym(body.pseudonym), uid, now=ctx.clock.now())
     return {"uid_hash": digest.hex()}
+
+
+class UidOnlyCardOut(BaseModel):
+    pupil_id: int
+    display: str  # initials and class: the school knows whom to call in for a signed card
+    class_name: str
+    registered_at: datetime
+
+
+@router.get("/uid-only", responses=errors(404))
+def uid_only_cards(school_id: RequiredIdQuery, uow: UowDep, who: CardAdmin) -> list[UidOnlyCardOut]:
+    """Pupils of a school still served by a UID-only card (registered, no signed credential): a copied
+    UID eats as the pupil, so these are the cards to replace first (docs/security.md)."""
+    ensure_school(who, school_id)
+    return [
+        UidOnlyCardOut(
+            pupil_id=c.pupil_id, display=c.display, class_name=c.class_name, registered_at=c.registered_at
+        )
+        for c in services.uid_only_cards(uow.session, school_id)
+    ]

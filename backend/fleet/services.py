@@ -251,3 +251,22 @@ def register_card(
         row.pupil_id, row.registered_at, row.active = pupil.id, now, True
     uow.commit()
     return digest
+
+
+@dataclass(frozen=True, slots=True)
+class UidOnlyCard:
+    pupil_id: int
+    display: str  # initials and class: the school knows whom to call in for a signed card
+    class_name: str
+    registered_at: datetime
+
+
+def uid_only_cards(session: Session, school_id: int) -> list[UidOnlyCard]:
+    """Pupils of a school served by a card registered by UID alone (no signed credential)."""
+    rows = session.execute(
+        select(Pupil.id, Pupil.display, Pupil.class_name, CardRegistration.registered_at)
+        .join(CardRegistration, CardRegistration.pupil_id == Pupil.id)
+        .where(Pupil.school_id == school_id, CardRegistration.active.is_(True))
+        .order_by(Pupil.class_name, Pupil.display, Pupil.id)
+    ).all()
+    return [UidOnlyCard(*r) for r in rows]

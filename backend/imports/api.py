@@ -17,7 +17,8 @@ from .services import run_import
 router = APIRouter(prefix="/api/admin/v1", tags=["imports"])
 
 District = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
-MAX_UPLOAD = 200 * 1024 * 1024
+# A district export of pupils with parents is a few MB; the request cap (backend.app) is this plus the form.
+MAX_UPLOAD = 20 * 1024 * 1024
 
 
 class RejectionOut(BaseModel):

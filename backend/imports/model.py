@@ -39,6 +39,7 @@ class ImportReason(enum.StrEnum):
 
     MALFORMED = "IMPORT_MALFORMED"
     TOO_LARGE = "IMPORT_TOO_LARGE"
+    TOO_MANY_ROWS = "IMPORT_TOO_MANY_ROWS"
 
 
 class RejectReason(enum.StrEnum):
@@ -55,6 +56,7 @@ class RejectReason(enum.StrEnum):
     PUPIL_UNKNOWN = "PUPIL_UNKNOWN"
     PARENT_UNKNOWN = "PARENT_UNKNOWN"
     DUPLICATE = "DUPLICATE"  # the same key twice in one file
+    FIELD_TOO_LONG = "FIELD_TOO_LONG"  # longer than the column that stores it (FIELD_MAX)
 
 
 REQUIRED: dict[ImportKind, tuple[str, ...]] = {
@@ -127,12 +129,30 @@ def read_records(data: bytes, filename: str) -> Iterator[tuple[int, Mapping[str,
         yield i, {(k or "").strip().lower(): v for k, v in record.items()}
 
 
+# Longest value each stored field takes (its column's length); any other field at most FIELD_MAX_OTHER.
+FIELD_MAX = {"name": 300, "full_name": 300, "region": 100, "district": 100, "class_name": 20}
+FIELD_MAX_OTHER = 300
+
+
+def _field_problem(rec: Mapping[str, Any]) -> Rejection | None:
+    for name, value in rec.items():
+        text = "" if value is None else str(value)
+        if len(text) > FIELD_MAX.get(name, FIELD_MAX_OTHER):
+            return Rejection(0, RejectReason.FIELD_TOO_LONG, f"{str(name)[:40]} is longer than allowed")
+        if "\x00" in text:
+            return Rejection(0, RejectReason.MALFORMED, f"{str(name)[:40]} holds a NUL character")
+    return None
+
+
 def _field(rec: Mapping[str, Any], name: str) -> str:
     value = rec.get(name)
     return "" if value is None else str(value).strip()
 
 
 def validate(kind: ImportKind, row: int, rec: Mapping[str, Any]) -> Row | Rejection:
+    problem = _field_problem(rec)
+    if problem is not None:
+        return Rejection(row, problem.reason, problem.detail)
     missing = [f for f in REQUIRED[kind] if not _field(rec, f)]
     if missing:
         return Rejection(row, RejectReason.MISSING_FIELD, f"missing {', '.join(missing)}")

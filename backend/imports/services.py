@@ -3,6 +3,8 @@ report of rejected rows, and resume the consent process for pupils whose first p
 
 from __future__ import annotations
 
+import csv
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,8 @@ from .model import (
 )
 
 CHUNK = 2000
+# A district's pupils are tens of thousands; a file past this is a mistake or an attack.
+MAX_ROWS = 200_000
 
 
 @dataclass
@@ -71,9 +75,12 @@ def run_import(
     rejected: list[Rejection] = []
     seen: set[tuple[str, ...]] = set()
     try:
-        records = list(read_records(data, filename))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise DomainError(ImportReason.MALFORMED, f"cannot read {filename}: {exc}") from None
+        records = list(itertools.islice(read_records(data, filename), MAX_ROWS + 1))
+    except (UnicodeDecodeError, ValueError, csv.Error, RecursionError) as exc:
+        detail = f"cannot read {filename[:100]}: {str(exc)[:200]}"
+        raise DomainError(ImportReason.MALFORMED, detail) from None
+    if len(records) > MAX_ROWS:
+        raise DomainError(ImportReason.TOO_MANY_ROWS, f"at most {MAX_ROWS} records a file; split it")
     for number, rec in records:
         result = validate(kind, number, rec)
         if isinstance(result, Rejection):

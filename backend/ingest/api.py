@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from backend.api_types import IdQuery
 from backend.auth import Principal, Role, ensure_school, require_admin
 from backend.context import AppContext
 from backend.deps import CtxDep, UowDep
+from backend.error_shape import errors
 from backend.errors import DomainError, not_found
 from backend.fleet.device_auth import require_terminal
 from backend.fleet.model import TerminalIdentity
@@ -34,7 +36,16 @@ def notifier_of(ctx: AppContext) -> Notifier:
     return OutboxNotifier(ctx.clock.now)
 
 
-@terminal.post("/meal-batches")
+@terminal.post(
+    "/meal-batches",
+    responses=errors(400, 403, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def meal_batches(
     request: Request, ctx: CtxDep, uow: UowDep, t: Annotated[TerminalIdentity, Depends(require_terminal)]
 ) -> dict[str, int]:
@@ -56,7 +67,7 @@ async def meal_batches(
 
 @admin.get("/flagged-meals")
 def flagged(
-    uow: UowDep, who: Reviewer, school_id: int | None = None, include_decided: bool = False
+    uow: UowDep, who: Reviewer, school_id: IdQuery = None, include_decided: bool = False
 ) -> dict[str, Any]:
     if school_id is not None:
         ensure_school(who, school_id)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from backend.calendar.model import SchoolCalendar
 from backend.clock import KZ_TZ
 from backend.vouchers.model import VoucherStatus
-from shared_crypto import MealEvent
+from shared_crypto import MealEvent, Method
 
 # A served time this far past the moment the server received it cannot be true.
 FUTURE_LEEWAY = timedelta(minutes=5)
@@ -37,6 +37,9 @@ class Flag(enum.StrEnum):
     OVER_DAILY_CAPACITY = "OVER_DAILY_CAPACITY"  # more meals in a slot than the school has active vouchers
     UNKNOWN_VOUCHER = "UNKNOWN_VOUCHER"
     WRONG_SCHOOL = "WRONG_SCHOOL"  # the voucher belongs to another school than the terminal's
+    # the same card served by another terminal in the same slot and day: a copied card UID is the
+    # likeliest cause (a UID-only card proves nothing but its number; docs/security.md)
+    CARD_ON_TWO_TERMINALS = "CARD_ON_TWO_TERMINALS"
 
 
 class ReviewReason(enum.StrEnum):
@@ -153,6 +156,22 @@ class Context:
     active_vouchers: int
 
 
+# What the server can store and date: wall times from 1970 to the start of year 9999 (Python's datetime
+# ends with 9999, and the local date must exist too); counters within a signed 64-bit column. The
+# terminal's uploader holds the same bounds (device/uploader.py) to quarantine what would be refused.
+MAX_WALL_MS = 253_370_764_800_000  # 9999-01-01T00:00:00Z
+INT64_MAX = 2**63 - 1
+
+
+def out_of_range(e: MealEvent) -> str:
+    """Why the server cannot store this event as it is; "" when it can."""
+    if e.wall_ms > MAX_WALL_MS:
+        return f"wall time {e.wall_ms} ms is past year 9998"
+    if e.seq > INT64_MAX or e.mono_ms > INT64_MAX:
+        return "seq or monotonic time is beyond 2⁶³−1"
+    return ""
+
+
 def served_at(e: MealEvent) -> datetime:
     return datetime.fromtimestamp(e.wall_ms / 1000, UTC)
 
@@ -181,6 +200,8 @@ def _clock_evidence(
         if anchor is None:
             return "the terminal's wall clock was not trusted"
         # the same boot's trusted events date this one by its monotonic clock: tell the reviewer
+        if not 0 <= e.mono_ms + anchor <= MAX_WALL_MS:
+            return "wall clock not trusted, and this boot's trusted events cannot date it"
         rebuilt = datetime.fromtimestamp((e.mono_ms + anchor) / 1000, UTC).astimezone(KZ_TZ)
         return f"wall clock not trusted; by this boot's trusted events it was {rebuilt.isoformat(timespec='minutes')}"
     if at > ctx.received_at + FUTURE_LEEWAY:
@@ -279,6 +300,12 @@ def _judge(
     if others:
         where = ", ".join(str(t) for t in sorted(others))
         row.flag(Flag.DOUBLE_MEAL, f"already served in slot {row.slot} that day by terminal {where}")
+        elsewhere = others - {row.terminal_id}
+        if row.method == Method.CARD and elsewhere:
+            where = ", ".join(str(t) for t in sorted(elsewhere))
+            row.flag(
+                Flag.CARD_ON_TWO_TERMINALS, f"the card was served at terminal {where} in slot {row.slot}"
+            )
     others.add(row.terminal_id)
     if row.status == MealStatus.OK.value:
         day_slot = (row.local_date, row.slot)

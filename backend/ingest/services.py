@@ -37,6 +37,7 @@ from .model import (
     Terminal,
     VoucherFacts,
     classify,
+    out_of_range,
     served_at,
 )
 from .tables import MealEventRow, MealFlagRow
@@ -50,6 +51,9 @@ class IngestReason(enum.StrEnum):
     TOO_LARGE = "TOO_LARGE"
     KEY_MISMATCH = "KEY_MISMATCH"  # signed by another key than the authenticated terminal's
     TERMINAL_MISMATCH = "TERMINAL_MISMATCH"  # the batch names another terminal
+    # an event the server cannot store (a wall time past year 9998, a counter over 2⁶³−1); the detail
+    # names the events by seq, and the terminal quarantines them instead of retrying (device/uploader.py)
+    EVENT_OUT_OF_RANGE = "EVENT_OUT_OF_RANGE"
 
 
 class BatchRejected(DomainError):
@@ -85,6 +89,10 @@ def verify(data: bytes, terminal: TerminalIdentity) -> MealBatch:
             IngestReason.TERMINAL_MISMATCH,
             f"batch of terminal {batch.terminal_id} sent by terminal {terminal.terminal_id}",
         )
+    bad = [(e.seq, why) for e in batch.events if (why := out_of_range(e))]
+    if bad:
+        listed = "; ".join(f"seq {seq}: {why}" for seq, why in bad[:20])
+        raise DomainError(IngestReason.EVENT_OUT_OF_RANGE, f"{len(bad)} events refused: {listed}")
     return batch
 
 

@@ -70,7 +70,7 @@ class RefusalRow(Base):
     id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
-    voucher_id: Mapped[int | None] = mapped_column(Integer)  # as the terminal read it; may be unknown
+    voucher_id: Mapped[int | None] = mapped_column(BigInteger)  # as the terminal read it; may be unknown
     reason: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     method: Mapped[int] = mapped_column(Integer)

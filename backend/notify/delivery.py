@@ -218,7 +218,7 @@ def push_pending(
                 .where(ParentNoticeRow.id.in_([d.id for d in due]))
                 .values(next_push_at=now + PUSH_LEASE)
             )
-        # plain values: they are used after this transaction ends
+        # Plain values, not rows: they are used after this unit of work has ended.
         subs: dict[int, list[tuple[int, Subscription, str]]] = defaultdict(list)
         parent_ids = sorted({d.parent_id for d in due})
         if parent_ids:

@@ -7,7 +7,9 @@ subscribe with its public half (the page hands it to PushManager.subscribe).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,16 +25,25 @@ TTL_SECONDS = 24 * 3600  # a push service keeps an undelivered notice for a day
 
 
 def vapid_key(key_dir: Path) -> Vapid02:
-    """The VAPID signing key, created (mode 0600) the first time it is needed."""
+    """The VAPID signing key, created (mode 0600) the first time it is needed. Several server
+    processes may ask at once: each writes a whole key to its own file and links it into place, so
+    exactly one wins and none reads a half-written file."""
     path = key_dir / VAPID_FILE
     if not path.exists():
         key_dir.mkdir(parents=True, exist_ok=True)
         pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
+        fd, tmp = tempfile.mkstemp(dir=key_dir, prefix=".vapid-")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another process linked its key first
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
     return Vapid02.from_file(str(path))
 
 

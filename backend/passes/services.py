@@ -121,7 +121,7 @@ def refresh(
     issued = vouchers.issue_pass_tokens(
         session, keys, row.voucher_id, serial=row.serial, windows=[(w.nbf, w.exp) for w in ws], now=now
     )
-    slot_of = {(w.nbf, w.exp): w.slot for w in ws}
+    slot_of = {w.nbf: w.slot for w in ws}
     row.serial, row.last_refresh_at, row.refreshes = issued.serial, now, row.refreshes + 1
     uow.commit()
     return PassData(
@@ -129,7 +129,7 @@ def refresh(
         display=issued.display,
         serial=issued.serial,
         window_seconds=settings.pass_window_seconds,
-        tokens=tuple(PassToken(slot_of[(nbf, exp)], nbf, exp, qr) for nbf, exp, qr in issued.tokens),
+        tokens=tuple(PassToken(slot_of[nbf], nbf, exp, qr) for nbf, exp, qr in issued.tokens),
         slots=tuple(s for s in slots if s.end <= max((t[1] for t in issued.tokens), default=0)),
     )
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from backend.api_types import IdQuery
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.clock import local_date
@@ -44,7 +45,7 @@ def daily(
     reader: ReaderDep,
     principal: Reader,
     day_text: Annotated[str, Query(alias="date")],
-    school_id: int | None = None,
+    school_id: IdQuery = None,
     fmt_text: Annotated[str, Query(alias="format")] = "json",
 ) -> Response:
     """One local day's figures for one school, or for every school the caller may see."""

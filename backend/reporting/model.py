@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from backend.adapters.spreadsheet import csv_row
 from backend.ingest.model import BILLABLE, MealStatus
 
 FORMAT_VERSION = 1
@@ -136,18 +137,20 @@ def to_csv(report: DailyReport) -> bytes:
     w.writerow(CSV_COLUMNS)
     for s in report.schools:
         w.writerow(
-            (
-                s.day.isoformat(),
-                s.school_bin,
-                s.school_name,
-                s.district,
-                s.activations,
-                s.active_vouchers,
-                s.meals_served,
-                s.meals_by_plan.get(1, 0),
-                s.meals_by_plan.get(2, 0),
-                s.flagged_held,
-                s.rejected,
+            csv_row(
+                (
+                    s.day.isoformat(),
+                    s.school_bin,
+                    s.school_name,
+                    s.district,
+                    s.activations,
+                    s.active_vouchers,
+                    s.meals_served,
+                    s.meals_by_plan.get(1, 0),
+                    s.meals_by_plan.get(2, 0),
+                    s.flagged_held,
+                    s.rejected,
+                )
             )
         )
     return out.getvalue().encode("utf-8")

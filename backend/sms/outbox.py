@@ -21,8 +21,10 @@ from backend.sms.tables import SmsMessage
 from backend.unit_of_work import UnitOfWork
 
 from .model import SmsDirection, SmsStatus
+from .sealing import CODE_MASK, seal, unmask, unseal
 
 STALE_CLAIM = timedelta(minutes=10)
+UNSEALABLE = "CODE_UNSEALABLE"
 
 
 def queue_sms(
@@ -38,6 +40,17 @@ def queue_sms(
         created_at=now,
     )
     session.add(msg)
+    return msg
+
+
+def queue_code_sms(
+    session: Session, *, phone: str, template: str, code: str, key: bytes, kind: str, now: datetime
+) -> SmsMessage:
+    """Queue a message carrying a one-time code: `template` has `{code}`; the row holds it masked and
+    the code sealed (backend.sms.sealing) until the gateway takes it."""
+    msg = queue_sms(session, phone=phone, body=template.format(code=CODE_MASK), kind=kind, now=now)
+    session.flush()
+    msg.sealed = seal(key, msg.id, code)
     return msg
 
 
@@ -86,7 +99,12 @@ def log_inbound(
 
 
 def dispatch_pending(
-    session_factory: sessionmaker[Session], gateway: SmsGateway, clock: Clock, batch: int = 200
+    session_factory: sessionmaker[Session],
+    gateway: SmsGateway,
+    clock: Clock,
+    batch: int = 200,
+    *,
+    seal_key: bytes | None = None,
 ) -> int:
     """Send queued messages; returns how many went out.
 
@@ -95,6 +113,8 @@ def dispatch_pending(
     the outcome (sent, or back to queued with the error). A dispatcher that died mid-send leaves rows
     `sending`; after STALE_CLAIM they are claimed again (at-least-once; the message id travels as an
     idempotency key). A failed message is retried by the next call, not in a loop within this one.
+    A sealed code is opened with `seal_key` just for the gateway call and wiped once sent; one that does
+    not open (another secret) is dropped as `failed`: the code is useless to anyone by then.
     """
     sent = 0
     failed: set[int] = set()
@@ -121,12 +141,18 @@ def dispatch_pending(
             rows = session.scalars(for_update(session, stmt, skip_locked=True)).all()
             for msg in rows:
                 msg.status, msg.claimed_at = SmsStatus.SENDING, now
-            claimed = [(m.id, m.phone, m.body) for m in rows]
+            claimed = [(m.id, m.phone, m.body, m.sealed) for m in rows]
             uow.commit()
         if not claimed:
             return sent
         outcomes: list[tuple[int, str | None, str | None]] = []
-        for message_id, phone, body in claimed:
+        for message_id, phone, body, sealed in claimed:
+            if sealed is not None:
+                code = unseal(seal_key, message_id, sealed) if seal_key else None
+                if code is None:
+                    outcomes.append((message_id, None, UNSEALABLE))
+                    continue
+                body = unmask(body, code)
             try:
                 outcomes.append((message_id, gateway.send(message_id, phone, body), None))
             except SmsSendError as exc:
@@ -138,7 +164,10 @@ def dispatch_pending(
                 assert row is not None
                 if error is None:
                     row.status, row.provider_id, row.sent_at = SmsStatus.SENT, provider_id, clock.now()
+                    row.sealed = None
                     sent += 1
+                elif error == UNSEALABLE:
+                    row.status, row.note, row.sealed = SmsStatus.FAILED, error, None
                 else:
                     row.status, row.note = SmsStatus.QUEUED, error
                     failed.add(message_id)

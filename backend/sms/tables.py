@@ -1,10 +1,10 @@
-"""Every SMS in and out (migration 0001)."""
+"""Every SMS in and out (migration 0001; the sealed code, 0005_security)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -26,5 +26,7 @@ class SmsMessage(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("consent_requests.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # by a dispatcher
+    # A one-time code, sealed (backend.sms.sealing) until the gateway takes it; `body` holds it masked.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.api_types import IdPath
 from backend.auth import Principal, Role, require_admin, require_parent
+from backend.auth.visibility import mask_phones, sees_personal_data
 from backend.deps import CtxDep, UowDep
 from backend.vouchers.tables import Voucher
 
@@ -68,7 +70,7 @@ class EventOut(BaseModel):
     reason: str | None
 
 
-def _voucher_out(v: Voucher | services.ChildVoucher, voucher_id: int, child: str) -> VoucherOut:
+def _voucher_out(v: Voucher | services.ChildVoucher, voucher_id: IdPath, child: str) -> VoucherOut:
     return VoucherOut(
         id=voucher_id,
         pupil_id=v.pupil_id,
@@ -87,13 +89,13 @@ def my_vouchers(principal: ParentDep, uow: UowDep) -> list[VoucherOut]:
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/activate")
-def activate(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> VoucherOut:
+def activate(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> VoucherOut:
     v = services.activate(uow, principal, voucher_id, ctx.clock.now())
     return _voucher_out(v, v.id, services.voucher_display(uow.session, v.id))
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/refuse")
-def refuse(voucher_id: int, body: RefuseIn, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> VoucherOut:
+def refuse(voucher_id: IdPath, body: RefuseIn, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> VoucherOut:
     v = services.refuse(uow, principal, voucher_id, body.reason, ctx.clock.now())
     return _voucher_out(v, v.id, services.voucher_display(uow.session, v.id))
 
@@ -113,7 +115,7 @@ def _issue(
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/qr")
-def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
+def issue_qr(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
     q = _issue(ctx, uow, principal, voucher_id, supersede=False)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
@@ -123,7 +125,7 @@ def issue_qr(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) ->
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> Response:
+def issue_qr_png(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> Response:
     q = _issue(ctx, uow, principal, voucher_id, supersede=False)
     buf = io.BytesIO()
     # Alphanumeric mode, error correction M: the token format is sized for a version-7-M symbol.
@@ -140,25 +142,32 @@ def issue_qr_png(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/reissue")
-def reissue(voucher_id: int, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
+def reissue(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
     """A token leaked: a new one whose serial becomes the minimum, so older ones are SUPERSEDED."""
     q = _issue(ctx, uow, principal, voucher_id, supersede=True)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/events")
-def parent_events(voucher_id: int, principal: ParentDep, uow: UowDep) -> list[EventOut]:
+def parent_events(voucher_id: IdPath, principal: ParentDep, uow: UowDep) -> list[EventOut]:
     return [EventOut.model_validate(e) for e in services.voucher_events(uow.session, principal, voucher_id)]
 
 
 @router.get("/api/admin/v1/vouchers/{voucher_id}/events")
-def admin_events(voucher_id: int, principal: AnyAdmin, uow: UowDep) -> list[EventOut]:
-    events = services.admin_voucher_events(uow.session, principal.school_ids, voucher_id)
-    return [EventOut.model_validate(e) for e in events]
+def admin_events(voucher_id: IdPath, principal: AnyAdmin, uow: UowDep) -> list[EventOut]:
+    events = [
+        EventOut.model_validate(e)
+        for e in services.admin_voucher_events(uow.session, principal.school_ids, voucher_id)
+    ]
+    if not sees_personal_data(principal):
+        events = [e.model_copy(update={"actor": mask_phones(e.actor)}) for e in events]
+    return events
 
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/revoke")
-def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep, uow: UowDep) -> dict[str, str]:
+def revoke(
+    voucher_id: IdPath, body: RevokeIn, principal: District, ctx: CtxDep, uow: UowDep
+) -> dict[str, str]:
     v = services.revoke(
         uow,
         voucher_id,
@@ -172,7 +181,7 @@ def revoke(voucher_id: int, body: RevokeIn, principal: District, ctx: CtxDep, uo
 
 @router.post("/api/admin/v1/vouchers/{voucher_id}/plan")
 def set_plan(
-    voucher_id: int, body: PlanIn, principal: District, ctx: CtxDep, uow: UowDep
+    voucher_id: IdPath, body: PlanIn, principal: District, ctx: CtxDep, uow: UowDep
 ) -> dict[str, int | str]:
     """Free or discounted: the district admin's decision, in the voucher's audit trail."""
     v = services.set_plan(

@@ -244,6 +244,46 @@ class IssuedQr:
     expires_at: datetime
 
 
+def _end_of_validity(v: Voucher) -> int:
+    """The first instant (unix seconds) after the voucher's last valid school-local day."""
+    return int(datetime.combine(v.valid_until + timedelta(days=1), time(), KZ_TZ).timestamp())
+
+
+def _issuable(v: Voucher, now: datetime) -> int:
+    """The one check before any token is signed; returns the voucher's end of validity."""
+    if v.status != VoucherStatus.ACTIVE:
+        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first")
+    end = _end_of_validity(v)
+    if int(now.timestamp()) >= end:
+        raise DomainError(VoucherReason.NOT_ACTIVE, "the voucher's school year is over")
+    return end
+
+
+def _next_serial(v: Voucher, now: datetime) -> int:
+    serial = v.next_serial
+    if serial > MAX_SERIAL:
+        raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year")
+    v.next_serial, v.updated_at = serial + 1, now
+    return serial
+
+
+def _sign(
+    keys: KeyStore, v: Voucher, serial: int, windows: Iterable[tuple[int, int]], end: int
+) -> tuple[tuple[int, int, str], ...]:
+    """The voucher token path: one signed QR text per (nbf, exp) window, each cut at the end of
+    validity; a window starting after it is left out. The API's QR and the pupil's pass both sign here."""
+    key = keys.signing_key(KeyRole.VOUCHER_ISSUER)
+    return tuple(
+        (
+            nbf,
+            min(exp, end),
+            issue_qr_text(key, VoucherToken(v.id, v.school_id, serial, v.plan, nbf, min(exp, end))),
+        )
+        for nbf, exp in windows
+        if nbf < end
+    )
+
+
 def issue_qr(
     uow: UnitOfWork,
     keys: KeyStore,
@@ -258,15 +298,8 @@ def issue_qr(
     min_serial to it, so terminals refuse every older token as SUPERSEDED."""
     session = uow.session
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
-    if v.status != VoucherStatus.ACTIVE:
-        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}; activate it first")
-    end_of_validity = datetime.combine(v.valid_until + timedelta(days=1), time(), KZ_TZ).astimezone(UTC)
-    if now >= end_of_validity:
-        raise DomainError(VoucherReason.NOT_ACTIVE, "the voucher's school year is over")
-    serial = v.next_serial
-    if serial > MAX_SERIAL:
-        raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year")
-    v.next_serial = serial + 1
+    end = _issuable(v, now)
+    serial = _next_serial(v, now)
     if supersede:
         v.min_serial = serial
         session.add(
@@ -279,11 +312,8 @@ def issue_qr(
                 reason=f"QR re-issued: tokens before serial {serial} superseded",
             )
         )
-    v.updated_at = now
     nbf = int(now.timestamp())
-    exp = min(nbf + int(validity.total_seconds()), int(end_of_validity.timestamp()))
-    token = VoucherToken(voucher_id=v.id, school_id=v.school_id, serial=serial, plan=v.plan, nbf=nbf, exp=exp)
-    text = issue_qr_text(keys.signing_key(KeyRole.VOUCHER_ISSUER), token)
+    ((_nbf, exp, text),) = _sign(keys, v, serial, [(nbf, nbf + int(validity.total_seconds()))], end)
     uow.commit()
     return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
 
@@ -437,26 +467,15 @@ def issue_pass_tokens(
     windows: Sequence[tuple[int, int]],
     now: datetime,
 ) -> PassTokens:
-    """Signs one token per (nbf, exp) window under one serial: the pass's own if it still stands,
-    else the next one. A window past the voucher's last day is left out."""
+    """A pass's tokens in one go, through the same checks and signing as `issue_qr`: one token per
+    (nbf, exp) window under one serial, the pass's own if it still stands, else the next one."""
     v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
     if v is None:
         raise not_found("voucher")
-    if v.status != VoucherStatus.ACTIVE:
-        raise DomainError(VoucherReason.NOT_ACTIVE, f"the voucher is {v.status}")
-    end = int(datetime.combine(v.valid_until + timedelta(days=1), time(), KZ_TZ).timestamp())
+    end = _issuable(v, now)
     if serial is None or serial < v.min_serial or serial >= v.next_serial:
-        serial = v.next_serial
-        if serial > MAX_SERIAL:
-            raise DomainError(VoucherReason.SERIAL_EXHAUSTED, "no token serials left this year")
-        v.next_serial = serial + 1
-        v.updated_at = now
-    key = keys.signing_key(KeyRole.VOUCHER_ISSUER)
-    tokens = tuple(
-        (nbf, exp, issue_qr_text(key, VoucherToken(v.id, v.school_id, serial, v.plan, nbf, exp)))
-        for nbf, exp in windows
-        if exp <= end
-    )
+        serial = _next_serial(v, now)
+    tokens = _sign(keys, v, serial, windows, end)
     display = session.scalar(select(Pupil.display).where(Pupil.id == v.pupil_id)) or ""
     return PassTokens(serial, display, v.school_id, tokens)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from device.sim import scenario
+from device.uploader import MAX_WALL_MS
 from shared_crypto import (
     Bundle,
     KeyRole,
@@ -98,6 +99,8 @@ class FakeBackend:
         if self.fail_batches_with:
             return httpx.Response(self.fail_batches_with.pop(0), json={"reason": "TEST"})
         _, batch = verify_batch(request.content, self._device_keys, leeway=0)
+        if any(e.wall_ms > MAX_WALL_MS for e in batch.events):  # what the server cannot date
+            return httpx.Response(400, json={"reason": "EVENT_OUT_OF_RANGE", "detail": "wall time"})
         self.batches_received += 1
         accepted = duplicates = 0
         for e in batch.events:

@@ -18,13 +18,16 @@ Factories (each commits and returns the new row's id)
 - `link(pupil_id, parent_id, role="mother")`
 - `admin_token(role, school_ids=(), district=None)` → (admin_id, "Bearer ..." header dict)
 - `parent_token(parent_id)` → header dict for a parent session
-- `sent_sms()` → list of (phone, kind, body) of outgoing messages, oldest first
+- `sent_sms()` → list of (phone, kind, body) of outgoing messages, oldest first, as the outbox stores
+  them (one-time codes masked)
+- `delivered_sms()` → list of (phone, body) the SMS gateway was handed, oldest first (codes readable)
 - `registered(pupil_id, category=..., valid_to=...)` puts a pupil in the in-memory state register
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -292,6 +295,18 @@ def sent_sms(uow_factory: Callable[[], UnitOfWork]) -> Callable[[], list[tuple[s
                 .order_by(SmsMessage.id)
             ).all()
             return [(r[0], r[1], r[2]) for r in rows]
+
+    return read
+
+
+@pytest.fixture
+def delivered_sms(settings: Settings) -> Callable[[], list[tuple[str, str]]]:
+    def read() -> list[tuple[str, str]]:
+        path = settings.sms_outbox_file
+        if path is None or not path.exists():
+            return []
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return [(m["phone"], m["body"]) for m in lines]
 
     return read
 

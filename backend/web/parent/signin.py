@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Response
 
 from backend.adapters.egov import EgovNotConfigured
 from backend.auth import services as auth
+from backend.auth.dependencies import client_address
 from backend.auth.model import AuthReason
 from backend.deps import dispatch_sms_after_response
 from backend.errors import CommonReason, DomainError
@@ -42,7 +43,12 @@ def ask_code(pc: PageDep, form: FormDep, background: BackgroundTasks) -> Respons
         return render(pc, "parent/sign_in.html", status=400, phone=phone, errors=errors, egov=_egov(pc))
     ctx = pc.ctx
     auth.request_otp(
-        pc.uow, phone=canon, now=ctx.clock.now(), ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds)
+        pc.uow,
+        phone=canon,
+        address=client_address(pc.request),
+        secret=ctx.settings.pseudonym_secret,
+        now=ctx.clock.now(),
+        ttl=timedelta(seconds=ctx.settings.otp_ttl_seconds),
     )
     dispatch_sms_after_response(background, ctx)
     # The number waits in a short-lived cookie, not in the address (which ends up in logs).
@@ -67,6 +73,8 @@ def check_code(pc: PageDep, form: FormDep) -> Response:
             pc.uow,
             phone=phone,
             code=code,
+            address=client_address(pc.request),
+            secret=ctx.settings.pseudonym_secret,
             now=ctx.clock.now(),
             ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
         )

