@@ -110,7 +110,12 @@ def trust_list(request: Request, ctx: CtxDep, _t: TerminalDep) -> Response:
     return _cose(request, data, None, etag_of(data))
 
 
-@terminal.get("/allowlist", response_class=Response, responses=CACHED_COSE)
+@terminal.get(
+    "/allowlist",
+    response_class=Response,
+    responses={**CACHED_COSE, **errors(401, 403)},
+    openapi_extra={"security": [{"device": []}]},  # checked in the handler, not by TerminalDep
+)
 async def allowlist(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     # Authenticated here rather than by TerminalDep: the check, the ETag and the answer share the
     # request's session and one thread-pool hop, so a terminal holding the current bundle costs two
