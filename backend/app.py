@@ -37,6 +37,9 @@ ROUTER_MODULES = (
     "backend.reporting.api",
     "backend.billing.api",
     "backend.web.router",  # the parent's pages and the pupil's pass (server-rendered)
+    "backend.billing.steps_api",
+    "backend.campaign.year_api",
+    "backend.menu.api",
 )
 
 # Request body caps by path prefix (bytes); every other route takes at most body_limits.DEFAULT_CAP.

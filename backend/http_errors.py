@@ -22,6 +22,7 @@ from backend.adapters.egov import EgovReason
 from backend.auth.model import AuthReason
 from backend.billing.model import BillingReason
 from backend.billing.services import BillingApiReason
+from backend.billing.steps import StepReason
 from backend.calendar.model import CalendarReason
 from backend.consent.model import ConsentReason
 from backend.eligibility.model import ListReason
@@ -33,11 +34,14 @@ from backend.fleet.model import FleetReason
 from backend.imports.model import ImportReason
 from backend.ingest.model import ReviewReason
 from backend.ingest.services import BatchRejected, IngestReason
+from backend.menu.model import MenuReason
 from backend.notify.model import NotifyReason
 from backend.passes.model import PassReason
 from backend.reporting.model import ReportReason
+from backend.roster.district import DistrictReason
 from backend.sms.webhook_auth import WebhookReason
 from backend.vouchers.model import VoucherReason
+from backend.vouchers.transfers import TransferReason
 from shared_crypto import Reason as VerifyReason
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,31 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         ListReason.DUPLICATE: CONFLICT,
         ListReason.EMPTY_LIST: CONFLICT,
         ListReason.MONTH_INVALID: BAD,
+        ListReason.CATEGORY_UNKNOWN: BAD,
+        ListReason.CATEGORY_CODE_INVALID: BAD,
+        ListReason.CATEGORY_NAME_MISSING: BAD,
+        ListReason.PLAN_UNKNOWN: BAD,
+        ListReason.COMMENT_REQUIRED: BAD,
+    },
+    DistrictReason: {DistrictReason.YEAR_END_INVALID: BAD},
+    TransferReason: {
+        TransferReason.SAME_SCHOOL: CONFLICT,
+        TransferReason.MOVE_IN_FUTURE: BAD,
+        TransferReason.MOVE_BEFORE_YEAR: BAD,
+    },
+    MenuReason: {
+        MenuReason.MENU_EMPTY: BAD,
+        MenuReason.DISH_INVALID: BAD,
+        MenuReason.TOO_MANY_DISHES: BAD,
+        MenuReason.SLOT_UNKNOWN: BAD,
+        MenuReason.RANGE_TOO_LONG: BAD,
+    },
+    # The money steps: a step out of turn or on an old version conflicts; another role's step is refused.
+    StepReason: {
+        StepReason.STEP_OUT_OF_ORDER: CONFLICT,
+        StepReason.STEP_DONE: CONFLICT,
+        StepReason.STALE_VERSION: CONFLICT,
+        StepReason.WRONG_ROLE: FORBIDDEN,
     },
     ConsentReason: {
         ConsentReason.NOT_DECIDED: CONFLICT,
@@ -115,6 +144,9 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         VoucherReason.REASON_REQUIRED: BAD,
         VoucherReason.SERIAL_EXHAUSTED: CONFLICT,
         VoucherReason.TRANSITION_NOT_ALLOWED: CONFLICT,
+        # the district decides whether schools activate unlinked grade 1–4 vouchers
+        VoucherReason.SCHOOL_ACTIVATION_OFF: FORBIDDEN,
+        VoucherReason.PARENT_ACTIVATES: CONFLICT,
     },
     ImportReason: {
         ImportReason.MALFORMED: BAD,
@@ -159,6 +191,7 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
     FeedbackReason: {
         FeedbackReason.ALREADY_RATED: CONFLICT,
         FeedbackReason.ALREADY_RESOLVED: CONFLICT,
+        FeedbackReason.ALREADY_CLOSED: CONFLICT,
         FeedbackReason.BAD_STARS: BAD,
         FeedbackReason.EMPTY_COMPLAINT: BAD,
         FeedbackReason.NOT_SERVED: CONFLICT,

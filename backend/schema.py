@@ -27,6 +27,8 @@ TABLE_MODULES = (
     "backend.consent.decisions",
     "backend.passes.tables",
     "backend.notify.delivery_tables",
+    "backend.menu.tables",
+    "backend.delivery.tables",
     "backend.throttle.tables",
 )
 

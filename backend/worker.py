@@ -1,5 +1,6 @@
 """The worker process: due timers (each feature registers its handlers here), voucher expiry, the day's
-allowlist refresh and the SMS outbox. `python -m backend.worker` runs it against SM_DATABASE_URL."""
+allowlist refresh, the school year's jobs (daily report, month-end acts, pushes to the state systems)
+and the SMS outbox. `python -m backend.worker` runs it against SM_DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -21,19 +22,27 @@ from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import expire_vouchers
 from backend.web.notice_worker import deliver_notices
 
+from . import year_jobs
+
 
 def handlers(ctx: AppContext) -> Mapping[str, Handler]:
-    return {**consent_handlers(ctx.settings), ALLOWLIST_REFRESH: refresh_handler(ctx.keys)}
+    return {
+        **consent_handlers(ctx.settings),
+        ALLOWLIST_REFRESH: refresh_handler(ctx.keys),
+        **year_jobs.handlers(),
+    }
 
 
 def tick(ctx: AppContext) -> dict[str, int]:
-    """One pass of the worker: due timers (the day's allowlist refresh among them), voucher expiry,
-    parent notices (in-app list, Web Push, SMS digest), then the SMS outbox."""
+    """One pass of the worker: due timers (the day's allowlist refresh, daily report and month-end acts
+    among them), voucher expiry, parent notices (in-app list, Web Push, SMS digest), the SMS outbox,
+    then documents to the state systems."""
     now = ctx.clock.now()
     with UnitOfWork(ctx.session_factory) as uow:
         # Once per school-local day, whatever the number of workers: the key makes it unique.
         key = f"{ALLOWLIST_REFRESH}:{local_date(now)}"
         schedule(uow.session, kind=ALLOWLIST_REFRESH, key=key, due_at=now, payload={})
+        year_jobs.schedule_day(uow.session, now)
         uow.commit()
     jobs = run_due(ctx.session_factory, now, handlers(ctx))
     with UnitOfWork(ctx.session_factory) as uow:
@@ -47,6 +56,7 @@ def tick(ctx: AppContext) -> dict[str, int]:
     sent = dispatch_pending(
         ctx.session_factory, ctx.sms, ctx.clock, seal_key=seal_key(ctx.settings.pseudonym_secret)
     )
+    pushed = year_jobs.push(ctx.session_factory, year_jobs.sinks_from(ctx.settings), now)
     return {
         "jobs": jobs,
         "expired": expired,
@@ -54,6 +64,7 @@ def tick(ctx: AppContext) -> dict[str, int]:
         "partitions_created": partitions.created,
         "partitions_detached": partitions.detached,
         "meal_rows_deleted": partitions.deleted,
+        "documents_delivered": pushed["delivered"],
         **notices,
     }
 

@@ -128,13 +128,13 @@ def bytes_per_record(tmp: Path) -> dict[str, float | int]:
     con.executescript(SCHEMA)
     con.execute("BEGIN")
     con.executemany(
-        "INSERT INTO events (event_id, boot_id, mono_ns, wall_ms, wall_trusted, method, voucher, serial,"
-        " slot, day, served, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO events (event_id, boot_id, mono_ms, wall_ms, wall_trusted, method, voucher_id,"
+        " token_serial, slot, day, served, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             (
                 os.urandom(16),
                 b"B" * 16,
-                3_600_000_000_000 + i * 1_500_000_000,
+                3_600_000 + i * 1_500,
                 1_795_000_000_000 + i * 1_500,
                 1,
                 1,

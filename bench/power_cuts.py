@@ -156,7 +156,7 @@ def audit(lanes: list[Lane], elapsed_s: float) -> Audit:
             counts = dict(con.execute("SELECT hex(event_id), count(*) FROM events GROUP BY event_id"))
             doubles = con.execute(
                 "SELECT count(*) FROM (SELECT 1 FROM events WHERE served = 1"
-                " GROUP BY voucher, day, slot HAVING count(*) > 1)"
+                " GROUP BY voucher_id, day, slot HAVING count(*) > 1)"
             ).fetchone()[0]
             served = con.execute("SELECT count(*) FROM events WHERE served = 1").fetchone()[0]
             refused = con.execute("SELECT count(*) FROM events WHERE reason = 'ALREADY_SERVED'").fetchone()[0]

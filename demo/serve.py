@@ -56,8 +56,11 @@ class ConsoleSms(OutboxGateway):
 
 def serve_settings(data_dir: Path, env: Mapping[str, str]) -> Settings:
     """The back end's own settings from the environment, with local defaults under `data_dir`:
-    the SQLite file, the keys, the SMS outbox, and cookies without Secure (plain http on loopback)."""
+    the SQLite file, the keys, the SMS outbox, and cookies without Secure (plain http on loopback).
+    A try-out on loopback with demo data runs as development (docs/security.md: production refuses
+    SQLite and the built-in secrets); SM_ENV in the environment still wins."""
     local = {
+        "SM_ENV": "development",
         "SM_DATABASE_URL": f"sqlite:///{data_dir / 'backend.db'}",
         "SM_KEY_DIR": str(data_dir / "keys"),
         "SM_SMS_OUTBOX_FILE": str(data_dir / "sms.jsonl"),

@@ -5,7 +5,8 @@ terminal core (`device.terminal.Terminal`), enrolled the way a technician enrols
 set-up → school and families → calendar and tariffs → eligibility list → consent SMS and replies →
 vouchers activated → terminal enrolled → breakfast (QR texts, camera PNGs, a repeat, a refused second
 meal) → network down, lunch served offline → reconnect and upload → parent notices and a rating →
-daily report → month over: timesheet and act of completed work (CSV, XLSX, PDF).
+daily report → month over: timesheet and act of completed work (CSV, XLSX, PDF) → then a school year,
+shortened (demo/year.py, on its own database).
 
 `python -m demo [DIR]` (default ./var/demo, wiped first). `run(DIR)` returns a `DemoResult` the
 end-to-end test checks.
@@ -47,6 +48,8 @@ from backend.roster.tables import Parent, Pupil, School, Supplier
 from backend.sms.tables import SmsMessage
 from backend.vouchers.tables import Voucher
 from demo import data as D
+from demo.year import YearResult
+from demo.year import tell as tell_year
 from device.config import load_config
 from device.hw.config import HardwareConfig
 from device.interfaces import Verdict
@@ -97,6 +100,7 @@ class DemoResult:
     reconciled: bool = False
     files: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    year: YearResult | None = None
 
 
 class Console:
@@ -691,6 +695,11 @@ class Demo:
                 self.result.files.append(path)
         self.c.line(f"files: {out}/timesheet-{D.MONTH}.{{csv,xlsx,pdf}}, act-{D.MONTH}.{{csv,xlsx,pdf}}")
 
+    # --- 14. the school year, shortened ---------------------------------------------------------------------
+    def school_year(self) -> None:
+        self.c.section("A school year, shortened: September to May in two canteen days a month")
+        self.result.year = tell_year(self.dir / "school-year", self.c.line)
+
     def close(self) -> None:
         if self._terminal is not None:
             self._terminal.close()
@@ -815,6 +824,7 @@ STEPS = (
     "parents",
     "daily_report",
     "month_end",
+    "school_year",
 )
 
 
@@ -866,6 +876,12 @@ def _summary(demo: Demo) -> None:
         f"families {_tenge(r.act_parent_tiyn)}), v{r.act_version} {r.act_status}"
         f"{', then signed' if r.act_signed else ''}; reconciled {r.reconciled}"
     )
+    if r.year is not None:
+        y = r.year
+        demo.c.line(
+            f"school year: {sum(m[0] for m in y.months.values())} lunches billed over nine months, "
+            f"{y.reports_delivered} daily reports delivered, the complaint {y.appeal_status}"
+        )
     if r.problems:
         demo.c.line("steps that did not complete:")
         for p in r.problems:

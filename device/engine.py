@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from shared_crypto import Calendar, Entry, EntryStatus, Method, VerificationError
+from shared_crypto import Calendar, Entry, EntryStatus, MealEvent, Method, VerificationError
 from shared_crypto.card import verify_card_credential
 from shared_crypto.voucher_token import check_standing, verify_qr_text
 
@@ -34,19 +34,19 @@ from .allowlist_store import AllowlistStore, AllowlistView, Freshness
 from .clock import TimeReading, TrustedClock
 from .config import Rules
 from .interfaces import CardRead, Decision, DeviceReason, Verdict
-from .journal import SERVED, Journal, JournalError, Record
+from .journal import SERVED, Journal, JournalError
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A decision before it is journaled."""
+    """A decision before it is journaled; the meal's fields named as on the wire (MealEvent)."""
 
     reason: DeviceReason | None
     entry: Entry | None = None
-    voucher: int | None = None
-    serial: int | None = None
+    voucher_id: int | None = None
+    token_serial: int | None = None
     slot: int | None = None
     day: int | None = None
 
@@ -120,19 +120,20 @@ class Engine:
         if earlier is not None:
             return replace(earlier, repeat=True)
         outcome = self._evaluate(reading, evaluate)
-        record = Record(
+        record = MealEvent(
             event_id=self._new_id(),
+            seq=0,  # the journal gives it
             boot_id=reading.boot_id,
-            mono_ns=reading.mono_ns,
+            mono_ms=reading.mono_ns // 1_000_000,
             wall_ms=reading.wall_ms,
             wall_trusted=reading.trusted,
-            method=method,
-            voucher=outcome.voucher,
-            serial=outcome.serial,
-            slot=outcome.slot,
-            day=outcome.day,
             served=outcome.reason is None,
             reason=SERVED if outcome.reason is None else outcome.reason.value,
+            method=method,
+            voucher_id=outcome.voucher_id,
+            token_serial=outcome.token_serial,
+            slot=outcome.slot,
+            day=outcome.day,
         )
         reason = outcome.reason
         seq: int | None = None
@@ -149,7 +150,7 @@ class Engine:
             reason,
             entry.display if entry else "",
             entry.plan if entry else None,
-            outcome.voucher,
+            outcome.voucher_id,
             outcome.slot,
             outcome.day,
             seq,
@@ -195,7 +196,9 @@ class Engine:
             return Outcome(DeviceReason.of(e.reason))
         entry = view.by_voucher.get(token.voucher_id)
         if entry is None:
-            return Outcome(DeviceReason.NOT_IN_ALLOWLIST, voucher=token.voucher_id, serial=token.serial)
+            return Outcome(
+                DeviceReason.NOT_IN_ALLOWLIST, voucher_id=token.voucher_id, token_serial=token.serial
+            )
         if entry.status is not EntryStatus.ACTIVE:
             return Outcome(DeviceReason.VOUCHER_NOT_ACTIVE, entry, token.voucher_id, token.serial)
         try:
@@ -225,8 +228,8 @@ class Engine:
                 return Outcome(DeviceReason.NOT_IN_ALLOWLIST)
         return self._meal(entry, None, now, view)
 
-    def _meal(self, entry: Entry, serial: int | None, now: int, view: AllowlistView) -> Outcome:
-        base = Outcome(None, entry, entry.voucher_id, serial)
+    def _meal(self, entry: Entry, token_serial: int | None, now: int, view: AllowlistView) -> Outcome:
+        base = Outcome(None, entry, entry.voucher_id, token_serial)
         if entry.status is not EntryStatus.ACTIVE:
             return replace(base, reason=DeviceReason.VOUCHER_NOT_ACTIVE)
         day, slot, refusal = meal_slot(view.bundle.calendar, now)

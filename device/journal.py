@@ -3,7 +3,9 @@
 SQLite in WAL mode with synchronous=FULL: a commit returns only after the WAL is fsynced, so a meal
 shown green survives a power cut; WAL keeps the cost to one sequential append and one fsync. The
 per-terminal `seq` is an AUTOINCREMENT key, so it keeps rising even after old records are pruned.
-The one-meal-per-slot rule reads served meals from here, so it holds across reboots.
+The one-meal-per-slot rule reads served meals from here, so it holds across reboots. A record is
+the wire's `shared_crypto.MealEvent`, its columns named as its fields, so the uploader signs what it
+reads; a file in an older schema is migrated on open (`PRAGMA user_version`, `MIGRATIONS`).
 
 Checkpoints (copying the WAL back into the database file, two more fsyncs) are off the serving path:
 `wal_autocheckpoint` is 0 on the serving connection and a `Checkpointer` thread runs PASSIVE
@@ -19,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,25 +32,39 @@ CREATE TABLE IF NOT EXISTS events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id     BLOB    NOT NULL UNIQUE CHECK (length(event_id) = 16),
     boot_id      BLOB    NOT NULL CHECK (length(boot_id) = 16),
-    mono_ns      INTEGER NOT NULL,
+    mono_ms      INTEGER NOT NULL,
     wall_ms      INTEGER NOT NULL,
     wall_trusted INTEGER NOT NULL CHECK (wall_trusted IN (0, 1)),
     method       INTEGER NOT NULL,
-    voucher      INTEGER,
-    serial       INTEGER,
+    voucher_id   INTEGER,
+    token_serial INTEGER,
     slot         INTEGER,
     day          INTEGER,
     served       INTEGER NOT NULL CHECK (served IN (0, 1)),
     reason       TEXT    NOT NULL,
     uploaded     INTEGER NOT NULL DEFAULT 0 CHECK (uploaded IN (0, 1))
 );
-CREATE INDEX IF NOT EXISTS events_served ON events (voucher, day, slot) WHERE served = 1;
+CREATE INDEX IF NOT EXISTS events_served ON events (voucher_id, day, slot) WHERE served = 1;
 CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE uploaded = 0;
 """
+SCHEMA_VERSION = 1  # PRAGMA user_version of a journal in this schema
+# Steps from each older version, run in one transaction on open. 0 → 1: the meal's fields take their
+# wire names (docs/formats.md §5, shared_crypto.MealEvent), the monotonic clock kept in ms as sent.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    0: (
+        "ALTER TABLE events RENAME COLUMN voucher TO voucher_id",
+        "ALTER TABLE events RENAME COLUMN serial TO token_serial",
+        "ALTER TABLE events RENAME COLUMN mono_ns TO mono_ms",
+        "UPDATE events SET mono_ms = mono_ms / 1000000",
+    ),
+}
+_COLUMNS = (
+    "seq, event_id, boot_id, mono_ms, wall_ms, wall_trusted, method, voucher_id, token_serial, slot, day,"
+    " served, reason"
+)
 # Records the server refuses for good (out of its range): out of the queue, kept for the technician. Made
 # on first use, so a journal that never needs it costs no page for it.
 QUARANTINE = "CREATE TABLE IF NOT EXISTS quarantined (seq INTEGER PRIMARY KEY REFERENCES events (seq))"
-_COLUMNS = "seq, event_id, boot_id, mono_ns, wall_ms, wall_trusted, method, voucher, serial, slot, day, served, reason"
 SERVED = "SERVED"  # the reason column of a served meal; refusals hold their DeviceReason value
 
 
@@ -59,42 +74,6 @@ class JournalError(Exception):
     def __init__(self, detail: str, *, full: bool) -> None:
         super().__init__(detail)
         self.full = full
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One decision as journaled. `seq` is 0 until appended."""
-
-    event_id: bytes
-    boot_id: bytes
-    mono_ns: int
-    wall_ms: int
-    wall_trusted: bool
-    method: Method
-    voucher: int | None
-    serial: int | None
-    slot: int | None
-    day: int | None
-    served: bool
-    reason: str
-    seq: int = 0
-
-    def to_event(self) -> MealEvent:
-        return MealEvent(
-            event_id=self.event_id,
-            seq=self.seq,
-            boot_id=self.boot_id,
-            mono_ms=self.mono_ns // 1_000_000,
-            wall_ms=self.wall_ms,
-            wall_trusted=self.wall_trusted,
-            served=self.served,
-            reason=self.reason,
-            method=self.method,
-            voucher_id=self.voucher,
-            token_serial=self.serial,
-            slot=self.slot,
-            day=self.day,
-        )
 
 
 def _is_full(e: BaseException) -> bool:
@@ -211,7 +190,7 @@ class Journal:
                 self._db.execute("PRAGMA wal_autocheckpoint=0")
             if max_page_count is not None:  # tests: a tiny database stands in for a full disk
                 self._db.execute(f"PRAGMA max_page_count={int(max_page_count)}")
-            self._db.executescript(SCHEMA)
+            _migrate(self._db, path)
         except (sqlite3.Error, OSError) as e:
             raise JournalError(f"cannot open journal {path}: {e}", full=_is_full(e)) from e
         if checkpoint_every:
@@ -272,21 +251,21 @@ class Journal:
             except sqlite3.Error as e:
                 raise JournalError(str(e), full=_is_full(e)) from e
 
-    def append(self, r: Record) -> int:
-        """Commit the record (durable when this returns) and give its seq."""
+    def append(self, r: MealEvent) -> int:
+        """Commit the event (durable when this returns) and give its seq; `r.seq` is not read."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO events (event_id, boot_id, mono_ns, wall_ms, wall_trusted, method, voucher,"
-                " serial, slot, day, served, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO events (event_id, boot_id, mono_ms, wall_ms, wall_trusted, method, voucher_id,"
+                " token_serial, slot, day, served, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     r.event_id,
                     r.boot_id,
-                    r.mono_ns,
+                    r.mono_ms,
                     r.wall_ms,
                     int(r.wall_trusted),
                     int(r.method),
-                    r.voucher,
-                    r.serial,
+                    r.voucher_id,
+                    r.token_serial,
                     r.slot,
                     r.day,
                     int(r.served),
@@ -297,10 +276,10 @@ class Journal:
         assert seq is not None
         return seq
 
-    def served_in_slot(self, voucher: int, day: int, slot: int) -> bool:
+    def served_in_slot(self, voucher_id: int, day: int, slot: int) -> bool:
         rows = self._query(
-            "SELECT 1 FROM events WHERE voucher = ? AND day = ? AND slot = ? AND served = 1 LIMIT 1",
-            (voucher, day, slot),
+            "SELECT 1 FROM events WHERE voucher_id = ? AND day = ? AND slot = ? AND served = 1 LIMIT 1",
+            (voucher_id, day, slot),
         )
         return bool(rows)
 
@@ -311,7 +290,7 @@ class Journal:
         )
         return {int(slot): int(n) for slot, n in rows}
 
-    def latest(self, n: int) -> list[Record]:
+    def latest(self, n: int) -> list[MealEvent]:
         """The last `n` records, oldest first."""
         rows = self._query(
             f"SELECT {_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?",  # noqa: S608
@@ -319,7 +298,7 @@ class Journal:
         )
         return [_record(row) for row in reversed(rows)]
 
-    def pending(self, limit: int) -> list[Record]:
+    def pending(self, limit: int) -> list[MealEvent]:
         """The oldest records not yet uploaded, in seq order."""
         rows = self._query(
             f"SELECT {_COLUMNS} FROM events WHERE uploaded = 0 ORDER BY seq LIMIT ?",  # noqa: S608
@@ -353,7 +332,7 @@ class Journal:
             ).rowcount
         return n
 
-    def records(self) -> list[Record]:
+    def records(self) -> list[MealEvent]:
         """Every record held, in seq order (tests, tools)."""
         return [_record(row) for row in self._query(f"SELECT {_COLUMNS} FROM events ORDER BY seq")]  # noqa: S608
 
@@ -362,20 +341,50 @@ class Journal:
         return rows == [("ok",)]
 
 
-def _record(row: Any) -> Record:
-    seq, eid, boot, mono, wall, trusted, method, voucher, serial, slot, day, served, reason = row
-    return Record(
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the file to SCHEMA_VERSION in one transaction: a power cut leaves the old schema or the
+    new, never half; records keep their seq and their uploaded mark."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"journal {path} has schema version {version}, newer than {SCHEMA_VERSION}"
+        )
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        held = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
+        if held:
+            for step in range(version, SCHEMA_VERSION):
+                for sql in MIGRATIONS[step]:
+                    db.execute(sql)
+        for sql in SCHEMA.split(";"):
+            if sql.strip():
+                db.execute(sql)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    if held:
+        log.info("journal %s migrated from schema version %d to %d", path, version, SCHEMA_VERSION)
+
+
+def _record(row: Any) -> MealEvent:
+    seq, eid, boot, mono, wall, trusted, method, voucher_id, token_serial, slot, day, served, reason = row
+    return MealEvent(
         event_id=bytes(eid),
+        seq=int(seq),
         boot_id=bytes(boot),
-        mono_ns=int(mono),
+        mono_ms=int(mono),
         wall_ms=int(wall),
         wall_trusted=bool(trusted),
-        method=Method(method),
-        voucher=voucher,
-        serial=serial,
-        slot=slot,
-        day=day,
         served=bool(served),
         reason=str(reason),
-        seq=int(seq),
+        method=Method(method),
+        voucher_id=voucher_id,
+        token_serial=token_serial,
+        slot=slot,
+        day=day,
     )

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from shared_crypto import Bundle, SigningKey, VerifyKey
+from shared_crypto import Bundle, MealEvent, SigningKey, VerifyKey
 
 from . import SOFTWARE_VERSION
 from .allowlist_store import AllowlistStore, AllowlistView, Freshness
@@ -44,7 +44,7 @@ from .clock import SystemClock, TimeReading, TimeStatus, TrustedClock
 from .config import DeviceConfig
 from .engine import Engine, local_day_minute
 from .interfaces import CardRead, Clock, Indicator, IndicatorState, Verdict
-from .journal import Journal, JournalError, Record
+from .journal import Journal, JournalError
 from .kiosk.board import RECENT, Board, Shown, SlotTimes, Status, price_tiyn
 from .sim.indicator import PrintingIndicator
 
@@ -385,9 +385,9 @@ def _local_day(bundle: Bundle | None, reading: TimeReading) -> int | None:
     return local_day_minute(reading.unix_s, bundle.calendar.utc_offset_minutes)[0]
 
 
-def _shown_of(r: Record, view: AllowlistView | None) -> Shown:
+def _shown_of(r: MealEvent, view: AllowlistView | None) -> Shown:
     """A journaled record as the screen shows it; who it was comes from the allowlist held now."""
-    entry = view.by_voucher.get(r.voucher) if view is not None and r.voucher is not None else None
+    entry = view.by_voucher.get(r.voucher_id) if view is not None and r.voucher_id is not None else None
     plan = entry.plan if entry else None
     return Shown(
         seq=r.seq,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from shared_crypto import MealBatch, SigningKey, sign_batch
+from shared_crypto import MealBatch, MealEvent, SigningKey, sign_batch
 
-from .journal import Journal, Record
+from .journal import Journal
 
 log = logging.getLogger(__name__)
 MEAL_BATCHES = "/api/terminal/v1/meal-batches"
@@ -31,8 +31,7 @@ MAX_WALL_MS = 253_370_764_800_000  # 9999-01-01T00:00:00Z
 INT64_MAX = 2**63 - 1
 
 
-def out_of_range(r: Record) -> bool:
-    e = r.to_event()
+def out_of_range(e: MealEvent) -> bool:
     return e.wall_ms > MAX_WALL_MS or e.seq > INT64_MAX or e.mono_ms > INT64_MAX
 
 
@@ -93,7 +92,7 @@ class Uploader:
         """Send every pending record; raises UploadError (with what was done so far in `report`)."""
         report = UploadReport()
         while records := self._journal.pending(self._batch_size):
-            batch = MealBatch(self._terminal_id, self._now_s(), tuple(r.to_event() for r in records))
+            batch = MealBatch(self._terminal_id, self._now_s(), tuple(records))
             body = sign_batch(self._key, batch)
             try:
                 answer = self._post(client, auth, body, report)

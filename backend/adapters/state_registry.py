@@ -31,13 +31,13 @@ class ReturnReason(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class CategoryRecord:
     iin: str
-    category: Category
+    category: str  # a category code (the order's are `Category` values)
     valid_from: date
     valid_to: date  # inclusive
 
 
 class StateRegistry(Protocol):
-    def check(self, iin: str, category: Category, on: date) -> ReturnReason | None:
+    def check(self, iin: str, category: str, on: date) -> ReturnReason | None:
         """None when the pupil holds `category` on that date; else why not."""
         ...
 
@@ -51,11 +51,11 @@ class InMemoryRegistry:
     def add(self, record: CategoryRecord) -> None:
         self._by_iin[record.iin].append(record)
 
-    def check(self, iin: str, category: Category, on: date) -> ReturnReason | None:
+    def check(self, iin: str, category: str, on: date) -> ReturnReason | None:
         records = self._by_iin.get(iin)
         if not records:
             return ReturnReason.NOT_IN_REGISTER
-        same = [r for r in records if r.category is category]
+        same = [r for r in records if r.category == category]
         if not same:
             return ReturnReason.CATEGORY_MISMATCH
         if any(r.valid_from <= on <= r.valid_to for r in same):
@@ -75,7 +75,7 @@ class FileRegistry(InMemoryRegistry):
         super().__init__(
             CategoryRecord(
                 iin=str(r["iin"]).strip(),
-                category=Category(str(r["category"]).strip()),
+                category=str(r["category"]).strip(),
                 valid_from=date.fromisoformat(str(r["valid_from"]).strip()),
                 valid_to=date.fromisoformat(str(r["valid_to"]).strip()),
             )

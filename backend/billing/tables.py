@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -36,3 +36,32 @@ class ActRow(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("admins.id"), nullable=True)
     signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class BillingStepRow(Base):
+    """One step of the 2026 order's money path for one act version, by whom and when; `late` when it
+    was done after its due date. The audit trail of the month's payment."""
+
+    __tablename__ = "billing_steps"
+    __table_args__ = (
+        UniqueConstraint("school_id", "month", "version", "step", name="uq_billing_steps_act_step"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    month: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_on: Mapped[date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SupplierAccountRow(Base):
+    """Where the treasury pays a supplier."""
+
+    __tablename__ = "supplier_accounts"
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    bank_bic: Mapped[str] = mapped_column(String(11))
+    bank_name: Mapped[str] = mapped_column(String(200))

@@ -16,7 +16,7 @@ from backend.roster.tables import Pupil
 
 from .decisions import ConsentDecisionRow
 from .model import ConsentStatus
-from .tables import ConsentRequest, ConsentSubject
+from .tables import ConsentIssue, ConsentRequest, ConsentSubject
 
 
 def request_ids_of_schools(school_ids: Collection[int]) -> Select[int]:
@@ -72,3 +72,24 @@ def children_of_requests(session: Session, request_ids: Collection[int]) -> dict
         ):
             out[rid].append(display)
     return {rid: ", ".join(names) for rid, names in out.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIssue:
+    pupil_id: int
+    reason: str
+    since: datetime
+
+
+def open_issues_at(session: Session, school_id: int, end: datetime) -> list[OpenIssue]:
+    """The school's pupils the consent process could not reach (NO_PHONE, UNLINKED …), open at `end`."""
+    rows = session.execute(
+        select(ConsentIssue.pupil_id, ConsentIssue.reason, ConsentIssue.at)
+        .where(
+            ConsentIssue.list_id.in_(list_ids_of_schools([school_id])),
+            ConsentIssue.at < end,
+            (ConsentIssue.resolved_at.is_(None)) | (ConsentIssue.resolved_at >= end),
+        )
+        .order_by(ConsentIssue.pupil_id, ConsentIssue.id)
+    )
+    return [OpenIssue(p, r, at) for p, r, at in rows]

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
-from backend.eligibility.queries import school_lists
+from backend.eligibility.queries import list_ids_of_months, month_of_list, school_lists
 from backend.roster.tables import Guardianship, Parent, Pupil
 
 from .model import ConsentStatus, Guardian, IssueReason
@@ -87,13 +87,23 @@ class ConsentRepository:
         return out
 
     def requests_of_parents(self, list_id: int, parent_ids: Collection[int]) -> dict[int, ConsentRequest]:
-        """The list's request to each of these parents, if one was made."""
-        if not parent_ids:
+        """Each parent's request of this list's month, whichever school's list made it: siblings at two
+        schools are asked once (the parent's latest request of the month)."""
+        month = month_of_list(self.session, list_id)
+        if not parent_ids or month is None:
             return {}
-        stmt = select(ConsentRequest).where(
-            ConsentRequest.list_id == list_id, ConsentRequest.parent_id.in_(list(parent_ids))
-        )
-        return {r.parent_id: r for r in self.session.scalars(stmt)}
+        out: dict[int, ConsentRequest] = {}
+        for chunk in chunks(sorted(parent_ids)):
+            stmt = (
+                select(ConsentRequest)
+                .where(
+                    ConsentRequest.list_id.in_(list_ids_of_months(month, month)),
+                    ConsentRequest.parent_id.in_(chunk),
+                )
+                .order_by(ConsentRequest.id)
+            )
+            out.update({r.parent_id: r for r in self.session.scalars(stmt)})
+        return out
 
     def add_requests(self, list_id: int, phones: dict[int, str], now: datetime) -> dict[int, int]:
         """First requests (pending, attempt 1) to these parents at these phones; returns their ids by parent."""
@@ -154,6 +164,64 @@ class ConsentRepository:
                 )
             ):
                 issue.resolved_at = now
+
+    def linked(self, pupil_ids: Sequence[int]) -> set[int]:
+        """Which of these pupils have a parent linked."""
+        out: set[int] = set()
+        for chunk in chunks(sorted(set(pupil_ids))):
+            out.update(
+                self.session.scalars(select(Guardianship.pupil_id).where(Guardianship.pupil_id.in_(chunk)))
+            )
+        return out
+
+    def grades(self, pupil_ids: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for chunk in chunks(sorted(set(pupil_ids))):
+            rows = self.session.execute(select(Pupil.id, Pupil.grade).where(Pupil.id.in_(chunk)))
+            out.update({pupil_id: grade for pupil_id, grade in rows})
+        return out
+
+    def no_phone_issues(self, parent_ids: Sequence[int], first: date, last: date) -> list[ConsentIssue]:
+        """Open NO_PHONE issues of these parents' children in lists from month `first` to `last`, oldest
+        first (a later campaign's issue is written later)."""
+        stmt = (
+            select(ConsentIssue)
+            .join(Guardianship, Guardianship.pupil_id == ConsentIssue.pupil_id)
+            .where(
+                Guardianship.parent_id.in_(sorted(set(parent_ids))),
+                ConsentIssue.reason == IssueReason.NO_PHONE,
+                ConsentIssue.resolved_at.is_(None),
+                ConsentIssue.list_id.in_(list_ids_of_months(first, last)),
+            )
+            .order_by(ConsentIssue.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def latest_status_by_pupil(self, pupil_ids: Sequence[int], first: date, last: date) -> dict[int, str]:
+        """The status of each pupil's latest request in lists from month `first` to `last`."""
+        latest: dict[int, str] = {}
+        for chunk in chunks(sorted(set(pupil_ids))):
+            stmt = (
+                select(ConsentSubject.pupil_id, ConsentRequest.status)
+                .join(ConsentRequest, ConsentRequest.id == ConsentSubject.request_id)
+                .where(
+                    ConsentSubject.pupil_id.in_(chunk),
+                    ConsentSubject.list_id.in_(list_ids_of_months(first, last)),
+                )
+                .order_by(ConsentRequest.id)
+            )
+            latest.update({pupil_id: status for pupil_id, status in self.session.execute(stmt)})
+        return latest
+
+    def latest_status_of_phone(self, phone: str) -> str | None:
+        """The status of the last request decided or closed for this phone."""
+        stmt = (
+            select(ConsentRequest.status)
+            .where(ConsentRequest.phone == phone)
+            .order_by(ConsentRequest.decided_at.desc(), ConsentRequest.id.desc())
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
 
     def unlinked_by_list(self, pupil_ids: Sequence[int]) -> dict[int, list[int]]:
         """Open UNLINKED issues of these pupils: the pupils waiting in each list."""

@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 from backend.auth.model import Principal
+from backend.clock import local_date
 from backend.config import Settings
-from backend.consent.tables import ConsentRequest
+from backend.consent.tables import ConsentIssue, ConsentRequest
+from backend.eligibility.categories import plans_for
 from backend.eligibility.services import school_of_list
 from backend.errors import DomainError, not_found
+from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
 from backend.sms.model import SmsStatus
 from backend.sms.outbox import Sms, log_inbound, queue_many, queue_sms
 from backend.sms.phones import normalize_phone
@@ -27,6 +30,7 @@ from backend.sms.webhook_auth import WebhookReason
 from backend.throttle.store import Rule, record
 from backend.timers.store import Handler, Timer, cancel, schedule, schedule_new
 from backend.unit_of_work import UnitOfWork
+from backend.vouchers.model import school_year_of
 from backend.vouchers.services import form_vouchers
 
 from . import texts
@@ -56,6 +60,7 @@ class StartSummary:
     requests: int = 0
     issues: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     joined: int = 0  # children added to a request their parent already had in this campaign
+    remembered: int = 0  # not asked: their parent declined earlier in the school year
 
 
 def _remind_key(request_id: int, attempt: int) -> str:
@@ -94,8 +99,16 @@ def start_consent(
         _ask(session, repo, list_id, by_parent, families, settings=settings, now=now)
         summary.requests = len(by_parent)
     if agreed:
-        form_vouchers(session, agreed, settings=settings, now=now, actor="system", reason="consent agreed")
+        _form(session, agreed, settings=settings, now=now, actor="system")
     return summary
+
+
+def _form(session: Session, pupils: Sequence[int], *, settings: Settings, now: datetime, actor: str) -> int:
+    """Vouchers for pupils whose parent agreed, on the plan their category gives."""
+    plans = plans_for(session, pupils, school_year_of(local_date(now)))
+    return form_vouchers(
+        session, pupils, settings=settings, now=now, actor=actor, reason="consent agreed", plans=plans
+    )
 
 
 def _join_open_requests(
@@ -169,9 +182,19 @@ def _record_issues(
     repo.add_issues(list_id, new, now)
 
 
+def record_unlinked(session: Session, list_id: int, pupil_ids: Sequence[int], now: datetime) -> int:
+    """Grade 1–4 pupils with no linked parent: nobody can activate their voucher, so they are followed
+    up (UNLINKED) like older pupils; a link arriving by import resolves it. Returns how many."""
+    repo = ConsentRepository(session)
+    linked = repo.linked(pupil_ids)
+    unlinked = [(p, IssueReason.UNLINKED) for p in sorted(set(pupil_ids)) if p not in linked]
+    _record_issues(repo, list_id, unlinked, now, StartSummary())
+    return len(unlinked)
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyResult:
-    outcome: str  # agreed | declined | help | no_pending | unknown_number | already_decided
+    outcome: str  # agreed | declined | help | closed | no_pending | unknown_number | already_decided
     requests: tuple[int, ...] = ()
 
 
@@ -241,6 +264,10 @@ def _handle_reply(
             status=SmsStatus.RECEIVED,
             note=ReplyNote.NO_PENDING_REQUEST,
         )
+        if repo.latest_status_of_phone(canon) == ConsentStatus.EXPIRED:
+            # The answer came after the request closed: say so and how to be asked again.
+            queue_sms(session, phone=canon, body=texts.closed_text(lang), kind="closed", now=now)
+            return ReplyResult("closed")
         return ReplyResult("no_pending")
     new = ConsentStatus.AGREED if kind is ReplyKind.AGREE else ConsentStatus.DECLINED
     log_inbound(session, phone=canon, body=text, now=now, status=SmsStatus.RECEIVED, note=new.value.upper())
@@ -278,7 +305,7 @@ def _decide(
     if new is ConsentStatus.AGREED:
         body = texts.agreed_text(lang, link=settings.wallet_link)
         pupils = ConsentRepository(session).pupils_of_requests([r.id for r in pending])
-        form_vouchers(session, pupils, settings=settings, now=now, actor=actor, reason="consent agreed")
+        _form(session, pupils, settings=settings, now=now, actor=actor)
         queue_sms(session, phone=phone, body=body, kind="agreed", now=now, request_id=first)
     else:
         queue_sms(
@@ -442,8 +469,46 @@ def followups(session: Session, principal: Principal, reason: IssueReason | None
 
 def resume_unlinked(session: Session, pupil_ids: Iterable[int], *, settings: Settings, now: datetime) -> int:
     """A link arrived by import: pupils waiting as UNLINKED re-enter their campaigns. Returns how many."""
+    repo = ConsentRepository(session)
     resumed = 0
-    for list_id, kids in ConsentRepository(session).unlinked_by_list(list(pupil_ids)).items():
-        start_consent(session, list_id, kids, settings=settings, now=now)
-        resumed += len(kids)
+    for list_id, waiting in repo.unlinked_by_list(list(pupil_ids)).items():
+        grades = repo.grades(waiting)
+        # grades 1–4 need no consent: the linked parent activates the voucher now
+        small = [p for p in waiting if grades.get(p, 0) <= LAST_UNCONDITIONAL_GRADE]
+        repo.resolve_issues(list_id, small, now)
+        kids = [p for p in waiting if p not in small]
+        if kids:
+            start_consent(session, list_id, kids, settings=settings, now=now)
+        resumed += len(waiting)
     return resumed
+
+
+def resume_no_phone(session: Session, parent_ids: Iterable[int], *, settings: Settings, now: datetime) -> int:
+    """A parent's number arrived (an import): their children whose consent ended NO_PHONE in this school
+    year get the request now, in the newest campaign that could not reach them. Returns how many."""
+    ids = sorted(set(parent_ids))
+    if not ids:
+        return 0
+    year = school_year_of(local_date(now))
+    newest: dict[int, ConsentIssue] = {}
+    for issue in ConsentRepository(session).no_phone_issues(ids, date(year, 6, 1), date(year + 1, 5, 31)):
+        older = newest.get(issue.pupil_id)
+        if older is not None and older.id != issue.id:
+            older.resolved_at = now  # superseded by the later campaign's issue
+        newest[issue.pupil_id] = issue
+    by_list: dict[int, list[int]] = defaultdict(list)
+    for issue in newest.values():
+        by_list[issue.list_id].append(issue.pupil_id)
+    resumed = 0
+    for list_id, kids in sorted(by_list.items()):
+        summary = start_consent(session, list_id, kids, settings=settings, now=now)
+        resumed += summary.requests + summary.joined
+    return resumed
+
+
+def declined_this_year(session: Session, pupil_ids: Iterable[int], school_year: int) -> set[int]:
+    """Pupils whose parent's latest answer in this school year is a decline: later monthly lists do not
+    ask again (a district admin's re-ask reopens the request, so it no longer reads as declined)."""
+    first, last = date(school_year, 6, 1), date(school_year + 1, 5, 31)
+    latest = ConsentRepository(session).latest_status_by_pupil(sorted(set(pupil_ids)), first, last)
+    return {p for p, status in latest.items() if status == ConsentStatus.DECLINED}

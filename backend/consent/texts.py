@@ -88,3 +88,18 @@ def help_text(lang: str, *, agree: str, decline: str) -> str:
     return _pick(
         lang, HELP_KK.format(agree=agree, decline=decline), HELP_RU.format(agree=agree, decline=decline)
     )
+
+
+# Not official texts: a reply that came after its request was closed, and how to be asked again.
+CLOSED_KK = (
+    "Тегін тамақтану туралы сұраудың мерзімі аяқталды, жауабыңыз қабылданбады. Қайта сұрау алу үшін "
+    "мектептің әлеуметтік педагогіне немесе аудандық білім бөліміне хабарласыңыз; олар сұрауды қайта жібереді."
+)
+CLOSED_RU = (
+    "Запрос о бесплатном питании уже закрыт, ваш ответ не принят. Чтобы получить запрос снова, "
+    "обратитесь к социальному педагогу школы или в районный отдел образования: они отправят его повторно."
+)
+
+
+def closed_text(lang: str) -> str:
+    return _pick(lang, CLOSED_KK, CLOSED_RU)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from backend.api_types import Id, IdPath, Month
 from backend.auth import Principal, Role, ensure_school, require_admin
@@ -14,7 +14,7 @@ from backend.deps import CtxDep, UowDep
 from backend.roster.services import pupils_of_school
 
 from . import services
-from .model import Category, parse_month
+from .model import parse_month
 from .tables import EligibilityList
 
 router = APIRouter(prefix="/api/admin/v1", tags=["eligibility"])
@@ -30,7 +30,8 @@ class ListIn(BaseModel):
 
 class EntryIn(BaseModel):
     pupil_id: Id
-    category: Category | None = None
+    # a code of `GET /api/admin/v1/eligibility-categories` (CATEGORY_UNKNOWN otherwise)
+    category: str | None = Field(default=None, max_length=30)
 
 
 class ListOut(BaseModel):

@@ -7,11 +7,15 @@ from datetime import date
 
 from backend.adapters.state_registry import Category, ReturnReason
 from backend.errors import DomainError
+from backend.roster.grades import LAST_UNCONDITIONAL_GRADE, MAX_GRADE, MIN_GRADE
 
-MIN_GRADE, MAX_GRADE = 1, 11
-LAST_UNCONDITIONAL_GRADE = 4  # grades 1–4: eligible without a category
-
-__all__ = ["Category", "ReturnReason"]  # the register's vocabulary, used by the list's rules
+__all__ = [
+    "LAST_UNCONDITIONAL_GRADE",
+    "MAX_GRADE",
+    "MIN_GRADE",
+    "Category",
+    "ReturnReason",
+]  # the register's vocabulary, used by the list's rules
 
 
 class ListStatus(enum.StrEnum):
@@ -32,9 +36,16 @@ class ListReason(enum.StrEnum):
     DUPLICATE = "DUPLICATE"
     EMPTY_LIST = "EMPTY_LIST"
     MONTH_INVALID = "MONTH_INVALID"
+    CATEGORY_UNKNOWN = "CATEGORY_UNKNOWN"
+    CATEGORY_CODE_INVALID = "CATEGORY_CODE_INVALID"
+    CATEGORY_NAME_MISSING = "CATEGORY_NAME_MISSING"
+    PLAN_UNKNOWN = "PLAN_UNKNOWN"
+    COMMENT_REQUIRED = "COMMENT_REQUIRED"
 
 
 _NEXT = {ListStatus.DRAFT: ListStatus.APPROVED, ListStatus.APPROVED: ListStatus.CHECKED}
+# The head may send an approved or checked list back to the pedagogue; it is then re-checked.
+RETURNABLE = frozenset({ListStatus.APPROVED, ListStatus.CHECKED})
 
 
 def advance(current: ListStatus, target: ListStatus) -> ListStatus:
@@ -49,7 +60,7 @@ def require_draft(status: ListStatus) -> None:
         raise DomainError(ListReason.WRONG_STATE, f"the list is {status}; only a draft can change")
 
 
-def check_entry(grade: int, category: Category | None) -> None:
+def check_entry(grade: int, category: str | None) -> None:
     if not MIN_GRADE <= grade <= MAX_GRADE:
         raise DomainError(ListReason.GRADE_INVALID, f"grade {grade} is outside 1..11")
     if grade > LAST_UNCONDITIONAL_GRADE and category is None:

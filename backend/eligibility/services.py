@@ -18,8 +18,9 @@ from backend.errors import DomainError, not_found
 from backend.roster.tables import Pupil
 from backend.unit_of_work import UnitOfWork
 
+from .categories import all_categories, require_category
 from .model import (
-    Category,
+    RETURNABLE,
     EntryResult,
     ListReason,
     ListStatus,
@@ -28,7 +29,7 @@ from .model import (
     require_draft,
     unconditional,
 )
-from .tables import EligibilityEntry, EligibilityList
+from .tables import EligibilityEntry, EligibilityList, ListReturnRow
 
 
 def create_list(uow: UnitOfWork, principal: Principal, school_id: int, month: date) -> EligibilityList:
@@ -56,7 +57,7 @@ def get_list(session: Session, principal: Principal, list_id: int, *, lock: bool
 
 
 def add_entry(
-    uow: UnitOfWork, principal: Principal, list_id: int, pupil_id: int, category: Category | None
+    uow: UnitOfWork, principal: Principal, list_id: int, pupil_id: int, category: str | None
 ) -> EligibilityEntry:
     session = uow.session
     lst = get_list(session, principal, list_id, lock=True)
@@ -65,6 +66,8 @@ def add_entry(
     if pupil is None or pupil.school_id != lst.school_id:
         raise not_found("pupil")
     check_entry(pupil.grade, category)
+    if category is not None:
+        require_category(session, category)
     entry = EligibilityEntry(list_id=lst.id, pupil_id=pupil.id, category=category)
     try:
         with session.begin_nested():
@@ -110,9 +113,14 @@ class CrossCheck:
 
     list_id: int
     month: date
+    school_id: int
     unconditional: list[int]
     conditional: list[int]  # grades 5–11, confirmed: they go on to SMS consent
     returned: list[int]
+
+    @property
+    def listed(self) -> set[int]:
+        return {*self.unconditional, *self.conditional, *self.returned}
 
 
 def cross_check(
@@ -128,13 +136,16 @@ def cross_check(
         .where(EligibilityEntry.list_id == lst.id)
     ).all()
     on = local_date(now)
-    result = CrossCheck(lst.id, lst.month, [], [], [])
+    categories = all_categories(session)
+    result = CrossCheck(lst.id, lst.month, lst.school_id, [], [], [])
     for entry, iin, grade in rows:
         if unconditional(grade):
             reason = None
         else:
             assert entry.category is not None  # check_entry required it
-            reason = registry.check(iin, Category(entry.category), on)
+            info = categories.get(entry.category)
+            # a district's own category (not in the state register) is confirmed by the list itself
+            reason = registry.check(iin, entry.category, on) if info is None or info.in_register else None
         if reason is None:
             entry.result, entry.reason = EntryResult.CONFIRMED, None
             (result.unconditional if unconditional(grade) else result.conditional).append(entry.pupil_id)
@@ -142,6 +153,32 @@ def cross_check(
             entry.result, entry.reason = EntryResult.RETURNED, reason
             result.returned.append(entry.pupil_id)
     return result
+
+
+def return_list(
+    uow: UnitOfWork, principal: Principal, list_id: int, comment: str, now: datetime
+) -> EligibilityList:
+    """The head sends the list back to the pedagogue with a comment; it becomes a draft again, to be
+    approved and checked again in the same month (results of the earlier check stay until then)."""
+    session = uow.session
+    if not comment.strip():
+        raise DomainError(ListReason.COMMENT_REQUIRED, "say what the pedagogue should change")
+    lst = get_list(session, principal, list_id, lock=True)
+    status = ListStatus(lst.status)
+    if status not in RETURNABLE:
+        raise DomainError(ListReason.WRONG_STATE, f"a {status} list cannot be returned")
+    session.add(
+        ListReturnRow(list_id=lst.id, from_status=status, comment=comment.strip(), by=principal.id, at=now)
+    )
+    lst.status, lst.approved_by, lst.approved_at = ListStatus.DRAFT, None, None
+    uow.commit()
+    return lst
+
+
+def list_returns(session: Session, principal: Principal, list_id: int) -> list[ListReturnRow]:
+    get_list(session, principal, list_id)
+    stmt = select(ListReturnRow).where(ListReturnRow.list_id == list_id).order_by(ListReturnRow.id)
+    return list(session.scalars(stmt))
 
 
 def school_of_list(session: Session, list_id: int) -> int | None:

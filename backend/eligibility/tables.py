@@ -1,10 +1,11 @@
-"""The monthly eligibility lists and their entries (migration 0001)."""
+"""The monthly eligibility lists and their entries (migration 0001); categories as data and lists returned
+by the head (migration 0006_school_year)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -35,3 +36,29 @@ class EligibilityEntry(Base):
     category: Mapped[str | None] = mapped_column(String(30), nullable=True)
     result: Mapped[str | None] = mapped_column(String(10), nullable=True)  # confirmed | returned
     reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+
+
+class EligibilityCategoryRow(Base):
+    """A category a grade 5–11 pupil may be listed under and the plan it gives (1 free, 2 discounted).
+    The order's three are seeded by the migration; a district may add others (e.g. an emergency)."""
+
+    __tablename__ = "eligibility_categories"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name_kk: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[int] = mapped_column(Integer)
+    # Checked against the state register; a district's own category is confirmed by the list itself.
+    in_register: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ListReturnRow(Base):
+    """The head sent a list back to the social pedagogue, with a comment (audit of every return)."""
+
+    __tablename__ = "eligibility_list_returns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("eligibility_lists.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text)
+    by: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

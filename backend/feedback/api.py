@@ -62,6 +62,9 @@ def _complaint(c: ComplaintRow) -> dict[str, Any]:
         "created_at": c.created_at.isoformat(),
         "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
         "resolution": c.resolution,
+        "forwarded_at": c.forwarded_at.isoformat() if c.forwarded_at else None,
+        "appeal_ref": c.appeal_ref,
+        "closed_at": c.closed_at.isoformat() if c.closed_at else None,
     }
 
 
@@ -98,6 +101,17 @@ def resolve(
     complaint_id: IdPath, body: ResolveBody, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin
 ) -> dict[str, Any]:
     return _complaint(services.resolve(uow, who, complaint_id, body.resolution, now=ctx.clock.now()))
+
+
+@router.post("/api/admin/v1/complaints/{complaint_id}/close")
+def close(complaint_id: int, ctx: CtxDep, uow: UowDep, who: ComplaintAdmin) -> dict[str, Any]:
+    return _complaint(services.close(uow, who, complaint_id, now=ctx.clock.now()))
+
+
+@router.get("/api/parent/v1/complaints")
+def my_complaints(uow: UowDep, parent: Parent) -> dict[str, Any]:
+    """The parent's complaints with their status (received, forwarded, answered, closed)."""
+    return {"complaints": [_complaint(c) for c in services.complaints_of_parent(uow.session, parent)]}
 
 
 @router.get("/api/admin/v1/ratings/schools/{school_id}")

@@ -18,11 +18,19 @@ class FeedbackReason(enum.StrEnum):
     ALREADY_RATED = "ALREADY_RATED"
     NOT_SERVED = "NOT_SERVED"  # the meal was rejected by an admin: nothing was served to rate
     ALREADY_RESOLVED = "ALREADY_RESOLVED"
+    ALREADY_CLOSED = "ALREADY_CLOSED"
 
 
 class ComplaintStatus(enum.StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
+    """What the parent sees: received here, forwarded to e-Otinish (receipted), answered, closed."""
+
+    RECEIVED = "received"
+    FORWARDED = "forwarded"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset({ComplaintStatus.RECEIVED, ComplaintStatus.FORWARDED})
 
 
 def check_rating(stars: int, text: str | None) -> str | None:

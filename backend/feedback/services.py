@@ -8,14 +8,25 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.adapters.bulk import chunks
 from backend.auth import Principal, Role
+from backend.delivery.services import enqueue
 from backend.errors import DomainError, not_found
 from backend.ingest import queries as ingest_queries
 from backend.ingest.model import MealStatus
 from backend.roster.tables import Pupil, School
 from backend.unit_of_work import UnitOfWork
 
-from .model import ComplaintStatus, FeedbackReason, RatingSummary, check_complaint, check_rating, summarise
+from .eotinish import EOTINISH, appeal
+from .model import (
+    OPEN_STATUSES,
+    ComplaintStatus,
+    FeedbackReason,
+    RatingSummary,
+    check_complaint,
+    check_rating,
+    summarise,
+)
 from .tables import ComplaintRow, RatingRow
 
 
@@ -75,10 +86,14 @@ def file_complaint(
         district=school.district,
         event_id=event_id,
         text=text,
-        status=ComplaintStatus.OPEN.value,
+        status=ComplaintStatus.RECEIVED.value,
         created_at=now,
     )
     session.add(row)
+    session.flush()
+    enqueue(
+        session, channel=EOTINISH, key=f"{EOTINISH}:complaint:{row.id}", document=appeal(row, school), now=now
+    )
     uow.commit()
     return row
 
@@ -105,10 +120,24 @@ def resolve(
     ).first()
     if row is None:
         raise not_found("complaint")
-    if row.status == ComplaintStatus.RESOLVED:
-        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "resolved already")
-    row.status, row.resolved_by, row.resolved_at = ComplaintStatus.RESOLVED.value, admin.id, now
+    if row.status not in OPEN_STATUSES:
+        raise DomainError(FeedbackReason.ALREADY_RESOLVED, "answered already")
+    row.status, row.resolved_by, row.resolved_at = ComplaintStatus.ANSWERED.value, admin.id, now
     row.resolution = check_complaint(resolution)
+    uow.commit()
+    return row
+
+
+def close(uow: UnitOfWork, admin: Principal, complaint_id: int, *, now: datetime) -> ComplaintRow:
+    """The district closes an answered complaint (or one withdrawn before an answer)."""
+    row = uow.session.scalars(
+        select(ComplaintRow).where(ComplaintRow.id == complaint_id, _visible(admin))
+    ).first()
+    if row is None:
+        raise not_found("complaint")
+    if row.status == ComplaintStatus.CLOSED:
+        raise DomainError(FeedbackReason.ALREADY_CLOSED, "closed already")
+    row.status, row.closed_at = ComplaintStatus.CLOSED.value, now
     uow.commit()
     return row
 
@@ -118,6 +147,19 @@ def _summary(session: Session, *conditions: ColumnElement[bool]) -> RatingSummar
         select(RatingRow.stars, func.count()).where(*conditions).group_by(RatingRow.stars)
     ).all()
     return summarise((int(s), int(n)) for s, n in rows)
+
+
+def slot_ratings(session: Session, event_ids: list[bytes]) -> tuple[int, int]:
+    """(how many ratings, their stars summed) of these meals: what a menu's ratings are."""
+    n, total = 0, 0
+    for chunk in chunks(event_ids):
+        count, stars = session.execute(
+            select(func.count(RatingRow.id), func.coalesce(func.sum(RatingRow.stars), 0)).where(
+                RatingRow.event_id.in_(chunk)
+            )
+        ).one()
+        n, total = n + int(count), total + int(stars)
+    return n, total
 
 
 def school_ratings(session: Session, school_id: int) -> RatingSummary:

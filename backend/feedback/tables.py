@@ -37,8 +37,12 @@ class ComplaintRow(Base):
     district: Mapped[str] = mapped_column(String(100))  # routed to this district's admins
     event_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10))  # open | resolved
+    status: Mapped[str] = mapped_column(String(10))  # received | forwarded | answered | closed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_by: Mapped[int | None] = mapped_column(Integer)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)
+    # e-Otinish: when the appeals system receipted the forwarded complaint, and its reference there
+    forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    appeal_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

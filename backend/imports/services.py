@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.auth.model import Principal
+from backend.clock import local_date
 from backend.config import Settings
-from backend.consent.services import resume_unlinked
+from backend.consent.services import resume_no_phone, resume_unlinked
 from backend.errors import DomainError
 from backend.imports.tables import ImportRejection, ImportRun
 from backend.roster.pseudonym import display_for, pseudonym_for
 from backend.roster.tables import Guardianship, Parent, Pupil, School
 from backend.unit_of_work import UnitOfWork
+from backend.vouchers.transfers import move_vouchers
 
 from .model import (
     ImportKind,
@@ -49,7 +51,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    resumed: int = 0  # pupils whose consent process resumed thanks to a new link
+    resumed: int = 0  # pupils whose consent process resumed thanks to a new link or phone number
+    moved: int = 0  # vouchers that followed their pupil to another school
     rejected: list[Rejection] = field(default_factory=list)
 
     @property
@@ -102,9 +105,14 @@ def run_import(
     if kind is ImportKind.SCHOOLS:
         _schools(session, [r for r in rows if isinstance(r, SchoolRow)], report, rejected, scope)
     elif kind is ImportKind.PUPILS:
-        _pupils(session, [r for r in rows if isinstance(r, PupilRow)], report, rejected, settings, scope)
+        moves = _pupils(
+            session, [r for r in rows if isinstance(r, PupilRow)], report, rejected, settings, scope
+        )
+        # A pupil now at another school moved: this year's voucher follows from the import's date.
+        report.moved = move_vouchers(session, moves, effective_on=local_date(now), actor=actor, now=now)
     elif kind is ImportKind.PARENTS:
-        _parents(session, [r for r in rows if isinstance(r, ParentRow)], report)
+        phoned = _parents(session, [r for r in rows if isinstance(r, ParentRow)], report)
+        report.resumed = resume_no_phone(session, phoned, settings=settings, now=now)
     else:
         new_links = _links(session, [r for r in rows if isinstance(r, LinkRow)], report, rejected, scope)
         report.resumed = resume_unlinked(session, new_links, settings=settings, now=now)
@@ -190,14 +198,15 @@ def _pupils(
     rejected: list[Rejection],
     settings: Settings,
     scope: Principal | None,
-) -> None:
+) -> list[tuple[int, int, int]]:
+    """Upserts pupils; returns (pupil, old school, new school) of those now at another school."""
     bins = sorted({r.school_bin for r in rows})
     schools: dict[str, int] = {}
     for chunk in chunks(bins, CHUNK):
         schools.update(
             {b: i for b, i in session.execute(select(School.bin, School.id).where(School.bin.in_(chunk)))}
         )
-    good = []
+    good: list[dict[str, Any]] = []
     for r in rows:
         school_id = schools.get(r.school_bin)
         if school_id is None:
@@ -221,17 +230,39 @@ def _pupils(
                 "display": display_for(r.full_name, r.class_name),
             }
         )
-    _upsert(session, Pupil, "iin", good, report)
+    before = _current(session, Pupil, [g["iin"] for g in good], Pupil.school_id)
+    ids = _upsert(session, Pupil, "iin", good, report)
+    return [
+        (ids[g["iin"]], before[g["iin"]], g["school_id"])
+        for g in good
+        if g["iin"] in before and before[g["iin"]] != g["school_id"]
+    ]
 
 
-def _parents(session: Session, rows: list[ParentRow], report: ImportReport) -> None:
-    _upsert(
+def _current(session: Session, model: type[Any], iins: list[str], column: Any) -> dict[str, Any]:
+    """iin → the column's value now, for rows about to be upserted."""
+    out: dict[str, Any] = {}
+    for chunk in chunks(sorted(set(iins)), CHUNK):
+        out.update(
+            {
+                iin: value
+                for iin, value in session.execute(select(model.iin, column).where(model.iin.in_(chunk)))
+            }
+        )
+    return out
+
+
+def _parents(session: Session, rows: list[ParentRow], report: ImportReport) -> list[int]:
+    """Upserts parents; returns those whose phone number arrived or changed."""
+    before = _current(session, Parent, [r.iin for r in rows], Parent.phone)
+    ids = _upsert(
         session,
         Parent,
         "iin",
         [{"iin": r.iin, "full_name": r.full_name, "phone": r.phone, "language": r.language} for r in rows],
         report,
     )
+    return sorted(ids[r.iin] for r in rows if r.phone and before.get(r.iin, r.phone) != r.phone)
 
 
 def _links(

@@ -80,6 +80,15 @@ class VoucherFacts:
     status: str
     valid_until: date | None
     history: tuple[StatusChange, ...] = ()  # sorted by time
+    moves: tuple[tuple[date, int, int], ...] = ()  # (effective_on, from, to) of transfers, in order
+
+    def school_on(self, day: date) -> int:
+        """The school the voucher belonged to on a local date: a pupil who moved is billed by date."""
+        school = self.moves[0][1] if self.moves else self.school_id
+        for effective_on, _from, to in self.moves:
+            if effective_on <= day:
+                school = to
+        return school
 
     def status_at(self, at: datetime) -> str:
         """The voucher's status at `at`, rebuilt from its audit trail."""
@@ -284,8 +293,9 @@ def _judge(
     if voucher is None:
         row.flag(Flag.UNKNOWN_VOUCHER, f"voucher {e.voucher_id} is not known")
         return
-    if voucher.school_id != row.school_id:
-        row.flag(Flag.WRONG_SCHOOL, f"voucher of school {voucher.school_id}")
+    school = voucher.school_on(row.local_date)
+    if school != row.school_id:
+        row.flag(Flag.WRONG_SCHOOL, f"voucher of school {school} on {row.local_date}")
     status = voucher.status_at(row.served_at)
     if status in REVOKED_STATES:
         row.flag(Flag.AFTER_REVOCATION, f"voucher was {status} at the time of the meal")

@@ -66,6 +66,42 @@ def voucher_meals(session: Session, school_id: int, voucher_id: int, *, limit: i
     return [_meal(r) for r in session.scalars(stmt)]
 
 
+def school_meals(
+    session: Session, school_ids: Collection[int], start: date, end: date, *, statuses: Collection[str] = ()
+) -> list[Meal]:
+    """The meals of these schools from `start` to `end` (local dates, inclusive), optionally only in these
+    statuses, in the order they were served."""
+    if not school_ids:
+        return []
+    stmt = select(MealEventRow).where(
+        MealEventRow.school_id.in_(sorted(school_ids)),
+        MealEventRow.local_date >= start,
+        MealEventRow.local_date <= end,
+    )
+    if statuses:
+        stmt = stmt.where(MealEventRow.status.in_(sorted(statuses)))
+    stmt = stmt.order_by(MealEventRow.local_date, MealEventRow.served_at, MealEventRow.id)
+    return [_meal(r) for r in session.scalars(stmt)]
+
+
+def voucher_day_counts(session: Session, school_id: int, day: date) -> dict[tuple[int, str], int]:
+    """How many meals each voucher had at a school on a local day, by status."""
+    rows = session.execute(
+        select(MealEventRow.voucher_id, MealEventRow.status, func.count())
+        .where(MealEventRow.school_id == school_id, MealEventRow.local_date == day)
+        .group_by(MealEventRow.voucher_id, MealEventRow.status)
+    )
+    return {(vid, status): int(n) for vid, status, n in rows if vid is not None}
+
+
+def slot_meal_ids(session: Session, school_id: int, day: date, slot: int) -> list[bytes]:
+    """The events of the meals a school served in one slot of a day."""
+    stmt = select(MealEventRow.id).where(
+        MealEventRow.school_id == school_id, MealEventRow.local_date == day, MealEventRow.slot == slot
+    )
+    return list(session.scalars(stmt))
+
+
 def served_at(session: Session, meals: Collection[tuple[int, bytes]]) -> dict[bytes, datetime]:
     """When each of these (school, event id) meals was served (a meal not on record is left out)."""
     if not meals:

@@ -140,6 +140,7 @@ def _context(
     served = [e for e in events if e.served]
     voucher_ids = sorted({e.voucher_id for e in served if e.voucher_id is not None})
     days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in served})
+    moves = voucher_queries.school_moves(session, voucher_ids)
     vouchers = {
         v.voucher_id: VoucherFacts(
             v.voucher_id,
@@ -149,6 +150,7 @@ def _context(
             v.status,
             v.valid_until,
             tuple(StatusChange(at, old, new) for at, old, new in v.trail),
+            moves.get(v.voucher_id, ()),
         )
         for v in voucher_queries.voucher_states(session, voucher_ids).values()
     }

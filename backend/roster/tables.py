@@ -1,11 +1,12 @@
 """Reference data (migration 0001): suppliers, schools, pupils, parents and who is whose parent.
 
 Every feature reads these as the join targets of its own queries; only roster's writers (imports, the
-supplier and school set-up) change them. On a distributed PostgreSQL they are the reference tables."""
+supplier and school set-up) change them; a district's own settings for the school year
+(migration 0006_school_year) are reference data of the same kind. On a distributed PostgreSQL they are the reference tables."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -57,3 +58,15 @@ class Guardianship(Base):
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id"), index=True)
     role: Mapped[str] = mapped_column(String(10))  # mother | father | guardian | trustee
+
+
+class DistrictSettingsRow(Base):
+    """What a district decides for itself; a district without a row takes the defaults."""
+
+    __tablename__ = "district_settings"
+    district: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Grade 1–4 pupils with no linked parent: may the school activate their vouchers?
+    school_activates_unlinked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Last day of the school year (month, day); None: Settings.school_year_end_month/day.
+    year_end_month: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    year_end_day: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -6,13 +6,9 @@ import enum
 from datetime import date
 
 from backend.errors import DomainError
+from backend.roster.grades import Plan
 
-
-class Plan(enum.IntEnum):
-    """What the state pays: FREE all of the tariff, DISCOUNTED its share (tariffs hold both parts)."""
-
-    FREE = 1
-    DISCOUNTED = 2
+__all__ = ["Plan"]  # the voucher's plan, also what an eligibility category gives
 
 
 class VoucherStatus(enum.StrEnum):
@@ -30,6 +26,8 @@ class VoucherReason(enum.StrEnum):
     SERIAL_EXHAUSTED = "SERIAL_EXHAUSTED"
     REASON_REQUIRED = "REASON_REQUIRED"
     PLAN_UNCHANGED = "PLAN_UNCHANGED"
+    SCHOOL_ACTIVATION_OFF = "SCHOOL_ACTIVATION_OFF"
+    PARENT_ACTIVATES = "PARENT_ACTIVATES"
 
 
 S = VoucherStatus

@@ -10,11 +10,13 @@ from datetime import date, datetime
 from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from backend.adapters.bulk import chunks
 from backend.adapters.dialect import among
+from backend.clock import local_date
 from backend.roster.tables import Pupil
 
 from .model import VoucherStatus
-from .tables import RevokedToken, Voucher, VoucherEvent
+from .tables import RevokedToken, Voucher, VoucherEvent, VoucherTransferRow
 
 # Coming back from a suspension is not a new activation.
 NOT_ACTIVATIONS = (VoucherStatus.ACTIVE, VoucherStatus.SUSPENDED)
@@ -195,3 +197,70 @@ def active_count(session: Session, school_id: int) -> int:
         .where(Voucher.school_id == school_id, Voucher.status == VoucherStatus.ACTIVE)
     )
     return int(session.scalar(stmt) or 0)
+
+
+def live_holders_at_school(
+    session: Session, school_id: int, school_year: int, *, above_grade: int
+) -> set[int]:
+    """Pupils of a school above `above_grade` whose voucher of that year is active or awaiting activation."""
+    stmt = (
+        select(Voucher.pupil_id)
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(
+            Voucher.school_id == school_id,
+            Voucher.school_year == school_year,
+            Pupil.grade > above_grade,
+            Voucher.status.in_([VoucherStatus.ACTIVE, VoucherStatus.AWAITING_ACTIVATION]),
+        )
+    )
+    return set(session.scalars(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherAsOf:
+    """A voucher's state at a moment, rebuilt from its audit trail (what a report of that day says)."""
+
+    voucher_id: int
+    pupil_id: int
+    plan: int
+    status: str
+    activated_on: date | None
+
+
+def school_vouchers_as_of(session: Session, school_id: int, end: datetime) -> list[VoucherAsOf]:
+    """The school's vouchers formed before `end`, each with its status then and its first activation."""
+    vouchers = session.execute(
+        select(Voucher.id, Voucher.pupil_id, Voucher.plan).where(Voucher.school_id == school_id)
+    ).all()
+    status: dict[int, str] = {}
+    activated: dict[int, date] = {}
+    for chunk in chunks([v.id for v in vouchers]):
+        for vid, at, new in session.execute(
+            select(VoucherEvent.voucher_id, VoucherEvent.at, VoucherEvent.new_status)
+            .where(VoucherEvent.voucher_id.in_(chunk), VoucherEvent.at < end)
+            .order_by(VoucherEvent.at, VoucherEvent.id)
+        ):
+            status[vid] = new
+            if new == VoucherStatus.ACTIVE and vid not in activated:
+                activated[vid] = local_date(at)
+    return [
+        VoucherAsOf(v.id, v.pupil_id, v.plan, status[v.id], activated.get(v.id))
+        for v in vouchers
+        if v.id in status
+    ]
+
+
+def school_moves(
+    session: Session, voucher_ids: Sequence[int]
+) -> dict[int, tuple[tuple[date, int, int], ...]]:
+    """(effective_on, from, to) of each voucher's moves, in order: the school a voucher had on a date."""
+    out: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
+    if voucher_ids:
+        stmt = (
+            select(VoucherTransferRow)
+            .where(among(session, VoucherTransferRow.voucher_id, list(voucher_ids)))
+            .order_by(VoucherTransferRow.effective_on, VoucherTransferRow.id)
+        )
+        for t in session.scalars(stmt):
+            out[t.voucher_id].append((t.effective_on, t.from_school_id, t.to_school_id))
+    return {vid: tuple(m) for vid, m in out.items()}

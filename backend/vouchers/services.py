@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,7 +16,8 @@ from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
-from backend.roster.tables import Pupil, School
+from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
+from backend.roster.tables import DistrictSettingsRow, Guardianship, Pupil, School
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
@@ -49,13 +50,35 @@ def change_status(
     )
 
 
+def _year_ends(session: Session, school_ids: set[int], year: int, settings: Settings) -> dict[int, date]:
+    """Each school's last valid day of the year: its district's setting, else the configured date."""
+    default = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
+    out = dict.fromkeys(school_ids, default)
+    rows = session.execute(
+        select(School.id, DistrictSettingsRow.year_end_month, DistrictSettingsRow.year_end_day)
+        .join(DistrictSettingsRow, DistrictSettingsRow.district == School.district)
+        .where(School.id.in_(sorted(school_ids)), DistrictSettingsRow.year_end_month.is_not(None))
+    )
+    for school_id, month, day in rows:
+        if month is not None and day is not None:
+            out[school_id] = date(year + 1, month, day)
+    return out
+
+
 def form_vouchers(
-    session: Session, pupil_ids: Iterable[int], *, settings: Settings, now: datetime, actor: str, reason: str
+    session: Session,
+    pupil_ids: Iterable[int],
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    reason: str,
+    plans: Mapping[int, int] | None = None,
 ) -> int:
     """Creates awaiting-activation vouchers for the school year of `now` (bulk); pupils that already hold
-    one are skipped, and a suspended one is restored. Returns how many were created."""
+    one are skipped, and a suspended one is restored. `plans` gives a pupil's plan (their category's);
+    FREE otherwise. Returns how many were created."""
     year = school_year_of(local_date(now))
-    valid_until = year_end(year, settings.school_year_end_month, settings.school_year_end_day)
     ids = sorted(set(pupil_ids))
     if not ids:
         return 0
@@ -67,14 +90,16 @@ def form_vouchers(
     schools: dict[int, int] = {}
     for chunk in chunks(new_ids):
         schools.update(session.execute(select(Pupil.id, Pupil.school_id).where(Pupil.id.in_(chunk))).all())
+    ends = _year_ends(session, set(schools.values()), year, settings)
     rows = [
         {
             "pupil_id": pid,
             "school_id": schools[pid],
             "school_year": year,
-            "plan": Plan.FREE,  # the district moves a voucher to DISCOUNTED by decision (set_plan)
+            # the category's plan; the district may still move a voucher by decision (set_plan)
+            "plan": (plans or {}).get(pid, Plan.FREE),
             "status": VoucherStatus.AWAITING_ACTIVATION.value,
-            "valid_until": valid_until,
+            "valid_until": ends[schools[pid]],
             "min_serial": 0,
             "next_serial": 1,
             "updated_at": now,
@@ -511,3 +536,33 @@ def voucher_display(session: Session, voucher_id: int) -> str:
         )
         or ""
     )
+
+
+def activate_by_school(uow: UnitOfWork, principal: Principal, voucher_id: int, now: datetime) -> Voucher:
+    """A grade 1–4 pupil with no linked parent: where the district allows it, the school activates the
+    voucher (nobody else could). Anyone with a linked parent activates their own."""
+    session = uow.session
+    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
+    if v is None or v.school_id not in principal.school_ids:
+        raise not_found("voucher")
+    school = session.get(School, v.school_id)
+    assert school is not None  # a foreign key
+    setting = session.get(DistrictSettingsRow, school.district)
+    if setting is None or not setting.school_activates_unlinked:
+        raise DomainError(VoucherReason.SCHOOL_ACTIVATION_OFF, "the district does not let schools activate")
+    pupil = session.get(Pupil, v.pupil_id)
+    assert pupil is not None
+    if pupil.grade > LAST_UNCONDITIONAL_GRADE:
+        raise DomainError(VoucherReason.PARENT_ACTIVATES, "grades 5–11 are activated by the parent")
+    if session.scalar(select(Guardianship.id).where(Guardianship.pupil_id == pupil.id).limit(1)) is not None:
+        raise DomainError(VoucherReason.PARENT_ACTIVATES, "a linked parent activates this voucher")
+    change_status(
+        session,
+        v,
+        VoucherStatus.ACTIVE,
+        actor=f"admin:{principal.id}",
+        reason="activated by the school",
+        now=now,
+    )
+    uow.commit()
+    return v

@@ -54,8 +54,10 @@ NEXT_STEP: dict[str, str] = {
 }
 
 COMPLAINT_STATES: dict[str, str] = {
-    ComplaintStatus.OPEN: N_("Being looked at"),
-    ComplaintStatus.RESOLVED: N_("Answered"),
+    ComplaintStatus.RECEIVED: N_("Being looked at"),
+    ComplaintStatus.FORWARDED: N_("Forwarded to e-Otinish"),
+    ComplaintStatus.ANSWERED: N_("Answered"),
+    ComplaintStatus.CLOSED: N_("Closed"),
 }
 
 MEAL = N_("Meal")  # a slot without a name of its own

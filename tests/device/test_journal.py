@@ -11,29 +11,30 @@ from pathlib import Path
 import pytest
 
 from device.interfaces import DeviceReason, IndicatorState
-from device.journal import Journal, JournalError, Record, _is_full
+from device.journal import Journal, JournalError, _is_full
 from device.sim import scenario
-from shared_crypto import Method
+from shared_crypto import MealEvent, Method
 
 from .conftest import Rig
 
 
 def rec(
-    i: int, *, served: bool = True, voucher: int | None = 1, wall_ms: int = 1_000, slot: int = 1
-) -> Record:
-    return Record(
+    i: int, *, served: bool = True, voucher_id: int | None = 1, wall_ms: int = 1_000, slot: int = 1
+) -> MealEvent:
+    return MealEvent(
         event_id=os.urandom(16),
+        seq=0,
         boot_id=b"b" * 16,
-        mono_ns=i,
+        mono_ms=i,
         wall_ms=wall_ms,
         wall_trusted=True,
-        method=Method.QR,
-        voucher=voucher,
-        serial=1,
-        slot=slot,
-        day=20261123,
         served=served,
         reason="SERVED" if served else "ALREADY_SERVED",
+        method=Method.QR,
+        voucher_id=voucher_id,
+        token_serial=1,
+        slot=slot,
+        day=20261123,
     )
 
 
@@ -46,13 +47,12 @@ def test_pragmas_are_wal_and_full_sync(tmp_path: Path) -> None:
 def test_append_gives_rising_seqs_and_round_trips(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.db")
     r = rec(5)
-    seqs = [j.append(r), j.append(rec(6, served=False, voucher=None))]
+    seqs = [j.append(r), j.append(rec(6, served=False, voucher_id=None))]
     assert seqs == [1, 2]
     got = j.records()
-    assert got[0] == dataclasses.replace(r, seq=1)
-    assert got[0].event_id == r.event_id and got[0].seq == 1 and got[1].voucher is None and not got[1].served
-    ev = got[0].to_event()
-    assert ev.seq == 1 and ev.mono_ms == 0 and ev.reason == "SERVED" and ev.method is Method.QR
+    assert got[0] == dataclasses.replace(r, seq=1)  # the journal gives back the wire's event as it was put
+    assert got[1].seq == 2 and got[1].voucher_id is None and not got[1].served
+    assert got[0].mono_ms == 5 and got[0].reason == "SERVED" and got[0].method is Method.QR
 
 
 def test_event_ids_are_unique(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_a_full_database_raises_full_and_keeps_what_it_had(tmp_path: Path) -> No
     n = 0
     with pytest.raises(JournalError) as e:
         for i in range(10_000):
-            j.append(rec(i, voucher=i))
+            j.append(rec(i, voucher_id=i))
             n += 1
     assert e.value.full
     assert len(j.records()) == n and j.integrity_ok()
@@ -125,7 +125,7 @@ def test_disk_full_refuses_with_storage_full_and_fault_and_recovers(rig: Rig, tm
     full = Journal(tmp_path / "tiny.db", max_page_count=12)
     try:
         for i in range(10_000):
-            full.append(rec(i, voucher=10_000 + i))
+            full.append(rec(i, voucher_id=10_000 + i))
     except JournalError:
         pass
     healthy = rig.terminal.engine.journal
@@ -147,7 +147,7 @@ def test_bytes_per_record(tmp_path: Path) -> None:
     """What one realistic record costs on flash (figure for docs/device.md; bench measures 60,000)."""
     j = Journal(tmp_path / "j.db")
     for i in range(400):
-        j.append(rec(i, voucher=100_000 + i, wall_ms=1_795_000_000_000 + i))
+        j.append(rec(i, voucher_id=100_000 + i, wall_ms=1_795_000_000_000 + i))
     j._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     per = (tmp_path / "j.db").stat().st_size / 400
     assert 40 < per < 200, per  # 30 days × 2,000 meals at < 200 B: < 12 MB

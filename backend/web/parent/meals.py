@@ -8,11 +8,12 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 
 from backend.calendar.services import load_calendar
-from backend.clock import KZ_TZ
+from backend.clock import KZ_TZ, local_date
 from backend.errors import DomainError, not_found
 from backend.feedback import services as feedback
 from backend.feedback.history import meal_history
 from backend.feedback.model import FeedbackReason
+from backend.menu import services as menus
 from backend.vouchers import services as vouchers
 
 from .. import texts
@@ -21,6 +22,7 @@ from ..pages import PageContext, WebRoute, redirect, render
 from .children import child_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+MENU_DAYS = 7
 
 
 def _event(hex_id: str) -> bytes:
@@ -107,8 +109,10 @@ def complaints(pc: PageDep) -> Response:
 
 @router.get("/child/{pupil_id}/menu")
 def menu(pupil_id: int, pc: PageDep) -> Response:
-    """The school's meal times; the dishes once the school year's menu data is published."""
+    """The school's meal times and the menus it published for the coming week, day by day and slot."""
     child = child_of(pc, pupil_id)
+    today = local_date(pc.ctx.clock.now())
     session = pc.uow.session
     cal = load_calendar(session, child.school_id)
-    return render(pc, "parent/menu.html", child=child, slots=cal.slots, dishes=[])
+    dishes = menus.for_parent(session, pc.parent, pupil_id, today, MENU_DAYS)
+    return render(pc, "parent/menu.html", child=child, slots=cal.slots, dishes=dishes)

@@ -120,7 +120,7 @@ def test_complaint_goes_to_the_district_admin(
     )
     _, other_district = admin_token(Role.DISTRICT_ADMIN, (), "Almaly")
     assert client.get("/api/admin/v1/complaints", headers=other_district).json()["complaints"] == []
-    [listed] = client.get("/api/admin/v1/complaints?status=open", headers=s.admin).json()["complaints"]
+    [listed] = client.get("/api/admin/v1/complaints?status=received", headers=s.admin).json()["complaints"]
     assert (listed["complaint_id"], listed["text"], listed["event_id"]) == (complaint, "cold soup", meal)
     r = client.post(
         f"/api/admin/v1/complaints/{complaint}/resolve",
@@ -133,12 +133,12 @@ def test_complaint_goes_to_the_district_admin(
         json={"resolution": "talked to the cook"},
         headers=s.admin,
     )
-    assert r.json()["status"] == "resolved"
+    assert r.json()["status"] == "answered"
     r = client.post(
         f"/api/admin/v1/complaints/{complaint}/resolve", json={"resolution": "again"}, headers=s.admin
     )
     assert (r.status_code, r.json()["reason"]) == (409, "ALREADY_RESOLVED")
-    assert client.get("/api/admin/v1/complaints?status=open", headers=s.admin).json()["complaints"] == []
+    assert client.get("/api/admin/v1/complaints?status=received", headers=s.admin).json()["complaints"] == []
 
 
 @pytest.mark.parametrize(("pairs", "avg"), [([], None), ([(5, 1)], 5.0), ([(1, 2), (4, 1)], 2.0)])

@@ -44,7 +44,9 @@ LUNCH = datetime(2026, 9, 14, 12, 0, tzinfo=KZ_TZ)
 # Routes in CALLS that carry no school or child and so are legitimately open to every signed-in caller of
 # the right kind (route → why): the foreign sweep skips them, the anonymous one does not. None today;
 # login and the SMS webhook live outside PREFIXES.
-GLOBAL: dict[str, str] = {}
+GLOBAL: dict[str, str] = {
+    "GET /api/admin/v1/eligibility-categories": "the categories any list may use: the same for everyone",
+}
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,32 @@ CALLS: dict[str, Call] = {
     f"GET {A}/billing/acts/{{school_id}}/versions": Call(query={"month": MONTH}),
     f"POST {A}/billing/acts/{{school_id}}/sign-off": Call(body={"month": MONTH, "version": 1}),
     f"GET {A}/billing/reconciliation/{{school_id}}": Call(query={"month": MONTH}),
+    # school year
+    f"POST {A}/eligibility-lists/{{list_id}}/return": Call(body={"comment": "sweep"}),
+    f"GET {A}/eligibility-lists/{{list_id}}/returns": Call(),
+    f"GET {A}/eligibility-categories": Call(),
+    f"PUT {A}/districts/{{district}}/settings": Call(body={"school_activates_unlinked": True}),
+    f"POST {A}/pupils/{{pupil_id}}/transfer": Call(
+        body={"to_school_id": "{school_id}", "effective_on": "2026-09-14"}
+    ),
+    f"POST {A}/vouchers/{{voucher_id}}/activate-by-school": Call(),
+    f"POST {A}/complaints/{{complaint_id}}/close": Call(),
+    f"GET {P}/complaints": Call(filtered=ALL_FOREIGN),
+    f"PUT {A}/schools/{{school_id}}/menus": Call(
+        body={"day": "2026-09-14", "slot": 1, "dishes": [{"kk": "Ботқа", "ru": "Каша"}]}
+    ),
+    f"GET {A}/schools/{{school_id}}/menus": Call(),
+    f"GET {A}/schools/{{school_id}}/menus/rated": Call(),
+    f"GET {P}/menus": Call(query={"pupil_id": "{pupil_id}"}),
+    f"POST {A}/billing/acts/{{school_id}}/steps": Call(
+        body={"month": MONTH, "version": 1, "step": "submitted"}
+    ),
+    f"GET {A}/billing/steps": Call(query={"month": MONTH, "school_id": "{school_id}"}),
+    f"POST {A}/billing/payment-register": Call(
+        body={"month": MONTH},
+        filtered=frozenset({"district_b"}),
+        nothing_of_a=lambda body: body["lines"] == [] and body["held_meals"] == [],
+    ),
 }
 
 # The same routes once more without their school filter: the answer must narrow to the caller's scope.

@@ -252,8 +252,9 @@ def test_timeline_reminder_then_expiry(
         req = s.scalars(select(ConsentRequest)).one()
         assert req.status == "expired"
     assert [k for _, k, _ in sent_sms()] == ["request", "reminder"]  # one reminder only
-    # a reply after closing changes nothing
+    # a reply after closing changes nothing but is answered: closed, and how to be asked again
     assert _reply(client, ctx, "+77012223344", "3#1") == "NO_PENDING_REQUEST"
+    assert [k for _, k, _ in sent_sms()] == ["request", "reminder", "closed"]
 
 
 def test_answer_cancels_timers(

@@ -173,7 +173,7 @@ def test_grade_5_needs_category_over_api(
         json={"pupil_id": make_pupil(school, grade=6), "category": "rich"},
         headers=s.pedagogue,
     )
-    assert r.status_code == 422 and r.json()["reason"] == "INVALID_REQUEST"
+    assert r.status_code == 400 and r.json()["reason"] == "CATEGORY_UNKNOWN"
 
 
 def test_check_confirms_returns_and_forms(

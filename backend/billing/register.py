@@ -1,0 +1,210 @@
+"""The payment register of a district's month for the treasury: one line per supplier and act (the
+latest version, accepted by the district), with the supplier's BIN and bank account, what the state
+pays and the families' share for discounted meals; and every meal held out of billing with its
+reasons, so nothing is paid, or left unpaid, silently. Exported as CSV and as JSON in the format
+`sm-payment-register/1` (docs/backend-schoolyear.md). Producing it marks the listed acts as sent for
+payment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.ingest import queries as ingest_queries
+from backend.ingest.model import MealStatus
+from backend.roster.tables import School, Supplier
+from backend.unit_of_work import UnitOfWork
+
+from .model import format_tenge, month_end
+from .steps import Step, _done, _latest, mark_sent
+from .tables import SupplierAccountRow
+
+FORMAT = "sm-payment-register/1"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterLine:
+    supplier_bin: str
+    supplier_name: str
+    iban: str | None
+    bank_bic: str | None
+    school_bin: str
+    school_name: str
+    act_version: int
+    meals: int
+    amount_tiyn: int
+    state_tiyn: int
+    family_tiyn: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMeal:
+    school_bin: str
+    event_id: str
+    local_date: date
+    slot: int | None
+    status: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRegister:
+    district: str
+    month: date
+    lines: tuple[RegisterLine, ...]
+    not_ready: tuple[tuple[str, str], ...]  # (school BIN, the step it waits for)
+    held: tuple[HeldMeal, ...]
+
+    @property
+    def state_tiyn(self) -> int:
+        return sum(ln.state_tiyn for ln in self.lines)
+
+    @property
+    def family_tiyn(self) -> int:
+        return sum(ln.family_tiyn for ln in self.lines)
+
+
+def build(session: Session, district: str, month: date, now: datetime) -> PaymentRegister:
+    schools = list(session.scalars(select(School).where(School.district == district).order_by(School.bin)))
+    lines: list[RegisterLine] = []
+    not_ready: list[tuple[str, str]] = []
+    for school in schools:
+        act = _latest(session, school.id, month)
+        if act is None:
+            continue
+        done = _done(session, school.id, month, act.version)
+        if Step.DISTRICT_ACCEPTED not in done:
+            waiting = next(s for s in Step if s not in done)
+            not_ready.append((school.bin, waiting.value))
+            continue
+        supplier = session.get(Supplier, act.supplier_id)
+        assert supplier is not None  # a foreign key
+        account = session.get(SupplierAccountRow, supplier.id)
+        lines.append(
+            RegisterLine(
+                supplier.bin,
+                supplier.name,
+                account.iban if account else None,
+                account.bank_bic if account else None,
+                school.bin,
+                school.name,
+                act.version,
+                act.meals,
+                act.amount_tiyn,
+                act.state_tiyn,
+                act.parent_tiyn,
+            )
+        )
+        mark_sent(session, act, now)
+    held = _held(session, schools, month)
+    lines.sort(key=lambda ln: (ln.supplier_bin, ln.school_bin))
+    return PaymentRegister(district, month, tuple(lines), tuple(not_ready), held)
+
+
+def _held(session: Session, schools: list[School], month: date) -> tuple[HeldMeal, ...]:
+    bins = {s.id: s.bin for s in schools}
+    held = (MealStatus.FLAGGED.value, MealStatus.REJECTED_BY_ADMIN.value)
+    meals = ingest_queries.school_meals(session, bins, month, month_end(month), statuses=held)
+    return tuple(
+        HeldMeal(bins[m.school_id], m.event_id.hex(), m.local_date, m.slot, m.status, m.flags) for m in meals
+    )
+
+
+def produce(uow: UnitOfWork, district: str, month: date, now: datetime) -> PaymentRegister:
+    """The district admin's register of the month; the acts in it are marked sent for payment."""
+    reg = build(uow.session, district, month, now)
+    uow.commit()
+    return reg
+
+
+def to_json(reg: PaymentRegister) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "district": reg.district,
+        "month": f"{reg.month:%Y-%m}",
+        "currency": "KZT",
+        "amounts_in": "tiyn",
+        "total_state_tiyn": reg.state_tiyn,
+        "total_family_tiyn": reg.family_tiyn,
+        "lines": [
+            {
+                "supplier_bin": ln.supplier_bin,
+                "supplier_name": ln.supplier_name,
+                "iban": ln.iban,
+                "bank_bic": ln.bank_bic,
+                "school_bin": ln.school_bin,
+                "school_name": ln.school_name,
+                "act_version": ln.act_version,
+                "meals": ln.meals,
+                "amount_tiyn": ln.amount_tiyn,
+                "state_tiyn": ln.state_tiyn,
+                "family_tiyn": ln.family_tiyn,
+            }
+            for ln in reg.lines
+        ],
+        "not_ready": [{"school_bin": b, "waiting_for": s} for b, s in reg.not_ready],
+        "held_meals": [
+            {
+                "school_bin": h.school_bin,
+                "event_id": h.event_id,
+                "date": h.local_date.isoformat(),
+                "slot": h.slot,
+                "status": h.status,
+                "reasons": list(h.reasons),
+            }
+            for h in reg.held
+        ],
+    }
+
+
+def to_json_bytes(reg: PaymentRegister) -> bytes:
+    return json.dumps(to_json(reg), ensure_ascii=False, indent=1, sort_keys=True).encode()
+
+
+def to_csv(reg: PaymentRegister) -> bytes:
+    """Payment lines (amounts in tenge, exact), then the held meals under their own header."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(
+        [
+            "supplier_bin",
+            "supplier_name",
+            "iban",
+            "bank_bic",
+            "school_bin",
+            "act_version",
+            "meals",
+            "amount_kzt",
+            "state_kzt",
+            "family_kzt",
+        ]
+    )
+    for ln in reg.lines:
+        w.writerow(
+            [
+                ln.supplier_bin,
+                ln.supplier_name,
+                ln.iban or "",
+                ln.bank_bic or "",
+                ln.school_bin,
+                ln.act_version,
+                ln.meals,
+                format_tenge(ln.amount_tiyn),
+                format_tenge(ln.state_tiyn),
+                format_tenge(ln.family_tiyn),
+            ]
+        )
+    w.writerow([])
+    w.writerow(["held_school_bin", "event_id", "date", "slot", "status", "reasons"])
+    for h in reg.held:
+        w.writerow(
+            [h.school_bin, h.event_id, h.local_date.isoformat(), h.slot or "", h.status, " ".join(h.reasons)]
+        )
+    return ("\ufeff" + out.getvalue()).encode()
