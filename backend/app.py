@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,6 +17,7 @@ from .body_limits import BodyLimits
 from .clock import Clock
 from .config import Settings
 from .context import build_context
+from .db import check_schema
 from .http_errors import install_error_handlers
 from .imports.api import MAX_UPLOAD
 from .openapi_contract import install_openapi
@@ -29,6 +32,7 @@ ROUTER_MODULES = (
     "backend.consent.api",
     "backend.vouchers.api",
     "backend.admin.api",
+    "backend.admin.staff",
     "backend.fleet.api",
     "backend.fleet.cards",
     "backend.calendar.api",
@@ -45,6 +49,7 @@ ROUTER_MODULES = (
 # Request body caps by path prefix (bytes); every other route takes at most body_limits.DEFAULT_CAP.
 BODY_CAPS = (
     ("/api/admin/v1/imports/", MAX_UPLOAD + 64 * 1024),
+    ("/staff/imports", MAX_UPLOAD + 64 * 1024),  # the console's upload form: the same file, as multipart
     ("/api/terminal/v1/meal-batches", MAX_BATCH),
 )
 
@@ -60,7 +65,14 @@ def create_app(
     settings = settings or Settings.from_env()
     check_production(settings)  # before any database or key store is opened
     ctx = build_context(settings, clock=clock, sms=sms, notifier=notifier, registry=registry)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        check_schema(ctx.engine)  # an unmigrated database stops the server at start, not at a request
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="School meals — Social Wallet back end",
         version="1.0",
         description="Eligibility lists, SMS consent, vouchers and QR issuance; terminal sync; reporting.",

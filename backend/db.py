@@ -155,3 +155,23 @@ def init_schema(engine_or_url: Engine | str, revision: str = "head") -> None:
     finally:
         if owned:
             engine.dispose()
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the code's migration head: the server must not start on it."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Raises SchemaNotCurrent with a one-line message unless the database is migrated to head."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        at = ", ".join(sorted(current)) or "no tables"
+        raise SchemaNotCurrent(
+            f"the database is not migrated (at {at}, code needs {', '.join(sorted(heads))}): "
+            "run `python -m backend migrate` first"
+        )

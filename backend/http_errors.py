@@ -39,6 +39,7 @@ from backend.notify.model import NotifyReason
 from backend.passes.model import PassReason
 from backend.reporting.model import ReportReason
 from backend.roster.district import DistrictReason
+from backend.roster.suppliers import SupplierReason
 from backend.sms.webhook_auth import WebhookReason
 from backend.vouchers.model import VoucherReason
 from backend.vouchers.transfers import TransferReason
@@ -92,6 +93,22 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         AuthReason.PHONE_INVALID: BAD,
         AuthReason.NOT_A_PARENT: FORBIDDEN,
         AuthReason.DISTRICT_REQUIRED: BAD,
+        AuthReason.TOTP_REQUIRED: UNAUTH,
+        AuthReason.TOTP_INVALID: BAD,
+        AuthReason.BAD_LOGIN: BAD,
+        AuthReason.LOGIN_TAKEN: CONFLICT,
+        AuthReason.SCHOOL_REQUIRED: BAD,
+        AuthReason.SUPPLIER_REQUIRED: BAD,
+        AuthReason.SELF_DEACTIVATION: CONFLICT,
+    },
+    SupplierReason: {
+        SupplierReason.BAD_BIN: BAD,
+        SupplierReason.BAD_IBAN: BAD,
+        SupplierReason.BAD_BIK: BAD,
+        SupplierReason.NAME_REQUIRED: BAD,
+        SupplierReason.BIN_TAKEN: CONFLICT,
+        SupplierReason.BAD_PERIOD: BAD,
+        SupplierReason.LINK_OVERLAPS: CONFLICT,
     },
     EgovReason: {EgovReason.EGOV_UNAVAILABLE: UNAVAILABLE, EgovReason.EGOV_REJECTED: UNAUTH},
     ListReason: {

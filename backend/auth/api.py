@@ -27,6 +27,7 @@ router = APIRouter(prefix="/api/auth/v1", tags=["auth"])
 class AdminLogin(BaseModel):
     login: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
+    totp: str | None = Field(default=None, max_length=10)  # when the account has a second factor
 
 
 class OtpRequest(BaseModel):
@@ -66,6 +67,7 @@ async def admin_login(body: AdminLogin, request: Request, ctx: CtxDep, uow: UowD
         password_ok=ok,
         now=now,
         ttl=timedelta(seconds=ctx.settings.session_ttl_seconds),
+        totp=body.totp,
     )
     return TokenOut(token=await run_in_threadpool(finish))
 

@@ -15,6 +15,7 @@ class Role(enum.StrEnum):
     SOCIAL_PEDAGOGUE = "social_pedagogue"
     SUPPLIER = "supplier"
     TECHNICIAN = "technician"
+    CANTEEN_STAFF = "canteen_staff"
 
 
 class AuthReason(enum.StrEnum):
@@ -29,6 +30,13 @@ class AuthReason(enum.StrEnum):
     PHONE_INVALID = "PHONE_INVALID"
     NOT_A_PARENT = "NOT_A_PARENT"  # eGov vouched for an IIN no parent record holds
     DISTRICT_REQUIRED = "DISTRICT_REQUIRED"  # a district admin account names its district
+    TOTP_REQUIRED = "TOTP_REQUIRED"  # the account has a second factor: a current authenticator code
+    TOTP_INVALID = "TOTP_INVALID"
+    BAD_LOGIN = "BAD_LOGIN"  # a new account's login: 3–60 of a-z, 0-9, dot, dash, underscore
+    LOGIN_TAKEN = "LOGIN_TAKEN"
+    SCHOOL_REQUIRED = "SCHOOL_REQUIRED"  # a school role names at least one school of the district
+    SUPPLIER_REQUIRED = "SUPPLIER_REQUIRED"  # a supplier's account names its supplier
+    SELF_DEACTIVATION = "SELF_DEACTIVATION"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ class Principal:
     district: str | None = None
     school_ids: frozenset[int] = frozenset()
     pupil_ids: frozenset[int] = field(default_factory=frozenset)
+    supplier_id: int | None = None  # a supplier's account: the supplier it acts for
 
     @property
     def parent_id(self) -> int:

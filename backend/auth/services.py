@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.egov import EgovSignIn
 from backend.auth.tables import Admin, AdminSchool, AuthSession, ParentOtp
+from backend.clock import SystemClock, local_date
 from backend.errors import DomainError, RateLimited
+from backend.roster.suppliers import schools_of_supplier
 from backend.roster.tables import Guardianship, Parent, Pupil, School
 from backend.sms.model import OTP_KIND
 from backend.sms.outbox import queue_code_sms
@@ -35,7 +37,7 @@ from .limits import (
     OTP_SEND_PHONE_DAY,
 )
 from .model import AuthReason, Principal, Role, new_token, token_hash
-from .passwords import hash_password, verify_password
+from .passwords import hash_password, totp_matches, verify_password
 
 OTP_TEXT = "Код входа / Кіру коды: {code}"
 
@@ -82,6 +84,8 @@ class LoginCandidate:
 
     admin_id: int | None
     password_hash: str | None
+    active: bool = False
+    totp_secret: str | None = None
 
 
 def admin_login_gate(uow: UnitOfWork, *, login: str, address: str, now: datetime) -> LoginCandidate:
@@ -95,7 +99,9 @@ def admin_login_gate(uow: UnitOfWork, *, login: str, address: str, now: datetime
     if wait:
         raise RateLimited(AuthReason.LOGIN_THROTTLED, "too many wrong passwords; wait and retry", wait)
     admin = session.scalars(select(Admin).where(Admin.login == login)).first()
-    return LoginCandidate(admin.id if admin else None, admin.password_hash if admin else None)
+    if admin is None:
+        return LoginCandidate(None, None)
+    return LoginCandidate(admin.id, admin.password_hash, admin.active, admin.totp_secret)
 
 
 def admin_login_finish(
@@ -107,12 +113,21 @@ def admin_login_finish(
     password_ok: bool,
     now: datetime,
     ttl: timedelta,
+    totp: str | None = None,
 ) -> str:
-    """After the password check: a session, or a counted failure and 401. Committed either way, so a
-    failure counts toward the cool-down although the sign-in is refused."""
+    """After the password check: a session, or a counted failure and 401. A deactivated account never
+    signs in; an account with a second factor also needs the authenticator's current code. Committed
+    either way, so a failure counts toward the cool-down although the sign-in is refused."""
     try:
         return _admin_login_finish(
-            uow.session, candidate, login=login, address=address, password_ok=password_ok, now=now, ttl=ttl
+            uow.session,
+            candidate,
+            login=login,
+            address=address,
+            password_ok=password_ok,
+            now=now,
+            ttl=ttl,
+            totp=totp,
         )
     finally:
         uow.commit()
@@ -127,22 +142,37 @@ def _admin_login_finish(
     password_ok: bool,
     now: datetime,
     ttl: timedelta,
+    totp: str | None,
 ) -> str:
-    if password_ok and candidate.admin_id is not None:
-        clear(session, LOGIN_ACCOUNT.key(login.casefold()))
-        return open_session(session, kind="admin", subject_id=candidate.admin_id, now=now, ttl=ttl)
+    if password_ok and candidate.admin_id is not None and candidate.active:
+        if candidate.totp_secret is None or totp_matches(candidate.totp_secret, totp, now):
+            clear(session, LOGIN_ACCOUNT.key(login.casefold()))
+            return open_session(session, kind="admin", subject_id=candidate.admin_id, now=now, ttl=ttl)
+        if not totp:  # the password was right: ask for the second factor without counting a failure
+            raise DomainError(AuthReason.TOTP_REQUIRED, "enter the current code from the authenticator app")
     record(session, LOGIN_ACCOUNT, LOGIN_ACCOUNT.key(login.casefold()), now)
     record(session, LOGIN_ADDRESS, LOGIN_ADDRESS.key(address), now)
+    if password_ok and candidate.active and candidate.totp_secret is not None:
+        raise DomainError(AuthReason.TOTP_REQUIRED, "enter the current code from the authenticator app")
     raise DomainError(AuthReason.BAD_CREDENTIALS, "wrong login or password")
 
 
 def login_admin(
-    uow: UnitOfWork, *, login: str, password: str, address: str, now: datetime, ttl: timedelta
+    uow: UnitOfWork,
+    *,
+    login: str,
+    password: str,
+    address: str,
+    now: datetime,
+    ttl: timedelta,
+    totp: str | None = None,
 ) -> str:
     """Password sign-in in one call (staff pages, tools; the API runs the hash in AppContext.hash_pool)."""
     candidate = admin_login_gate(uow, login=login, address=address, now=now)
     ok = verify_password(candidate.password_hash, password)
-    return admin_login_finish(uow, candidate, login=login, address=address, password_ok=ok, now=now, ttl=ttl)
+    return admin_login_finish(
+        uow, candidate, login=login, address=address, password_ok=ok, now=now, ttl=ttl, totp=totp
+    )
 
 
 def _otp_wait(session: Session, rules: tuple[tuple[Rule, tuple[str, ...]], ...], now: datetime) -> int:
@@ -272,21 +302,29 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
         return None
     if row.kind == "admin":
         admin = session.get(Admin, row.subject_id)
-        if admin is None:
+        if admin is None or not admin.active:
             return None
-        return admin_principal(session, admin)
+        return admin_principal(session, admin, now)
     if row.kind == "parent":
         return parent_principal(session, row.subject_id)
     return None
 
 
-def admin_principal(session: Session, admin: Admin) -> Principal:
+def admin_principal(session: Session, admin: Admin, now: datetime | None = None) -> Principal:
     schools = set(session.scalars(select(AdminSchool.school_id).where(AdminSchool.admin_id == admin.id)))
     role = Role(admin.role)
     if role is Role.DISTRICT_ADMIN and admin.district:
         schools.update(session.scalars(select(School.id).where(School.district == admin.district)))
+    if role is Role.SUPPLIER and admin.supplier_id is not None:
+        day = local_date(now or SystemClock().now())
+        schools.update(schools_of_supplier(session, admin.supplier_id, day))
     return Principal(
-        kind="admin", id=admin.id, role=role, district=admin.district, school_ids=frozenset(schools)
+        kind="admin",
+        id=admin.id,
+        role=role,
+        district=admin.district,
+        school_ids=frozenset(schools),
+        supplier_id=admin.supplier_id,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -18,7 +19,12 @@ class Admin(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     district: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    # Password guessing: after MAX_FAILED_LOGINS wrong passwords the login is locked for a while.
+    # Migration 0007: a deactivated account signs in no more and its sessions end; a supplier's account
+    # names its supplier (its schools are the supplier's linked ones); optional TOTP second factor.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AdminSchool(Base):

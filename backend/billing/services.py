@@ -22,6 +22,7 @@ from backend.calendar.services import load_tariffs as calendar_tariffs
 from backend.clock import local_date
 from backend.errors import DomainError, not_found
 from backend.ingest import queries as meals
+from backend.roster.suppliers import supplier_for_month
 from backend.roster.tables import Pupil, School, Supplier
 from backend.unit_of_work import UnitOfWork
 
@@ -102,9 +103,10 @@ def _school(session: Session, school_id: int) -> School:
     return school
 
 
-def _parties(session: Session, school: School) -> tuple[Party, Party] | None:
-    """The act's customer and contractor; None when the school has no supplier (then no act)."""
-    supplier = session.get(Supplier, school.supplier_id) if school.supplier_id is not None else None
+def _parties(session: Session, school: School, month: date) -> tuple[Party, Party] | None:
+    """The act's customer and the month's contractor; None when no supplier serves the school then."""
+    supplier_id = supplier_for_month(session, school.id, month)
+    supplier = session.get(Supplier, supplier_id) if supplier_id is not None else None
     if supplier is None:
         return None
     return Party(school.id, school.bin, school.name), Party(supplier.id, supplier.bin, supplier.name)
@@ -159,7 +161,7 @@ def compute_acts(session: Session, school_ids: Collection[int], month: date) -> 
     tariffs = load_tariffs(session)
     out = {}
     for school in session.scalars(select(School).where(School.id.in_(school_ids))):
-        parties = _parties(session, school)
+        parties = _parties(session, school, month)
         if parties is not None:
             out[school.id] = build_act(*parties, month, counts.get(school.id, ()), tariffs)
     return out
@@ -273,8 +275,8 @@ def produce_acts(
 
 
 def produce_act(session: Session, school_id: int, month: date, now: datetime) -> ActView:
-    school = _school(session, school_id)
-    if school.supplier_id is None:
+    _school(session, school_id)
+    if supplier_for_month(session, school_id, month) is None:
         raise DomainError(BillingApiReason.NO_SUPPLIER, f"school {school_id} has no supplier on record")
     return produce_acts(session, [school_id], month, now)[school_id]
 

@@ -25,7 +25,9 @@ DistrictAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))
 
 
 class ReturnBody(BaseModel):
-    comment: str = Field(max_length=2000)
+    comment: str = Field(
+        max_length=500
+    )  # the list keeps it while it is open (eligibility_lists.return_comment)
 
 
 class SettingsBody(BaseModel):

@@ -39,6 +39,7 @@ class ListOut(BaseModel):
     school_id: int
     month: str
     status: str
+    return_comment: str | None = None
 
 
 class EntryOut(BaseModel):
@@ -65,7 +66,13 @@ class PupilOut(BaseModel):
 
 
 def _list_out(x: EligibilityList) -> ListOut:
-    return ListOut(id=x.id, school_id=x.school_id, month=f"{x.month:%Y-%m}", status=x.status)
+    return ListOut(
+        id=x.id,
+        school_id=x.school_id,
+        month=f"{x.month:%Y-%m}",
+        status=x.status,
+        return_comment=x.return_comment,
+    )
 
 
 @router.get("/schools/{school_id}/pupils")
@@ -109,6 +116,22 @@ def remove_entry(list_id: IdPath, pupil_id: IdPath, principal: Pedagogue, uow: U
 @router.post("/eligibility-lists/{list_id}/approve")
 def approve(list_id: IdPath, principal: Head, ctx: CtxDep, uow: UowDep) -> ListOut:
     return _list_out(services.approve(uow, principal, list_id, ctx.clock.now()))
+
+
+@router.post("/eligibility-lists/{list_id}/copy-previous")
+def copy_previous(list_id: int, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
+    return {"added": services.copy_previous(uow, principal, list_id)}
+
+
+class ClassIn(BaseModel):
+    class_name: str = Field(min_length=1, max_length=20)
+    # a code of `GET /api/admin/v1/eligibility-categories` (CATEGORY_UNKNOWN otherwise)
+    category: str | None = Field(default=None, max_length=30)
+
+
+@router.post("/eligibility-lists/{list_id}/classes")
+def add_class(list_id: int, body: ClassIn, principal: Pedagogue, uow: UowDep) -> dict[str, int]:
+    return {"added": services.add_class(uow, principal, list_id, body.class_name, body.category)}
 
 
 @router.get("/eligibility-lists/{list_id}")

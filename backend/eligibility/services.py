@@ -103,8 +103,71 @@ def approve(uow: UnitOfWork, principal: Principal, list_id: int, now: datetime) 
     ):
         raise DomainError(ListReason.EMPTY_LIST, "an empty list cannot be approved")
     lst.status, lst.approved_by, lst.approved_at = target, principal.id, now
+    lst.return_comment = None
     uow.commit()
     return lst
+
+
+def copy_previous(uow: UnitOfWork, principal: Principal, list_id: int) -> int:
+    """Starts a draft from the school's previous month's list: its pupils still at the school, with
+    their categories. Returns how many were added (those already on the list are kept as they are)."""
+    session = uow.session
+    lst = get_list(session, principal, list_id, lock=True)
+    require_draft(ListStatus(lst.status))
+    previous = session.scalar(
+        select(EligibilityList.id)
+        .where(EligibilityList.school_id == lst.school_id, EligibilityList.month < lst.month)
+        .order_by(EligibilityList.month.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return 0
+    present = set(
+        session.scalars(select(EligibilityEntry.pupil_id).where(EligibilityEntry.list_id == lst.id))
+    )
+    rows = session.execute(
+        select(EligibilityEntry.pupil_id, EligibilityEntry.category, Pupil.grade)
+        .join(Pupil, Pupil.id == EligibilityEntry.pupil_id)
+        .where(EligibilityEntry.list_id == previous, Pupil.school_id == lst.school_id)
+    ).all()
+    added = 0
+    for pupil_id, category, grade in rows:
+        if pupil_id in present:
+            continue
+        cat = None if unconditional(grade) else category
+        if cat is None and not unconditional(grade):
+            continue  # moved up into grade 5 without a category: the pedagogue adds them with one
+        session.add(EligibilityEntry(list_id=lst.id, pupil_id=pupil_id, category=cat))
+        added += 1
+    uow.commit()
+    return added
+
+
+def add_class(
+    uow: UnitOfWork, principal: Principal, list_id: int, class_name: str, category: str | None
+) -> int:
+    """Adds every pupil of one class (those not on the list yet); grades 5–11 take `category`."""
+    session = uow.session
+    lst = get_list(session, principal, list_id, lock=True)
+    require_draft(ListStatus(lst.status))
+    if category is not None:
+        require_category(session, category)
+    present = set(
+        session.scalars(select(EligibilityEntry.pupil_id).where(EligibilityEntry.list_id == lst.id))
+    )
+    pupils = session.execute(
+        select(Pupil.id, Pupil.grade).where(Pupil.school_id == lst.school_id, Pupil.class_name == class_name)
+    ).all()
+    added = 0
+    for pupil_id, grade in pupils:
+        if pupil_id in present:
+            continue
+        cat = None if unconditional(grade) else category
+        check_entry(grade, cat)
+        session.add(EligibilityEntry(list_id=lst.id, pupil_id=pupil_id, category=cat))
+        added += 1
+    uow.commit()
+    return added
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +234,7 @@ def return_list(
         ListReturnRow(list_id=lst.id, from_status=status, comment=comment.strip(), by=principal.id, at=now)
     )
     lst.status, lst.approved_by, lst.approved_at = ListStatus.DRAFT, None, None
+    lst.return_comment = comment.strip()  # shown to the pedagogue until the list is approved again
     uow.commit()
     return lst
 

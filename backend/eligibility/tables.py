@@ -25,6 +25,8 @@ class EligibilityList(Base):
     approved_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The head's comment when returning the list to the pedagogue (migration 0007).
+    return_comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class EligibilityEntry(Base):

@@ -14,6 +14,7 @@ from backend.delivery.services import enqueue
 from backend.errors import DomainError, not_found
 from backend.ingest import queries as ingest_queries
 from backend.ingest.model import MealStatus
+from backend.roster.suppliers import supplier_on
 from backend.roster.tables import Pupil, School
 from backend.unit_of_work import UnitOfWork
 
@@ -42,13 +43,12 @@ def rate_meal(
         raise DomainError(FeedbackReason.NOT_SERVED, "this meal was struck off by the school")
     if session.scalar(select(RatingRow.id).where(RatingRow.event_id == event_id)) is not None:
         raise DomainError(FeedbackReason.ALREADY_RATED, "this meal has a rating already")
-    school = session.get(School, meal.school_id)
     row = RatingRow(
         event_id=event_id,
         parent_id=parent.parent_id,
         pupil_id=meal.pupil_id,
         school_id=meal.school_id,
-        supplier_id=school.supplier_id if school else None,
+        supplier_id=supplier_on(session, meal.school_id, meal.local_date),
         stars=stars,
         text=text,
         created_at=now,

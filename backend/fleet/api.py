@@ -31,6 +31,10 @@ router = APIRouter()
 
 TerminalDep = Annotated[TerminalIdentity, Depends(require_terminal)]
 FleetAdmin = Annotated[Principal, Depends(require_admin(Role.TECHNICIAN, Role.DISTRICT_ADMIN))]
+# Enrolment codes: the technician and the district, and the school's head for a terminal of the school.
+CodeIssuer = Annotated[
+    Principal, Depends(require_admin(Role.TECHNICIAN, Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))
+]
 AnyFleetViewer = Annotated[
     Principal, Depends(require_admin(Role.TECHNICIAN, Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))
 ]
@@ -175,7 +179,7 @@ def _code_answer(code: services.IssuedCode, ctx: CtxDep) -> dict[str, Any]:
 
 
 @admin.post("/terminals/enrolment-codes", status_code=201, responses=errors(404))
-def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: FleetAdmin) -> dict[str, Any]:
+def create_code(body: CodeBody, ctx: CtxDep, uow: UowDep, who: CodeIssuer) -> dict[str, Any]:
     ensure_school(who, body.school_id)
     code = services.create_enrolment_code(
         uow, school_id=body.school_id, canteen_id=body.canteen_id, admin_id=who.id, now=ctx.clock.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ from .model import (
 )
 
 CHUNK = 2000
+PROGRESS_EVERY = 1000
 # A district's pupils are tens of thousands; a file past this is a mistake or an attack.
 MAX_ROWS = 200_000
 
@@ -70,9 +72,11 @@ def run_import(
     settings: Settings,
     now: datetime,
     scope: Principal | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """`scope`: the importing admin; rows for schools outside their district are rejected OUT_OF_SCOPE.
-    None (system imports, benchmarks) accepts every school."""
+    None (system imports, benchmarks) accepts every school. `progress(checked, total)` hears how many
+    rows were checked, every PROGRESS_EVERY rows, before anything is written."""
     session = uow.session
     rows: list[Row] = []
     rejected: list[Rejection] = []
@@ -84,7 +88,9 @@ def run_import(
         raise DomainError(ImportReason.MALFORMED, detail) from None
     if len(records) > MAX_ROWS:
         raise DomainError(ImportReason.TOO_MANY_ROWS, f"at most {MAX_ROWS} records a file; split it")
-    for number, rec in records:
+    for done, (number, rec) in enumerate(records, 1):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(records))
         result = validate(kind, number, rec)
         if isinstance(result, Rejection):
             rejected.append(result)
@@ -97,6 +103,8 @@ def run_import(
             continue
         seen.add(key)
         rows.append(result)
+    if progress is not None:
+        progress(len(records), len(records))
 
     run = ImportRun(at=now, actor=actor, kind=kind, source=filename[:200], accepted=0, rejected=0)
     session.add(run)

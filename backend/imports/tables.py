@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -29,3 +29,23 @@ class ImportRejection(Base):
     row_number: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str] = mapped_column(String(300))
+
+
+class ImportJob(Base):
+    """An uploaded file waiting for, or going through, its import in the background (migration 0007):
+    the page shows `done` of `total` rows and can be left and opened again; `run_id` when finished."""
+
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    admin_id: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # dropped once imported
+    status: Mapped[str] = mapped_column(String(10))  # queued | running | done | failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -233,3 +233,29 @@ def day_counts(
     for school_id, plan_no, slot_no, status, n in session.execute(stmt):
         out[school_id].append((plan_no, slot_no, status, n))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ServedMeal:
+    served_at: datetime
+    slot: int | None
+    pupil_id: int | None
+    terminal_id: int
+    status: str
+
+
+def served_on(session: Session, school_id: int, day: date, *, limit: int = 5000) -> list[ServedMeal]:
+    """The school's meals of one local day, by slot and time (the canteen's served list)."""
+    stmt = (
+        select(
+            MealEventRow.served_at,
+            MealEventRow.slot,
+            MealEventRow.pupil_id,
+            MealEventRow.terminal_id,
+            MealEventRow.status,
+        )
+        .where(MealEventRow.school_id == school_id, MealEventRow.local_date == day)
+        .order_by(MealEventRow.slot, MealEventRow.served_at)
+        .limit(limit)
+    )
+    return [ServedMeal(*row) for row in session.execute(stmt)]

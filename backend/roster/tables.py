@@ -6,7 +6,9 @@ supplier and school set-up) change them; a district's own settings for the schoo
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from datetime import date
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -17,6 +19,23 @@ class Supplier(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bin: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(300))
+    # Bank details the act of completed work is paid to (migration 0007).
+    iban: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    bank_bik: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    bank_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)  # who set it up
+
+
+class SupplierLink(Base):
+    """A supplier serves a school from `valid_from` to `valid_to` (inclusive; None: open-ended). Links
+    of one school never overlap (migration 0007)."""
+
+    __tablename__ = "supplier_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class School(Base):
@@ -26,6 +45,7 @@ class School(Base):
     name: Mapped[str] = mapped_column(String(300))
     region: Mapped[str] = mapped_column(String(100))
     district: Mapped[str] = mapped_column(String(100), index=True)
+    # The supplier before dated links existed; a link covering a day wins (roster.suppliers.supplier_on).
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from backend.auth.model import Principal
 from backend.auth.services import parent_language, principal_for_token
+from backend.clock import KZ_TZ
 from backend.context import AppContext
 from backend.deps import CtxDep, UowDep, get_ctx
 from backend.errors import DomainError
@@ -112,6 +114,11 @@ def error_context(request: Request) -> PageContext:
     return _page_context(request, get_ctx(request), None, None, None, None)
 
 
+def local_time(moment: datetime | None) -> str:
+    """An instant as the school's wall clock shows it (staff pages)."""
+    return moment.astimezone(KZ_TZ).strftime("%Y-%m-%d %H:%M") if moment is not None else "—"
+
+
 @cache
 def environment(lang: str) -> Environment:
     env = Environment(
@@ -122,6 +129,7 @@ def environment(lang: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["local_time"] = local_time
     env.globals.update(
         asset=asset_url,
         languages=i18n.LANGUAGES,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ from backend.auth.model import Role
 from backend.clock import KZ_TZ
 from backend.eligibility.model import Category
 from backend.roster.iin import make_iin
-from backend.roster.tables import Parent, Pupil, School, Supplier
+from backend.roster.tables import Parent, Pupil, School, Supplier, SupplierLink
 from backend.unit_of_work import UnitOfWork
 
 from .conftest import Device
@@ -45,6 +45,7 @@ LUNCH = datetime(2026, 9, 14, 12, 0, tzinfo=KZ_TZ)
 # the right kind (route → why): the foreign sweep skips them, the anonymous one does not. None today;
 # login and the SMS webhook live outside PREFIXES.
 GLOBAL: dict[str, str] = {
+    "POST /api/admin/v1/suppliers": "any district admin sets up a supplier of its own; it names no school",
     "GET /api/admin/v1/eligibility-categories": "the categories any list may use: the same for everyone",
 }
 
@@ -85,6 +86,9 @@ CALLS: dict[str, Call] = {
     f"POST {A}/eligibility-lists/{{list_id}}/approve": Call(),
     f"POST {A}/eligibility-lists/{{list_id}}/check": Call(),
     f"GET {A}/eligibility-lists/{{list_id}}": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/return": Call(body={"comment": "sweep"}),
+    f"POST {A}/eligibility-lists/{{list_id}}/copy-previous": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/classes": Call(body={"class_name": "5А"}),
     # an upload is district-wide: rows for schools outside the caller's district are rejected one by one
     f"POST {A}/imports/{{kind}}": Call(
         files={"file": ("pupils.csv", PUPILS_CSV, "text/csv")},
@@ -111,6 +115,31 @@ CALLS: dict[str, Call] = {
     f"POST {A}/vouchers/{{voucher_id}}/revoke": Call(body={"reason": "sweep"}),
     f"POST {A}/vouchers/{{voucher_id}}/plan": Call(body={"plan": 2, "reason": "sweep"}),
     f"GET {A}/sms/outbox": Call(filtered=ALL_FOREIGN),
+    # staff accounts and suppliers
+    f"GET {A}/accounts": Call(filtered=ALL_FOREIGN),
+    f"POST {A}/accounts": Call(
+        body={"login": "sweep.new", "role": "school_head", "school_ids": ["{school_id}"]}
+    ),
+    f"POST {A}/accounts/{{admin_id}}/deactivate": Call(),
+    f"POST {A}/accounts/{{admin_id}}/activate": Call(),
+    f"POST {A}/accounts/{{admin_id}}/reset": Call(),
+    f"GET {A}/suppliers": Call(filtered=ALL_FOREIGN),
+    f"POST {A}/suppliers": Call(
+        body={"bin": "990000000002", "name": "New", "iban": "KZ000000000000000000", "bank_bik": "KCJBKZKX"}
+    ),
+    f"PUT {A}/suppliers/{{supplier_id}}": Call(
+        body={
+            "bin": "990000000001",
+            "name": "Renamed",
+            "iban": "KZ000000000000000000",
+            "bank_bik": "KCJBKZKX",
+        }
+    ),
+    f"GET {A}/supplier-links": Call(filtered=ALL_FOREIGN),
+    f"POST {A}/suppliers/{{supplier_id}}/links": Call(
+        body={"school_id": "{school_id}", "valid_from": "2027-01-01"}
+    ),
+    f"POST {A}/supplier-links/{{link_id}}/end": Call(body={"last_day": "2027-06-30"}),
     # fleet and cards
     f"POST {A}/terminals/enrolment-codes": Call(body={"school_id": "{school_id}"}),
     f"POST {A}/terminals/{{terminal_id}}/retire": Call(),
@@ -157,7 +186,6 @@ CALLS: dict[str, Call] = {
     f"POST {A}/billing/acts/{{school_id}}/sign-off": Call(body={"month": MONTH, "version": 1}),
     f"GET {A}/billing/reconciliation/{{school_id}}": Call(query={"month": MONTH}),
     # school year
-    f"POST {A}/eligibility-lists/{{list_id}}/return": Call(body={"comment": "sweep"}),
     f"GET {A}/eligibility-lists/{{list_id}}/returns": Call(),
     f"GET {A}/eligibility-categories": Call(),
     f"PUT {A}/districts/{{district}}/settings": Call(body={"school_activates_unlinked": True}),
@@ -278,7 +306,10 @@ def world(
                 row.name = "Sweep School Alpha"
                 school_bin = row.bin
         supplier_id = supplier.id
+        a_link = SupplierLink(supplier_id=supplier.id, school_id=school_a, valid_from=date(2026, 9, 1))
+        uow.session.add(a_link)
         uow.commit()
+        link_id = a_link.id
     for sid in (school_a, school_b):
         with_lunch_slot(sid)
     pupil_a = make_pupil(school_a, full_name="Алтынбек Сweepалиев", class_name="5А")
@@ -295,7 +326,7 @@ def world(
     make_voucher(pupil_a2, school_a)
 
     district_a = admin_token(Role.DISTRICT_ADMIN, (), "Almaly")[1]
-    head_a = admin_token(Role.SCHOOL_HEAD, (school_a,))[1]
+    head_a_id, head_a = admin_token(Role.SCHOOL_HEAD, (school_a,))
     pedagogue_a = admin_token(Role.SOCIAL_PEDAGOGUE, (school_a,))[1]
     technician_a = admin_token(Role.TECHNICIAN, (school_a,))[1]
     parent_a_h = parent_token(parent_a)
@@ -366,6 +397,8 @@ def world(
         "district": "Almaly",
         "kind": "pupils",
         "school_bin": school_bin,
+        "admin_id": str(head_a_id),
+        "link_id": str(link_id),
     }
     foreign = {
         "district_b": admin_token(Role.DISTRICT_ADMIN, (), "Medeu")[1],

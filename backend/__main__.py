@@ -1,0 +1,95 @@
+"""The back end's command line: `python -m backend migrate | create-admin | serve`.
+
+A new server: migrate the database, create the first district admin, start. `serve` refuses to start on
+a database that is not migrated, with one line saying so. Settings come from the SM_* environment."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from .auth.accounts import first_admin
+from .config import Settings
+from .db import SchemaNotCurrent, check_schema, init_schema, make_engine, make_session_factory
+from .errors import DomainError
+from .unit_of_work import UnitOfWork
+
+
+def _migrate(settings: Settings) -> int:
+    init_schema(settings.database_url)
+    print(f"migrated {settings.database_url.split('@')[-1]} to the latest revision")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    env = os.environ.get("SM_ADMIN_PASSWORD")
+    if env:
+        return env
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("the passwords differ")
+    return first
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)  # before asking for a password that could not be stored
+        password = _password(args)
+        if len(password) < 12:
+            print("error: the password needs at least 12 characters", file=sys.stderr)
+            return 2
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            admin = first_admin(uow, login=args.login, password=password, district=args.district)
+    except (SchemaNotCurrent, DomainError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"district admin {admin.login} of {args.district} created; sign in at /staff")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+    except SchemaNotCurrent as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    import uvicorn
+
+    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database (SM_DATABASE_URL) to the latest schema")
+    create = sub.add_parser("create-admin", help="create a district admin (the first one on a new server)")
+    create.add_argument("--login", required=True)
+    create.add_argument("--district", required=True, help="the district's name as the schools file has it")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    serve = sub.add_parser("serve", help="start the server (refuses an unmigrated database)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "create-admin":
+        return _create_admin(settings, args)
+    return _serve(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Words the console takes from Python: role names, list and act states, reasons. Marked with N_ so the
+catalog extraction finds them; the templates translate them with _()."""
+
+from __future__ import annotations
+
+from ..texts import N_
+
+ROLES: dict[str, str] = {
+    "district_admin": N_("District admin"),
+    "school_head": N_("School head"),
+    "social_pedagogue": N_("Social pedagogue"),
+    "technician": N_("Technician"),
+    "canteen_staff": N_("Canteen staff"),
+    "supplier": N_("Supplier"),
+}
+
+LIST_STATES: dict[str, str] = {
+    "draft": N_("Being formed"),
+    "approved": N_("Approved by the head"),
+    "checked": N_("Cross-checked"),
+}
+
+RESULTS: dict[str, str] = {
+    "confirmed": N_("Confirmed"),
+    "returned": N_("Returned"),
+}
+
+FOLLOWUPS: dict[str, str] = {
+    "NO_PHONE": N_("No phone on record"),
+    "UNLINKED": N_("No linked parent"),
+}
+
+ACT_STATES: dict[str, str] = {
+    "draft": N_("Month not over"),
+    "available": N_("Ready for signing"),
+    "overdue": N_("Overdue"),
+    "signed": N_("Signed"),
+}
+
+JOB_STATES: dict[str, str] = {
+    "queued": N_("Waiting to start"),
+    "running": N_("Importing"),
+    "done": N_("Finished"),
+    "failed": N_("Failed"),
+}
+
+IMPORT_KINDS: dict[str, str] = {
+    "schools": N_("Schools"),
+    "pupils": N_("Pupils"),
+    "parents": N_("Parents"),
+    "links": N_("Pupils' parents"),
+}
+
+CATEGORIES: dict[str, str] = {
+    "targeted_social_assistance": N_("Targeted social assistance"),
+    "below_subsistence_minimum": N_("Income below the subsistence minimum"),
+    "orphan_or_no_parental_care": N_("Orphan or without parental care"),
+}
+
+RETURN_REASONS: dict[str, str] = {
+    "NOT_IN_REGISTER": N_("Not in the state register"),
+    "CATEGORY_EXPIRED": N_("The category has expired"),
+    "CATEGORY_MISMATCH": N_("The register holds another category"),
+}
+
+FLAGS: dict[str, str] = {
+    "DOUBLE_MEAL": N_("A second meal in the same slot"),
+    "AFTER_REVOCATION": N_("Served after the voucher was revoked or suspended"),
+    "VOUCHER_INACTIVE": N_("The voucher was not active"),
+    "CLOCK_OFF": N_("The terminal's clock could not be trusted"),
+    "NON_SCHOOL_DAY": N_("Not a school day"),
+    "OUTSIDE_SLOT": N_("Outside the meal times"),
+    "OVER_DAILY_CAPACITY": N_("More meals than active vouchers"),
+    "UNKNOWN_VOUCHER": N_("Unknown voucher"),
+    "WRONG_SCHOOL": N_("A voucher of another school"),
+}
+
+MEAL_STATES: dict[str, str] = {
+    "ok": N_("Served"),
+    "flagged": N_("Held for a decision"),
+    "accepted_by_admin": N_("Accepted"),
+    "rejected_by_admin": N_("Struck off"),
+}
