@@ -11,7 +11,7 @@ meal's school (filled from the meals), so the notice worker looks meals up by th
 SQLite keeps its tables otherwise unchanged.
 
 Revision ID: 0010_partitions
-Revises: 0006_school_year
+Revises: 0007_console
 Create Date: 2026-12-02
 """
 
@@ -26,7 +26,7 @@ from backend.clock import KZ_TZ
 from backend.ingest.partitions import MONTHS_AHEAD, SCHEMA, TABLES, add_months, create_partition_sql
 
 revision = "0010_partitions"
-down_revision = "0006_school_year"  # re-linked after main's 0005_security (it follows 0008_scale)
+down_revision = "0007_console"
 branch_labels = None
 depends_on = None
 
