@@ -32,6 +32,14 @@ sysdeps:
 	  else echo "warning: /usr/bin/chromium missing (apt-get install chromium); browser tests cannot run"; fi; \
 	fi
 
+	@# PgBouncer for the scale tests' pooler (tests/scale starts its own, with its own PostgreSQL servers).
+	@if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q -o DPkg::Lock::Timeout=600 pgbouncer >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q -o DPkg::Lock::Timeout=600 pgbouncer >/dev/null)) \
+	      && echo "installed pgbouncer"; \
+	  else echo "warning: pgbouncer missing (apt-get install pgbouncer); the scale tests cannot run"; fi; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/python -m demo
 

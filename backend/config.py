@@ -21,6 +21,17 @@ class Settings:
     # themselves (tests, the demo, the OpenAPI writer) are development unless they say otherwise.
     env: str = "development"
     database_url: str = "sqlite:///var/backend.db"
+    # PostgreSQL connection pool per process (backend/db.py). Connections above the pool size are closed
+    # when returned, so a pool smaller than the requests in flight reconnects under load.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # A round trip before every checkout; off behind PgBouncer, which checks its server connections itself.
+    db_pre_ping: bool = True
+    # Server-side prepared statements; off behind PgBouncer in transaction pooling (SM_DB_PREPARED=0).
+    db_prepared_statements: bool = True
+    # A streaming replica for reports and parents' histories, used while at most this many seconds behind.
+    replica_url: str | None = None
+    replica_max_lag_seconds: float = 5.0
     key_dir: Path = Path("var/keys")
     # Reply codes of the consent SMS; the order's 3#1/3#2 by default, the memo's 2*1/2*5 configurable.
     reply_agree: str = "3#1"
@@ -61,6 +72,12 @@ class Settings:
         return cls(
             env=e.get("SM_ENV", "production").strip().lower(),
             database_url=e.get("SM_DATABASE_URL", d.database_url),
+            db_pool_size=int(e.get("SM_DB_POOL_SIZE", d.db_pool_size)),
+            db_max_overflow=int(e.get("SM_DB_MAX_OVERFLOW", d.db_max_overflow)),
+            db_pre_ping=_flag(e.get("SM_DB_PRE_PING"), d.db_pre_ping),
+            db_prepared_statements=_flag(e.get("SM_DB_PREPARED"), d.db_prepared_statements),
+            replica_url=e.get("SM_REPLICA_URL") or None,
+            replica_max_lag_seconds=float(e.get("SM_REPLICA_MAX_LAG_SECONDS", d.replica_max_lag_seconds)),
             key_dir=Path(e.get("SM_KEY_DIR", str(d.key_dir))),
             reply_agree=e.get("SM_REPLY_AGREE", d.reply_agree),
             reply_decline=e.get("SM_REPLY_DECLINE", d.reply_decline),
@@ -85,6 +102,10 @@ class Settings:
             web=WebSettings.from_env(e),
             extra={k: v for k, v in e.items() if k.startswith("SM_X_")},
         )
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    return default if value is None else value.strip().lower() not in {"0", "false", "no", "off"}
 
 
 def _secret(e: dict[str, str], name: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from .adapters.sms_gateways import HttpSmsGateway, OutboxGateway, SmsGateway
 from .adapters.state_registry import FileRegistry, InMemoryRegistry, StateRegistry
 from .clock import Clock, SystemClock
 from .config import Settings
-from .db import make_engine, make_session_factory
+from .db import ReadSessions, engine_options, make_engine, make_session_factory
 from .hash_pool import HashPool
 from .keys import KeyStore
 
@@ -30,6 +31,12 @@ class AppContext:
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
     egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in
     hash_pool: HashPool = field(default_factory=HashPool)  # argon2 away from the request threads
+    # reads that may lag a little (reports, parents' histories): backend.db.ReadSessions; None: primary
+    read_session_factory: Callable[[], Session] | None = None
+
+    def reader(self) -> Session:
+        """A session for a read that tolerates the replica's bounded lag."""
+        return (self.read_session_factory or self.session_factory)()
 
 
 def default_sms(settings: Settings) -> SmsGateway:
@@ -54,11 +61,18 @@ def build_context(
 ) -> AppContext:
     """The adapters the settings name, or the ones a test or the demo hands in."""
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **engine_options(settings, settings.database_url))
+    primary = make_session_factory(engine)
+    replica = None
+    if settings.replica_url:
+        replica = make_session_factory(
+            make_engine(settings.replica_url, **engine_options(settings, settings.replica_url))
+        )
     return AppContext(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=primary,
+        read_session_factory=ReadSessions(primary, replica, max_lag=settings.replica_max_lag_seconds),
         clock=clock,
         keys=KeyStore(settings.key_dir, clock),
         sms=sms or default_sms(settings),

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def is_sqlite(url: str) -> bool:
@@ -35,11 +44,85 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def engine_options(settings: Settings, url: str) -> dict[str, Any]:
+    """The pool settings of `settings` for a PostgreSQL URL (SQLite keeps its defaults)."""
+    if is_sqlite(url):
+        return {}
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": settings.db_pre_ping,
+    }
+    if not settings.db_prepared_statements:
+        # Behind PgBouncer in transaction pooling a statement psycopg prepared on one server connection
+        # is unknown on the next one: never prepare (psycopg prepares a query after its 5th execution).
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# How far behind the primary a replica is, seconds: 0 when it has replayed all it received (an idle
+# primary sends nothing, and a replay timestamp would then look old), NULL when it is not streaming, 0
+# once promoted. A replica that lost its primary still has received == replayed: hence the receiver check.
+REPLICA_LAG_SQL = text(
+    """
+    SELECT CASE
+      WHEN NOT pg_is_in_recovery() THEN 0
+      WHEN NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') THEN NULL
+      WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+      ELSE EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())
+    END
+    """
+)
+
+
+class ReadSessions:
+    """Sessions for reads that may lag the primary by at most `max_lag` seconds: on the replica while
+    it is that fresh, else on the primary. The replica's lag is measured at most every `check_every`
+    seconds, so the bound on what a reader sees is max_lag + check_every."""
+
+    def __init__(
+        self,
+        primary: sessionmaker[Session],
+        replica: sessionmaker[Session] | None,
+        *,
+        max_lag: float,
+        check_every: float = 1.0,
+    ) -> None:
+        self._primary, self._replica = primary, replica
+        self._max_lag, self._check_every = max_lag, check_every
+        self._lock = threading.Lock()
+        self._checked_at = -float("inf")
+        self._fresh = False
+
+    def replica_fresh(self) -> bool:
+        if self._replica is None:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked_at < self._check_every:
+                return self._fresh
+            self._checked_at = now
+        try:
+            with self._replica() as session:
+                lag = session.scalar(REPLICA_LAG_SQL)
+        except DBAPIError:
+            log.warning("replica unreachable; reading from the primary", exc_info=True)
+            lag = None
+        fresh = lag is not None and float(lag) <= self._max_lag
+        with self._lock:
+            self._fresh = fresh
+        return fresh
+
+    def __call__(self) -> Session:
+        return (self._replica if self.replica_fresh() and self._replica else self._primary)()
 
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -12,6 +12,7 @@ from backend.config import Settings
 from backend.consent.services import make_handlers as consent_handlers
 from backend.context import AppContext, build_context
 from backend.fleet.allowlist import ALLOWLIST_REFRESH, refresh_handler
+from backend.ingest.partitions import maintain as maintain_partitions
 from backend.safety import check_production
 from backend.sms.outbox import dispatch_pending
 from backend.sms.sealing import seal_key
@@ -49,6 +50,8 @@ def tick(ctx: AppContext) -> dict[str, int]:
     with UnitOfWork(ctx.session_factory) as uow:
         prune_throttles(uow.session, now)
         uow.commit()
+    with UnitOfWork(ctx.session_factory) as uow:  # months ahead, retention (docs/scale.md)
+        partitions = maintain_partitions(uow, now)
     notices = deliver_notices(ctx)
     sent = dispatch_pending(
         ctx.session_factory, ctx.sms, ctx.clock, seal_key=seal_key(ctx.settings.pseudonym_secret)
@@ -58,6 +61,9 @@ def tick(ctx: AppContext) -> dict[str, int]:
         "jobs": jobs,
         "expired": expired,
         "sms_sent": sent,
+        "partitions_created": partitions.created,
+        "partitions_detached": partitions.detached,
+        "meal_rows_deleted": partitions.deleted,
         "documents_delivered": pushed["delivered"],
         **notices,
     }

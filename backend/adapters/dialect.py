@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, select
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -30,39 +30,24 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Sequence
     return column.in_(list(values))
 
 
-def known_ids(session: Session, models: Sequence[type[Base]], ids: Sequence[bytes]) -> set[bytes]:
-    """Which of `ids` are already the primary key of a row in one of `models`' tables."""
-    if not ids:
-        return set()
-    tables = [cast(Table, m.__table__).name for m in models]
-    if not _is_pg(session):
-        found: set[bytes] = set()
-        for model in models:
-            table = cast(Table, model.__table__)
-            found |= set(session.scalars(select(table.c.id).where(table.c.id.in_(list(ids)))))
-        return found
-    sql = " UNION ALL ".join(f"SELECT id FROM {t} WHERE id = ANY(%b::bytea[])" for t in tables)  # noqa: S608
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cur:
-        cur.execute(sql, [list(ids)] * len(tables), binary=True)
-        return {bytes(r[0]) for r in cur.fetchall()}
-
-
 def insert_ignore(
-    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *, key: str
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *, key: str, any_key: bool = False
 ) -> set[Any]:
-    """Insert rows whose `key` is new; returns the keys actually inserted (a concurrent twin counts once)."""
+    """Insert rows whose `key` is new; returns the keys actually inserted (a concurrent twin counts once).
+    `any_key`: on PostgreSQL, ignore a conflict on any unique key (a partitioned table's primary key
+    holds the partition column, so `key` alone names no unique index there)."""
     if not rows:
         return set()
     table = cast(Table, model.__table__)
     if _is_pg(session):
-        return _insert_unnest(session, table, rows, key)
+        return _insert_unnest(session, table, rows, key, any_key=any_key)
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
     return set(session.scalars(stmt, list(rows)).all())
 
 
-def _insert_unnest(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str) -> set[Any]:
+def _insert_unnest(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str, *, any_key: bool
+) -> set[Any]:
     dialect = session.get_bind().dialect
     cols = list(rows[0])
     arrays, casts, selects = [], [], []
@@ -81,7 +66,7 @@ def _insert_unnest(session: Session, table: Table, rows: Sequence[dict[str, Any]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(cols)}) "  # noqa: S608 - names come from our own table metadata
         f"SELECT {', '.join(selects)} FROM unnest({', '.join(casts)}) AS u({aliases}) "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        f"ON CONFLICT {'' if any_key else f'({key}) '}DO NOTHING RETURNING {key}"
     )
     driver = session.connection().connection.driver_connection
     assert driver is not None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.api_types import IdPath
 from backend.auth import Principal, Role, ensure_school, require_admin, require_parent
-from backend.deps import CtxDep, UowDep
+from backend.deps import CtxDep, ReaderDep, UowDep
 from backend.errors import not_found
 
 from . import services
@@ -129,7 +129,8 @@ def supplier_ratings(supplier_id: IdPath, uow: UowDep, who: RatingViewer) -> dic
 
 
 @router.get("/api/parent/v1/vouchers/{voucher_id}/meals")
-def meals(voucher_id: IdPath, parent: Parent, uow: UowDep) -> list[dict[str, Any]]:
+def meals(voucher_id: IdPath, parent: Parent, reader: ReaderDep) -> list[dict[str, Any]]:
+    # may read the streaming replica within its bounded lag
     return [
         {
             "event_id": m.event_id,
@@ -144,5 +145,5 @@ def meals(voucher_id: IdPath, parent: Parent, uow: UowDep) -> list[dict[str, Any
             "notified_at": m.notified_at.isoformat() if m.notified_at else None,
             "rating": m.rating,
         }
-        for m in meal_history(uow.session, parent, voucher_id)
+        for m in meal_history(reader, parent, voucher_id)
     ]

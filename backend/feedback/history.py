@@ -33,8 +33,8 @@ class MealRecord:
 
 def meal_history(session: Session, principal: Principal, voucher_id: int) -> list[MealRecord]:
     """Newest first, for a parent of the voucher's child (anyone else: not found)."""
-    voucher_for_parent(session, principal, voucher_id)
-    meals = voucher_meals(session, voucher_id)
+    voucher = voucher_for_parent(session, principal, voucher_id)
+    meals = voucher_meals(session, voucher.school_id, voucher_id)
     ids = [m.event_id for m in meals]
     sent = notified_at(session, ids)
     rated = select(RatingRow.event_id, RatingRow.stars).where(RatingRow.event_id.in_(ids))

@@ -15,7 +15,9 @@ class RatingRow(Base):
     __tablename__ = "meal_ratings"
     __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[bytes] = mapped_column(ForeignKey("meal_events.id"), unique=True)  # once per meal
+    event_id: Mapped[bytes] = mapped_column(
+        LargeBinary(16), unique=True
+    )  # once per meal; no FK: meals are partitioned
     parent_id: Mapped[int] = mapped_column(ForeignKey("parents.id"))
     pupil_id: Mapped[int] = mapped_column(Integer)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)

@@ -70,16 +70,18 @@ def authenticate(session: Session, header: str | None, *, request_line: str, now
     return TerminalIdentity(row.id, row.school_id, row.canteen_id, VerifyKey(row.public_key), row.enrolled_at)
 
 
+def authenticate_request(session: Session, request: Request, now: int) -> TerminalIdentity:
+    """`authenticate` for this request's header and request line, in the caller's session."""
+    return authenticate(
+        session, request.headers.get(HEADER), request_line=f"{request.method} {request.url.path}", now=now
+    )
+
+
 def require_terminal(request: Request, ctx: CtxDep, uow: UowDep) -> TerminalIdentity:
     """FastAPI dependency: the authenticated, active terminal making this request, looked up in the
     request's unit of work; the read transaction ends here, so no lock or pooled connection is held
     while the route reads the terminal's upload."""
     try:
-        return authenticate(
-            uow.session,
-            request.headers.get(HEADER),
-            request_line=f"{request.method} {request.url.path}",
-            now=int(ctx.clock.now().timestamp()),
-        )
+        return authenticate_request(uow.session, request, int(ctx.clock.now().timestamp()))
     finally:
         uow.rollback()

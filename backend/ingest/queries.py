@@ -55,11 +55,11 @@ def meal(session: Session, event_id: bytes) -> Meal | None:
     return None if row is None else _meal(row)
 
 
-def voucher_meals(session: Session, voucher_id: int, *, limit: int = 200) -> list[Meal]:
-    """The meals served on a voucher, newest first."""
+def voucher_meals(session: Session, school_id: int, voucher_id: int, *, limit: int = 200) -> list[Meal]:
+    """The meals served on a voucher at its school, newest first."""
     stmt = (
         select(MealEventRow)
-        .where(MealEventRow.voucher_id == voucher_id)
+        .where(MealEventRow.school_id == school_id, MealEventRow.voucher_id == voucher_id)
         .order_by(MealEventRow.served_at.desc())
         .limit(limit)
     )
@@ -102,11 +102,14 @@ def slot_meal_ids(session: Session, school_id: int, day: date, slot: int) -> lis
     return list(session.scalars(stmt))
 
 
-def served_at(session: Session, event_ids: Collection[bytes]) -> dict[bytes, datetime]:
-    """When each of these meals was served (a meal not on record is left out), in one query."""
-    if not event_ids:
+def served_at(session: Session, meals: Collection[tuple[int, bytes]]) -> dict[bytes, datetime]:
+    """When each of these (school, event id) meals was served (a meal not on record is left out)."""
+    if not meals:
         return {}
-    stmt = select(MealEventRow.id, MealEventRow.served_at).where(MealEventRow.id.in_(sorted(set(event_ids))))
+    stmt = select(MealEventRow.id, MealEventRow.served_at).where(
+        MealEventRow.school_id.in_(sorted({school for school, _ in meals})),
+        MealEventRow.id.in_(sorted({event_id for _, event_id in meals})),
+    )
     return {event_id: at for event_id, at in session.execute(stmt)}
 
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from backend.adapters.dialect import among, insert_ignore, known_ids
+from backend.adapters.dialect import among, insert_ignore
 from backend.adapters.orm import row_values
 from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
@@ -103,6 +103,37 @@ def _lock_school(session: Session, school_id: int) -> None:
         )
 
 
+def _stored_ids(session: Session, school_id: int, events: Sequence[MealEvent]) -> set[bytes]:
+    """Which events this school already stored: by school and the batch's days as well as by id, so the
+    lookup touches only those months' partitions and the primary key's leading columns."""
+    meals = [e for e in events if e.served]
+    refusals = [e for e in events if not e.served]
+    found: set[bytes] = set()
+    if meals:
+        days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in meals})
+        found |= set(
+            session.scalars(
+                select(MealEventRow.id).where(
+                    MealEventRow.school_id == school_id,
+                    among(session, MealEventRow.local_date, days),
+                    among(session, MealEventRow.id, [e.event_id for e in meals]),
+                )
+            )
+        )
+    if refusals:
+        times = [served_at(e) for e in refusals]
+        found |= set(
+            session.scalars(
+                select(RefusalTable.id).where(
+                    RefusalTable.school_id == school_id,
+                    RefusalTable.at.between(min(times), max(times)),
+                    among(session, RefusalTable.id, [e.event_id for e in refusals]),
+                )
+            )
+        )
+    return found
+
+
 def _context(
     session: Session, terminal: TerminalIdentity, events: Sequence[MealEvent], received_at: datetime
 ) -> Context:
@@ -125,11 +156,14 @@ def _context(
     }
     taken: dict[tuple[int, date, int], frozenset[int]] = {}
     if voucher_ids:
+        voucher_schools = {v.school_id for v in vouchers.values()}
         acc: dict[tuple[int, date, int], set[int]] = defaultdict(set)
         for voucher_id, day, slot, tid in session.execute(
             select(
                 MealEventRow.voucher_id, MealEventRow.local_date, MealEventRow.slot, MealEventRow.terminal_id
             ).where(
+                # where these vouchers eat: their own schools and this terminal's
+                among(session, MealEventRow.school_id, sorted({terminal.school_id, *voucher_schools})),
                 among(session, MealEventRow.voucher_id, voucher_ids),
                 among(session, MealEventRow.local_date, days),
                 MealEventRow.status != MealStatus.REJECTED_BY_ADMIN.value,
@@ -182,12 +216,14 @@ def ingest(
 ) -> IngestResult:
     """Store a verified batch in the session's transaction; the caller commits."""
     _lock_school(session, terminal.school_id)
-    existing = known_ids(session, [MealEventRow, RefusalTable], [e.event_id for e in batch.events])
+    existing = _stored_ids(session, terminal.school_id, batch.events)
     new = [e for e in batch.events if e.event_id not in existing]
     meals, refusals = classify(new, _context(session, terminal, new, received_at))
-    stored = insert_ignore(session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id")
+    stored = insert_ignore(
+        session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id", any_key=True
+    )
     stored_refusals = insert_ignore(
-        session, RefusalTable, [row_values(r, RefusalTable) for r in refusals], key="id"
+        session, RefusalTable, [row_values(r, RefusalTable) for r in refusals], key="id", any_key=True
     )
     mine = [m for m in meals if m.id in stored]
     flagged = [m for m in mine if m.flags]

@@ -53,7 +53,7 @@ class MealFlagRow(Base):
     __tablename__ = "meal_flags"
     __table_args__ = (UniqueConstraint("event_id", "code", name="uq_meal_flags_event_code"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[bytes] = mapped_column(ForeignKey("meal_events.id", ondelete="CASCADE"))
+    event_id: Mapped[bytes] = mapped_column(LargeBinary(16))  # a meal_events id; no FK: meals are partitioned
     code: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str] = mapped_column(String(300))
     decided_by: Mapped[int | None] = mapped_column(Integer)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.adapters.locking import for_update
+from backend.adapters.locking import for_update, serialise
 from backend.clock import KZ_TZ
 from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.outbox import queue_sms
@@ -44,6 +44,7 @@ from .webpush import PushResult, PushSender, Subscription
 
 log = logging.getLogger(__name__)
 BATCH = 500
+PUSH_LEASE = timedelta(minutes=10)
 DIGEST_AT = time(19, 0)  # school-local time after which the day's digest goes out
 
 
@@ -75,6 +76,7 @@ class NoticeWords(Protocol):
 @dataclass(frozen=True, slots=True)
 class MealNoticeDue:
     event_id: bytes
+    school_id: int | None
     parent_id: int | None
     kind: str
     pupil_id: int
@@ -164,17 +166,22 @@ def guardians(session: Session, pupil_ids: Iterable[int]) -> dict[int, list[int]
 def take_meal_notices(session: Session, now: datetime, *, limit: int = BATCH) -> list[MealNoticeDue]:
     """The meal outbox's next notices (one per served meal, to the guardian chosen when it was
     written), marked as handed to the parent's channels."""
-    rows = session.execute(
+    # row-locked, and rows another worker holds are skipped: two workers never pass on the same notice
+    stmt = (
         select(NoticeRow, Pupil.display)
         .join(Pupil, Pupil.id == NoticeRow.pupil_id)
         .where(NoticeRow.sent_at.is_(None))
         .order_by(NoticeRow.id)
         .limit(limit)
-    ).all()
+    )
+    rows = session.execute(for_update(session, stmt, skip_locked=True, of=NoticeRow)).all()
     for notice, _display in rows:
         notice.attempts += 1
         notice.sent_at = now
-    return [MealNoticeDue(n.event_id, n.parent_id, n.kind, n.pupil_id, display) for n, display in rows]
+    return [
+        MealNoticeDue(n.event_id, n.school_id, n.parent_id, n.kind, n.pupil_id, display)
+        for n, display in rows
+    ]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -193,12 +200,24 @@ def push_pending(
     report = DeliveryReport()
     with UnitOfWork(session_factory) as uow:
         session = uow.session
+        # claimed under row locks another worker skips, and leased: a worker that dies mid-send leaves
+        # its notices to be pushed again after PUSH_LEASE (at-least-once), never to two workers at once
         due = session.execute(
-            select(ParentNoticeRow.id, ParentNoticeRow.parent_id)
-            .where(ParentNoticeRow.push_done_at.is_(None), ParentNoticeRow.next_push_at <= now)
-            .order_by(ParentNoticeRow.id)
-            .limit(BATCH)
+            for_update(
+                session,
+                select(ParentNoticeRow.id, ParentNoticeRow.parent_id)
+                .where(ParentNoticeRow.push_done_at.is_(None), ParentNoticeRow.next_push_at <= now)
+                .order_by(ParentNoticeRow.id)
+                .limit(BATCH),
+                skip_locked=True,
+            )
         ).all()
+        if due:
+            session.execute(
+                update(ParentNoticeRow)
+                .where(ParentNoticeRow.id.in_([d.id for d in due]))
+                .values(next_push_at=now + PUSH_LEASE)
+            )
         # Plain values, not rows: they are used after this unit of work has ended.
         subs: dict[int, list[tuple[int, Subscription, str]]] = defaultdict(list)
         parent_ids = sorted({d.parent_id for d in due})
@@ -216,6 +235,7 @@ def push_pending(
                 )
             )
         }
+        uow.commit()  # the claim
     for notice_id, parent_id in due:
         with UnitOfWork(session_factory) as uow:
             session = uow.session
@@ -287,6 +307,7 @@ def send_digests(session: Session, words: NoticeWords, now: datetime) -> int:
         return 0
     day = local.date()
     start = datetime.combine(day, time(), KZ_TZ)
+    serialise(session, "sms_digests")  # a second worker waits, then finds the digests already queued
     rows = session.execute(
         select(Parent.id, Parent.phone, Parent.language)
         .join(NotifyPreferenceRow, NotifyPreferenceRow.parent_id == Parent.id)

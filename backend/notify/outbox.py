@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.adapters.dialect import among, insert_ignore
+from backend.adapters.locking import for_update
 from backend.roster.tables import Guardianship, Parent, Pupil
 
 from .model import MealNotice, meal_text, pick_guardian
@@ -50,6 +51,7 @@ class OutboxNotifier:
             rows.append(
                 {
                     "event_id": n.event_id,
+                    "school_id": n.school_id,
                     "kind": KIND_MEAL,
                     "voucher_id": n.voucher_id,
                     "pupil_id": n.pupil_id,
@@ -64,11 +66,10 @@ class OutboxNotifier:
 
 
 def pending(session: Session, limit: int = 500) -> list[NoticeRow]:
-    return list(
-        session.scalars(
-            select(NoticeRow).where(NoticeRow.sent_at.is_(None)).order_by(NoticeRow.id).limit(limit)
-        )
-    )
+    """Unsent notices, row-locked until the caller's transaction ends; rows another sender holds are
+    skipped, so two senders never hand the same notice on."""
+    stmt = select(NoticeRow).where(NoticeRow.sent_at.is_(None)).order_by(NoticeRow.id).limit(limit)
+    return list(session.scalars(for_update(session, stmt, skip_locked=True)))
 
 
 def deliver(session: Session, send: Callable[[NoticeRow], bool], now: datetime, limit: int = 500) -> int:

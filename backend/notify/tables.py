@@ -18,6 +18,7 @@ class NoticeRow(Base):
     event_id: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)  # one notice per meal event
     kind: Mapped[str] = mapped_column(String(20))
     voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(Integer)  # where the meal was served: its key's school
     pupil_id: Mapped[int] = mapped_column(Integer)
     parent_id: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)

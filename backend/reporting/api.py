@@ -11,7 +11,7 @@ from backend.api_types import IdQuery
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.clock import local_date
-from backend.deps import CtxDep, UowDep
+from backend.deps import CtxDep, ReaderDep
 from backend.errors import DomainError
 
 from . import services
@@ -42,7 +42,7 @@ def _parse_format(text: str) -> ReportFormat:
 @router.get("/daily")
 def daily(
     ctx: CtxDep,
-    uow: UowDep,
+    reader: ReaderDep,
     principal: Reader,
     day_text: Annotated[str, Query(alias="date")],
     school_id: IdQuery = None,
@@ -57,7 +57,7 @@ def daily(
     if school_id is not None:
         ensure_school(principal, school_id)
     school_ids = [school_id] if school_id is not None else sorted(principal.school_ids)
-    report = services.daily_report(uow.session, day, school_ids, now)
+    report = services.daily_report(reader, day, school_ids, now)  # may read the replica within its lag
     filename = f"daily-{day.isoformat()}.{fmt.value}"
     return Response(
         render(report, fmt),

@@ -38,7 +38,7 @@ def collect(session: Session, now: datetime) -> int:
     trail (suspended, revoked, expired) and consent outcomes (each decision, and requests closed
     unanswered) become notices. Returns how many were added."""
     meals = delivery.take_meal_notices(session, now)
-    served = served_at(session, [m.event_id for m in meals])
+    served = served_at(session, [(m.school_id, m.event_id) for m in meals if m.school_id is not None])
     added = delivery.add_notices(
         session,
         (

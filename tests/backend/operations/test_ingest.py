@@ -73,7 +73,7 @@ def test_replay_is_idempotent_and_notifies_once(
         notice = uow.session.scalars(select(NoticeRow)).one()
         assert notice.parent_id == setup.parent_id and notice.voucher_id == setup.voucher_id
         assert notice.body == "С.А. 5А: 14.09.2026 в 12:00 получил(а) горячее питание в школе."
-        [record] = voucher_meals(uow.session, setup.voucher_id)
+        [record] = voucher_meals(uow.session, setup.school_id, setup.voucher_id)
         assert notified_at(uow.session, [record.event_id]) == {record.event_id: None}  # queued, not sent
     assert record.billable and record.slot == 1 and record.local_date.isoformat() == "2026-09-14"
 
