@@ -99,6 +99,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.SOCIAL_PEDAGOGUE: [
         ("/staff/lists", N_("Monthly lists")),
         ("/staff/followups", N_("Follow-ups")),
+        ("/staff/timesheet", N_("Timesheet")),
     ],
     Role.SUPPLIER: [("/staff/acts", N_("Acts")), ("/staff/ratings", N_("Ratings and complaints"))],
     Role.CANTEEN_STAFF: [("/staff/served", N_("Served today"))],
