@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,10 @@ from backend.context import AppContext
 from backend.unit_of_work import UnitOfWork
 from backend.web.console import billing as pages
 from backend.web_settings import WebSettings
-from tests.backend.reporting.conftest import SEPT, World, world  # noqa: F401 (the fixture)
+from tests.backend.reporting import conftest as billing_world
+from tests.backend.reporting.conftest import SEPT, World
 
+world = billing_world.world  # the billing suites' world: schools, supplier, pupils, meals
 PASSWORD = "a-long-test-password-2026"
 MONTH = "2026-09"
 
@@ -65,7 +68,9 @@ class Staff:
 
 @pytest.fixture
 def staff(
-    app: object, uow_factory: Callable[[], UnitOfWork], world: World  # noqa: F811
+    app: object,
+    uow_factory: Callable[[], UnitOfWork],
+    world: World,
 ) -> Iterator[Callable[[Role], Staff]]:
     w = world
     with uow_factory() as uow:
@@ -107,7 +112,10 @@ def _history(html: str) -> list[str]:
 
 
 def test_each_role_does_its_step_from_its_page_and_a_late_batch_is_signed_again(
-    ctx: AppContext, clock: FixedClock, world: World, staff: Callable[[Role], Staff]  # noqa: F811
+    ctx: AppContext,
+    clock: FixedClock,
+    world: World,
+    staff: Callable[[Role], Staff],
 ) -> None:
     w = world
     _meals(w)
@@ -141,7 +149,7 @@ def test_each_role_does_its_step_from_its_page_and_a_late_batch_is_signed_again(
         assert billing.act_version(uow.session, w.school, SEPT, 1, clock.now()).signed_at is not None
     html = supplier.get(act)
     assert "Sign the act as the supplier" in html and "Оқушы0" not in html  # no names for the supplier
-    assert 'action="/staff/acts/%d/sign"' % w.school not in html
+    assert f'action="/staff/acts/{w.school}/sign"' not in html
 
     # a late batch after the head signed: version 2, the page says it must be signed again
     w.meal(1, date(2026, 9, 30))
@@ -177,7 +185,7 @@ def test_each_role_does_its_step_from_its_page_and_a_late_batch_is_signed_again(
 
 def test_the_district_filters_and_pages_its_acts_and_accepts_one(
     clock: FixedClock,
-    world: World,  # noqa: F811
+    world: World,
     staff: Callable[[Role], Staff],
     make_school: Callable[..., int],
     monkeypatch: pytest.MonkeyPatch,
@@ -209,6 +217,19 @@ def test_the_district_filters_and_pages_its_acts_and_accepts_one(
     assert rows("flag=late") == [str(w.school)]  # the pedagogue submitted after the 6th
     assert rows("flag=overdue") == [str(w.other_school)]  # still waiting, past its due date
     assert rows("waiting=paid") == [] and rows("flag=nonsense") == []
+    # the dashboard's figures are the same states' counts, and link to those lists
+    html = district.get("/staff/dashboard")
+    assert re.search(r'id="acts-overdue">(\d+)<', html).group(1) == str(len(rows("flag=overdue")))  # type: ignore[union-attr]
+    assert re.search(r'id="acts-late">(\d+)<', html).group(1) == str(len(rows("flag=late")))  # type: ignore[union-attr]
+    chart = html[html.index('id="chart-acts"') :]
+    bars = dict(
+        (unescape(k), v)
+        for k, v in re.findall(r'data-label="([^"]+)" data-value="(\d+)"', chart[: chart.index("</svg>")])
+    )
+    assert bars == {
+        "Waiting for the social pedagogue to submit the timesheet": "1",
+        "Waiting for the district's acceptance": "1",
+    }
     monkeypatch.setattr(pages, "PAGE", 1)
     first, second = rows("page=1"), rows("page=2")
     assert len(first) == len(second) == 1 and {*first, *second} == {str(w.school), str(w.other_school)}
