@@ -11,6 +11,7 @@ from datetime import date, datetime
 from html import unescape
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -53,17 +54,17 @@ class Staff:
         self.c = client
 
     def get(self, path: str) -> str:
-        r = self.c.get(path)
+        r: httpx.Response = self.c.get(path)
         assert r.status_code == 200, (path, r.status_code, r.text[:500])
         return r.text
 
-    def step(self, page: str, school: int, step: str, version: int) -> TestClient:
+    def step(self, page: str, school: int, step: str, version: int) -> httpx.Response:
         csrf = _csrf(self.get(page))
-        r = self.c.post(
+        r: httpx.Response = self.c.post(
             f"/staff/acts/{school}/steps",
             data={"csrf": csrf, "month": MONTH, "version": str(version), "step": step},
         )
-        return r  # type: ignore[return-value]
+        return r
 
 
 @pytest.fixture
@@ -131,9 +132,9 @@ def test_each_role_does_its_step_from_its_page_and_a_late_batch_is_signed_again(
     # the head's page has no button before the pedagogue's step, and the head cannot do it
     assert "Sign the act" not in head.get(act)
     r = head.step(act, w.school, "submitted", 1)
-    assert r.status_code == 403 and "another role" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 403 and "another role" in r.text
     r = ped.step(sheet, w.school, "submitted", 1)
-    assert r.status_code == 303 and r.headers["location"].endswith("done=submitted")  # type: ignore[attr-defined]
+    assert r.status_code == 303 and r.headers["location"].endswith("done=submitted")
     html = ped.get(sheet + "&done=submitted")
     assert "The timesheet is submitted" in html and "Submit the timesheet" not in html
     assert _history(html) == [
@@ -159,7 +160,7 @@ def test_each_role_does_its_step_from_its_page_and_a_late_batch_is_signed_again(
     assert 'id="sign-again"' in html and "after version 1 was signed. Version 2 must be" in html
     assert "Waiting for the social pedagogue" in html
     r = supplier.step(act, w.school, "supplier_signed", 1)
-    assert r.status_code == 409 and "The act changed since you opened it" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 409 and "The act changed since you opened it" in r.text
     html = ped.get(sheet)
     assert "Submit the timesheet" in html and "Overdue" not in html  # version 2 was made on the 9th
     clock.set(datetime(2026, 10, 14, 10, 0, tzinfo=KZ_TZ))  # past version 2's due date (the 13th)
