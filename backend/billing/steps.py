@@ -211,9 +211,11 @@ def _latest_of(session: Session, school_ids: Collection[int], month: date) -> di
         .group_by(ActRow.school_id)
         .subquery()
     )
-    stmt = select(ActRow).join(
-        top, (ActRow.school_id == top.c.school_id) & (ActRow.version == top.c.version)
-    ).where(ActRow.month == month)
+    stmt = (
+        select(ActRow)
+        .join(top, (ActRow.school_id == top.c.school_id) & (ActRow.version == top.c.version))
+        .where(ActRow.month == month)
+    )
     return {row.school_id: row for row in session.scalars(stmt)}
 
 
@@ -296,9 +298,7 @@ class StepRecord:
 
 def history(session: Session, school_id: int, month: date) -> list[StepRecord]:
     """Every step of every version of one school's month, as audited (oldest version first)."""
-    stmt = select(BillingStepRow).where(
-        BillingStepRow.school_id == school_id, BillingStepRow.month == month
-    )
+    stmt = select(BillingStepRow).where(BillingStepRow.school_id == school_id, BillingStepRow.month == month)
     rows = sorted(session.scalars(stmt), key=lambda r: (r.version, ORDER.index(Step(r.step))))
     logins: dict[str, str] = {}
     out = []

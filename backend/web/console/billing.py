@@ -39,17 +39,18 @@ STEP_DOERS = (Role.SOCIAL_PEDAGOGUE, *READERS)  # each does its own step: steps.
 NAME_ROLES = frozenset((Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD, Role.SOCIAL_PEDAGOGUE))
 
 
-def _parse(text: str) -> date:
+def parse_month_field(text: str) -> date:
     try:
         return parse_month(text)
     except BillingError as exc:
         raise DomainError(exc.reason, exc.detail) from exc
 
 
-def _month(pc: PageDep) -> date:
+def month_of(pc: PageDep) -> date:
+    """`?month=`, else last month: its act is the one the steps are about."""
     text = pc.request.query_params.get("month", "")
     if text:
-        return _parse(text)
+        return parse_month_field(text)
     today = local_date(pc.ctx.clock.now())
     last = today.replace(day=1).toordinal() - 1  # last month: its act is the one to sign
     return date.fromordinal(last).replace(day=1)
@@ -85,7 +86,7 @@ def _panel(uow: UowDep, me: Principal, school_id: int, month: date, pc: PageDep)
 @router.get("/staff/acts")
 def acts(pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
-    month, now = _month(pc), pc.ctx.clock.now()
+    month, now = month_of(pc), pc.ctx.clock.now()
     query = pc.request.query_params
     waiting, flag = query.get("waiting", ""), query.get("flag", "")
     views = _priced(lambda: steps.current_acts(uow, sorted(me.school_ids), month, now))
@@ -117,7 +118,7 @@ def acts(pc: PageDep, uow: UowDep) -> Response:
 def act(school_id: int, pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
     ensure_school(me, school_id)
-    month = _month(pc)
+    month = month_of(pc)
     view = _priced(lambda: steps.current_act(uow, school_id, month, pc.ctx.clock.now()))
     ts = billing.timesheet(uow.session, school_id, month, names_shown=me.role in NAME_ROLES)
     return show(
@@ -137,7 +138,7 @@ def act(school_id: int, pc: PageDep, uow: UowDep) -> Response:
 def timesheet(pc: PageDep, uow: UowDep) -> Response:
     """The social pedagogue's month: the school's timesheet, submitted by the 5th."""
     me = staff(pc, Role.SOCIAL_PEDAGOGUE)
-    school_id, month = school_of(pc, me), _month(pc)
+    school_id, month = school_of(pc, me), month_of(pc)
     views = _priced(lambda: steps.current_acts(uow, [school_id], month, pc.ctx.clock.now()))
     schools = [
         (i, n)
@@ -165,7 +166,7 @@ def do_step(school_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response
     `steps.advance` checks the order, the role and the version, and audits the step."""
     me = staff(pc, *STEP_DOERS)
     ensure_school(me, school_id)
-    month = _parse(form.get("month", ""))
+    month = parse_month_field(form.get("month", ""))
     version, step = form.get("version", ""), form.get("step", "")
     if not version.isdigit():
         raise not_found("act version")
@@ -197,7 +198,7 @@ def _format(text: str) -> ExportFormat:
 def act_file(school_id: int, fmt: str, pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
     ensure_school(me, school_id)
-    out, month = _format(fmt), _month(pc)
+    out, month = _format(fmt), month_of(pc)
     view = _priced(lambda: steps.current_act(uow, school_id, month, pc.ctx.clock.now()))
     body = render(act_document(view.act, version=view.version), out)
     return _download(pc, body, out, f"act-{school_id}-{month:%Y-%m}-v{view.version or 0}")
@@ -207,7 +208,7 @@ def act_file(school_id: int, fmt: str, pc: PageDep, uow: UowDep) -> Response:
 def timesheet_file(school_id: int, fmt: str, pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *STEP_DOERS)
     ensure_school(me, school_id)
-    out, month = _format(fmt), _month(pc)
+    out, month = _format(fmt), month_of(pc)
     ts = billing.timesheet(uow.session, school_id, month, names_shown=me.role in NAME_ROLES)
     return _download(pc, render(timesheet_document(ts), out), out, f"timesheet-{school_id}-{month:%Y-%m}")
 

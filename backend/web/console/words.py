@@ -39,6 +39,7 @@ ACT_STATES: dict[str, str] = {
 
 # The money steps (backend.billing.steps): what an act waits for, and each step as its history shows it.
 WAITING: dict[str, str] = {
+    "generated": N_("Waiting for the month's timesheet"),
     "submitted": N_("Waiting for the social pedagogue to submit the timesheet"),
     "head_signed": N_("Waiting for the head's signature"),
     "supplier_signed": N_("Waiting for the supplier's signature"),

@@ -21,6 +21,7 @@ from backend.billing import services as billing
 from backend.clock import KZ_TZ, FixedClock
 from backend.config import Settings
 from backend.context import AppContext
+from backend.roster.tables import Supplier
 from backend.unit_of_work import UnitOfWork
 from backend.web.console import billing as pages
 from backend.web_settings import WebSettings
@@ -243,3 +244,79 @@ def test_the_district_filters_and_pages_its_acts_and_accepts_one(
     assert "goes into the month's payment register" in html
     assert "Accepted, waiting for the payment register" in html
     assert rows("waiting=sent_for_payment") == [str(w.school)]
+
+
+def test_the_payment_register_page_shows_what_is_paid_and_held_and_downloads_it(
+    ctx: AppContext,
+    clock: FixedClock,
+    world: World,
+    staff: Callable[[Role], Staff],
+) -> None:
+    w = world
+    _meals(w)
+    held = w.meal(0, date(2026, 9, 15), status="flagged")
+    with UnitOfWork(ctx.session_factory) as uow:
+        supplier = uow.session.get(Supplier, w.supplier)
+        assert supplier is not None
+        supplier.iban, supplier.bank_bik = "KZ86125KZT5004100100", "KCJBKZKX"
+        uow.commit()
+    clock.set(datetime(2026, 10, 2, 9, 0, tzinfo=KZ_TZ))
+    ped, head, supplier_ = staff(Role.SOCIAL_PEDAGOGUE), staff(Role.SCHOOL_HEAD), staff(Role.SUPPLIER)
+    district = staff(Role.DISTRICT_ADMIN)
+    act = f"/staff/acts/{w.school}?month={MONTH}"
+    assert ped.step(f"/staff/timesheet?month={MONTH}", w.school, "submitted", 1).status_code == 303
+    for who, step in ((head, "head_signed"), (supplier_, "supplier_signed"), (district, "district_accepted")):
+        assert who.step(act, w.school, step, 1).status_code == 303
+
+    def table(html: str, name: str) -> list[list[str]]:
+        body = html[html.index(f'<table id="{name}">') :]
+        body = body[: body.index("</table>")]
+        return [
+            [
+                re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", c))).strip()
+                for c in re.findall(r"<td[^>]*>(.*?)</td>", row)
+            ]
+            for row in body.split("<tr>")[2:]
+        ]
+
+    district.get(f"/staff/acts?month={MONTH}")  # every act of the month is made (as the worker does)
+    html = district.get(f"/staff/register?month={MONTH}")
+    # 3 free meals at 1000 ₸; 2 discounted at 600 ₸ from the state and 400 ₸ from the families
+    assert table(html, "register-lines") == [
+        [
+            "«Дәмді ас» ЖШС",
+            "210987654321",
+            "KZ86125KZT5004100100 · KCJBKZKX",
+            "№5 мектеп-гимназиясы · version 1",
+            "5",
+            "4 200.00",
+            "800.00",
+        ]
+    ]
+    assert (
+        table(html, "register-not-ready")[0][2] == "Waiting for the social pedagogue to submit the timesheet"
+    )
+    assert table(html, "register-held") == [
+        [
+            "№5 мектеп-гимназиясы",
+            "2026-09-15",
+            "Breakfast",
+            "Held for a decision",
+            "A second meal in the same slot",
+        ]
+    ]
+    assert "Accepted, waiting for the payment register" in district.get(act)  # the page only reads
+
+    csrf = _csrf(html)
+    r = district.c.post("/staff/register.csv", data={"csrf": csrf, "month": MONTH})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="payment-register-2026-09.csv"' in r.headers["content-disposition"]
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[1].endswith(",1,5,5000.00,4200.00,800.00") and held.hex() in lines[-1]
+    r = district.c.post("/staff/register.json", data={"csrf": csrf, "month": MONTH})
+    body = r.json()
+    assert body["format"] == "sm-payment-register/1" and body["total_state_tiyn"] == 420_000
+    assert [h["event_id"] for h in body["held_meals"]] == [held.hex()]
+    assert "Sent for payment" in district.get(act)  # the export sent the act for payment
+    assert district.c.post("/staff/register.xml", data={"csrf": csrf, "month": MONTH}).status_code == 404
+    assert head.c.get(f"/staff/register?month={MONTH}").status_code == 403
