@@ -31,10 +31,7 @@ FOLLOWUPS: dict[str, str] = {
 }
 
 ACT_STATES: dict[str, str] = {
-    "draft": N_("Month not over"),
-    "available": N_("Ready for signing"),
-    "overdue": N_("Overdue"),
-    "signed": N_("Signed"),
+    "draft": N_("Month not over"),  # before the money steps start (backend.billing.steps after month end)
 }
 
 # The money steps (backend.billing.steps): what an act waits for, and each step as its history shows it.
