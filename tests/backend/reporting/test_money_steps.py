@@ -45,9 +45,9 @@ def test_money_steps_in_order_by_their_roles_late_flagged_and_a_late_batch_signe
         w.meal(i, date(2026, 9, 15))
     held = w.meal(0, date(2026, 9, 15), status="flagged")  # a second meal of the slot: held, with its reason
     with UnitOfWork(ctx.session_factory) as uow:
-        supplier = uow.session.get(Supplier, w.supplier)
-        assert supplier is not None
-        supplier.iban, supplier.bank_bik, supplier.bank_name = "KZ86125KZT5004100100", "KCJBKZKX", "B"
+        row = uow.session.get(Supplier, w.supplier)
+        assert row is not None
+        row.iban, row.bank_bik, row.bank_name = "KZ86125KZT5004100100", "KCJBKZKX", "B"
         uow.commit()
     _, pedagogue = admin_token(Role.SOCIAL_PEDAGOGUE, (w.school,), "Almaly")
     _, head = admin_token(Role.SCHOOL_HEAD, (w.school,), "Almaly")
