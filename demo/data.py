@@ -15,6 +15,7 @@ SCHOOL_NAME = "№ 5 мектеп-гимназиясы / Школа-гимназ
 SCHOOL_BIN = "050540001234"
 SUPPLIER_NAME = "«Дәмді ас» ЖШС / ТОО «Дамды ас»"
 SUPPLIER_BIN = "180940012345"
+SUPPLIER_IBAN, SUPPLIER_BIK = "KZ86125KZT5004100100", "KCJBKZKX"  # where the treasury pays it
 MONTH = "2026-09"
 CANTEEN_DAY = date(2026, 9, 15)  # a Tuesday
 PASSWORD = "demo-password-2026"  # noqa: S105 — demo accounts on a throw-away database

@@ -105,7 +105,9 @@ def seed(
         if existing is not None:
             out.school_id = existing
             return out
-        supplier = Supplier(bin=D.SUPPLIER_BIN, name=D.SUPPLIER_NAME)
+        supplier = Supplier(
+            bin=D.SUPPLIER_BIN, name=D.SUPPLIER_NAME, iban=D.SUPPLIER_IBAN, bank_bik=D.SUPPLIER_BIK
+        )
         session.add(supplier)
         district = create_admin(
             session,

@@ -31,7 +31,6 @@ from backend.auth.model import Principal, Role
 from backend.auth.services import admin_principal, create_admin
 from backend.billing import register, steps
 from backend.billing.services import compute_acts
-from backend.billing.tables import SupplierAccountRow
 from backend.calendar.model import SlotTime, Tariff
 from backend.calendar.services import add_tariff, set_slots
 from backend.campaign import services as campaign
@@ -204,17 +203,15 @@ class SchoolYear:
         now = self.clock.now()
         with self.uow() as uow:
             s = uow.session
-            supplier = Supplier(bin="180940012345", name="«Дәмді ас» ЖШС")
+            supplier = Supplier(
+                bin="180940012345",
+                name="«Дәмді ас» ЖШС",
+                iban="KZ86125KZT5004100100",
+                bank_bik="KCJBKZKX",
+                bank_name="Halyk",
+            )
             s.add(supplier)
             s.flush()
-            s.add(
-                SupplierAccountRow(
-                    supplier_id=supplier.id,
-                    iban="KZ86125KZT5004100100",
-                    bank_bic="KCJBKZKX",
-                    bank_name="Halyk",
-                )
-            )
             for n, name in ((12, "№ 12 мектеп"), (47, "№ 47 мектеп-лицей")):
                 school = School(
                     bin=f"0505400{n:05d}",

@@ -19,7 +19,7 @@ from backend.auth.model import Principal, Role
 from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError
 
-from . import services
+from . import services, steps
 from .documents import act_document, timesheet_document
 from .exports import MEDIA_TYPES, ExportFormat, render
 from .model import Act, BillingError, due_date, parse_month
@@ -143,7 +143,7 @@ def list_acts(ctx: CtxDep, uow: UowDep, principal: BillingReader, month: MonthQ)
     """The current act of every school in the caller's scope (stored as a new version if it changed)."""
     m = _month(month)
     try:
-        views = services.current_acts(uow, sorted(principal.school_ids), m, ctx.clock.now())
+        views = steps.current_acts(uow, sorted(principal.school_ids), m, ctx.clock.now())
     except BillingError as exc:
         raise _unpriceable(exc) from exc
     return [_act_json(v) for _, v in sorted(views.items())]
@@ -162,7 +162,11 @@ def get_act(
     ensure_school(principal, school_id)
     m, out = _month(month), _format(fmt)
     try:
-        view = services.current_act(uow, school_id, m, ctx.clock.now(), version=version)
+        view = (
+            steps.current_act(uow, school_id, m, ctx.clock.now())
+            if version is None
+            else services.act_version(uow.session, school_id, m, version, ctx.clock.now())
+        )
     except BillingError as exc:
         raise _unpriceable(exc) from exc
     if out is not None:

@@ -2,8 +2,8 @@
 latest version, accepted by the district), with the supplier's BIN and bank account, what the state
 pays and the families' share for discounted meals; and every meal held out of billing with its
 reasons, so nothing is paid, or left unpaid, silently. Exported as CSV and as JSON in the format
-`sm-payment-register/1` (docs/backend-schoolyear.md). Producing it marks the listed acts as sent for
-payment."""
+`sm-payment-register/1` (docs/backend-schoolyear.md). `build` only reads (the console shows it before
+it is exported); `produce`, the export, marks the listed acts as sent for payment."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from backend.unit_of_work import UnitOfWork
 
 from .model import format_tenge, month_end
 from .steps import Step, _done, _latest, mark_sent
-from .tables import SupplierAccountRow
+from .tables import ActRow
 
 FORMAT = "sm-payment-register/1"
 
@@ -71,9 +71,11 @@ class PaymentRegister:
         return sum(ln.family_tiyn for ln in self.lines)
 
 
-def build(session: Session, district: str, month: date, now: datetime) -> PaymentRegister:
+def _collect(session: Session, district: str, month: date) -> tuple[PaymentRegister, list[ActRow]]:
+    """The register and the accepted acts its lines pay."""
     schools = list(session.scalars(select(School).where(School.district == district).order_by(School.bin)))
     lines: list[RegisterLine] = []
+    paid: list[ActRow] = []
     not_ready: list[tuple[str, str]] = []
     for school in schools:
         act = _latest(session, school.id, month)
@@ -86,13 +88,12 @@ def build(session: Session, district: str, month: date, now: datetime) -> Paymen
             continue
         supplier = session.get(Supplier, act.supplier_id)
         assert supplier is not None  # a foreign key
-        account = session.get(SupplierAccountRow, supplier.id)
         lines.append(
             RegisterLine(
                 supplier.bin,
                 supplier.name,
-                account.iban if account else None,
-                account.bank_bic if account else None,
+                supplier.iban,
+                supplier.bank_bik,
                 school.bin,
                 school.name,
                 act.version,
@@ -102,10 +103,15 @@ def build(session: Session, district: str, month: date, now: datetime) -> Paymen
                 act.parent_tiyn,
             )
         )
-        mark_sent(session, act, now)
+        paid.append(act)
     held = _held(session, schools, month)
     lines.sort(key=lambda ln: (ln.supplier_bin, ln.school_bin))
-    return PaymentRegister(district, month, tuple(lines), tuple(not_ready), held)
+    return PaymentRegister(district, month, tuple(lines), tuple(not_ready), held), paid
+
+
+def build(session: Session, district: str, month: date) -> PaymentRegister:
+    """The district's register of the month as it stands, read only."""
+    return _collect(session, district, month)[0]
 
 
 def _held(session: Session, schools: list[School], month: date) -> tuple[HeldMeal, ...]:
@@ -118,8 +124,11 @@ def _held(session: Session, schools: list[School], month: date) -> tuple[HeldMea
 
 
 def produce(uow: UnitOfWork, district: str, month: date, now: datetime) -> PaymentRegister:
-    """The district admin's register of the month; the acts in it are marked sent for payment."""
-    reg = build(uow.session, district, month, now)
+    """The district admin's register of the month for the treasury; the acts in it are marked sent for
+    payment."""
+    reg, paid = _collect(uow.session, district, month)
+    for act in paid:
+        mark_sent(uow.session, act, now)
     uow.commit()
     return reg
 

@@ -281,27 +281,6 @@ def produce_act(session: Session, school_id: int, month: date, now: datetime) ->
     return produce_acts(session, [school_id], month, now)[school_id]
 
 
-def current_acts(
-    uow: UnitOfWork, school_ids: Collection[int], month: date, now: datetime
-) -> dict[int, ActView]:
-    """The month's current act of each school, a new version stored and committed when it changed."""
-    views = produce_acts(uow.session, school_ids, month, now)
-    uow.commit()
-    return views
-
-
-def current_act(
-    uow: UnitOfWork, school_id: int, month: date, now: datetime, *, version: int | None = None
-) -> ActView:
-    """One school's act: the current one (stored and committed as `current_acts` does), or a stored
-    version."""
-    if version is not None:
-        return act_version(uow.session, school_id, month, version, now)
-    view = produce_act(uow.session, school_id, month, now)
-    uow.commit()
-    return view
-
-
 def act_version(session: Session, school_id: int, month: date, version: int, now: datetime) -> ActView:
     for row in _versions(session, school_id, month):
         if row.version == version:

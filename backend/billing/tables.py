@@ -55,13 +55,3 @@ class BillingStepRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_on: Mapped[date] = mapped_column(Date)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class SupplierAccountRow(Base):
-    """Where the treasury pays a supplier."""
-
-    __tablename__ = "supplier_accounts"
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
-    iban: Mapped[str] = mapped_column(String(34))
-    bank_bic: Mapped[str] = mapped_column(String(11))
-    bank_name: Mapped[str] = mapped_column(String(200))

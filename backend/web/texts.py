@@ -129,6 +129,9 @@ REASONS: dict[str, str] = {
     "COMMENT_REQUIRED": N_("Say why you return the list."),
     "MONTH_NOT_OVER": N_("The month is not over yet, so its act cannot be signed."),
     "STALE_VERSION": N_("The act changed since you opened it. Open it again and check the figures."),
+    "STEP_OUT_OF_ORDER": N_("An earlier step of the act is not done yet."),
+    "STEP_DONE": N_("This step of the act is done already."),
+    "STEP_WRONG_ROLE": N_("This step of the act is another role's."),
 }
 GENERIC_ERROR = N_("Something went wrong. Please try again later.")
 

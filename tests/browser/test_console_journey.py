@@ -4,13 +4,15 @@ district admin imports a pupils' file and watches the progress bar finish, downl
 creates a pedagogue and a supplier and links it; the new pedagogue (signed in with the temporary
 password) forms next month's list from last month's, a class and a search; the head returns it with a
 comment, then approves and cross-checks it, issues an enrolment code, decides a flagged meal from that
-terminal and signs last month's act; the supplier opens its act and downloads the PDF; the canteen sees the
-served list; a head of another district's school sees none of it."""
+terminal; the canteen sees the served list; then last month's money steps: the pedagogue submits the
+timesheet, the head signs the act, the supplier signs it and downloads the PDF, the district accepts it and
+downloads the payment register as CSV and JSON; a head of another district's school sees none of it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,8 @@ def _pages(live: LiveServer) -> dict[str, list[tuple[str, str]]]:
             ("accounts", "/staff/accounts"),
             ("suppliers", "/staff/suppliers"),
             ("acts", "/staff/acts"),
+            ("act", f"/staff/acts/{school}?month=2026-11"),
+            ("register", "/staff/register?month=2026-11"),
             ("outbox", "/staff/outbox"),
             ("complaints", "/staff/complaints"),
             ("security", "/staff/security"),
@@ -94,6 +98,7 @@ def _pages(live: LiveServer) -> dict[str, list[tuple[str, str]]]:
             ("lists", "/staff/lists"),
             ("list", f"/staff/lists/{lst}"),
             ("followups", "/staff/followups"),
+            ("timesheet", "/staff/timesheet?month=2026-11"),
         ],
         "supplier": [
             ("acts", "/staff/acts"),
@@ -292,25 +297,55 @@ def test_console_journeys(browser: Any, live: LiveServer, tmp_path: Path) -> Non
     assert canteen.locator("tbody >> nth=1").locator("tr").count() == 1
     _check(canteen, lang, "journey-served", tmp_path)
 
-    # the head signs last month's act (past the 5th: overdue)
+    # 4. last month's money steps, each from its role's page: the pedagogue submits the timesheet
+    ped.goto(f"{live.url}/staff/timesheet?school={school}&month=2026-11")
+    assert ped.text_content("#act-step") == "Waiting for the social pedagogue to submit the timesheet"
+    _submit(ped, f"/staff/acts/{school}/steps")
+    assert "done=submitted" in ped.url
+    assert "Timesheet submitted by the social pedagogue" in (ped.text_content("#step-history") or "")
+    _check(ped, lang, "journey-timesheet-submitted", tmp_path)
+
+    # the head signs the act (the step is the sign-off)
     head.goto(f"{live.url}/staff/acts/{school}?month=2026-11")
-    assert head.text_content("#act-state") in ("Ready for signing", "Overdue")
-    _submit(head, f"/staff/acts/{school}/sign")
-    assert head.text_content("#act-state") == "Signed"
+    assert head.text_content("#act-step") == "Waiting for the head's signature"
+    _submit(head, f"/staff/acts/{school}/steps")
+    assert head.text_content("#act-step") == "Waiting for the supplier's signature"
     _check(head, lang, "journey-act-signed", tmp_path)
 
-    # 4. the supplier opens the signed act (no pupils' names) and downloads the PDF
+    # the supplier opens the signed act (no pupils' names), downloads the PDF and signs it
     supplier = new_page()
     _sign_in(supplier, live.url, "supplier")
     supplier.goto(f"{live.url}/staff/acts/{school}?month=2026-11")
-    assert supplier.text_content("#act-state") == "Signed"
-    assert supplier.locator('form[action$="/sign"]').count() == 0
+    assert supplier.text_content("#act-step") == "Waiting for the supplier's signature"
     main = supplier.text_content("main") or ""
     assert not any(name in main for name, _phone, _kids in live.district.parents)
     with supplier.expect_download() as download:
         supplier.click("text=Act as PDF")
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    _submit(supplier, f"/staff/acts/{school}/steps")
+    assert supplier.text_content("#act-step") == "Waiting for the district's acceptance"
     _check(supplier, lang, "journey-supplier-act", tmp_path)
+
+    # 5. the district finds it in the acts list, accepts it and downloads the month's payment register
+    admin.goto(f"{live.url}/staff/acts?month=2026-11&waiting=district_accepted")
+    admin.click(f"#acts >> text={D.SCHOOL_NAME}")
+    _submit(admin, f"/staff/acts/{school}/steps")
+    assert admin.text_content("#act-step") == "Accepted, waiting for the payment register"
+    admin.goto(f"{live.url}/staff/register?month=2026-11")
+    lines = admin.text_content("#register-lines") or ""
+    assert D.SUPPLIER_BIN in lines and D.SUPPLIER_IBAN in lines, lines
+    _check(admin, lang, "journey-register", tmp_path)
+    with admin.expect_download() as download:
+        admin.click("text=Download the register as CSV")
+    rows = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("supplier_bin,") and rows[1].startswith(D.SUPPLIER_BIN), rows
+    with admin.expect_download() as download:
+        admin.click("text=Download the register as JSON")
+    body = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert body["format"] == "sm-payment-register/1" and body["lines"][0]["iban"] == D.SUPPLIER_IBAN
+    admin.goto(f"{live.url}/staff/acts/{school}?month=2026-11")
+    assert admin.text_content("#act-step") == "Sent for payment"
+    assert len(admin.locator("#step-history tbody tr").all()) == 6  # every step, audited
 
 
 def test_a_foreign_schools_head_sees_none_of_it(browser: Any, live: LiveServer) -> None:
@@ -340,6 +375,10 @@ def test_a_foreign_schools_head_sees_none_of_it(browser: Any, live: LiveServer) 
     for path in ["/staff/acts", "/staff/flagged", "/staff/lists"]:
         page.goto(live.url + path)
         assert D.SCHOOL_NAME not in page.content(), path
-    for path in ["/staff/accounts", "/staff/imports", "/staff/dashboard"]:
+    csrf = page.get_attribute('input[name="csrf"]', "value")
+    step = {"csrf": csrf, "month": "2026-11", "version": "1", "step": "head_signed"}
+    refused = page.request.post(f"{live.url}/staff/acts/{school}/steps", form=step, max_redirects=0)
+    assert refused.status == 404  # another school's act: no step, as if it did not exist
+    for path in ["/staff/accounts", "/staff/imports", "/staff/dashboard", "/staff/register"]:
         response = page.goto(live.url + path)
         assert response is not None and response.status == 403, path

@@ -86,6 +86,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/accounts", N_("Accounts")),
         ("/staff/suppliers", N_("Suppliers")),
         ("/staff/acts", N_("Acts")),
+        ("/staff/register", N_("Payment register")),
         ("/staff/outbox", N_("SMS outbox")),
         ("/staff/complaints", N_("Complaints")),
         ("/staff/security", N_("Sign-in security")),
@@ -99,6 +100,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.SOCIAL_PEDAGOGUE: [
         ("/staff/lists", N_("Monthly lists")),
         ("/staff/followups", N_("Follow-ups")),
+        ("/staff/timesheet", N_("Timesheet")),
     ],
     Role.SUPPLIER: [("/staff/acts", N_("Acts")), ("/staff/ratings", N_("Ratings and complaints"))],
     Role.CANTEEN_STAFF: [("/staff/served", N_("Served today"))],

@@ -1,6 +1,7 @@
 """The district admin's dashboard. Every chart is drawn from the query its report uses: meals per day
-and school, coverage and held meals from the daily report (backend.reporting), acts by status from the
-stored acts (backend.billing), terminals offline for more than a day from the fleet view."""
+and school, coverage and held meals from the daily report (backend.reporting), last month's acts by
+money step with the overdue and late counts from the states the acts list shows (backend.billing.steps),
+terminals offline for more than a day from the fleet view."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from backend.auth import Principal, Role
-from backend.billing import services as billing
+from backend.billing import steps
 from backend.clock import local_date
 from backend.deps import UowDep
 from backend.fleet import services as fleet
@@ -23,7 +24,7 @@ from ..forms import PageDep
 from .charts import Chart, bar_chart
 from .common import ConsoleRoute, show, staff
 from .school import OFFLINE_AFTER_S
-from .words import ACT_STATES
+from .words import WAITING
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 DAYS = 14
@@ -38,6 +39,8 @@ class Dashboard:
     coverage: Chart
     held: Chart
     acts: Chart
+    month: date  # the acts' month: last month
+    steps: steps.StepSummary
     offline: list[tuple[str, int, datetime | None]]  # school, terminal, last seen
 
 
@@ -59,9 +62,7 @@ def dashboard(session: Session, me: Principal, now: datetime, *, days: int = DAY
     ]
     held = [(f"{r.day:%d.%m}", sum(s.flagged_held for s in r.schools)) for r in reports]
     month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    by_status = Counter(
-        v.status.value for v in billing.stored_acts(session, schools, month, now) if not v.superseded
-    )
+    money = steps.summary(steps.states(session, schools, month, now))
     offline = []
     for sid in schools:
         for t in fleet.fleet_view(session, sid):
@@ -74,7 +75,9 @@ def dashboard(session: Session, me: Principal, now: datetime, *, days: int = DAY
         bar_chart("meals_per_school", [(names.get(k, str(k)), v) for k, v in sorted(per_school.items())]),
         bar_chart("coverage", coverage, percent=True),
         bar_chart("held", held),
-        bar_chart("acts", [(ACT_STATES[k], n) for k, n in sorted(by_status.items())], translate=True),
+        bar_chart("acts", [(WAITING[k], n) for k, n in money.waiting], translate=True),
+        month,
+        money,
         offline,
     )
 

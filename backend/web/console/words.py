@@ -31,10 +31,40 @@ FOLLOWUPS: dict[str, str] = {
 }
 
 ACT_STATES: dict[str, str] = {
-    "draft": N_("Month not over"),
-    "available": N_("Ready for signing"),
+    "draft": N_("Month not over"),  # before the money steps start (backend.billing.steps after month end)
+}
+
+# The money steps (backend.billing.steps): what an act waits for, and each step as its history shows it.
+WAITING: dict[str, str] = {
+    "generated": N_("Waiting for the month's timesheet"),
+    "submitted": N_("Waiting for the social pedagogue to submit the timesheet"),
+    "head_signed": N_("Waiting for the head's signature"),
+    "supplier_signed": N_("Waiting for the supplier's signature"),
+    "district_accepted": N_("Waiting for the district's acceptance"),
+    "sent_for_payment": N_("Accepted, waiting for the payment register"),
+    "paid": N_("Sent for payment"),
+}
+
+STEPS_DONE: dict[str, str] = {
+    "generated": N_("Timesheet generated"),
+    "submitted": N_("Timesheet submitted by the social pedagogue"),
+    "head_signed": N_("Signed by the head"),
+    "supplier_signed": N_("Signed by the supplier"),
+    "district_accepted": N_("Accepted by the district"),
+    "sent_for_payment": N_("Sent for payment"),
+}
+
+# The buttons of the steps a person does.
+STEP_BUTTONS: dict[str, str] = {
+    "submitted": N_("Submit the timesheet"),
+    "head_signed": N_("Sign the act"),
+    "supplier_signed": N_("Sign the act as the supplier"),
+    "district_accepted": N_("Accept the act for payment"),
+}
+
+STEP_FLAGS: dict[str, str] = {
     "overdue": N_("Overdue"),
-    "signed": N_("Signed"),
+    "late": N_("Done late"),
 }
 
 JOB_STATES: dict[str, str] = {

@@ -12,10 +12,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from backend.auth.model import Role
-from backend.billing.tables import SupplierAccountRow
 from backend.clock import KZ_TZ, FixedClock
 from backend.context import AppContext
-from backend.roster.tables import School
+from backend.roster.tables import School, Supplier
 from backend.unit_of_work import UnitOfWork
 from backend.worker import tick
 
@@ -46,11 +45,9 @@ def test_money_steps_in_order_by_their_roles_late_flagged_and_a_late_batch_signe
         w.meal(i, date(2026, 9, 15))
     held = w.meal(0, date(2026, 9, 15), status="flagged")  # a second meal of the slot: held, with its reason
     with UnitOfWork(ctx.session_factory) as uow:
-        uow.session.add(
-            SupplierAccountRow(
-                supplier_id=w.supplier, iban="KZ86125KZT5004100100", bank_bic="KCJBKZKX", bank_name="B"
-            )
-        )
+        row = uow.session.get(Supplier, w.supplier)
+        assert row is not None
+        row.iban, row.bank_bik, row.bank_name = "KZ86125KZT5004100100", "KCJBKZKX", "B"
         uow.commit()
     _, pedagogue = admin_token(Role.SOCIAL_PEDAGOGUE, (w.school,), "Almaly")
     _, head = admin_token(Role.SCHOOL_HEAD, (w.school,), "Almaly")

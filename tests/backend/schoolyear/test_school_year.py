@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from backend.auth.model import Principal
 from backend.billing import register, steps
 from backend.billing.services import compute_acts
-from backend.billing.tables import SupplierAccountRow
 from backend.calendar.tables import TariffRow
 from backend.clock import KZ_TZ, FixedClock
 from backend.context import AppContext
@@ -67,14 +66,15 @@ def test_a_school_year_holds_together(
     a, b = make_school(name="School A"), make_school(name="School B")
     with UnitOfWork(ctx.session_factory) as uow:
         s = uow.session
-        supplier = Supplier(bin="210987654321", name="Dämdi As LLP")
+        supplier = Supplier(
+            bin="210987654321",
+            name="Dämdi As LLP",
+            iban="KZ86125KZT5004100100",
+            bank_bik="KCJBKZKX",
+            bank_name="Bank",
+        )
         s.add(supplier)
         s.flush()
-        s.add(
-            SupplierAccountRow(
-                supplier_id=supplier.id, iban="KZ86125KZT5004100100", bank_bic="KCJBKZKX", bank_name="Bank"
-            )
-        )
         terminals = {}
         for school_id in (a, b):
             school = s.get(School, school_id)
