@@ -665,14 +665,19 @@ class Demo:
             f"  TOTAL {act['meals']} meals = {_tenge(act['amount_tiyn'])}: state {_tenge(act['state_tiyn'])}, "
             f"families {_tenge(act['parent_tiyn'])}"
         )
-        signed = self.api(
-            "POST",
-            f"/api/admin/v1/billing/acts/{sid}/sign-off",
-            "school_head",
-            json={"month": D.MONTH, "version": act["version"]},
-        )
+        for who, step in (("social_pedagogue", "submitted"), ("school_head", "head_signed")):
+            self.api(
+                "POST",
+                f"/api/admin/v1/billing/acts/{sid}/steps",
+                who,
+                json={"month": D.MONTH, "version": act["version"], "step": step},
+            )
+        signed = self.api("GET", f"/api/admin/v1/billing/acts/{sid}?month={D.MONTH}", "school_head")
         self.result.act_signed = signed["status"] == "signed"
-        self.c.line(f"the school head signs version {signed['version']}: {signed['status']}")
+        self.c.line(
+            f"the social pedagogue submits the timesheet, the school head signs version {signed['version']}: "
+            f"{signed['status']}"
+        )
         rec = self.api("GET", f"/api/admin/v1/billing/reconciliation/{sid}?month={D.MONTH}", "school_head")
         self.result.reconciled = bool(rec["ok"])
         self.c.line(

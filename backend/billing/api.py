@@ -186,19 +186,6 @@ def act_versions(
     return [_act_json(v) for v in views]
 
 
-class SignOff(BaseModel):
-    month: Month
-    version: int = Field(ge=1)
-
-
-@router.post("/acts/{school_id}/sign-off")
-def sign_off(ctx: CtxDep, uow: UowDep, principal: Signer, school_id: IdPath, body: SignOff) -> dict[str, Any]:
-    ensure_school(principal, school_id)
-    m = _month(body.month)
-    view = services.sign_off(uow, school_id, m, body.version, principal.id, ctx.clock.now())
-    return _act_json(view)
-
-
 @router.get("/reconciliation/{school_id}")
 def reconciliation(uow: UowDep, principal: Signer, school_id: IdPath, month: MonthQ) -> dict[str, Any]:
     ensure_school(principal, school_id)

@@ -183,7 +183,6 @@ CALLS: dict[str, Call] = {
     f"GET {A}/billing/acts": Call(query={"month": MONTH}, filtered=ALL_FOREIGN),
     f"GET {A}/billing/acts/{{school_id}}": Call(query={"month": MONTH}),
     f"GET {A}/billing/acts/{{school_id}}/versions": Call(query={"month": MONTH}),
-    f"POST {A}/billing/acts/{{school_id}}/sign-off": Call(body={"month": MONTH, "version": 1}),
     f"GET {A}/billing/reconciliation/{{school_id}}": Call(query={"month": MONTH}),
     # school year
     f"GET {A}/eligibility-lists/{{list_id}}/returns": Call(),

@@ -85,14 +85,22 @@ def test_district_admin_lists_acts_and_supplier_cannot_sign(
     assert (mine["status"], mine["version"], mine["meals"]) == ("available", 1, 2)
     assert mine["amount_tiyn"] == 90_000 and mine["parent_tiyn"] == 18_000
     _, supplier = admin_token(Role.SUPPLIER, (meals.school,))
-    body = {"month": "2026-09", "version": 1}
-    r = client.post(f"/api/admin/v1/billing/acts/{meals.school}/sign-off", json=body, headers=supplier)
-    assert r.status_code == 403
+    steps = f"/api/admin/v1/billing/acts/{meals.school}/steps"
+    head_signs = {"month": "2026-09", "version": 1, "step": "head_signed"}
+    r = client.post(steps, json=head_signs, headers=supplier)
+    assert (r.status_code, r.json()["reason"]) == (403, "STEP_WRONG_ROLE")
     _, head = admin_token(Role.SCHOOL_HEAD, (meals.school,))
-    r = client.post(f"/api/admin/v1/billing/acts/{meals.school}/sign-off", json=body, headers=head)
-    assert r.status_code == 200 and r.json()["status"] == "signed"
-    r = client.post(f"/api/admin/v1/billing/acts/{meals.school}/sign-off", json=body, headers=head)
-    assert (r.status_code, r.json()["reason"]) == (409, "ALREADY_SIGNED")
+    r = client.post(steps, json=head_signs, headers=head)  # the pedagogue has not submitted the timesheet
+    assert (r.status_code, r.json()["reason"]) == (409, "STEP_OUT_OF_ORDER")
+    _, pedagogue = admin_token(Role.SOCIAL_PEDAGOGUE, (meals.school,))
+    r = client.post(steps, json={**head_signs, "step": "submitted"}, headers=pedagogue)
+    assert r.status_code == 200 and r.json()["next_step"] == "head_signed"
+    r = client.post(steps, json=head_signs, headers=head)
+    assert r.status_code == 200 and r.json()["next_step"] == "supplier_signed"
+    act = client.get(f"/api/admin/v1/billing/acts/{meals.school}?month=2026-09", headers=head).json()
+    assert act["status"] == "signed"
+    r = client.post(steps, json=head_signs, headers=head)
+    assert (r.status_code, r.json()["reason"]) == (409, "STEP_DONE")
     meals.meal(1, date(2026, 9, 30))  # a late batch after the sign-off
     clock.set(datetime(2026, 10, 6, 9, 0, tzinfo=KZ_TZ))
     current = client.get(f"/api/admin/v1/billing/acts/{meals.school}?month=2026-09", headers=supplier).json()
