@@ -6,8 +6,9 @@ frame that fails pays for the next ones. `ORDER` was chosen greedily by frames r
 a training draw of the hard set (seeds other than the bench's; bench/bench_decoders.py measures it, the
 figures are in docs/device.md). The passes, by what they are for:
 
-- whole-frame: the frame as it is, with the local-average or the global-histogram binarizer; a Gaussian
-  blur (noise); a 2x cubic upscale (small modules), alone or after the blur;
+- whole-frame: the frame as it is, with the global-histogram or the local-average binarizer; halved
+  (averages noise and blur away); a Gaussian blur (noise). Median, unsharp mask, CLAHE and a 2x cubic
+  upscale are there too, measured by the training and left out of `ORDER` for what they cost;
 - screen: the phone's lit screen is the largest bright quadrilateral in view, found on the frame at
   half size (Otsu's threshold, the largest outer contour, its hull approximated by four corners) even
   when blur, noise or a tilt keep zxing-cpp's finder-pattern detector from seeing the code. Its corners
@@ -54,8 +55,8 @@ PASSES = (
 Quad = npt.NDArray[np.float32]  # 4x2 corners, clockwise as seen
 Spectrum = tuple[npt.NDArray[np.complex128], int, int]  # rfft2 of the padded crop, its padded height, width
 
-# The greedy order on the training draws (`python -m bench.train_cascade` recomputes it), cut where a
-# pass would read one training frame in 720 for more CPU than the frames it reads are worth.
+# The greedy order on the training draws (`python -m bench.train_cascade` recomputes it), less its last
+# three passes, which read one more training frame in 720 each for 0.14-0.16 ms more a frame.
 ORDER: tuple[str, ...] = (
     "histogram",
     "half",

@@ -131,8 +131,10 @@ def make_decoder(name: DecoderName | str = DecoderName.ZXING) -> BytesDecoder:
     """The decoder the terminal config names; zxing-cpp unless told otherwise."""
     match DecoderName(name):
         case DecoderName.ZXING:
-            from .cascade import CascadeDecoder
-
+            try:
+                from .cascade import CascadeDecoder
+            except ImportError as e:  # the cascade's filters need OpenCV
+                raise DecoderUnavailable(f"{e.name} is not installed (make install)") from e
             return CascadeDecoder()
         case DecoderName.ZXING_SINGLE:
             return ZxingDecoder()

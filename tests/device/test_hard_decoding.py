@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from device.hw.cascade import ORDER, PASSES, WHOLE_FRAME, CascadeDecoder, find_screen
-from device.hw.decoders import DecoderName, ZxingDecoder, make_decoder
+from device.hw.decoders import DecoderName, DecoderUnavailable, ZxingDecoder, make_decoder
 from device.hw.hard_frames import FPS, Hard, HardSample, generate_hard, generate_sequences
 
 SAMPLE_SEED = 7
@@ -137,3 +139,11 @@ def test_a_stream_sequence_is_a_second_of_a_phone_coming_to_rest() -> None:
     assert len(seq.frames) == FPS and seq.payload.startswith(b"SW1:")
     assert seq.blur_px[0] > 10 > seq.blur_px[-1]  # blurred while it comes in, nearly still at the end
     assert CascadeDecoder().decode_bytes(seq.frames[-1]) == [seq.payload]
+
+
+def test_without_opencv_the_default_decoder_is_named_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cv2", None)  # an import of cv2 now fails as if not installed
+    monkeypatch.delitem(sys.modules, "device.hw.cascade")
+    with pytest.raises(DecoderUnavailable, match="cv2 is not installed"):
+        make_decoder("zxing")
+    assert make_decoder("zxing-single").name is DecoderName.ZXING_SINGLE
