@@ -1,44 +1,129 @@
-"""The terminal's QR decoder: zxing-cpp passes tried in order of cost until one reads the code exactly.
+"""The terminal's QR decoder: zxing-cpp passes over OpenCV-filtered views of the frame, tried in order
+until one reads the code exactly.
 
 Most frames are read by the first pass, so the cascade costs what one zxing-cpp pass costs on them; only a
-frame that fails pays for the next passes. The order and the passes come from the hard set's bench
-(bench/bench_decoders.py, figures in docs/device.md), each pass kept because it reads frames the cheaper
-ones miss:
+frame that fails pays for the next ones. `ORDER` was chosen greedily by frames read per CPU millisecond on
+a training draw of the hard set (seeds other than the bench's; bench/bench_decoders.py measures it, the
+figures are in docs/device.md). The passes, by what they are for:
 
-1. local-average binarizer on the whole frame (the single pass); it also reports where it saw a
-   symbol it could not read (`return_errors`), which gives the region of interest for step 4;
-2. global-histogram binarizer (low contrast with a lighting gradient, and noise);
-3. the whole frame halved (averages noise and blur away);
-4. on the region of interest only — the symbol seen in this frame, else where a code was seen in the
-   last `roi_frames` frames (the phone moves little between frames): the crop upscaled 2x (small
-   modules), sharpened (blur), rectified by the seen corners (strong perspective), upscaled and sharpened;
-5. the whole frame box-filtered, then upscaled 2x (small codes nothing above saw).
+- whole-frame: the frame as it is, with the global-histogram or the local-average binarizer; halved
+  (averages noise and blur away); a Gaussian blur (noise). Median, unsharp mask, CLAHE and a 2x cubic
+  upscale are there too, measured by the training and left out of `ORDER` for what they cost;
+- screen: the phone's lit screen is the largest bright quadrilateral in view, found on the frame at
+  half size (Otsu's threshold, the largest outer contour, its hull approximated by four corners) even
+  when blur, noise or a tilt keep zxing-cpp's finder-pattern detector from seeing the code. Its corners
+  give a homography to an upright square of RECTIFIED px (strong perspective, small modules);
+- deblur: the screen's crop deconvolved (a Wiener filter for a Gaussian blur of a given sigma, in the
+  frequency domain) before the rectification: blur mixed with small modules, low contrast or noise.
 
-`budget_ms` bounds what one frame may cost: a pass whose estimated cost (a multiple of the first pass's
-time on this frame) would overrun it is skipped, so a hopeless frame does not delay the next ones.
+`budget_ms` bounds the thread CPU time one frame may take: once spent, no further pass starts, so a
+hopeless frame does not delay the next ones (the clock is injectable for tests).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
-from PIL import Image, ImageFilter
+import numpy.typing as npt
 
 from .decoders import DecoderName, DecoderUnavailable, Frame, _check_frame
 
-Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
-RECTIFIED = 320  # px side of a rectified symbol (about 7 px a module for the scheme's version 7)
+RECTIFIED = 240  # px side of the rectified screen: ~4 px a module for the scheme's version 7 code
+MARGIN = 8  # px of the bezel kept around the rectified screen (a quiet zone for the finder patterns)
+BUDGET_MS = 12.0
+# Wiener deconvolution: the Gaussian blur sigmas (frame px) and noise-to-signal ratios the passes assume
+DEBLUR_SIGMAS = (1.0, 1.4, 1.8, 2.2)
+DEBLUR_NOISE = (0.01, 0.03, 0.1)
+
+# passes over the frame itself or a filtered copy of it; the others work on the screen's quadrilateral
+WHOLE_FRAME = frozenset(
+    {"plain", "histogram", "half", "gauss", "median", "unsharp", "clahe", "up2", "gauss_up2"}
+)
+
+PASSES = (
+    *sorted(WHOLE_FRAME),
+    "screen",
+    "screen_histogram",
+    "screen_sharpen",
+    *(f"deblur_{s:g}_{k:g}" for s in DEBLUR_SIGMAS for k in DEBLUR_NOISE),
+)
+
+Quad = npt.NDArray[np.float32]  # 4x2 corners, clockwise as seen
+Spectrum = tuple[npt.NDArray[np.complex128], int, int]  # rfft2 of the padded crop, its padded height, width
+
+# The greedy order on the training draws (`python -m bench.train_cascade` recomputes it), less its last
+# three passes, which read one more training frame in 720 each for 0.14-0.16 ms more a frame.
+ORDER: tuple[str, ...] = (
+    "histogram",
+    "half",
+    "plain",
+    "screen_sharpen",
+    "deblur_2.2_0.03",
+    "deblur_1.4_0.01",
+    "gauss",
+    "deblur_1.8_0.01",
+    "deblur_2.2_0.1",
+    "deblur_1.4_0.03",
+)
 
 
 @dataclass
 class PassStats:
     """How often each pass was tried and read the code (the bench reports them)."""
 
-    tried: dict[str, int]
-    decoded: dict[str, int]
+    tried: dict[str, int] = field(default_factory=dict)
+    decoded: dict[str, int] = field(default_factory=dict)
+
+
+class _Views:
+    """One frame's derived images, each computed once however many passes use it."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self._half: Frame | None = None
+        self._gauss: Frame | None = None
+        self._screen: tuple[Quad | None] | None = None
+        self._rectified: Frame | None = None
+        self._spectrum: tuple[Spectrum, int, int, Quad] | None = None
+
+    def half(self) -> Frame:
+        if self._half is None:
+            self._half = _u8(cv2.resize(self.frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+        return self._half
+
+    def gauss(self) -> Frame:
+        if self._gauss is None:
+            self._gauss = _u8(cv2.GaussianBlur(self.frame, (0, 0), 1.0))
+        return self._gauss
+
+    def screen(self) -> Quad | None:
+        if self._screen is None:
+            self._screen = (find_screen(self.half()),)
+        return self._screen[0]
+
+    def rectified(self) -> Frame | None:
+        q = self.screen()
+        if q is None:
+            return None
+        if self._rectified is None:
+            self._rectified = rectify(self.frame, q)
+        return self._rectified
+
+    def deblurred(self, sigma: float, k: float) -> Frame | None:
+        q = self.screen()
+        if q is None:
+            return None
+        if self._spectrum is None:
+            x0, y0, x1, y1 = _crop_box(self.frame, q)
+            crop = self.frame[y0:y1, x0:x1]
+            shifted = (q - np.array([x0, y0], np.float32)).astype(np.float32)
+            self._spectrum = (_spectrum(crop), y1 - y0, x1 - x0, shifted)
+        spectrum, h, w, local = self._spectrum
+        return rectify(_wiener(spectrum, sigma, k)[:h, :w], local)
 
 
 class CascadeDecoder:
@@ -47,155 +132,169 @@ class CascadeDecoder:
     def __init__(
         self,
         *,
-        roi_frames: int = 8,
-        budget_ms: float | None = 6.0,
-        use_roi: bool = True,
-        use_whole_frame_passes: bool = True,
+        passes: Iterable[str] | None = None,
+        budget_ms: float | None = BUDGET_MS,
+        clock: Callable[[], float] = time.thread_time,
     ) -> None:
         try:
             import zxingcpp
         except ImportError as e:
             raise DecoderUnavailable("zxing-cpp is not installed (pip install zxing-cpp)") from e
+        # OpenCV runs on the calling thread only: the budget is that thread's CPU time, and the
+        # terminal's other work (journal, NFC) keeps the Pi's other cores.
+        cv2.setNumThreads(1)
         self._zx = zxingcpp
         self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-        self._roi_frames = roi_frames
+        table = self._table()
+        chosen = list(ORDER if passes is None else passes)
+        unknown = [p for p in chosen if p not in table]
+        if unknown:
+            raise ValueError(f"unknown decoder passes {unknown}; known: {sorted(table)}")
+        self.passes: tuple[str, ...] = tuple(chosen)
+        self._run = [(p, table[p]) for p in chosen]
         self._budget_s = None if budget_ms is None else budget_ms / 1000
-        self._use_roi = use_roi
-        self._use_blind = use_whole_frame_passes
-        self._last_quad: Quad | None = None
-        self._quad_age = 0
-        self.stats = PassStats({}, {})
+        self._clock = clock
+        self.stats = PassStats()
 
-    def reset(self) -> None:
-        """Forget the region of interest (a new, unrelated frame follows: the bench's still sets)."""
-        self._last_quad, self._quad_age = None, 0
+    def decode_bytes(self, frame: Frame) -> list[bytes]:
+        views = _Views(_check_frame(frame))
+        t0 = self._clock()
+        for name, run in self._run:
+            if self._budget_s is not None and self._clock() - t0 >= self._budget_s:
+                break  # spent: a hopeless frame must not delay the next ones
+            self.stats.tried[name] = self.stats.tried.get(name, 0) + 1
+            found = run(views)
+            if found:
+                self.stats.decoded[name] = self.stats.decoded.get(name, 0) + 1
+                return found
+        return []
 
-    # --- one zxing-cpp pass ---------------------------------------------------------------------------
-    def _read(self, img: Frame, *, histogram: bool = False, seen: list[Quad] | None = None) -> list[bytes]:
+    def _read(self, img: Frame | None, *, histogram: bool = False) -> list[bytes]:
+        if img is None:  # the pass's view does not exist for this frame (no screen found)
+            return []
         zx = self._zx
         results = zx.read_barcodes(
-            img,
+            np.ascontiguousarray(img),
             formats=self._formats,
             try_rotate=False,  # QR finders are rotation-invariant
             try_invert=False,
             try_downscale=False,  # the cascade chooses its own scales
             text_mode=zx.TextMode.Plain,
             binarizer=zx.Binarizer.GlobalHistogram if histogram else zx.Binarizer.LocalAverage,
-            return_errors=seen is not None,
         )
-        if seen is not None:
-            seen += [_quad(r.position) for r in results if not r.valid]
         return [bytes(r.bytes) for r in results if r.valid]
 
-    # --- the cascade ----------------------------------------------------------------------------------
-    def decode_bytes(self, frame: Frame) -> list[bytes]:
-        frame = _check_frame(frame)
-        t0 = time.perf_counter()
-        seen: list[Quad] = []
-        if (found := self._try("local", lambda: self._read(frame, seen=seen))) is not None:
-            return found
-        first_s = time.perf_counter() - t0  # what one pass over this frame costs: the unit of the estimates
-        passes: list[tuple[str, float, Callable[[], list[bytes]]]] = [
-            ("histogram", 1.0, lambda: self._read(frame, histogram=True, seen=seen)),
-            ("half", 0.5, lambda: self._read(_half(frame))),
-        ]
-        quad = (seen[0] if seen else self._last_quad) if self._use_roi else None
-        if quad is not None:
-            crop = _crop(frame, quad)
-            passes += [
-                ("roi_up2", 0.6, lambda: self._read(_up2(crop))),
-                ("roi_sharpen", 0.6, lambda: self._read(_sharpen(crop))),
-                ("roi_rectified", 0.5, lambda: self._read(_rectify(frame, quad))),
-                ("roi_up2_sharpen", 1.0, lambda: self._read(_sharpen(_up2(crop)))),
-            ]
-        if self._use_blind:
-            passes += [
-                ("box", 1.5, lambda: self._read(_box(frame))),
-                ("up2", 4.5, lambda: self._read(_up2(frame))),
-            ]
-        for name, cost, run in passes:
-            if name == "half" and not self._use_blind:
-                continue
-            if self._budget_s is not None and time.perf_counter() - t0 + cost * first_s > self._budget_s:
-                continue  # would overrun the budget: a cheaper pass further on may still fit
-            if (found := self._try(name, run)) is not None:
-                return found
-        return self._missed(seen)
-
-    def _try(self, name: str, run: Callable[[], list[bytes]]) -> list[bytes] | None:
-        self.stats.tried[name] = self.stats.tried.get(name, 0) + 1
-        found = run()
-        if not found:
-            return None
-        self.stats.decoded[name] = self.stats.decoded.get(name, 0) + 1
-        return found
-
-    def _missed(self, seen: list[Quad]) -> list[bytes]:
-        """Remember where a symbol was seen, for the next frames' region of interest."""
-        if seen:
-            self._last_quad, self._quad_age = seen[0], 0
-        elif self._last_quad is not None:
-            self._quad_age += 1
-            if self._quad_age > self._roi_frames:
-                self._last_quad = None
-        return []
+    def _table(self) -> dict[str, Callable[[_Views], list[bytes]]]:
+        read = self._read
+        table: dict[str, Callable[[_Views], list[bytes]]] = {
+            "plain": lambda v: read(v.frame),
+            "histogram": lambda v: read(v.frame, histogram=True),
+            "half": lambda v: read(v.half()),
+            "gauss": lambda v: read(v.gauss()),
+            "median": lambda v: read(_u8(cv2.medianBlur(v.frame, 3))),
+            "unsharp": lambda v: read(unsharp(v.frame)),
+            "clahe": lambda v: read(_u8(cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(v.frame))),
+            "up2": lambda v: read(up2(v.frame)),
+            "gauss_up2": lambda v: read(up2(v.gauss())),
+            "screen": lambda v: read(v.rectified()),
+            "screen_histogram": lambda v: read(v.rectified(), histogram=True),
+            "screen_sharpen": lambda v: read(_sharpen(v.rectified())),
+        }
+        for sigma in DEBLUR_SIGMAS:
+            for k in DEBLUR_NOISE:
+                table[f"deblur_{sigma:g}_{k:g}"] = _deblur_pass(read, sigma, k)
+        return table
 
 
-def _quad(position: object) -> Quad:
-    p = position
-    corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)  # type: ignore[attr-defined]
-    return (
-        (float(corners[0].x), float(corners[0].y)),
-        (float(corners[1].x), float(corners[1].y)),
-        (float(corners[2].x), float(corners[2].y)),
-        (float(corners[3].x), float(corners[3].y)),
+def _deblur_pass(
+    read: Callable[[Frame | None], list[bytes]], sigma: float, k: float
+) -> Callable[[_Views], list[bytes]]:
+    return lambda v: read(v.deblurred(sigma, k))
+
+
+def _u8(img: object) -> Frame:
+    """OpenCV's result typed as what it is: every filter here keeps the 8-bit frame's type (no copy)."""
+    out: Frame = np.asarray(img, np.uint8)
+    return out
+
+
+def up2(img: Frame) -> Frame:
+    return _u8(cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+
+
+def unsharp(img: Frame, sigma: float = 2.0, amount: float = 1.5) -> Frame:
+    soft = cv2.GaussianBlur(img, (0, 0), sigma)
+    return _u8(cv2.addWeighted(img, 1 + amount, soft, -amount, 0))
+
+
+def _sharpen(img: Frame | None) -> Frame | None:
+    """Denoise then sharpen (the rectified screen is upscaled, so its blur is wider than the frame's)."""
+    return None if img is None else unsharp(_u8(cv2.GaussianBlur(img, (0, 0), 1.0)), sigma=3.0)
+
+
+def find_screen(half: Frame) -> Quad | None:
+    """The corners of the largest bright quadrilateral of a half-size frame, in full-frame pixels,
+    clockwise as seen."""
+    soft = cv2.GaussianBlur(half, (0, 0), 1.0)
+    _, bright = cv2.threshold(soft, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    if cv2.contourArea(hull) < 400:
+        return None  # a glint, not a screen: 40x40 px at full size is less than any readable code
+    perimeter = cv2.arcLength(hull, True)
+    corners: npt.NDArray[np.float32] | None = None
+    for eps in (0.02, 0.04, 0.07, 0.1):
+        approx = cv2.approxPolyDP(hull, eps * perimeter, True)
+        if len(approx) == 4:
+            corners = approx.astype(np.float32)
+            break
+    if corners is None:  # rounded or clipped: the tightest rectangle instead
+        corners = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    q = corners.reshape(4, 2) * 2
+    centre = q.mean(axis=0)
+    # y grows downwards, so ascending angle is clockwise as seen: the same turn as the target square
+    out: Quad = q[np.argsort(np.arctan2(q[:, 1] - centre[1], q[:, 0] - centre[0]))].astype(np.float32)
+    return out
+
+
+def rectify(img: Frame, q: Quad) -> Frame:
+    """The quadrilateral `q` of `img` mapped to an upright RECTIFIED px square inside a MARGIN."""
+    side, m = RECTIFIED, MARGIN
+    dst = np.array([[m, m], [side + m, m], [side + m, side + m], [m, side + m]], np.float32)
+    h = cv2.getPerspectiveTransform(q, dst)
+    return _u8(
+        cv2.warpPerspective(
+            img, h, (side + 2 * m, side + 2 * m), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        )
     )
 
 
-def _crop(frame: Frame, quad: Quad, margin: float = 0.25) -> Frame:
-    xs = [x for x, _ in quad]
-    ys = [y for _, y in quad]
-    m = int(margin * max(max(xs) - min(xs), max(ys) - min(ys))) + 8
+def _crop_box(frame: Frame, q: Quad, pad: int = 6) -> tuple[int, int, int, int]:
     h, w = frame.shape
-    x0, y0 = max(0, int(min(xs)) - m), max(0, int(min(ys)) - m)
-    x1, y1 = min(w, int(max(xs)) + m), min(h, int(max(ys)) + m)
-    return np.ascontiguousarray(frame[y0:y1, x0:x1])
+    x0 = int(max(0, np.floor(q[:, 0].min()) - pad))
+    y0 = int(max(0, np.floor(q[:, 1].min()) - pad))
+    x1 = int(min(w, np.ceil(q[:, 0].max()) + pad))
+    y1 = int(min(h, np.ceil(q[:, 1].max()) + pad))
+    return x0, y0, x1, y1
 
 
-def _up2(img: Frame) -> Frame:
-    h, w = img.shape
-    return np.asarray(Image.fromarray(img).resize((2 * w, 2 * h), Image.Resampling.BILINEAR))
+def _spectrum(crop: Frame) -> Spectrum:
+    h, w = crop.shape
+    hh, ww = cv2.getOptimalDFTSize(h), cv2.getOptimalDFTSize(w)
+    padded = cv2.copyMakeBorder(crop, 0, hh - h, 0, ww - w, cv2.BORDER_REPLICATE)
+    return np.fft.rfft2(padded.astype(np.float32)), hh, ww
 
 
-def _half(img: Frame) -> Frame:
-    return np.asarray(Image.fromarray(img).reduce(2))
-
-
-def _box(img: Frame) -> Frame:
-    return np.asarray(Image.fromarray(img).filter(ImageFilter.BoxBlur(1)))
-
-
-def _sharpen(img: Frame) -> Frame:
-    return np.asarray(
-        Image.fromarray(img).filter(ImageFilter.UnsharpMask(radius=2, percent=150, threshold=0))
-    )
-
-
-def _rectify(frame: Frame, quad: Quad, side: int = RECTIFIED) -> Frame:
-    """The seen symbol mapped back to an upright square with a quiet margin (a homography by its corners)."""
-    m = side // 7
-    dst = [(m, m), (side + m, m), (side + m, side + m), (m, side + m)]
-    rows: list[list[float]] = []
-    rhs: list[float] = []
-    for (u, v), (x, y) in zip(dst, quad, strict=True):
-        rows += [[u, v, 1, 0, 0, 0, -x * u, -x * v], [0, 0, 0, u, v, 1, -y * u, -y * v]]
-        rhs += [x, y]
-    try:
-        c = np.linalg.solve(np.array(rows), np.array(rhs))
-    except np.linalg.LinAlgError:  # degenerate corners: nothing to rectify
-        return np.zeros((8, 8), np.uint8)
-    coeffs = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
-    out = Image.fromarray(frame).transform(
-        (side + 2 * m, side + 2 * m), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR
-    )
-    return np.asarray(out)
+def _wiener(spectrum: Spectrum, sigma: float, k: float) -> Frame:
+    """The padded crop with a Gaussian blur of `sigma` undone; `k` (noise over signal power) keeps the
+    frequencies the blur erased from being amplified into noise."""
+    x, hh, ww = spectrum
+    fy = np.fft.fftfreq(hh)[:, None]
+    fx = np.fft.rfftfreq(ww)[None, :]
+    g = np.exp(-2 * np.pi**2 * sigma**2 * (fx**2 + fy**2))
+    y = np.fft.irfft2(x * (g / (g * g + k)), s=(hh, ww))
+    out: Frame = np.clip(y, 0, 255).astype(np.uint8)
+    return out

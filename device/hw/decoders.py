@@ -1,8 +1,8 @@
 """QR decoders over numpy grayscale frames, each handing back the symbol's exact bytes.
 
-zxing-cpp is the default, as the cascade of passes in device/hw/cascade.py (`zxing`); its first pass
-alone is `zxing-single` (see bench/bench_decoders.py and docs/hardware.md for the figures); pyzbar is the
-runner-up, selectable by name. Both are asked for raw bytes: pyzbar's default would transcode binary QR
+zxing-cpp is the default, as the cascade of passes over OpenCV views of the frame in
+device/hw/cascade.py (`zxing`); one plain local-average pass is `zxing-single` (see bench/bench_decoders.py
+and docs/hardware.md for the figures); pyzbar is the runner-up, selectable by name. Both are asked for raw bytes: pyzbar's default would transcode binary QR
 content to text, so the zbar scanner is driven directly with ZBAR_CFG_BINARY set.
 """
 
@@ -131,8 +131,10 @@ def make_decoder(name: DecoderName | str = DecoderName.ZXING) -> BytesDecoder:
     """The decoder the terminal config names; zxing-cpp unless told otherwise."""
     match DecoderName(name):
         case DecoderName.ZXING:
-            from .cascade import CascadeDecoder
-
+            try:
+                from .cascade import CascadeDecoder
+            except ImportError as e:  # the cascade's filters need OpenCV
+                raise DecoderUnavailable(f"{e.name} is not installed (make install)") from e
             return CascadeDecoder()
         case DecoderName.ZXING_SINGLE:
             return ZxingDecoder()

@@ -45,7 +45,7 @@ def missing(
             node, how = "/dev/spidev0.0", "dtparam=spi=on in /boot/firmware/config.txt"
     if not (base / node.lstrip("/")).exists():
         out.append(f"NFC reader port {node} ({how})")
-    if not has("pyzbar" if cfg.decoder == "zbar" else "zxingcpp"):
+    if not all(has(m) for m in (("pyzbar",) if cfg.decoder == "zbar" else ("zxingcpp", "cv2"))):
         out.append(f"QR decoder {cfg.decoder} (make install)")
     return out
 

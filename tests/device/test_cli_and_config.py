@@ -306,6 +306,10 @@ def test_preflight_names_the_node_of_the_configured_nfc_bus(tmp_path: Path) -> N
         HardwareConfig(nfc_bus="i2c", decoder="zbar"), root=tmp_path, importable=lambda m: m != "pyzbar"
     )
     assert no_zbar == ["QR decoder zbar (make install)"]
+    no_opencv = preflight.missing(  # the default cascade filters with OpenCV
+        HardwareConfig(nfc_bus="i2c"), root=tmp_path, importable=lambda m: m != "cv2"
+    )
+    assert no_opencv == ["QR decoder zxing (make install)"]
 
 
 def test_a_real_run_whose_driver_fails_to_start_prints_one_line(
