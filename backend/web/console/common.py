@@ -94,13 +94,19 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/lists", N_("Monthly lists")),
         ("/staff/flagged", N_("Flagged meals")),
         ("/staff/terminals", N_("Terminals")),
+        ("/staff/calendar", N_("School calendar")),
+        ("/staff/menu", N_("Menu")),
         ("/staff/acts", N_("Acts")),
     ],
     Role.SOCIAL_PEDAGOGUE: [
         ("/staff/lists", N_("Monthly lists")),
         ("/staff/followups", N_("Follow-ups")),
     ],
-    Role.SUPPLIER: [("/staff/acts", N_("Acts")), ("/staff/ratings", N_("Ratings and complaints"))],
+    Role.SUPPLIER: [
+        ("/staff/acts", N_("Acts")),
+        ("/staff/menu", N_("Menus and ratings")),
+        ("/staff/ratings", N_("Ratings and complaints")),
+    ],
     Role.CANTEEN_STAFF: [("/staff/served", N_("Served today"))],
     Role.TECHNICIAN: [("/staff/terminals", N_("Terminals"))],
 }
