@@ -130,6 +130,15 @@ REASONS: dict[str, str] = {
     "MONTH_NOT_OVER": N_("The month is not over yet, so its act cannot be signed."),
     "STALE_VERSION": N_("The act changed since you opened it. Open it again and check the figures."),
 }
+# the complaints'
+REASONS.update(
+    {
+        "ALREADY_FORWARDED": N_("This complaint was sent to e-Otinish already."),
+        "ALREADY_RESOLVED": N_("This complaint has an answer already."),
+        "ALREADY_CLOSED": N_("This complaint is closed already."),
+    }
+)
+
 # the school calendar's and the menu's
 REASONS.update(
     {

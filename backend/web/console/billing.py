@@ -149,4 +149,4 @@ def ratings(pc: PageDep, uow: UowDep) -> Response:
         else None
     )
     complaints = feedback.complaints(uow.session, me, None)
-    return show(pc, me, "console/ratings.html", summary=summary, rows=complaints, resolvable=False)
+    return show(pc, me, "console/ratings.html", summary=summary, rows=complaints)

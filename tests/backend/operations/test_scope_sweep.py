@@ -174,6 +174,7 @@ CALLS: dict[str, Call] = {
     f"POST {P}/complaints": Call(body={"pupil_id": "{pupil_id}", "text": "sweep"}),
     f"GET {A}/complaints": Call(filtered=ALL_FOREIGN),
     f"POST {A}/complaints/{{complaint_id}}/resolve": Call(body={"resolution": "sweep"}),
+    f"POST {A}/complaints/{{complaint_id}}/forward": Call(),
     f"GET {A}/ratings/schools/{{school_id}}": Call(),
     f"GET {A}/ratings/suppliers/{{supplier_id}}": Call(
         filtered=ALL_FOREIGN, nothing_of_a=lambda body: body["count"] == 0
