@@ -130,6 +130,9 @@ REASONS: dict[str, str] = {
     "MONTH_NOT_OVER": N_("The month is not over yet, so its act cannot be signed."),
     "STALE_VERSION": N_("The act changed since you opened it. Open it again and check the figures."),
 }
+# the eligibility categories'
+REASONS["CATEGORY_UNKNOWN"] = N_("Choose one of the categories in use.")
+
 # the complaints'
 REASONS.update(
     {

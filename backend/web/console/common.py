@@ -88,6 +88,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/acts", N_("Acts")),
         ("/staff/outbox", N_("SMS outbox")),
         ("/staff/complaints", N_("Complaints")),
+        ("/staff/categories", N_("Categories")),
         ("/staff/security", N_("Sign-in security")),
     ],
     Role.SCHOOL_HEAD: [
@@ -101,6 +102,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.SOCIAL_PEDAGOGUE: [
         ("/staff/lists", N_("Monthly lists")),
         ("/staff/followups", N_("Follow-ups")),
+        ("/staff/categories", N_("Categories")),
     ],
     Role.SUPPLIER: [
         ("/staff/acts", N_("Acts")),
