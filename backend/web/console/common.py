@@ -97,6 +97,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/terminals", N_("Terminals")),
         ("/staff/calendar", N_("School calendar")),
         ("/staff/menu", N_("Menu")),
+        ("/staff/complaints", N_("Complaints")),
         ("/staff/acts", N_("Acts")),
     ],
     Role.SOCIAL_PEDAGOGUE: [

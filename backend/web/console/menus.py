@@ -21,9 +21,10 @@ from backend.menu.model import ALLERGENS, MAX_DISHES, MenuReason
 
 from ..forms import FormDep, PageDep
 from ..pages import PageContext, redirect
-from ..texts import MEAL, MEAL_SLOTS, reason_text
+from ..texts import MEAL_SLOTS, reason_text
 from .common import PAGE, ConsoleRoute, page_number, paged, school_of, show, staff
 from .school import school_options
+from .words import WEEKDAYS
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 EDITORS = (Role.SCHOOL_HEAD, Role.DISTRICT_ADMIN)
@@ -91,7 +92,7 @@ def _calendar_page(
         upcoming=[d for d in cal.school_days(today, today + timedelta(days=13))],
         today=today,
         slot_names=MEAL_SLOTS,
-        meal_word=MEAL,
+        weekday_names=[pc.gettext(w) for w in WEEKDAYS],
         errors=errors or {},
         form=form or {},
     )
@@ -205,7 +206,6 @@ def menu(pc: PageDep, uow: UowDep) -> Response:
         entries=entries,
         editable=editable,
         slot_names=MEAL_SLOTS,
-        meal_word=MEAL,
     )
 
 
