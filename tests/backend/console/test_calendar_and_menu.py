@@ -11,6 +11,8 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from backend.auth.model import Role
+from backend.auth.testing import make_admin
 from backend.calendar.services import days_of_school, load_calendar
 from backend.calendar.tables import CalendarDayRow
 from backend.menu.services import menus
@@ -139,3 +141,21 @@ def test_a_foreign_head_gets_404_and_changes_nothing(
         assert session.scalar(select(func.count()).select_from(MenuRow)) == 0
         assert session.scalar(select(func.count()).select_from(CalendarDayRow)) == 0
         assert [s.start for s in load_calendar(session, school).slots] == [time(8, 30), time(12, 30)]
+
+
+def test_the_api_removes_a_schools_own_day_only(web: Web) -> None:
+    school = web.district.school_id
+    with web.ctx.session_factory() as session:
+        _, token = make_admin(session, Role.SCHOOL_HEAD, (school,), None, now=web.clock.now())
+        session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    client, days = web.client(), f"/api/admin/v1/schools/{school}/calendar-days"
+    assert (
+        client.post(days, json={"day": "2026-12-16", "school_day": False}, headers=headers).status_code == 200
+    )
+    assert client.delete(f"{days}/2026-12-16", headers=headers).json() == {
+        "day": "2026-12-16",
+        "removed": True,
+    }
+    r = client.delete(f"{days}/2026-12-16", headers=headers)
+    assert (r.status_code, r.json()["reason"]) == (404, "NOT_FOUND")
