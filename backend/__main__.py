@@ -1,7 +1,9 @@
-"""The back end's command line: `python -m backend migrate | create-admin | serve`.
+"""The back end's command line: `python -m backend migrate | create-admin | categories | serve`.
 
 A new server: migrate the database, create the first district admin, start. `serve` refuses to start on
-a database that is not migrated, with one line saying so. Settings come from the SM_* environment."""
+a database that is not migrated, with one line saying so. `categories list|add|retire` keeps the
+national eligibility categories (no staff role is national, so no page or API route changes them).
+Settings come from the SM_* environment."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 from .auth.accounts import first_admin
 from .config import Settings
 from .db import SchemaNotCurrent, check_schema, init_schema, make_engine, make_session_factory
+from .eligibility import categories
 from .errors import DomainError
+from .roster.grades import Plan
 from .unit_of_work import UnitOfWork
 
 
@@ -55,6 +59,42 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+PLANS = {"free": Plan.FREE, "discounted": Plan.DISCOUNTED}
+
+
+def _categories(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            if args.action == "add":
+                info = categories.put_category(
+                    uow,
+                    args.code,
+                    name_kk=args.kk,
+                    name_ru=args.ru,
+                    plan=PLANS[args.plan],
+                    in_register=not args.not_in_register,
+                    active=True,
+                )
+                print(f"category {info.code} saved: {args.plan} plan")
+            elif args.action == "retire":
+                info = categories.retire_category(uow, args.code)
+                print(f"category {info.code} retired: no new entries; those made keep it")
+            else:
+                for c in categories.all_categories(uow.session).values():
+                    plan = "free" if c.plan is Plan.FREE else "discounted"
+                    register = "register" if c.in_register else "list-only"
+                    state = "active" if c.active else "retired"
+                    print(f"{c.code}\t{plan}\t{register}\t{state}\t{c.name_kk} / {c.name_ru}")
+    except (SchemaNotCurrent, DomainError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
@@ -78,6 +118,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--login", required=True)
     create.add_argument("--district", required=True, help="the district's name as the schools file has it")
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    cats = sub.add_parser("categories", help="list, add or retire the national eligibility categories")
+    actions = cats.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every category with its plan, register check and state")
+    add = actions.add_parser("add", help="add a category or change one (it becomes active)")
+    add.add_argument("code", help="2–30 of a-z, 0-9, _ starting with a letter, e.g. emergency_affected")
+    add.add_argument("--kk", required=True, help="its name in Kazakh")
+    add.add_argument("--ru", required=True, help="its name in Russian")
+    add.add_argument("--plan", required=True, choices=sorted(PLANS), help="the plan it gives")
+    add.add_argument(
+        "--not-in-register",
+        action="store_true",
+        help="the state register does not hold it: the approved list itself confirms the pupil",
+    )
+    retire = actions.add_parser("retire", help="no new entries under the category; those made keep it")
+    retire.add_argument("code")
     serve = sub.add_parser("serve", help="start the server (refuses an unmigrated database)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -88,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "create-admin":
         return _create_admin(settings, args)
+    if args.command == "categories":
+        return _categories(settings, args)
     return _serve(settings, args)
 
 

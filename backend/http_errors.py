@@ -209,6 +209,7 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         FeedbackReason.ALREADY_RATED: CONFLICT,
         FeedbackReason.ALREADY_RESOLVED: CONFLICT,
         FeedbackReason.ALREADY_CLOSED: CONFLICT,
+        FeedbackReason.ALREADY_FORWARDED: CONFLICT,
         FeedbackReason.BAD_STARS: BAD,
         FeedbackReason.EMPTY_COMPLAINT: BAD,
         FeedbackReason.NOT_SERVED: CONFLICT,

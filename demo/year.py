@@ -42,7 +42,7 @@ from backend.db import init_schema
 from backend.eligibility import services as lists
 from backend.eligibility.categories import put_category
 from backend.eligibility.model import Category
-from backend.feedback.services import file_complaint
+from backend.feedback.services import file_complaint, forward
 from backend.fleet.allowlist import bundle_content
 from backend.fleet.services import create_enrolment_code, enrol
 from backend.imports.model import ImportKind
@@ -449,14 +449,17 @@ class SchoolYear:
         if month == date(2026, 9, 1):
             with self.uow() as uow:
                 who = Principal("parent", self.parent["saule"], pupil_ids=frozenset({self.pupil["daniyar"]}))
-                file_complaint(
+                filed = file_complaint(
                     uow,
                     who,
                     self.pupil["daniyar"],
                     "Палау суық болды / плов был холодный",
                     event_id=None,
                     now=self.clock.now(),
-                )
+                ).id
+            assert self.district is not None
+            with self.uow() as uow:  # the district sends it on to e-Otinish
+                forward(uow, self.district, filed, now=self.clock.now())
         if month == date(2026, 10, 1):
             self.clock.set(_at(date(2026, 10, 13)))
             row = [["iin", "full_name", "phone", "language"]]

@@ -11,9 +11,8 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
 
-from backend.api_types import IdPath, Month
+from backend.api_types import IdPath
 from backend.auth.dependencies import ensure_school, require_admin
 from backend.auth.model import Principal, Role
 from backend.deps import CtxDep, UowDep

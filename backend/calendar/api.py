@@ -106,6 +106,15 @@ def school_day(school_id: IdPath, body: DayBody, uow: UowDep, who: CalendarAdmin
     return {"day": body.day.isoformat()}
 
 
+@router.delete("/schools/{school_id}/calendar-days/{day}")
+def remove_school_day(school_id: IdPath, day: date, uow: UowDep, who: CalendarAdmin) -> dict[str, Any]:
+    """Drops the school's own holiday or extra day; the weekday rule (or the district's day) applies."""
+    ensure_school(who, school_id)
+    if not services.remove_day(uow, school_id, day):
+        raise not_found("calendar day")
+    return {"day": day.isoformat(), "removed": True}
+
+
 @router.post("/districts/{district}/calendar-days")
 def district_day(district: str, body: DayBody, uow: UowDep, who: DistrictAdmin) -> dict[str, str]:
     if who.district != district:

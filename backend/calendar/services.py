@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import time
+from dataclasses import dataclass
+from datetime import date, time
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -121,6 +122,43 @@ def set_day(
     else:
         row.school_day, row.slots, row.note = rule.school_day, slots, rule.note
     uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class DayEntry:
+    """An explicit day as a school sees it: its own row (which it may remove) or its district's."""
+
+    rule: DayRule
+    own: bool
+
+
+def days_of_school(session: Session, school_id: int, first: date | None = None) -> list[DayEntry]:
+    """The school's own holidays and extra days and its district's, by day; a school's row hides the
+    district's row of the same day (as the calendar merges them)."""
+    school = session.get(School, school_id)
+    if school is None:
+        raise not_found("school")
+    stmt = select(CalendarDayRow).where(
+        or_(CalendarDayRow.school_id == school_id, CalendarDayRow.district == school.district)
+    )
+    if first is not None:
+        stmt = stmt.where(CalendarDayRow.day >= first)
+    merged: dict[date, DayEntry] = {}
+    for row in session.scalars(stmt):
+        own = row.school_id is not None
+        if own or row.day not in merged:
+            merged[row.day] = DayEntry(_rule(row), own)
+    return [merged[d] for d in sorted(merged)]
+
+
+def remove_day(uow: UnitOfWork, school_id: int, day: date) -> bool:
+    """Drops the school's own row for `day` (the district's row, if any, applies again); whether
+    there was one."""
+    removed = uow.session.execute(
+        delete(CalendarDayRow).where(CalendarDayRow.school_id == school_id, CalendarDayRow.day == day)
+    )
+    uow.commit()
+    return bool(getattr(removed, "rowcount", 0))
 
 
 def add_tariff(uow: UnitOfWork, tariff: Tariff) -> None:

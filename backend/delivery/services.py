@@ -5,7 +5,7 @@ receiver holds no lock. A failure is retried after 1, 2, 4 … minutes (at most 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,9 +129,18 @@ class Delivery:
     document: dict[str, Any]
 
 
+def _delivery(r: DeliveryRow) -> Delivery:
+    return Delivery(r.key, r.status, r.attempts, r.receipt, r.last_error, json.loads(r.payload))
+
+
 def deliveries(session: Session, channel: str) -> list[Delivery]:
     stmt = select(DeliveryRow).where(DeliveryRow.channel == channel).order_by(DeliveryRow.id)
-    return [
-        Delivery(r.key, r.status, r.attempts, r.receipt, r.last_error, json.loads(r.payload))
-        for r in session.scalars(stmt)
-    ]
+    return [_delivery(r) for r in session.scalars(stmt)]
+
+
+def deliveries_of(session: Session, keys: Sequence[str]) -> list[Delivery]:
+    """The documents queued under these keys (a page's worth: the caller passes few)."""
+    if not keys:
+        return []
+    stmt = select(DeliveryRow).where(DeliveryRow.key.in_(list(keys))).order_by(DeliveryRow.id)
+    return [_delivery(r) for r in session.scalars(stmt)]

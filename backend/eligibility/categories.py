@@ -1,5 +1,7 @@
-"""Eligibility categories as data: the order's three are seeded by the migration, a district admin adds
-others (e.g. families affected by an emergency); each says which plan it gives."""
+"""Eligibility categories as data: the order's three are seeded by the migration, others are added
+(e.g. families affected by an emergency); each says which plan it gives. Categories are national: every
+district's lists use the same ones, and no staff role is national, so they are read by any staff role
+(API and console) and changed only by the operator's `python -m backend categories add|retire`."""
 
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def require_category(session: Session, code: str) -> CategoryInfo:
 def put_category(
     uow: UnitOfWork, code: str, *, name_kk: str, name_ru: str, plan: int, in_register: bool, active: bool
 ) -> CategoryInfo:
-    """Adds or changes a category (district admin). Vouchers already formed keep their plan."""
+    """Adds or changes a category (the operator's command line). Vouchers already formed keep their plan."""
     if not CODE.match(code):
         raise DomainError(ListReason.CATEGORY_CODE_INVALID, "a code is 2–30 of a-z, 0-9, _ from a letter")
     if plan not in (Plan.FREE, Plan.DISCOUNTED):
@@ -104,3 +106,20 @@ def plans_for(session: Session, pupil_ids: Iterable[int], school_year: int) -> d
             if info is not None:
                 out[pupil_id] = int(info.plan)
     return out
+
+
+def retire_category(uow: UnitOfWork, code: str) -> CategoryInfo:
+    """No pupil may be listed under it from now on; entries and vouchers made under it keep it (a list
+    shows its name, the plan stays). `put_category` with active=True brings it back."""
+    info = all_categories(uow.session).get(code)
+    if info is None:
+        raise DomainError(ListReason.CATEGORY_UNKNOWN, f"no category {code!r}")
+    return put_category(
+        uow,
+        code,
+        name_kk=info.name_kk,
+        name_ru=info.name_ru,
+        plan=int(info.plan),
+        in_register=info.in_register,
+        active=False,
+    )

@@ -20,6 +20,7 @@ from .tables import ComplaintRow
 router = APIRouter(tags=["feedback"])
 Parent = Annotated[Principal, Depends(require_parent)]
 ComplaintAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD))]
+DistrictAdmin = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
 RatingViewer = Annotated[
     Principal, Depends(require_admin(Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD, Role.SUPPLIER))
 ]
@@ -94,6 +95,12 @@ def list_complaints(
     uow: UowDep, who: ComplaintAdmin, status: ComplaintStatus | None = None
 ) -> dict[str, Any]:
     return {"complaints": [_complaint(c) for c in services.complaints(uow.session, who, status)]}
+
+
+@router.post("/api/admin/v1/complaints/{complaint_id}/forward")
+def forward(complaint_id: IdPath, ctx: CtxDep, uow: UowDep, who: DistrictAdmin) -> dict[str, Any]:
+    """Queues a received complaint for e-Otinish; it becomes `forwarded` when the appeal is receipted."""
+    return _complaint(services.forward(uow, who, complaint_id, now=ctx.clock.now()))
 
 
 @router.post("/api/admin/v1/complaints/{complaint_id}/resolve")

@@ -19,6 +19,7 @@ class FeedbackReason(enum.StrEnum):
     NOT_SERVED = "NOT_SERVED"  # the meal was rejected by an admin: nothing was served to rate
     ALREADY_RESOLVED = "ALREADY_RESOLVED"
     ALREADY_CLOSED = "ALREADY_CLOSED"
+    ALREADY_FORWARDED = "ALREADY_FORWARDED"  # queued for e-Otinish once already, or no longer received
 
 
 class ComplaintStatus(enum.StrEnum):

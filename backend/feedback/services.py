@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import chunks
 from backend.auth import Principal, Role
-from backend.delivery.services import enqueue
+from backend.delivery.services import Delivery, deliveries_of, enqueue
 from backend.errors import DomainError, not_found
 from backend.ingest import queries as ingest_queries
 from backend.ingest.model import MealStatus
@@ -90,11 +91,7 @@ def file_complaint(
         created_at=now,
     )
     session.add(row)
-    session.flush()
-    enqueue(
-        session, channel=EOTINISH, key=f"{EOTINISH}:complaint:{row.id}", document=appeal(row, school), now=now
-    )
-    uow.commit()
+    uow.commit()  # received: the district reads it and decides whether it goes to e-Otinish (forward)
     return row
 
 
@@ -110,6 +107,59 @@ def complaints(session: Session, admin: Principal, status: ComplaintStatus | Non
     if status is not None:
         stmt = stmt.where(ComplaintRow.status == status.value)
     return list(session.scalars(stmt.limit(2000)))
+
+
+def complaints_page(
+    session: Session,
+    admin: Principal,
+    statuses: Collection[ComplaintStatus] | None,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[ComplaintRow], int]:
+    """One page of the complaints the caller may see (newest first) in `statuses` (all when None),
+    and how many there are in all."""
+    where = [_visible(admin)]
+    if statuses is not None:
+        where.append(ComplaintRow.status.in_(sorted(s.value for s in statuses)))
+    total = session.scalar(select(func.count(ComplaintRow.id)).where(*where)) or 0
+    stmt = (
+        select(ComplaintRow)
+        .where(*where)
+        .order_by(ComplaintRow.created_at.desc(), ComplaintRow.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt)), int(total)
+
+
+def _appeal_key(complaint_id: int) -> str:
+    return f"{EOTINISH}:complaint:{complaint_id}"
+
+
+def forward(uow: UnitOfWork, admin: Principal, complaint_id: int, *, now: datetime) -> ComplaintRow:
+    """The district sends a received complaint to e-Otinish: the appeal is queued for the outbound
+    adapter (retried, receipted); the receipt makes the complaint `forwarded` (eotinish.on_receipt)."""
+    session = uow.session
+    row = session.scalars(
+        select(ComplaintRow).where(ComplaintRow.id == complaint_id, _visible(admin))
+    ).first()
+    if row is None:
+        raise not_found("complaint")
+    if row.status != ComplaintStatus.RECEIVED:
+        raise DomainError(FeedbackReason.ALREADY_FORWARDED, f"the complaint is {row.status}")
+    school = session.get(School, row.school_id)
+    assert school is not None  # foreign key
+    if not enqueue(session, channel=EOTINISH, key=_appeal_key(row.id), document=appeal(row, school), now=now):
+        raise DomainError(FeedbackReason.ALREADY_FORWARDED, "the appeal is queued already")
+    uow.commit()
+    return row
+
+
+def appeals(session: Session, complaint_ids: Collection[int]) -> dict[int, Delivery]:
+    """The e-Otinish delivery of each of these complaints that was forwarded (queued, tries, receipt)."""
+    keys = {_appeal_key(i): i for i in complaint_ids}
+    return {keys[d.key]: d for d in deliveries_of(session, sorted(keys))}
 
 
 def resolve(

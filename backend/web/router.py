@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from . import assets
-from .console import billing, dashboard, district, imports, lists, payments, school
+from .console import billing, dashboard, district, imports, lists, menus, payments, school
 from .console import signin as staff_signin
 from .parent import children, meals, notices, passes, signin
 from .pupil_pass import router as pass_router
@@ -43,6 +43,7 @@ for module in (
     imports,
     lists,
     school,
+    menus,
     billing,
     payments,
     dashboard,

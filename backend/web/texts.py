@@ -133,6 +133,51 @@ REASONS: dict[str, str] = {
     "STEP_DONE": N_("This step of the act is done already."),
     "STEP_WRONG_ROLE": N_("This step of the act is another role's."),
 }
+# the eligibility categories'
+REASONS["CATEGORY_UNKNOWN"] = N_("Choose one of the categories in use.")
+
+# the complaints'
+REASONS.update(
+    {
+        "ALREADY_FORWARDED": N_("This complaint was sent to e-Otinish already."),
+        "ALREADY_RESOLVED": N_("This complaint has an answer already."),
+        "ALREADY_CLOSED": N_("This complaint is closed already."),
+    }
+)
+
+# the school calendar's and the menu's
+REASONS.update(
+    {
+        "INVALID_REQUEST": N_("A value in the form cannot be read. Check it and try again."),
+        "BAD_SLOT": N_("Each meal ends after it starts; give times as HH:MM."),
+        "OVERLAPPING_SLOTS": N_("Two meals overlap. Change their times."),
+        "BAD_WEEKDAYS": N_("Choose the days of the week the school teaches."),
+        "UNKNOWN_SLOT": N_("The school has no such meal."),
+        "MENU_EMPTY": N_("Name at least one dish."),
+        "DISH_INVALID": N_("Each dish needs its name in Kazakh and in Russian, at most 200 characters."),
+        "TOO_MANY_DISHES": N_("At most 12 dishes per meal."),
+        "SLOT_UNKNOWN": N_("The school has no such meal. Set its time on the calendar page first."),
+    }
+)
+
+# Allergens in words, by the codes the menu accepts (backend.menu.model.ALLERGENS: the 14 of EU
+# Regulation 1169/2011, Annex II); a test keeps the two in step.
+ALLERGENS: dict[str, str] = {
+    "gluten": N_("Cereals containing gluten"),
+    "crustaceans": N_("Crustaceans"),
+    "eggs": N_("Eggs"),
+    "fish": N_("Fish"),
+    "peanuts": N_("Peanuts"),
+    "soy": N_("Soybeans"),
+    "milk": N_("Milk"),
+    "nuts": N_("Tree nuts"),
+    "celery": N_("Celery"),
+    "mustard": N_("Mustard"),
+    "sesame": N_("Sesame"),
+    "sulphites": N_("Sulphites"),
+    "lupin": N_("Lupin"),
+    "molluscs": N_("Molluscs"),
+}
 GENERIC_ERROR = N_("Something went wrong. Please try again later.")
 
 

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend.auth.model import Role
-from backend.auth.services import create_admin
+from backend.auth.model import Principal, Role
+from backend.auth.services import admin_principal, create_admin
+from backend.auth.tables import Admin
+from backend.calendar.model import DayRule
+from backend.calendar.services import set_day
 from backend.clock import FixedClock
 from backend.eligibility.tables import EligibilityList
+from backend.feedback.services import file_complaint, forward, resolve
+from backend.menu.services import publish
 from backend.roster.iin import make_iin
-from backend.roster.tables import School
+from backend.roster.tables import Guardianship, School
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher
 from demo import data as D
 from demo.staff import seed_staff
@@ -36,6 +43,12 @@ from tests.backend.operations.conftest import Device
 from .harness import LiveServer, local, run_axe, shot
 
 WIDE = {"width": 1280, "height": 900}
+LUNCH: list[object] = [
+    {"kk": "Палау", "ru": "Плов"},
+    {"kk": "Көкөніс салаты", "ru": "Овощной салат", "allergens": ["celery", "mustard"]},
+    {"kk": "Нан", "ru": "Хлеб", "allergens": ["gluten", "sesame"]},
+    {"kk": "Айран", "ru": "Айран", "allergens": ["milk"]},
+]
 
 
 def _sign_in(page: Any, url: str, login: str, password: str = D.PASSWORD) -> None:
@@ -84,6 +97,7 @@ def _pages(live: LiveServer) -> dict[str, list[tuple[str, str]]]:
             ("register", "/staff/register?month=2026-11"),
             ("outbox", "/staff/outbox"),
             ("complaints", "/staff/complaints"),
+            ("categories", "/staff/categories"),
             ("security", "/staff/security"),
         ],
         "school.head": [
@@ -91,6 +105,10 @@ def _pages(live: LiveServer) -> dict[str, list[tuple[str, str]]]:
             ("list", f"/staff/lists/{lst}"),
             ("flagged", "/staff/flagged"),
             ("terminals", "/staff/terminals"),
+            ("calendar", "/staff/calendar"),
+            ("menu", "/staff/menu"),
+            ("menu-day", "/staff/menu/2026-12-08/2"),
+            ("complaints", "/staff/complaints"),
             ("acts", "/staff/acts"),
             ("act", f"/staff/acts/{school}?month=2026-11"),
         ],
@@ -99,10 +117,12 @@ def _pages(live: LiveServer) -> dict[str, list[tuple[str, str]]]:
             ("list", f"/staff/lists/{lst}"),
             ("followups", "/staff/followups"),
             ("timesheet", "/staff/timesheet?month=2026-11"),
+            ("categories", "/staff/categories"),
         ],
         "supplier": [
             ("acts", "/staff/acts"),
             ("act", f"/staff/acts/{school}?month=2026-11"),
+            ("menu", "/staff/menu"),
             ("ratings", "/staff/ratings"),
         ],
         "canteen.staff": [("served", "/staff/served")],
@@ -110,11 +130,42 @@ def _pages(live: LiveServer) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def _school_pages_content(live: LiveServer) -> None:
+    """What the calendar, menu and complaints pages show: a holiday, the week's lunches with allergens,
+    a complaint forwarded to e-Otinish and one answered."""
+    ctx, school = live.ctx, live.district.school_id
+    head = Principal("admin", 1, Role.SCHOOL_HEAD, None, frozenset({school}))
+    now = live.clock.now()
+    with UnitOfWork(ctx.session_factory) as uow:
+        set_day(uow, DayRule(date(2026, 12, 16), False, None, "Тәуелсіздік күні"), school_id=school)
+    for offset in range(4):
+        with UnitOfWork(ctx.session_factory) as uow:
+            publish(uow, head, school, date(2026, 12, 8) + timedelta(days=offset), 2, LUNCH, now)
+    with ctx.session_factory() as session:
+        parent_id, pupil = session.execute(
+            select(Guardianship.parent_id, Guardianship.pupil_id).order_by(Guardianship.id)
+        ).first() or (0, 0)
+        admin = session.scalars(select(Admin).where(Admin.login == "district.admin")).one()
+        district = admin_principal(session, admin)
+    mother = Principal("parent", parent_id, pupil_ids=frozenset({pupil}))
+    ids = []
+    for text in ("Палау суық болды", "Порция аз болды / Порция была маленькой"):
+        with UnitOfWork(ctx.session_factory) as uow:
+            ids.append(file_complaint(uow, mother, pupil, text, event_id=None, now=now).id)
+    with UnitOfWork(ctx.session_factory) as uow:
+        forward(uow, district, ids[0], now=now)
+    with UnitOfWork(ctx.session_factory) as uow:
+        resolve(
+            uow, district, ids[1], "Порциялар нормаға сай үлкейтілді / Порции увеличены до нормы", now=now
+        )
+
+
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
 def test_every_console_page_renders_in_each_language(
     browser: Any, live: LiveServer, lang: str, tmp_path: Path
 ) -> None:
     seed_staff(live.ctx.session_factory, live.district.school_id)
+    _school_pages_content(live)
     for login, pages in _pages(live).items():
         context = browser.new_context(
             locale=lang, extra_http_headers={"Accept-Language": lang}, viewport=WIDE
@@ -365,6 +416,9 @@ def test_a_foreign_schools_head_sees_none_of_it(browser: Any, live: LiveServer) 
         f"/staff/lists?school={school}",
         f"/staff/flagged?school={school}",
         f"/staff/terminals?school={school}",
+        f"/staff/calendar?school={school}",
+        f"/staff/menu?school={school}",
+        f"/staff/menu/2026-12-08/1?school={school}",
         f"/staff/acts/{school}?month=2026-11",
         f"/staff/acts/{school}/act.pdf?month=2026-11",
         f"/staff/acts/{school}/timesheet.csv?month=2026-11",

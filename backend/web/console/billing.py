@@ -222,4 +222,4 @@ def ratings(pc: PageDep, uow: UowDep) -> Response:
         else None
     )
     complaints = feedback.complaints(uow.session, me, None)
-    return show(pc, me, "console/ratings.html", summary=summary, rows=complaints, resolvable=False)
+    return show(pc, me, "console/ratings.html", summary=summary, rows=complaints)

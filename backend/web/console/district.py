@@ -4,6 +4,7 @@ backend.admin.outbox, backend.feedback)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from fastapi import APIRouter, Response
@@ -16,7 +17,7 @@ from backend.clock import local_date
 from backend.deps import UowDep
 from backend.errors import CommonReason, DomainError
 from backend.feedback import services as feedback
-from backend.feedback.model import ComplaintStatus
+from backend.feedback.model import OPEN_STATUSES, ComplaintStatus
 from backend.roster import suppliers as sup
 from backend.roster.tables import School
 
@@ -256,17 +257,99 @@ def sms(pc: PageDep, uow: UowDep) -> Response:
     )
 
 
+COMPLAINT_ROLES = (Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD)
+# The filter's choices: the open ones (received or forwarded, the default), each status, or all.
+COMPLAINT_FILTERS: dict[str, frozenset[ComplaintStatus] | None] = {
+    "open": OPEN_STATUSES,
+    **{c.value: frozenset({c}) for c in ComplaintStatus},
+    "all": None,
+}
+
+
+def _filter(text: str) -> str:
+    return text if text in COMPLAINT_FILTERS else "open"
+
+
+def _complaints_page(
+    pc: PageDep,
+    uow: UowDep,
+    state: str,
+    page: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    me = staff(pc, *COMPLAINT_ROLES)
+    rows, total = feedback.complaints_page(
+        uow.session, me, COMPLAINT_FILTERS[state], offset=(page - 1) * PAGE, limit=PAGE
+    )
+    names = dict(
+        uow.session.execute(
+            select(School.id, School.name).where(School.id.in_(sorted({c.school_id for c in rows})))
+        ).all()
+    )
+    return show(
+        pc,
+        me,
+        "console/complaints.html",
+        status=status,
+        found=paged(rows, total, page),
+        names=names,
+        appeals=feedback.appeals(uow.session, [c.id for c in rows]),
+        status_filter=state,
+        can_forward=me.role is Role.DISTRICT_ADMIN,
+        errors=errors or {},
+    )
+
+
 @router.get("/staff/complaints")
 def complaints(pc: PageDep, uow: UowDep) -> Response:
-    me = staff(pc, Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD)
-    state = pc.request.query_params.get("status", "open")
-    chosen = ComplaintStatus(state) if state in {c.value for c in ComplaintStatus} else None
-    rows = feedback.complaints(uow.session, me, chosen)
-    return show(pc, me, "console/complaints.html", rows=rows, status_filter=state, resolvable=True)
+    return _complaints_page(pc, uow, _filter(pc.request.query_params.get("status", "open")), page_number(pc))
+
+
+def _act(
+    pc: PageDep, form: dict[str, str], uow: UowDep, complaint_id: int, done: str, call: Callable[[], object]
+) -> Response:
+    """Runs one step of the complaint and goes back to the page it was posted from (its filter and
+    page); a refused step (empty answer, a twin click) shows that page again with the reason."""
+    state, page = _filter(form.get("status_filter", "open")), form.get("page", "1")
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    try:
+        call()
+    except DomainError as exc:
+        if exc.reason == CommonReason.NOT_FOUND:
+            raise
+        uow.rollback()
+        errors = {f"complaint-{complaint_id}": pc.gettext(reason_text(exc.reason))}
+        return _complaints_page(pc, uow, state, number, status=400, errors=errors)
+    return redirect(pc, f"/staff/complaints?status={state}&page={number}&done={done}")
+
+
+@router.post("/staff/complaints/{complaint_id}/forward")
+def forward(complaint_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
+    me = staff(pc, Role.DISTRICT_ADMIN)
+    now = pc.ctx.clock.now()
+    return _act(
+        pc, form, uow, complaint_id, "forwarded", lambda: feedback.forward(uow, me, complaint_id, now=now)
+    )
 
 
 @router.post("/staff/complaints/{complaint_id}/resolve")
 def resolve(complaint_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
-    me = staff(pc, Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD)
-    feedback.resolve(uow, me, complaint_id, form.get("resolution", ""), now=pc.ctx.clock.now())
-    return redirect(pc, "/staff/complaints?done=resolved")
+    me = staff(pc, *COMPLAINT_ROLES)
+    answer, now = form.get("resolution", ""), pc.ctx.clock.now()
+    return _act(
+        pc,
+        form,
+        uow,
+        complaint_id,
+        "resolved",
+        lambda: feedback.resolve(uow, me, complaint_id, answer, now=now),
+    )
+
+
+@router.post("/staff/complaints/{complaint_id}/close")
+def close(complaint_id: int, pc: PageDep, form: FormDep, uow: UowDep) -> Response:
+    me = staff(pc, *COMPLAINT_ROLES)
+    now = pc.ctx.clock.now()
+    return _act(pc, form, uow, complaint_id, "closed", lambda: feedback.close(uow, me, complaint_id, now=now))

@@ -13,12 +13,13 @@ from backend.clock import local_date
 from backend.consent import services as consent
 from backend.deps import UowDep, dispatch_sms_after_response
 from backend.eligibility import services as eligibility
-from backend.eligibility.model import Category, ListStatus, parse_month
+from backend.eligibility.categories import CategoryInfo, all_categories
+from backend.eligibility.model import ListStatus, parse_month
 from backend.errors import DomainError
 from backend.roster.services import classes_of_school, search_pupils
 
 from ..forms import FormDep, PageDep
-from ..pages import redirect
+from ..pages import PageContext, redirect
 from ..texts import reason_text
 from .common import PAGE, ConsoleRoute, page_number, paged, school_of, show, staff
 from .words import CATEGORIES
@@ -27,8 +28,19 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 LIST_ROLES = (Role.SOCIAL_PEDAGOGUE, Role.SCHOOL_HEAD, Role.DISTRICT_ADMIN)
 
 
-def _category(text: str) -> Category | None:
-    return Category(text) if text in CATEGORIES else None
+def _category(text: str) -> str | None:
+    """A category code as posted; the service refuses one that is unknown or retired (CATEGORY_UNKNOWN)."""
+    return text.strip()[:30] or None
+
+
+def category_names(pc: PageContext, found: dict[str, CategoryInfo]) -> dict[str, str]:
+    """Each category's name in the page's language: the data's Kazakh or Russian name; in English the
+    order's three have their English words and a category of its own its Russian name."""
+    if pc.lang in ("kk", "ru"):
+        return {c.code: c.name_kk if pc.lang == "kk" else c.name_ru for c in found.values()}
+    return {
+        c.code: pc.gettext(CATEGORIES[c.code]) if c.code in CATEGORIES else c.name_ru for c in found.values()
+    }
 
 
 @router.get("/staff/lists")
@@ -81,6 +93,8 @@ def _list_page(
         else ([], 0)
     )
     followups = [f for f in consent.followups(uow.session, principal) if f.list_id == list_id]
+    found_categories = all_categories(uow.session)
+    names = category_names(pc, found_categories)
     return show(
         pc,
         principal,
@@ -95,7 +109,8 @@ def _list_page(
         found_total=total,
         on_list=on_list,
         class_options=[(c, c) for c in classes_of_school(uow.session, lst.school_id)],
-        category_options=[(k, pc.gettext(v)) for k, v in CATEGORIES.items()],
+        category_options=[(c.code, names[c.code]) for c in found_categories.values() if c.active],
+        category_names=names,
         followups=followups,
         draft=lst.status == ListStatus.DRAFT,
         errors=errors or {},
@@ -191,4 +206,15 @@ def followups(pc: PageDep, uow: UowDep) -> Response:
         "console/followups.html",
         found=paged(rows[(page - 1) * PAGE : page * PAGE], len(rows), page),
         reason=reason,
+    )
+
+
+@router.get("/staff/categories")
+def categories(pc: PageDep, uow: UowDep) -> Response:
+    """The eligibility categories any list may use, with the plan each gives (read-only: they are
+    national data, changed by `python -m backend categories`)."""
+    me = staff(pc)
+    found = all_categories(uow.session)
+    return show(
+        pc, me, "console/categories.html", categories=list(found.values()), names=category_names(pc, found)
     )

@@ -29,7 +29,7 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 OFFLINE_AFTER_S = 86_400  # a terminal silent for a day is offline
 
 
-def _school_options(uow: UowDep, school_ids: frozenset[int]) -> list[tuple[int, str]]:
+def school_options(uow: UowDep, school_ids: frozenset[int]) -> list[tuple[int, str]]:
     stmt = select(School.id, School.name).where(School.id.in_(sorted(school_ids))).order_by(School.name)
     return [(i, n) for i, n in uow.session.execute(stmt)]
 
@@ -47,7 +47,7 @@ def flagged(pc: PageDep, uow: UowDep) -> Response:
         "console/flagged.html",
         found=paged(rows[(page - 1) * PAGE : page * PAGE], len(rows), page),
         school_id=school_id,
-        schools=_school_options(uow, me.school_ids),
+        schools=school_options(uow, me.school_ids),
         decided=decided,
         slots=MEAL_SLOTS,
         meal_word=MEAL,
@@ -94,7 +94,7 @@ def terminals(pc: PageDep, uow: UowDep) -> Response:
         rows=rows,
         offline=offline,
         school_id=school_id,
-        schools=_school_options(uow, me.school_ids),
+        schools=school_options(uow, me.school_ids),
         code=None,
     )
 
@@ -122,7 +122,7 @@ def issue_code(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
         rows=fleet.fleet_view(uow.session, school_id),
         offline=set(),
         school_id=school_id,
-        schools=_school_options(uow, me.school_ids),
+        schools=school_options(uow, me.school_ids),
         code=code,
         fingerprint=ctx.keys.root_public().kid.hex(),
     )

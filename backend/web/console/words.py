@@ -111,3 +111,13 @@ MEAL_STATES: dict[str, str] = {
     "accepted_by_admin": N_("Accepted"),
     "rejected_by_admin": N_("Struck off"),
 }
+
+WEEKDAYS: tuple[str, ...] = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)

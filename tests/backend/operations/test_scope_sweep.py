@@ -154,6 +154,7 @@ CALLS: dict[str, Call] = {
     f"PUT {A}/schools/{{school_id}}/weekdays": Call(body={"weekdays": [1, 2, 3]}),
     f"POST {A}/schools/{{school_id}}/calendar-days": Call(body={"day": "2026-09-15", "school_day": False}),
     f"POST {A}/districts/{{district}}/calendar-days": Call(body={"day": "2026-09-15", "school_day": False}),
+    f"DELETE {A}/schools/{{school_id}}/calendar-days/{{day}}": Call(),
     f"POST {A}/tariffs": Call(
         body={
             "school_id": "{school_id}",
@@ -173,6 +174,7 @@ CALLS: dict[str, Call] = {
     f"POST {P}/complaints": Call(body={"pupil_id": "{pupil_id}", "text": "sweep"}),
     f"GET {A}/complaints": Call(filtered=ALL_FOREIGN),
     f"POST {A}/complaints/{{complaint_id}}/resolve": Call(body={"resolution": "sweep"}),
+    f"POST {A}/complaints/{{complaint_id}}/forward": Call(),
     f"GET {A}/ratings/schools/{{school_id}}": Call(),
     f"GET {A}/ratings/suppliers/{{supplier_id}}": Call(
         filtered=ALL_FOREIGN, nothing_of_a=lambda body: body["count"] == 0
@@ -398,6 +400,7 @@ def world(
         "school_bin": school_bin,
         "admin_id": str(head_a_id),
         "link_id": str(link_id),
+        "day": "2026-09-15",
     }
     foreign = {
         "district_b": admin_token(Role.DISTRICT_ADMIN, (), "Medeu")[1],

@@ -56,7 +56,8 @@ def test_menus_published_read_by_parents_and_rated_for_the_supplier(
     clock.set(LUNCH)
     client.cookies.set("sm_session", parent["Authorization"].removeprefix("Bearer "))
     page = client.get(f"/child/{setup.pupil_id}/menu", headers={"accept-language": "ru"}).text
-    assert "Рисовая каша на молоке" in page and "milk" in page and "No menu published" not in page
+    assert "Рисовая каша на молоке" in page and "No menu published" not in page
+    assert "Аллергены: Молоко" in page and "milk" not in page  # the allergen in words, not its code
 
     # a rated meal in that slot: the supplier's view of the menu carries it
     meal = setup.device.event(setup.voucher_id, LUNCH)

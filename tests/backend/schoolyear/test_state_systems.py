@@ -147,6 +147,14 @@ def test_a_failed_push_is_retried_after_its_back_off_and_receipted(
     seen: list[httpx.Request] = []
     answers = [httpx.Response(502), httpx.Response(200, json={"receipt": "EO-2026-77"})]
     sinks = {EOTINISH: HttpJsonSink("https://eotinish.invalid/appeals", client=_receiving(answers, seen))}
+    assert push(ctx.session_factory, sinks, clock.now()) == {"delivered": 0, "failed": 0}  # not sent yet
+    staff = people(school).headers
+    district, forward = staff["district"], f"/api/admin/v1/complaints/{complaint}/forward"
+    assert client.post(forward, headers=staff["head"]).status_code == 403  # the district decides
+    r = client.post(forward, headers=district)
+    assert (r.status_code, r.json()["status"]) == (200, "received")  # queued: forwarded once receipted
+    r = client.post(forward, headers=district)
+    assert (r.status_code, r.json()["reason"]) == (409, "ALREADY_FORWARDED")
 
     assert push(ctx.session_factory, sinks, clock.now()) == {"delivered": 0, "failed": 1}
     clock.advance(timedelta(seconds=30))
@@ -164,7 +172,6 @@ def test_a_failed_push_is_retried_after_its_back_off_and_receipted(
     [mine] = client.get("/api/parent/v1/complaints", headers=headers).json()["complaints"]
     assert (mine["status"], mine["appeal_ref"]) == ("forwarded", "EO-2026-77")
 
-    district = people(school).headers["district"]
     r = client.post(
         f"/api/admin/v1/complaints/{complaint}/resolve", json={"resolution": "new cook"}, headers=district
     )
