@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -105,11 +105,22 @@ def _visible(admin: Principal) -> ColumnElement[bool]:
     return ComplaintRow.school_id.in_(sorted(admin.school_ids))
 
 
-def complaints(session: Session, admin: Principal, status: ComplaintStatus | None) -> list[ComplaintRow]:
-    stmt = select(ComplaintRow).where(_visible(admin)).order_by(ComplaintRow.created_at, ComplaintRow.id)
-    if status is not None:
-        stmt = stmt.where(ComplaintRow.status == status.value)
-    return list(session.scalars(stmt.limit(2000)))
+def _complaints(admin: Principal, status: ComplaintStatus | None) -> Select[tuple[ComplaintRow]]:
+    stmt = select(ComplaintRow).where(_visible(admin))
+    return stmt if status is None else stmt.where(ComplaintRow.status == status.value)
+
+
+def complaints(
+    session: Session, admin: Principal, status: ComplaintStatus | None, *, limit: int = 2000, offset: int = 0
+) -> list[ComplaintRow]:
+    """Oldest first; the console asks for one page at a time."""
+    stmt = _complaints(admin, status).order_by(ComplaintRow.created_at, ComplaintRow.id)
+    return list(session.scalars(stmt.offset(offset).limit(limit)))
+
+
+def complaints_count(session: Session, admin: Principal, status: ComplaintStatus | None) -> int:
+    counted = _complaints(admin, status).with_only_columns(func.count())
+    return session.scalar(counted) or 0
 
 
 def resolve(

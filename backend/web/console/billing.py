@@ -24,7 +24,7 @@ from backend.roster.tables import School
 
 from ..forms import FormDep, PageDep
 from ..pages import finish, redirect
-from .common import ConsoleRoute, show, staff
+from .common import PAGE, ConsoleRoute, page_number, paged, show, staff
 
 T = TypeVar("T")
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -57,18 +57,22 @@ def _priced(call: Callable[[], T]) -> T:
 def acts(pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, *READERS)
     month = _month(pc)
-    views = _priced(lambda: billing.current_acts(uow, sorted(me.school_ids), month, pc.ctx.clock.now()))
     names = dict(
         uow.session.execute(select(School.id, School.name).where(School.id.in_(sorted(me.school_ids)))).all()
     )
+    # A page of schools at a time: each act is computed from the month's meals when it is shown.
+    ordered = sorted(me.school_ids, key=lambda s: (names.get(s, ""), s))
+    page = page_number(pc)
+    shown = ordered[(page - 1) * PAGE : page * PAGE]
+    views = _priced(lambda: billing.current_acts(uow, shown, month, pc.ctx.clock.now()))
     return show(
         pc,
         me,
         "console/acts.html",
-        views=sorted(views.items(), key=lambda kv: names.get(kv[0], "")),
+        found=paged([(s, views[s]) for s in shown if s in views], len(ordered), page),
         names=names,
         month=month,
-        without=sorted(set(me.school_ids) - set(views), key=lambda s: names.get(s, "")),
+        without=[s for s in shown if s not in views],
     )
 
 

@@ -63,8 +63,9 @@ def dashboard(session: Session, me: Principal, now: datetime, *, days: int = DAY
         v.status.value for v in billing.stored_acts(session, schools, month, now) if not v.superseded
     )
     offline = []
+    terminals = fleet.fleet_views(session, schools)
     for sid in schools:
-        for t in fleet.fleet_view(session, sid):
+        for t in terminals.get(sid, ()):
             if t.last_seen is None or (now - t.last_seen).total_seconds() > OFFLINE_AFTER_S:
                 offline.append((names.get(sid, str(sid)), t.terminal_id, t.last_seen))
     return Dashboard(

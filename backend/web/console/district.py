@@ -261,8 +261,10 @@ def complaints(pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, Role.DISTRICT_ADMIN, Role.SCHOOL_HEAD)
     state = pc.request.query_params.get("status", "open")
     chosen = ComplaintStatus(state) if state in {c.value for c in ComplaintStatus} else None
-    rows = feedback.complaints(uow.session, me, chosen)
-    return show(pc, me, "console/complaints.html", rows=rows, status_filter=state, resolvable=True)
+    page = page_number(pc)
+    rows = feedback.complaints(uow.session, me, chosen, limit=PAGE, offset=(page - 1) * PAGE)
+    found = paged(rows, feedback.complaints_count(uow.session, me, chosen), page)
+    return show(pc, me, "console/complaints.html", found=found, status_filter=state, resolvable=True)
 
 
 @router.post("/staff/complaints/{complaint_id}/resolve")
