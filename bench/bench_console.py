@@ -8,7 +8,7 @@ partitions; SCHOOLS schools × PUPILS pupils with their vouchers and a terminal 
 (`tests.scale.seed.seed_schools`, as the national bench), then set-based SQL for the rest: pupils spread
 over grades 1–11 and four classes, one parent each, suppliers serving SUPPLIER_SCHOOLS schools each by
 dated links, tariffs, every school day from the 1st of last month to today with one lunch per voucher
-(1 % flagged, with their flags), ratings and complaints, last month's list checked with its consent
+(1 % flagged, with their flags), each voucher's activation in its history, ratings and complaints, last month's list checked with its consent
 requests and SMS, this month's list in draft with every pupil, consent follow-ups, and staff accounts
 for every school.
 
@@ -92,6 +92,9 @@ def _seed(dsn: str, now: datetime) -> dict[str, Any]:
           " full_name = 'Оқушы ' || id || ' Тестұлы'")  # fmt: skip
         x("UPDATE pupils SET display = left(full_name, 7) || '. ' || class_name")
         x("UPDATE vouchers SET plan = CASE WHEN id %% 10 < 3 THEN 2 ELSE 1 END")
+        x("INSERT INTO voucher_events (voucher_id, at, actor, old_status, new_status)"
+          " SELECT id, %s::timestamptz + (id %% 500) * interval '1 minute', 'parent', 'awaiting_activation', 'active'"
+          " FROM vouchers", (now - timedelta(days=80),))  # fmt: skip
         x("INSERT INTO parents (id, iin, full_name, phone, language)"
           " SELECT id, lpad((id + 500000000000)::text, 12, '0'), 'Ата-ана ' || id,"
           " CASE WHEN id %% 50 = 7 THEN NULL ELSE '+7701' || lpad(id::text, 7, '0') END, 'kk+ru' FROM pupils")  # fmt: skip

@@ -45,7 +45,8 @@ def dashboard(session: Session, me: Principal, now: datetime, *, days: int = DAY
     today = local_date(now)
     span = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
     schools = sorted(me.school_ids)
-    reports = [daily_report(session, d, schools, now) for d in span]
+    # Only today's coverage reads the vouchers: the earlier days' reports are read for their meals.
+    reports = [daily_report(session, d, schools, now, voucher_figures=d == today) for d in span]
     last = reports[-1]
     per_day = [(f"{r.day:%d.%m}", sum(s.meals_served for s in r.schools)) for r in reports]
     names = {s.school_id: s.school_name for s in last.schools}
