@@ -243,7 +243,6 @@ def produce_acts(
             for_update(session, select(School.id).where(School.id.in_(school_ids)).order_by(School.id))
         )
     acts = compute_acts(session, school_ids, month)
-    out = {}
     if today <= month_end(month):
         return {school_id: ActView(act, ActStatus.DRAFT, None) for school_id, act in acts.items()}
     stored: dict[int, list[ActRow]] = defaultdict(list)
@@ -252,6 +251,7 @@ def produce_acts(
     ):
         stored[row.school_id].append(row)
     parties = _parties_of(session, [r for versions in stored.values() for r in versions])
+    out = {}
     for school_id, act in acts.items():
         versions = stored[school_id]
         latest = versions[-1] if versions else None

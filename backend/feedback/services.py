@@ -105,7 +105,7 @@ def _visible(admin: Principal) -> ColumnElement[bool]:
     return ComplaintRow.school_id.in_(sorted(admin.school_ids))
 
 
-def _complaints(admin: Principal, status: ComplaintStatus | None) -> Select[tuple[ComplaintRow]]:
+def _complaints(admin: Principal, status: ComplaintStatus | None) -> Select[ComplaintRow]:
     stmt = select(ComplaintRow).where(_visible(admin))
     return stmt if status is None else stmt.where(ComplaintRow.status == status.value)
 

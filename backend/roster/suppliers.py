@@ -228,10 +228,8 @@ def suppliers_for_month(session: Session, school_ids: Collection[int], month: da
         out.setdefault(school_id, supplier_id)
     rest = [i for i in ids if i not in out]
     if rest:
-        legacy = select(School.id, School.supplier_id).where(
-            School.id.in_(rest), School.supplier_id.is_not(None)
-        )
-        out.update({school_id: supplier_id for school_id, supplier_id in session.execute(legacy)})
+        legacy = select(School.id, School.supplier_id).where(School.id.in_(rest))
+        out.update({school_id: sid for school_id, sid in session.execute(legacy) if sid is not None})
     return out
 
 

@@ -23,7 +23,7 @@ class SentSms:
     sent_at: datetime | None
 
 
-def _outgoing_about(request_ids: Select[int], status: str | None) -> Select[tuple[SmsMessage]]:
+def _outgoing_about(request_ids: Select[int], status: str | None) -> Select[SmsMessage]:
     stmt = select(SmsMessage).where(
         SmsMessage.direction == SmsDirection.OUT,
         SmsMessage.kind != OTP_KIND,
