@@ -9,23 +9,22 @@ from collections.abc import Collection
 from sqlalchemy.orm import Session
 
 from backend.consent.queries import request_ids_of_schools
-from backend.sms.queries import SentSms, outgoing_about
+from backend.sms.queries import SentSms, count_outgoing_about, outgoing_about
 
-MAX_SCAN = 10_000  # the outbox page looks at the latest messages of the district
-
-
-def _latest(session: Session, school_ids: Collection[int], status: str | None) -> list[SentSms]:
-    if not school_ids:
-        return []
-    rows = outgoing_about(session, request_ids_of_schools(school_ids), limit=MAX_SCAN)
-    return [m for m in rows if not status or m.status == status]
+MAX_SCAN = 10_000  # the outbox counts (and so pages) at most the district's latest 10,000 messages
 
 
 def outbox(
     session: Session, school_ids: Collection[int], *, limit: int, offset: int = 0, status: str | None = None
 ) -> list[SentSms]:
-    return _latest(session, school_ids, status)[offset : offset + limit]
+    """One page of the outbox, paged and filtered in the database (the page reads only its own rows)."""
+    if not school_ids or offset >= MAX_SCAN:
+        return []
+    ids = request_ids_of_schools(school_ids)
+    return outgoing_about(session, ids, limit=min(limit, MAX_SCAN - offset), offset=offset, status=status)
 
 
 def outbox_count(session: Session, school_ids: Collection[int], status: str | None = None) -> int:
-    return len(_latest(session, school_ids, status))
+    if not school_ids:
+        return 0
+    return count_outgoing_about(session, request_ids_of_schools(school_ids), status=status, most=MAX_SCAN)

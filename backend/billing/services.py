@@ -22,7 +22,7 @@ from backend.calendar.services import load_tariffs as calendar_tariffs
 from backend.clock import local_date
 from backend.errors import DomainError, not_found
 from backend.ingest import queries as meals
-from backend.roster.suppliers import supplier_for_month
+from backend.roster.suppliers import supplier_for_month, suppliers_for_month
 from backend.roster.tables import Pupil, School, Supplier
 from backend.unit_of_work import UnitOfWork
 
@@ -103,15 +103,6 @@ def _school(session: Session, school_id: int) -> School:
     return school
 
 
-def _parties(session: Session, school: School, month: date) -> tuple[Party, Party] | None:
-    """The act's customer and the month's contractor; None when no supplier serves the school then."""
-    supplier_id = supplier_for_month(session, school.id, month)
-    supplier = session.get(Supplier, supplier_id) if supplier_id is not None else None
-    if supplier is None:
-        return None
-    return Party(school.id, school.bin, school.name), Party(supplier.id, supplier.bin, supplier.name)
-
-
 # --- timesheets -----------------------------------------------------------------------------------------
 
 
@@ -156,14 +147,23 @@ class ActView:
 
 
 def compute_acts(session: Session, school_ids: Collection[int], month: date) -> dict[int, Act]:
-    """The month's act of each school with a supplier, as the events stand now (one aggregate query)."""
+    """The month's act of each school with a supplier, as the events stand now (one aggregate query, and
+    one each for the schools, their contractors and the suppliers)."""
     counts = meal_counts(session, school_ids, month)
     tariffs = load_tariffs(session)
+    schools = list(session.scalars(select(School).where(School.id.in_(school_ids))))
+    contractor = suppliers_for_month(session, [s.id for s in schools], month)
+    suppliers = {
+        s.id: s
+        for s in session.scalars(select(Supplier).where(Supplier.id.in_(sorted(set(contractor.values())))))
+    }
     out = {}
-    for school in session.scalars(select(School).where(School.id.in_(school_ids))):
-        parties = _parties(session, school, month)
-        if parties is not None:
-            out[school.id] = build_act(*parties, month, counts.get(school.id, ()), tariffs)
+    for school in schools:
+        supplier = suppliers.get(contractor.get(school.id, 0))
+        if supplier is not None:
+            customer = Party(school.id, school.bin, school.name)
+            contractor_party = Party(supplier.id, supplier.bin, supplier.name)
+            out[school.id] = build_act(customer, contractor_party, month, counts.get(school.id, ()), tariffs)
     return out
 
 
@@ -243,12 +243,17 @@ def produce_acts(
             for_update(session, select(School.id).where(School.id.in_(school_ids)).order_by(School.id))
         )
     acts = compute_acts(session, school_ids, month)
+    if today <= month_end(month):
+        return {school_id: ActView(act, ActStatus.DRAFT, None) for school_id, act in acts.items()}
+    stored: dict[int, list[ActRow]] = defaultdict(list)
+    for row in session.scalars(
+        select(ActRow).where(ActRow.school_id.in_(list(acts)), ActRow.month == month).order_by(ActRow.version)
+    ):
+        stored[row.school_id].append(row)
+    parties = _parties_of(session, [r for versions in stored.values() for r in versions])
     out = {}
     for school_id, act in acts.items():
-        if today <= month_end(month):
-            out[school_id] = ActView(act, ActStatus.DRAFT, None)
-            continue
-        versions = _versions(session, school_id, month)
+        versions = stored[school_id]
         latest = versions[-1] if versions else None
         if latest is None or latest.content_hash != act.content_hash():
             if latest is not None:
@@ -271,7 +276,19 @@ def produce_acts(
             out[school_id] = _view(session, latest, today, built=act)
             continue
         out[school_id] = _view(session, latest, today)
+    del parties
     return out
+
+
+def _parties_of(session: Session, rows: list[ActRow]) -> list[School | Supplier]:
+    """The schools and suppliers of these stored acts, in two queries; the caller holds the list while
+    it reads the acts back (`_act_from_row` finds them in the session's identity map, which holds rows
+    weakly, instead of asking for each again)."""
+    schools = session.scalars(select(School).where(School.id.in_(sorted({r.school_id for r in rows}))))
+    suppliers = session.scalars(
+        select(Supplier).where(Supplier.id.in_(sorted({r.supplier_id for r in rows})))
+    )
+    return [*schools, *suppliers]
 
 
 def produce_act(session: Session, school_id: int, month: date, now: datetime) -> ActView:
@@ -296,7 +313,11 @@ def stored_acts(session: Session, school_ids: Iterable[int], month: date, now: d
         .order_by(ActRow.school_id, ActRow.version.desc())
     )
     today = local_date(now)
-    return [_view(session, row, today) for row in session.scalars(stmt)]
+    rows = list(session.scalars(stmt))
+    parties = _parties_of(session, rows)  # held: the views read them back from the identity map
+    views = [_view(session, row, today) for row in rows]
+    del parties
+    return views
 
 
 def sign_off(

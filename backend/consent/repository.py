@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
@@ -237,21 +238,33 @@ class ConsentRepository:
                 out[issue.list_id].append(issue.pupil_id)
         return out
 
-    def open_issues(self, school_ids: Collection[int], reason: IssueReason | None) -> list[FollowUp]:
+    def _open_issues(self, school_ids: Collection[int], reason: IssueReason | None) -> Select[Any]:
         lists = school_lists(school_ids)
         stmt = (
             select(ConsentIssue, lists.c.school_id, Pupil.full_name, Pupil.class_name)
             .join(lists, lists.c.list_id == ConsentIssue.list_id)
             .join(Pupil, Pupil.id == ConsentIssue.pupil_id)
             .where(ConsentIssue.resolved_at.is_(None))
-            .order_by(ConsentIssue.id)
         )
-        if reason is not None:
-            stmt = stmt.where(ConsentIssue.reason == reason)
+        return stmt if reason is None else stmt.where(ConsentIssue.reason == reason)
+
+    def open_issues(
+        self,
+        school_ids: Collection[int],
+        reason: IssueReason | None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[FollowUp]:
+        stmt = self._open_issues(school_ids, reason).order_by(ConsentIssue.id).offset(offset).limit(limit)
         return [
             FollowUp(i.id, i.list_id, school_id, i.pupil_id, name, cls, i.reason, i.at)
             for i, school_id, name, cls in self.session.execute(stmt).all()
         ]
+
+    def open_issue_count(self, school_ids: Collection[int], reason: IssueReason | None) -> int:
+        counted = self._open_issues(school_ids, reason).with_only_columns(func.count()).order_by(None)
+        return self.session.scalar(counted) or 0
 
     # --- answers ---------------------------------------------------------------------------------
 

@@ -467,6 +467,19 @@ def followups(session: Session, principal: Principal, reason: IssueReason | None
     return ConsentRepository(session).open_issues(principal.school_ids, reason)
 
 
+def followups_page(
+    session: Session, principal: Principal, reason: IssueReason | None, *, limit: int, offset: int
+) -> tuple[list[FollowUp], int]:
+    """One page of `followups`, paged in the database, and how many there are in all."""
+    if not principal.school_ids:
+        return [], 0
+    repo = ConsentRepository(session)
+    return (
+        repo.open_issues(principal.school_ids, reason, limit=limit, offset=offset),
+        repo.open_issue_count(principal.school_ids, reason),
+    )
+
+
 def resume_unlinked(session: Session, pupil_ids: Iterable[int], *, settings: Settings, now: datetime) -> int:
     """A link arrived by import: pupils waiting as UNLINKED re-enter their campaigns. Returns how many."""
     repo = ConsentRepository(session)

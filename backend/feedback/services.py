@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,10 +102,14 @@ def _visible(admin: Principal) -> ColumnElement[bool]:
     return ComplaintRow.school_id.in_(sorted(admin.school_ids))
 
 
+def _complaints(admin: Principal, status: ComplaintStatus | None) -> Select[ComplaintRow]:
+    stmt = select(ComplaintRow).where(_visible(admin))
+    return stmt if status is None else stmt.where(ComplaintRow.status == status.value)
+
+
 def complaints(session: Session, admin: Principal, status: ComplaintStatus | None) -> list[ComplaintRow]:
-    stmt = select(ComplaintRow).where(_visible(admin)).order_by(ComplaintRow.created_at, ComplaintRow.id)
-    if status is not None:
-        stmt = stmt.where(ComplaintRow.status == status.value)
+    """Oldest first (the API's list; the console pages through `complaints_page`)."""
+    stmt = _complaints(admin, status).order_by(ComplaintRow.created_at, ComplaintRow.id)
     return list(session.scalars(stmt.limit(2000)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -202,27 +203,40 @@ class TerminalView:
 
 
 def fleet_view(session: Session, school_id: int, *, include_retired: bool = False) -> list[TerminalView]:
-    stmt = select(TerminalRow).where(TerminalRow.school_id == school_id).order_by(TerminalRow.id)
+    return fleet_views(session, [school_id], include_retired=include_retired).get(school_id, [])
+
+
+def fleet_views(
+    session: Session, school_ids: Collection[int], *, include_retired: bool = False
+) -> dict[int, list[TerminalView]]:
+    """The terminals of many schools in one query (the district's dashboard): school → its terminals."""
+    stmt = (
+        select(TerminalRow)
+        .where(TerminalRow.school_id.in_(sorted(school_ids)))
+        .order_by(TerminalRow.school_id, TerminalRow.id)
+    )
     if not include_retired:
         stmt = stmt.where(TerminalRow.status == TerminalStatus.ACTIVE)
-    return [
-        TerminalView(
-            r.id,
-            r.school_id,
-            r.canteen_id,
-            r.status,
-            r.hostname,
-            r.software_version,
-            r.last_sync,
-            r.last_seen,
-            r.backlog,
-            r.clock_offset,
-            tuple(r.faults or ()),
-            r.disk_free_bytes,
-            r.enrolled_at,
+    out: dict[int, list[TerminalView]] = {}
+    for r in session.scalars(stmt):
+        out.setdefault(r.school_id, []).append(
+            TerminalView(
+                r.id,
+                r.school_id,
+                r.canteen_id,
+                r.status,
+                r.hostname,
+                r.software_version,
+                r.last_sync,
+                r.last_seen,
+                r.backlog,
+                r.clock_offset,
+                tuple(r.faults or ()),
+                r.disk_free_bytes,
+                r.enrolled_at,
+            )
         )
-        for r in session.scalars(stmt)
-    ]
+    return out
 
 
 def card_pupil(session: Session, school_ids: frozenset[int], pseudonym: bytes) -> Pupil:

@@ -27,7 +27,8 @@ class MealEventRow(Base):
 
     __tablename__ = "meal_events"
     __table_args__ = (
-        Index("ix_meal_events_school_day_slot", "school_id", "local_date", "slot"),
+        # Every column the meal counts read (migration 0011_consolebench): answered from the index alone.
+        Index("ix_meal_events_tally", "school_id", "local_date", "status", "slot", "plan", "pupil_id"),
         Index("ix_meal_events_voucher_day", "voucher_id", "local_date"),
     )
     id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)  # the terminal's event id

@@ -28,10 +28,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def daily_report(session: Session, day: date, school_ids: Collection[int], now: datetime) -> DailyReport:
+def daily_report(
+    session: Session, day: date, school_ids: Collection[int], now: datetime, *, voucher_figures: bool = True
+) -> DailyReport:
+    """`voucher_figures=False` leaves activations and active vouchers at 0 and skips their queries, which
+    read every voucher's history (a quarter of a second for 100,000 vouchers): for a view that reads
+    only the day's meals of earlier days (the console's dashboard)."""
     start, end = day_bounds(day)
-    activations = vouchers.activations_between(session, school_ids, start, end)
-    active = vouchers.active_at(session, school_ids, end)
+    activations = vouchers.activations_between(session, school_ids, start, end) if voucher_figures else {}
+    active = vouchers.active_at(session, school_ids, end) if voucher_figures else {}
     meals = meal_queries.day_counts(session, school_ids, day)
     schools = session.execute(
         select(School.id, School.bin, School.name, School.district)

@@ -213,6 +213,26 @@ def supplier_for_month(session: Session, school_id: int, month: date) -> int | N
     return latest if latest is not None else supplier_on(session, school_id, month)
 
 
+def suppliers_for_month(session: Session, school_ids: Collection[int], month: date) -> dict[int, int]:
+    """`supplier_for_month` of many schools in two queries (a district's acts page): school → supplier,
+    schools with none left out. A link covering the 1st overlaps the month, so the fallback is the
+    school's undated supplier."""
+    ids = sorted(school_ids)
+    nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    out: dict[int, int] = {}
+    for school_id, supplier_id in session.execute(
+        select(SupplierLink.school_id, SupplierLink.supplier_id)
+        .where(SupplierLink.school_id.in_(ids), *_overlapping(month, date.fromordinal(nxt.toordinal() - 1)))
+        .order_by(SupplierLink.school_id, SupplierLink.valid_from.desc())
+    ):
+        out.setdefault(school_id, supplier_id)
+    rest = [i for i in ids if i not in out]
+    if rest:
+        legacy = select(School.id, School.supplier_id).where(School.id.in_(rest))
+        out.update({school_id: sid for school_id, sid in session.execute(legacy) if sid is not None})
+    return out
+
+
 def schools_of_supplier(session: Session, supplier_id: int, day: date) -> set[int]:
     """Schools the supplier serves on `day` or served earlier (its acts stay its to read)."""
     linked = session.scalars(

@@ -23,7 +23,9 @@ class SmsMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10))  # queued | sending | sent | received | ignored
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("consent_requests.id"), nullable=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_requests.id"), nullable=True, index=True
+    )  # indexed in migration 0011_consolebench: a district's outbox reads its messages by request
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # by a dispatcher
     # A one-time code, sealed (backend.sms.sealing) until the gateway takes it; `body` holds it masked.

@@ -24,6 +24,7 @@ from backend.clock import local_date
 from backend.deps import UowDep
 from backend.errors import CommonReason, DomainError, not_found
 from backend.feedback import services as feedback
+from backend.roster.suppliers import suppliers_for_month
 from backend.roster.tables import School
 
 from ..forms import FormDep, PageDep
@@ -89,28 +90,35 @@ def acts(pc: PageDep, uow: UowDep) -> Response:
     month, now = month_of(pc), pc.ctx.clock.now()
     query = pc.request.query_params
     waiting, flag = query.get("waiting", ""), query.get("flag", "")
-    views = _priced(lambda: steps.current_acts(uow, sorted(me.school_ids), month, now))
     names = dict(
         uow.session.execute(select(School.id, School.name).where(School.id.in_(sorted(me.school_ids)))).all()
     )
-    found = steps.states(uow.session, views, month, now)
-    by_school = {s.school_id: s for s in steps.matching(found, waiting=waiting, flag=flag)}
-    shown = [s for s in views if s in by_school or not (waiting or flag)]
-    shown.sort(key=lambda s: (names.get(s, ""), s))
+    everyone = sorted(me.school_ids, key=lambda s: (names.get(s, ""), s))
+    contractor = suppliers_for_month(uow.session, everyone, month)  # a school without one has no act
+    ordered = [s for s in everyone if s in contractor]
+    if waiting or flag:
+        # A filter reads the stored acts' steps (two queries for a district; the worker stores last
+        # month's acts each morning), so only the page shown is computed from the month's meals.
+        stored = steps.states(uow.session, ordered, month, now)
+        kept = {s.school_id for s in steps.matching(stored, waiting=waiting, flag=flag)}
+        ordered = [s for s in ordered if s in kept]
     page = page_number(pc)
-    rows = [(s, views[s], by_school.get(s)) for s in shown[(page - 1) * PAGE : page * PAGE]]
+    shown = ordered[(page - 1) * PAGE : page * PAGE]
+    views = _priced(lambda: steps.current_acts(uow, shown, month, now))
+    by_school = {s.school_id: s for s in steps.states(uow.session, views, month, now)}
+    rows = [(s, views[s], by_school.get(s)) for s in shown if s in views]
     return show(
         pc,
         me,
         "console/acts.html",
-        found=paged(rows, len(shown), page, PAGE),
+        found=paged(rows, len(ordered), page, PAGE),
         names=names,
         month=month,
         waiting=waiting,
         flag=flag,
         waiting_options=[(k, pc.gettext(words.WAITING[k])) for k in words.WAITING],
         flag_options=[(k, pc.gettext(words.STEP_FLAGS[k])) for k in steps.FLAGS],
-        without=sorted(set(me.school_ids) - set(views), key=lambda s: names.get(s, "")),
+        without=[s for s in everyone if s not in contractor],
     )
 
 

@@ -48,7 +48,8 @@ def dashboard(session: Session, me: Principal, now: datetime, *, days: int = DAY
     today = local_date(now)
     span = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
     schools = sorted(me.school_ids)
-    reports = [daily_report(session, d, schools, now) for d in span]
+    # Only today's coverage reads the vouchers: the earlier days' reports are read for their meals.
+    reports = [daily_report(session, d, schools, now, voucher_figures=d == today) for d in span]
     last = reports[-1]
     per_day = [(f"{r.day:%d.%m}", sum(s.meals_served for s in r.schools)) for r in reports]
     names = {s.school_id: s.school_name for s in last.schools}
@@ -64,8 +65,9 @@ def dashboard(session: Session, me: Principal, now: datetime, *, days: int = DAY
     month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     money = steps.summary(steps.states(session, schools, month, now))
     offline = []
+    terminals = fleet.fleet_views(session, schools)
     for sid in schools:
-        for t in fleet.fleet_view(session, sid):
+        for t in terminals.get(sid, ()):
             if t.last_seen is None or (now - t.last_seen).total_seconds() > OFFLINE_AFTER_S:
                 offline.append((names.get(sid, str(sid)), t.terminal_id, t.last_seen))
     return Dashboard(

@@ -11,6 +11,7 @@ from backend.auth import Role, ensure_school
 from backend.campaign import services as campaign
 from backend.clock import local_date
 from backend.consent import services as consent
+from backend.consent.model import IssueReason
 from backend.deps import UowDep, dispatch_sms_after_response
 from backend.eligibility import services as eligibility
 from backend.eligibility.categories import CategoryInfo, all_categories
@@ -198,14 +199,11 @@ def check(list_id: int, pc: PageDep, form: FormDep, uow: UowDep, background: Bac
 def followups(pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, Role.SOCIAL_PEDAGOGUE, Role.SCHOOL_HEAD, Role.DISTRICT_ADMIN)
     reason = pc.request.query_params.get("reason", "")
-    rows = [f for f in consent.followups(uow.session, me) if not reason or f.reason == reason]
+    chosen = IssueReason(reason) if reason in IssueReason.__members__.values() else None
     page = page_number(pc)
+    rows, total = consent.followups_page(uow.session, me, chosen, limit=PAGE, offset=(page - 1) * PAGE)
     return show(
-        pc,
-        me,
-        "console/followups.html",
-        found=paged(rows[(page - 1) * PAGE : page * PAGE], len(rows), page),
-        reason=reason,
+        pc, me, "console/followups.html", found=paged(rows, total, page), reason=reason if chosen else ""
     )
 
 

@@ -171,3 +171,66 @@ def phone_of(ctx: AppContext) -> Callable[[int], str]:
             return parent.phone
 
     return get
+
+
+@dataclass
+class District:
+    """The Almaly district these tests build: schools with their staff, pupils with a linked parent and
+    their category in the state register, and the lists, replies and messages the tests read back."""
+
+    make_school: Callable[..., int]
+    make_pupil: Callable[..., int]
+    make_parent: Callable[..., int]
+    link: Callable[..., None]
+    registered: Callable[..., None]
+    people: Callable[..., Staff]
+    run_list: Callable[..., tuple[int, CheckSummary]]
+    reply: Callable[[str, str], str]
+    sms_to: Callable[[str], list[str]]
+    phone_of: Callable[[int], str]
+    voucher_of: Callable[..., Any]
+    notices: Callable[..., list[tuple[int, str, int | None]]]
+
+    def staffed_school(self, **school: Any) -> tuple[int, Staff]:
+        school_id = self.make_school(**school)
+        return school_id, self.people(school_id)
+
+    def child(
+        self,
+        school_id: int,
+        grade: int,
+        parent_id: int | None = None,
+        *,
+        role: str = "mother",
+        in_register: bool = True,
+        **parent: Any,
+    ) -> tuple[int, int]:
+        """A pupil linked to `parent_id` (a new parent made with `parent`'s fields when None), listed in
+        the state register unless `in_register` is false. Returns (pupil, parent)."""
+        pupil_id = self.make_pupil(school_id, grade=grade)
+        parent_id = self.make_parent(**parent) if parent_id is None else parent_id
+        self.link(pupil_id, parent_id, role)
+        if in_register:
+            self.registered(pupil_id)
+        return pupil_id, parent_id
+
+
+@pytest.fixture
+def almaly(
+    make_school: Callable[..., int],
+    make_pupil: Callable[..., int],
+    make_parent: Callable[..., int],
+    link: Callable[..., None],
+    registered: Callable[..., None],
+    people: Callable[..., Staff],
+    run_list: Callable[..., tuple[int, CheckSummary]],
+    reply: Callable[[str, str], str],
+    sms_to: Callable[[str], list[str]],
+    phone_of: Callable[[int], str],
+    voucher_of: Callable[..., Any],
+    notices: Callable[..., list[tuple[int, str, int | None]]],
+) -> District:
+    return District(
+        make_school, make_pupil, make_parent, link, registered, people, run_list, reply, sms_to, phone_of,
+        voucher_of, notices,
+    )  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,32 +21,18 @@ from backend.roster.tables import Parent, Pupil
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import activate_by_school, expire_vouchers, revoke
 
-from .conftest import CAT, Staff
+from .conftest import CAT, District
 
 SEPT, OCT = date(2026, 9, 1), date(2026, 10, 1)
 
 
 def test_a_september_decline_is_not_asked_again_until_the_district_re_asks(
-    ctx: AppContext,
-    clock: FixedClock,
-    make_school: Callable[..., int],
-    registered: Callable[..., None],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    people: Callable[..., Staff],
-    run_list: Callable[..., Any],
-    reply: Callable[[str, str], str],
-    sms_to: Callable[[str], list[str]],
-    phone_of: Callable[[int], str],
-    voucher_of: Callable[..., Any],
+    ctx: AppContext, clock: FixedClock, almaly: District
 ) -> None:
-    school = make_school()
-    st = people(school)
-    pupil, parent = make_pupil(school, grade=6), make_parent()
-    link(pupil, parent)
-    registered(pupil)
-    phone = phone_of(parent)
+    run_list, reply, sms_to = almaly.run_list, almaly.reply, almaly.sms_to
+    school, st = almaly.staffed_school()
+    pupil, parent = almaly.child(school, 6)
+    phone = almaly.phone_of(parent)
     run_list(school, [(pupil, CAT)], SEPT, st)
     assert reply(phone, "3#2") == "declined"
     clock.set(datetime(2026, 10, 5, 9, 0, tzinfo=KZ_TZ))
@@ -62,54 +47,27 @@ def test_a_september_decline_is_not_asked_again_until_the_district_re_asks(
         s.commit()
     assert sms_to(phone) == ["request", "declined", "request"]
     assert reply(phone, "3#1") == "agreed"
-    assert voucher_of(pupil).status == "awaiting_activation"
+    assert almaly.voucher_of(pupil).status == "awaiting_activation"
 
 
-def test_siblings_at_two_schools_get_one_request(
-    ctx: AppContext,
-    make_school: Callable[..., int],
-    registered: Callable[..., None],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    run_list: Callable[..., Any],
-    reply: Callable[[str, str], str],
-    sms_to: Callable[[str], list[str]],
-    phone_of: Callable[[int], str],
-    voucher_of: Callable[..., Any],
-) -> None:
-    a, b = make_school(), make_school()
-    at_a, at_b = make_pupil(a, grade=5), make_pupil(b, grade=9)
-    mother = make_parent()
-    for pupil in (at_a, at_b):
-        link(pupil, mother)
-        registered(pupil)
-    run_list(a, [(at_a, CAT)], SEPT)
-    _, second = run_list(b, [(at_b, CAT)], SEPT)
+def test_siblings_at_two_schools_get_one_request(almaly: District) -> None:
+    a, b = almaly.make_school(), almaly.make_school()
+    at_a, mother = almaly.child(a, 5)
+    at_b, _ = almaly.child(b, 9, mother)
+    almaly.run_list(a, [(at_a, CAT)], SEPT)
+    _, second = almaly.run_list(b, [(at_b, CAT)], SEPT)
     assert (second.consent.requests, second.consent.joined) == (0, 1)
-    assert sms_to(phone_of(mother)) == ["request"]
-    assert reply(phone_of(mother), "3#1") == "agreed"
-    assert voucher_of(at_a).school_id == a and voucher_of(at_b).school_id == b
+    assert almaly.sms_to(almaly.phone_of(mother)) == ["request"]
+    assert almaly.reply(almaly.phone_of(mother), "3#1") == "agreed"
+    assert almaly.voucher_of(at_a).school_id == a and almaly.voucher_of(at_b).school_id == b
 
 
 def test_a_phone_arriving_later_gets_the_request_then(
-    ctx: AppContext,
-    clock: FixedClock,
-    make_school: Callable[..., int],
-    registered: Callable[..., None],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    people: Callable[..., Staff],
-    run_list: Callable[..., Any],
-    sms_to: Callable[[str], list[str]],
+    ctx: AppContext, clock: FixedClock, almaly: District
 ) -> None:
-    school = make_school()
-    st = people(school)
-    pupil, parent = make_pupil(school, grade=6), make_parent(phone=None)
-    link(pupil, parent)
-    registered(pupil)
-    _, sept = run_list(school, [(pupil, CAT)], SEPT, st)
+    school, st = almaly.staffed_school()
+    pupil, parent = almaly.child(school, 6, phone=None)
+    _, sept = almaly.run_list(school, [(pupil, CAT)], SEPT, st)
     assert dict(sept.consent.issues) == {"NO_PHONE": 1}
     clock.advance(timedelta(days=20))
     with UnitOfWork(ctx.session_factory) as uow:
@@ -130,23 +88,16 @@ def test_a_phone_arriving_later_gets_the_request_then(
         s.commit()
         assert (report.updated, report.resumed) == (1, 1)
         assert [f.reason for f in followups(s, st.district)] == []
-    assert sms_to("+77015550101") == ["request"]
+    assert almaly.sms_to("+77015550101") == ["request"]
 
 
 def test_grade_1_to_4_without_a_parent_is_followed_up_and_the_district_decides_school_activation(
-    ctx: AppContext,
-    clock: FixedClock,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    people: Callable[..., Staff],
-    run_list: Callable[..., Any],
-    voucher_of: Callable[..., Any],
+    ctx: AppContext, clock: FixedClock, almaly: District
 ) -> None:
-    school = make_school()
-    st = people(school)
-    pupil = make_pupil(school, grade=1)
-    run_list(school, [(pupil, None)], SEPT, st)
-    voucher_id = voucher_of(pupil).id
+    school, st = almaly.staffed_school()
+    pupil = almaly.make_pupil(school, grade=1)
+    almaly.run_list(school, [(pupil, None)], SEPT, st)
+    voucher_id = almaly.voucher_of(pupil).id
     with UnitOfWork(ctx.session_factory) as uow:
         assert [(f.pupil_id, f.reason) for f in followups(uow.session, st.district)] == [(pupil, "UNLINKED")]
         with pytest.raises(DomainError) as e:
@@ -154,22 +105,15 @@ def test_grade_1_to_4_without_a_parent_is_followed_up_and_the_district_decides_s
         assert e.value.reason == "SCHOOL_ACTIVATION_OFF"
         district.put(uow, "Almaly", school_activates_unlinked=True, year_end_month=None, year_end_day=None)
         activate_by_school(uow, st.head, voucher_id, clock.now())
-    assert voucher_of(pupil).status == "active"
+    assert almaly.voucher_of(pupil).status == "active"
 
 
 def test_a_link_for_a_grade_1_pupil_resolves_the_follow_up_without_an_sms(
-    ctx: AppContext,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    people: Callable[..., Staff],
-    run_list: Callable[..., Any],
-    sent_sms: Callable[[], list[tuple[str, str, str]]],
+    ctx: AppContext, almaly: District, sent_sms: Callable[[], list[tuple[str, str, str]]]
 ) -> None:
-    school = make_school()
-    st = people(school)
-    pupil, parent = make_pupil(school, grade=3), make_parent()
-    run_list(school, [(pupil, None)], SEPT, st)
+    school, st = almaly.staffed_school()
+    pupil, parent = almaly.make_pupil(school, grade=3), almaly.make_parent()
+    almaly.run_list(school, [(pupil, None)], SEPT, st)
     with UnitOfWork(ctx.session_factory) as uow:
         s = uow.session
         pupil_iin = s.scalar(select(Pupil.iin).where(Pupil.id == pupil))
@@ -192,20 +136,11 @@ def test_a_link_for_a_grade_1_pupil_resolves_the_follow_up_without_an_sms(
 
 
 def test_parent_told_on_revocation_and_expiry(
-    ctx: AppContext,
-    clock: FixedClock,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    make_voucher: Callable[..., int],
-    notices: Callable[..., list[tuple[int, str, int | None]]],
+    ctx: AppContext, clock: FixedClock, almaly: District, make_voucher: Callable[..., int]
 ) -> None:
-    school = make_school()
-    a, b = make_pupil(school, grade=2), make_pupil(school, grade=3)
-    father, mother = make_parent(language="ru"), make_parent()
-    link(a, father, "father")
-    link(b, mother)
+    school = almaly.make_school()
+    a, father = almaly.child(school, 2, role="father", in_register=False, language="ru")
+    b, mother = almaly.child(school, 3, in_register=False)
     va = make_voucher(a, school)
     make_voucher(b, school)
     with UnitOfWork(ctx.session_factory) as uow:
@@ -224,4 +159,4 @@ def test_parent_told_on_revocation_and_expiry(
         s = uow.session
         assert expire_vouchers(uow, now=clock.now()) == 1  # the revoked one stays revoked
         s.commit()
-    assert notices() == [(a, "voucher_revoked", father), (b, "voucher_expired", mother)]
+    assert almaly.notices() == [(a, "voucher_revoked", father), (b, "voucher_expired", mother)]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +18,7 @@ from backend.errors import DomainError
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import activate
 
-from .conftest import CAT, Staff
+from .conftest import CAT, District
 
 SEPT, OCT, NOV = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
 
@@ -30,27 +28,14 @@ def _parent(parent_id: int, pupil_id: int, school_id: int) -> Principal:
 
 
 def test_pupil_left_off_a_later_list_is_suspended_told_and_back_when_listed(
-    ctx: AppContext,
-    clock: FixedClock,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    registered: Callable[..., None],
-    run_list: Callable[..., Any],
-    reply: Callable[[str, str], str],
-    phone_of: Callable[[int], str],
-    voucher_of: Callable[..., Any],
-    notices: Callable[..., list[tuple[int, str, int | None]]],
+    ctx: AppContext, clock: FixedClock, almaly: District
 ) -> None:
-    school = make_school()
-    older, small = make_pupil(school, grade=6), make_pupil(school, grade=2)
-    mother = make_parent()
-    link(older, mother)
-    link(small, mother)
-    registered(older)
+    run_list, voucher_of, notices = almaly.run_list, almaly.voucher_of, almaly.notices
+    school = almaly.make_school()
+    older, mother = almaly.child(school, 6)
+    small, _ = almaly.child(school, 2, mother, in_register=False)
     run_list(school, [(older, CAT), (small, None)], SEPT)
-    assert reply(phone_of(mother), "3#1") == "agreed"
+    assert almaly.reply(almaly.phone_of(mother), "3#1") == "agreed"
     ids = {pupil: voucher_of(pupil).id for pupil in (older, small)}
     with UnitOfWork(ctx.session_factory) as uow:
         s = uow.session
@@ -71,25 +56,11 @@ def test_pupil_left_off_a_later_list_is_suspended_told_and_back_when_listed(
 
 
 def test_head_returns_a_list_with_a_comment_and_it_is_checked_again(
-    ctx: AppContext,
-    clock: FixedClock,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    registered: Callable[..., None],
-    people: Callable[..., Staff],
-    sms_to: Callable[[str], list[str]],
-    phone_of: Callable[[int], str],
+    ctx: AppContext, clock: FixedClock, almaly: District
 ) -> None:
-    school = make_school()
-    st = people(school)
-    first, forgotten = make_pupil(school, grade=7), make_pupil(school, grade=8)
-    p1, p2 = make_parent(), make_parent()
-    link(first, p1)
-    link(forgotten, p2)
-    registered(first)
-    registered(forgotten)
+    school, st = almaly.staffed_school()
+    first, p1 = almaly.child(school, 7)
+    forgotten, p2 = almaly.child(school, 8)
     now = clock.now()
     with UnitOfWork(ctx.session_factory) as uow:
         lst = lists.create_list(uow, st.pedagogue, school, SEPT)
@@ -113,22 +84,11 @@ def test_head_returns_a_list_with_a_comment_and_it_is_checked_again(
         comments = [r.comment for r in uow.session.scalars(select(ListReturnRow).order_by(ListReturnRow.id))]
     assert comments == ["7Б is missing a pupil", "add the 8th-grader"]
     assert again.consent.requests == 1  # only the new pupil's parent is asked; the first is not re-asked
-    assert sms_to(phone_of(p1)) == ["request"]
-    assert sms_to(phone_of(p2)) == ["request"]
+    assert almaly.sms_to(almaly.phone_of(p1)) == ["request"]
+    assert almaly.sms_to(almaly.phone_of(p2)) == ["request"]
 
 
-def test_categories_are_data_and_give_their_plan(
-    ctx: AppContext,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    people: Callable[..., Staff],
-    run_list: Callable[..., Any],
-    reply: Callable[[str, str], str],
-    phone_of: Callable[[int], str],
-    voucher_of: Callable[..., Any],
-) -> None:
+def test_categories_are_data_and_give_their_plan(ctx: AppContext, almaly: District) -> None:
     with UnitOfWork(ctx.session_factory) as uow:
         assert sorted(all_categories(uow.session)) == [
             "below_subsistence_minimum",
@@ -150,17 +110,15 @@ def test_categories_are_data_and_give_their_plan(
         with pytest.raises(DomainError) as e:
             put_category(uow, "flood", name_kk="a", name_ru="b", plan=3, in_register=False, active=True)
         assert e.value.reason == "PLAN_UNKNOWN"
-    school = make_school()
-    st = people(school)
-    pupil, parent = make_pupil(school, grade=9), make_parent()
-    link(pupil, parent)
+    school, st = almaly.staffed_school()
+    pupil, parent = almaly.child(school, 9, in_register=False)
     with UnitOfWork(ctx.session_factory) as uow:
         lst = lists.create_list(uow, st.pedagogue, school, NOV)
         with pytest.raises(DomainError) as e:
             lists.add_entry(uow, st.pedagogue, lst.id, pupil, "flood_2026")
         assert e.value.reason == "CATEGORY_UNKNOWN"
     # not in the state register: the district's category is confirmed by the list itself
-    _, summary = run_list(school, [(pupil, "emergency_affected")], SEPT, st)
+    _, summary = almaly.run_list(school, [(pupil, "emergency_affected")], SEPT, st)
     assert (summary.confirmed, summary.returned) == (1, 0)
-    assert reply(phone_of(parent), "3#1") == "agreed"
-    assert voucher_of(pupil).plan == 2  # the category's plan: discounted
+    assert almaly.reply(almaly.phone_of(parent), "3#1") == "agreed"
+    assert almaly.voucher_of(pupil).plan == 2  # the category's plan: discounted

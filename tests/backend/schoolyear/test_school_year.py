@@ -10,9 +10,7 @@ each month to every active voucher; a late September batch arrives after the hea
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -37,7 +35,7 @@ from backend.vouchers.services import activate
 from backend.vouchers.tables import Voucher
 from backend.worker import tick
 
-from .conftest import CAT, Staff
+from .conftest import CAT, District
 
 pytestmark = pytest.mark.postgres
 MONTHS = [date(2026, m, 1) for m in (9, 10, 11, 12)] + [date(2027, m, 1) for m in (1, 2, 3, 4, 5)]
@@ -53,17 +51,10 @@ def at(day: date, hour: int = 9) -> datetime:
 def test_a_school_year_holds_together(
     ctx: AppContext,
     clock: FixedClock,
-    make_school: Callable[..., int],
-    make_pupil: Callable[..., int],
-    make_parent: Callable[..., int],
-    link: Callable[..., None],
-    registered: Callable[..., None],
-    people: Callable[..., Staff],
-    run_list: Callable[..., Any],
-    reply: Callable[[str, str], str],
+    almaly: District,
 ) -> None:
     clock.set(at(date(2026, 8, 25)))
-    a, b = make_school(name="School A"), make_school(name="School B")
+    a, b = almaly.make_school(name="School A"), almaly.make_school(name="School B")
     with UnitOfWork(ctx.session_factory) as uow:
         s = uow.session
         supplier = Supplier(
@@ -101,21 +92,22 @@ def test_a_school_year_holds_together(
         s.commit()
     with UnitOfWork(ctx.session_factory) as uow:
         put_category(uow, EMERGENCY, name_kk="Төтенше", name_ru="ЧС", plan=2, in_register=False, active=True)
-    sa, sb = people(a), people(b)
+    sa, sb = almaly.people(a), almaly.people(b)
+    pupil_in, parent_of = almaly.make_pupil, almaly.make_parent
     pupil = {
-        "p1": make_pupil(a, grade=6), "p2": make_pupil(a, grade=7), "p3": make_pupil(a, grade=8),
-        "p4": make_pupil(a, grade=5), "s5": make_pupil(a, grade=6), "s6": make_pupil(b, grade=9),
-        "p7": make_pupil(b, grade=2),
+        "p1": pupil_in(a, grade=6), "p2": pupil_in(a, grade=7), "p3": pupil_in(a, grade=8),
+        "p4": pupil_in(a, grade=5), "s5": pupil_in(a, grade=6), "s6": pupil_in(b, grade=9),
+        "p7": pupil_in(b, grade=2),
     }  # fmt: skip
     parent = {
-        "m1": make_parent(), "m2": make_parent(), "f3": make_parent(), "m4": make_parent(phone=None),
-        "m5": make_parent(), "f7": make_parent(),
+        "m1": parent_of(), "m2": parent_of(), "f3": parent_of(), "m4": parent_of(phone=None),
+        "m5": parent_of(), "f7": parent_of(),
     }  # fmt: skip
     family = {"p1": "m1", "p2": "m2", "p3": "f3", "p4": "m4", "s5": "m5", "s6": "m5", "p7": "f7"}
     for child, par in family.items():
-        link(pupil[child], parent[par], "father" if par.startswith("f") else "mother")
+        almaly.link(pupil[child], parent[par], "father" if par.startswith("f") else "mother")
         if child != "p4":
-            registered(pupil[child])
+            almaly.registered(pupil[child])
     with UnitOfWork(ctx.session_factory) as uow:
         s = uow.session
         phone: dict[str, str] = {}
@@ -177,12 +169,12 @@ def test_a_school_year_holds_together(
     for month in MONTHS:
         clock.set(at(month + timedelta(days=1)))
         on_a, on_b = listed(month)
-        run_list(a, [(pupil[c], category(c)) for c in on_a], month, sa)
-        run_list(b, [(pupil[c], category(c)) for c in on_b], month, sb)
+        almaly.run_list(a, [(pupil[c], category(c)) for c in on_a], month, sa)
+        almaly.run_list(b, [(pupil[c], category(c)) for c in on_b], month, sb)
         if month == MONTHS[0]:
             for par in ("m1", "m2", "m5"):
-                assert reply(phone[par], "3#1") == "agreed"
-            assert reply(phone["f3"], "3#2") == "declined"
+                assert almaly.reply(phone[par], "3#1") == "agreed"
+            assert almaly.reply(phone["f3"], "3#2") == "declined"
         activate_all()
         tick(ctx)  # last month's acts (the timesheet step), timers, the outbox
         clock.set(at(month.replace(day=10), 13))
@@ -204,7 +196,7 @@ def test_a_school_year_holds_together(
                 )
                 s.commit()
             phone["m4"] = "+77019990004"
-            assert reply(phone["m4"], "3#1") == "agreed"
+            assert almaly.reply(phone["m4"], "3#1") == "agreed"
             activate_all()
         if month == date(2026, 11, 1):
             clock.set(at(date(2026, 11, 15)))
@@ -360,10 +352,10 @@ def test_a_school_year_holds_together(
     clock.set(at(date(2027, 9, 2)))
     for child in family:
         if child != "p4":
-            registered(pupil[child], valid_to=date(2028, 5, 31))
+            almaly.registered(pupil[child], valid_to=date(2028, 5, 31))
     next_a, next_b = ["p2", "p3", "p4", "s5"], ["p1", "s6", "p7"]
-    _, sept_a = run_list(a, [(pupil[c], category(c)) for c in next_a], date(2027, 9, 1), sa)
-    _, sept_b = run_list(b, [(pupil[c], category(c)) for c in next_b], date(2027, 9, 1), sb)
+    _, sept_a = almaly.run_list(a, [(pupil[c], category(c)) for c in next_a], date(2027, 9, 1), sa)
+    _, sept_b = almaly.run_list(b, [(pupil[c], category(c)) for c in next_b], date(2027, 9, 1), sb)
     assert (sept_a.consent.requests, sept_a.consent.remembered) == (4, 0)  # f3 is asked again
     assert (sept_b.consent.requests, sept_b.consent.joined, sept_b.vouchers_formed) == (1, 1, 1)
     assert states(2027) == {
