@@ -129,6 +129,10 @@ REASONS: dict[str, str] = {
     "COMMENT_REQUIRED": N_("Say why you return the list."),
     "MONTH_NOT_OVER": N_("The month is not over yet, so its act cannot be signed."),
     "STALE_VERSION": N_("The act changed since you opened it. Open it again and check the figures."),
+    "BAD_TARIFF": N_("The state's share is between zero and the price of the meal."),
+    "TARIFF_NOT_POSITIVE": N_("A meal's price is more than zero."),
+    "TARIFF_BAD_AMOUNT": N_("Enter an amount in tenge, for example 950 or 950.50."),
+    "TARIFF_OVERLAPS": N_("A period of this plan and slot starts on that day already. Choose another first day."),
 }
 GENERIC_ERROR = N_("Something went wrong. Please try again later.")
 

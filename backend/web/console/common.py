@@ -86,6 +86,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/accounts", N_("Accounts")),
         ("/staff/suppliers", N_("Suppliers")),
         ("/staff/acts", N_("Acts")),
+        ("/staff/tariffs", N_("Tariffs and plans")),
         ("/staff/outbox", N_("SMS outbox")),
         ("/staff/complaints", N_("Complaints")),
         ("/staff/security", N_("Sign-in security")),

@@ -1,0 +1,63 @@
+"""The district admin's tariffs, re-ask and revoke pages on the demo district: each renders in kk, ru and
+en, and each form goes through the API's service (its refusals shown with their words, its effects seen
+through the API's reads)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.calendar.model import Tariff
+from backend.calendar.services import load_tariffs
+from demo import data as D
+from tests.backend.web.conftest import Web, csrf_of, web  # noqa: F401  (the fixture)
+
+
+def _admin(web: Web, lang: str = "en") -> TestClient:  # noqa: F811
+    client = web.client(lang)
+    csrf = csrf_of(client.get("/staff").text)
+    r = client.post("/staff/sign-in", data={"csrf": csrf, "login": "district.admin", "password": D.PASSWORD})
+    assert r.status_code == 303, r.text[:300]
+    return client
+
+
+def _cells(html: str) -> list[list[str]]:
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("kk", "Тарифтер мен жоспарлар"), ("ru", "Тарифы и планы"), ("en", "Tariffs and plans")],
+)
+def test_the_tariffs_page_renders_in_each_language(web: Web, lang: str, title: str) -> None:  # noqa: F811
+    page = _admin(web, lang).get("/staff/tariffs")
+    assert page.status_code == 200 and f"<h1>{title}</h1>" in page.text
+
+
+def test_a_new_tariff_period_ends_the_one_before_and_bad_ones_are_refused(web: Web) -> None:  # noqa: F811
+    client = _admin(web)
+    school = web.district.school_id
+    page = client.get(f"/staff/tariffs?school={school}")
+    csrf = csrf_of(page.text)
+    good = {"csrf": csrf, "school": str(school), "plan": "2", "slot": "1", "valid_from": "2027-01-11"}
+    r = client.post("/staff/tariffs", data={**good, "amount": "1 000,50", "state_share": "600"})
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/tariffs?school={school}&done=added"
+    rows = [c for c in _cells(client.get(f"/staff/tariffs?school={school}").text) if len(c) == 8]
+    own = [c for c in rows if c[0] != "Every school (default)"]
+    assert own == [[own[0][0], "Discounted", "1", "2027-01-11", "open-ended", "1000.50", "600.00", "400.50"]]
+    with web.ctx.session_factory() as session:  # what the API's read (and billing) sees
+        assert Tariff(school, 2, 1, date(2027, 1, 11), 100_050, 60_000) in load_tariffs(session, [school])
+    for data, reason_words in [
+        ({**good, "amount": "0", "state_share": "0"}, "A meal&#39;s price is more than zero."),
+        ({**good, "amount": "12.345", "state_share": "1"}, "Enter an amount in tenge"),
+        ({**good, "amount": "900", "state_share": "950"}, "between zero and the price"),
+        ({**good, "amount": "900", "state_share": "500"}, "starts on that day already"),
+    ]:
+        r = client.post("/staff/tariffs", data=data)
+        assert r.status_code == 400 and reason_words in r.text, (data, r.text[-2000:])
