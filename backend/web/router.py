@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from . import assets
-from .console import billing, dashboard, district, imports, lists, school, tariffs
+from .console import billing, dashboard, district, imports, lists, reask, school, tariffs
 from .console import signin as staff_signin
 from .parent import children, meals, notices, passes, signin
 from .pupil_pass import router as pass_router
@@ -37,5 +37,15 @@ def static(name: str, request: Request) -> Response:
 for module in (signin, children, meals, passes, notices):
     router.include_router(module.router)
 router.include_router(pass_router)
-for module in (staff_signin, district, imports, lists, school, billing, dashboard, tariffs):  # the staff console
+for module in (
+    staff_signin,
+    district,
+    imports,
+    lists,
+    school,
+    billing,
+    dashboard,
+    tariffs,
+    reask,
+):  # the staff console
     router.include_router(module.router)

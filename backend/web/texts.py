@@ -132,7 +132,9 @@ REASONS: dict[str, str] = {
     "BAD_TARIFF": N_("The state's share is between zero and the price of the meal."),
     "TARIFF_NOT_POSITIVE": N_("A meal's price is more than zero."),
     "TARIFF_BAD_AMOUNT": N_("Enter an amount in tenge, for example 950 or 950.50."),
-    "TARIFF_OVERLAPS": N_("A period of this plan and slot starts on that day already. Choose another first day."),
+    "TARIFF_OVERLAPS": N_(
+        "A period of this plan and slot starts on that day already. Choose another first day."
+    ),
 }
 GENERIC_ERROR = N_("Something went wrong. Please try again later.")
 

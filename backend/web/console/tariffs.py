@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 
 from backend.auth import Role, ensure_school
 from backend.billing.model import format_tenge
@@ -17,12 +16,11 @@ from backend.deps import UowDep
 from backend.eligibility.categories import all_categories
 from backend.errors import CommonReason, DomainError
 from backend.roster.grades import Plan
-from backend.roster.tables import School
 
 from ..forms import FormDep, PageDep
 from ..pages import redirect
 from ..texts import N_, reason_text
-from .common import ConsoleRoute, school_of, show, staff
+from .common import ConsoleRoute, school_of, schools_in_scope, show, staff
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -46,12 +44,7 @@ def _tariffs_page(
 ) -> Response:
     me = staff(pc, Role.DISTRICT_ADMIN)
     session = uow.session
-    schools = [
-        (i, n)
-        for i, n in session.execute(
-            select(School.id, School.name).where(School.id.in_(sorted(me.school_ids))).order_by(School.name)
-        )
-    ]
+    schools = schools_in_scope(session, me)
     slots = calendar.load_calendar(session, school).slots
     periods = tariff_periods(calendar.load_tariffs(session, [school]))
     categories = sorted(all_categories(session).values(), key=lambda c: (c.plan, c.code))

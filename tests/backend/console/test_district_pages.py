@@ -9,11 +9,16 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from backend.calendar.model import Tariff
 from backend.calendar.services import load_tariffs
+from backend.consent.services import handle_reply
+from backend.consent.tables import ConsentRequest
+from backend.sms.tables import SmsMessage
+from backend.unit_of_work import UnitOfWork
 from demo import data as D
-from tests.backend.web.conftest import Web, csrf_of, web  # noqa: F401  (the fixture)
+from tests.backend.web.conftest import MOTHER, Web, csrf_of, web  # noqa: F401  (the fixture)
 
 
 def _admin(web: Web, lang: str = "en") -> TestClient:  # noqa: F811
@@ -61,3 +66,54 @@ def test_a_new_tariff_period_ends_the_one_before_and_bad_ones_are_refused(web: W
     ]:
         r = client.post("/staff/tariffs", data=data)
         assert r.status_code == 400 and reason_words in r.text, (data, r.text[-2000:])
+
+
+def _requests(web: Web, list_id: int) -> dict[int, tuple[str, int, str]]:  # noqa: F811
+    with web.ctx.session_factory() as session:
+        rows = session.scalars(select(ConsentRequest).where(ConsentRequest.list_id == list_id))
+        return {r.parent_id: (r.status, r.attempt, r.phone) for r in rows}
+
+
+def test_the_admin_sees_how_many_get_an_sms_then_re_asks_the_decliners(web: Web) -> None:  # noqa: F811
+    school = web.district.school_id
+    with UnitOfWork(web.ctx.session_factory) as uow:
+        handle_reply(uow, phone=MOTHER, text="3#2", settings=web.settings, now=web.clock.now())
+        list_id = uow.session.scalars(
+            select(ConsentRequest.list_id).where(ConsentRequest.phone == MOTHER)
+        ).one()
+        last_sms = uow.session.scalar(select(func.max(SmsMessage.id))) or 0
+    before = _requests(web, list_id)
+    declined = {p: v for p, v in before.items() if v[0] == "declined"}
+    assert len(declined) == 2  # the demo's decliner and the mother who just declined
+    client = _admin(web)
+    page = client.get(f"/staff/reask?school={school}&list={list_id}&who=declined")
+    assert page.status_code == 200
+    assert "Parents who will get the request SMS again: 2 " in page.text
+    assert f'action="/staff/reask/{list_id}"' in page.text
+    r = client.post(f"/staff/reask/{list_id}", data={"csrf": csrf_of(page.text), "who": "declined"})
+    assert r.status_code == 303 and r.headers["location"].endswith("&asked=2")
+    after = _requests(web, list_id)
+    assert {p: after[p] for p in declined} == {
+        p: ("pending", a + 1, ph) for p, (_, a, ph) in declined.items()
+    }
+    assert {p: v for p, v in after.items() if p not in declined} == {
+        p: v for p, v in before.items() if p not in declined
+    }
+    with web.ctx.session_factory() as session:
+        new = session.scalars(select(SmsMessage).where(SmsMessage.id > last_sms)).all()
+    assert sorted((m.phone, m.kind) for m in new if m.direction == "out") == sorted(
+        (ph, "request") for _, _, ph in declined.values()
+    )
+    done = client.get(r.headers["location"])
+    assert "Parents sent the request again: 2." in done.text
+    assert "Parents who will get the request SMS again: 0 " in done.text
+    assert client.post("/staff/reask/999999", data={"csrf": csrf_of(page.text)}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("kk", "Келісімді қайта сұрау"), ("ru", "Повторный запрос согласия"), ("en", "Re-ask consent")],
+)
+def test_the_reask_page_renders_in_each_language(web: Web, lang: str, title: str) -> None:  # noqa: F811
+    page = _admin(web, lang).get("/staff/reask")
+    assert page.status_code == 200 and f"<h1>{title}</h1>" in page.text
