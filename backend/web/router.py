@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from . import assets
-from .console import billing, dashboard, district, imports, lists, reask, school, tariffs
+from .console import billing, dashboard, district, imports, lists, reask, revoke, school, tariffs
 from .console import signin as staff_signin
 from .parent import children, meals, notices, passes, signin
 from .pupil_pass import router as pass_router
@@ -47,5 +47,6 @@ for module in (
     dashboard,
     tariffs,
     reask,
+    revoke,
 ):  # the staff console
     router.include_router(module.router)

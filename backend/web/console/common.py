@@ -97,6 +97,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/acts", N_("Acts")),
         ("/staff/tariffs", N_("Tariffs and plans")),
         ("/staff/reask", N_("Re-ask consent")),
+        ("/staff/revoke", N_("Revoke a voucher")),
         ("/staff/outbox", N_("SMS outbox")),
         ("/staff/complaints", N_("Complaints")),
         ("/staff/security", N_("Sign-in security")),

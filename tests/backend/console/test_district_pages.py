@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +16,13 @@ from backend.calendar.model import Tariff
 from backend.calendar.services import load_tariffs
 from backend.consent.services import handle_reply
 from backend.consent.tables import ConsentRequest
+from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.tables import SmsMessage
 from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import Voucher, VoucherEvent
+from backend.web.notice_worker import deliver
 from demo import data as D
-from tests.backend.web.conftest import MOTHER, Web, csrf_of, web  # noqa: F401  (the fixture)
+from tests.backend.web.conftest import BEKOVA, MOTHER, Web, csrf_of, web  # noqa: F401  (the fixture)
 
 
 def _admin(web: Web, lang: str = "en") -> TestClient:  # noqa: F811
@@ -116,4 +120,55 @@ def test_the_admin_sees_how_many_get_an_sms_then_re_asks_the_decliners(web: Web)
 )
 def test_the_reask_page_renders_in_each_language(web: Web, lang: str, title: str) -> None:  # noqa: F811
     page = _admin(web, lang).get("/staff/reask")
+    assert page.status_code == 200 and f"<h1>{title}</h1>" in page.text
+
+
+def test_the_admin_finds_a_pupil_by_name_sees_no_full_iin_and_revokes_the_voucher(web: Web) -> None:  # noqa: F811
+    with web.ctx.session_factory() as session:
+        pupil = session.execute(
+            select(Pupil)
+            .join(Guardianship, Guardianship.pupil_id == Pupil.id)
+            .join(Parent, Parent.id == Guardianship.parent_id)
+            .where(Parent.phone == BEKOVA)
+        ).scalar_one()
+        voucher = session.scalars(select(Voucher).where(Voucher.pupil_id == pupil.id)).one()
+        name, iin, voucher_id, school = pupil.full_name, pupil.iin, voucher.id, voucher.school_id
+        every_iin = list(session.scalars(select(Pupil.iin)))
+    client = _admin(web)
+    listing = client.get(f"/staff/revoke?school={school}")
+    assert listing.status_code == 200 and not any(i in listing.text for i in every_iin)
+    found = client.get("/staff/revoke", params={"school": school, "q": name.split()[0]})
+    assert name in found.text and "••••••••" + iin[-4:] in found.text and iin not in found.text
+    by_tail = client.get("/staff/revoke", params={"school": school, "q": iin[-4:]})
+    assert name in by_tail.text and iin not in by_tail.text  # the digits the page shows find the pupil
+    action = f"/staff/revoke/{voucher_id}?" + urlencode({"school": school, "q": name.split()[0]})
+    assert action.replace("&", "&amp;") in found.text
+    r = client.post(action, data={"csrf": csrf_of(found.text), "reason": "  "})
+    assert r.status_code == 400 and "Say why the voucher is revoked." in r.text
+    r = client.post(action, data={"csrf": csrf_of(found.text), "reason": "left the district"})
+    assert r.status_code == 303 and "done=revoked" in r.headers["location"]
+    assert "The voucher is revoked. The parent is being told." in client.get(r.headers["location"]).text
+    with web.ctx.session_factory() as session:
+        v = session.get(Voucher, voucher_id)
+        assert v is not None and v.status == "revoked"
+        event = session.scalars(select(VoucherEvent).where(VoucherEvent.voucher_id == voucher_id)).all()[-1]
+        assert (event.new_status, event.reason, event.actor.startswith("admin:")) == (
+            "revoked",
+            "left the district",
+            True,
+        )
+    mother = web.client("en")
+    web.sign_in(mother, BEKOVA)
+    deliver(web.ctx.session_factory, None, now=web.clock.now(), max_attempts=3)  # the worker's pass
+    assert "The voucher was revoked" in mother.get("/notifications").text
+    again = client.post(action, data={"csrf": csrf_of(found.text), "reason": "twice"})
+    assert again.status_code == 400  # a revoked voucher stays revoked (TRANSITION_NOT_ALLOWED)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("kk", "Ваучерді кері қайтарып алу"), ("ru", "Отозвать ваучер"), ("en", "Revoke a voucher")],
+)
+def test_the_revoke_page_renders_in_each_language(web: Web, lang: str, title: str) -> None:  # noqa: F811
+    page = _admin(web, lang).get("/staff/revoke")
     assert page.status_code == 200 and f"<h1>{title}</h1>" in page.text
