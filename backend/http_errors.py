@@ -169,6 +169,8 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         ImportReason.MALFORMED: BAD,
         ImportReason.TOO_LARGE: TOO_LARGE,
         ImportReason.TOO_MANY_ROWS: BAD,
+        ImportReason.INTERRUPTED: CONFLICT,
+        ImportReason.NOT_RESTARTABLE: CONFLICT,
     },
     CalendarReason: {
         CalendarReason.BAD_SLOT: BAD,

@@ -124,6 +124,11 @@ REASONS: dict[str, str] = {
     "EMPTY_LIST": N_("An empty list cannot be approved."),
     "IMPORT_MALFORMED": N_("The file cannot be read. Upload the export as CSV or XLSX."),
     "IMPORT_TOO_LARGE": N_("The file is too large."),
+    "IMPORT_INTERRUPTED": N_(
+        "The import stopped before it ended, most likely because the server restarted. Nothing of it was saved."
+    ),
+    "IMPORT_NOT_RESTARTABLE": N_("Only an interrupted import can be started again."),
+    "IMPORT_FAILED": N_("The import failed on the server. Nothing of it was saved."),
     "NO_SUPPLIER": N_("No supplier serves this school in that month. Link one first."),
     "ALREADY_SIGNED": N_("This act is signed already."),
     "COMMENT_REQUIRED": N_("Say why you return the list."),

@@ -25,10 +25,10 @@ from .common import ConsoleRoute, school_of, schools_in_scope, show, staff
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 PLANS: dict[int, str] = {Plan.FREE: N_("Free"), Plan.DISCOUNTED: N_("Discounted")}
-FIELD_OF = {
+# Where a refusal is shown; a badly typed amount (TARIFF_BAD_AMOUNT) at the field that was being read.
+FIELD_OF: dict[str, str] = {
     CalendarReason.TARIFF_OVERLAPS: "valid_from",
     CalendarReason.TARIFF_NOT_POSITIVE: "amount",
-    CalendarReason.TARIFF_BAD_AMOUNT: "amount",
     CalendarReason.BAD_TARIFF: "state_share",
 }
 
@@ -103,7 +103,7 @@ def add_tariff(pc: PageDep, form: FormDep, uow: UowDep) -> Response:
         calendar.add_tariff(uow, Tariff(school, int(plan_text), int(slot_text), start, amount, share))
     except DomainError as exc:
         uow.rollback()
-        field = FIELD_OF.get(exc.reason, field) if exc.reason != CalendarReason.TARIFF_BAD_AMOUNT else field
+        field = FIELD_OF.get(exc.reason, field)
         errors = {field: pc.gettext(reason_text(exc.reason))}
         return _tariffs_page(pc, uow, school, status=400, errors=errors, form=form)
     return redirect(pc, f"/staff/tariffs?school={school}&done=added")

@@ -5,17 +5,22 @@ through the API's reads)."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from backend.auth.services import admin_principal
+from backend.auth.tables import Admin
 from backend.calendar.model import Tariff
 from backend.calendar.services import load_tariffs
 from backend.consent.services import handle_reply
 from backend.consent.tables import ConsentRequest
+from backend.imports import jobs
+from backend.imports.model import ImportKind
+from backend.imports.tables import ImportJob
 from backend.roster.tables import Guardianship, Parent, Pupil
 from backend.sms.tables import SmsMessage
 from backend.unit_of_work import UnitOfWork
@@ -172,3 +177,48 @@ def test_the_admin_finds_a_pupil_by_name_sees_no_full_iin_and_revokes_the_vouche
 def test_the_revoke_page_renders_in_each_language(web: Web, lang: str, title: str) -> None:  # noqa: F811
     page = _admin(web, lang).get("/staff/revoke")
     assert page.status_code == 200 and f"<h1>{title}</h1>" in page.text
+
+
+def test_the_import_page_names_the_phase_and_restarts_an_interrupted_job(web: Web) -> None:  # noqa: F811
+    client = _admin(web)
+    with web.ctx.session_factory() as session:
+        admin = session.scalars(select(Admin).where(Admin.login == "district.admin")).one()
+        me = admin_principal(session, admin)
+    data = b"bin,name,region,district\n"
+    with UnitOfWork(web.ctx.session_factory) as uow:
+        running = jobs.submit(uow, me, ImportKind.SCHOOLS, "schools.csv", data, web.clock.now())
+        stale = jobs.submit(uow, me, ImportKind.SCHOOLS, "old.csv", data, web.clock.now())
+        for job_id, phase, done, total, beat in (
+            (running, "saving", 1200, 3000, web.clock.now()),
+            (stale, "checking", 400, 900, web.clock.now() - timedelta(hours=1)),
+        ):
+            row = uow.session.get(ImportJob, job_id)
+            assert row is not None
+            row.status, row.phase, row.done, row.total, row.heartbeat_at = "running", phase, done, total, beat
+        uow.commit()
+    page = client.get(f"/staff/imports/{running}").text
+    assert 'aria-current="step">Step 3 of 3: Saving the rows' in page
+    assert "1200 of 3000 rows saved" in page and 'value="64"' in page  # 10 + 30 + 60 × 1200/3000
+    assert "Now: Saving the rows (64 % of the whole import)" in page
+    old = client.get(f"/staff/imports/{stale}").text
+    assert "The import was interrupted" in old and "Reason code: IMPORT_INTERRUPTED" in old
+    assert f'action="/staff/imports/{stale}/restart"' in old and 'http-equiv="refresh"' not in old
+    assert f'action="/staff/imports/{running}/restart"' not in page
+    r = client.post(f"/staff/imports/{running}/restart", data={"csrf": csrf_of(page)})
+    assert r.status_code == 409  # a job still reporting is not started twice
+    r = client.post(f"/staff/imports/{stale}/restart", data={"csrf": csrf_of(old)})
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/imports/{stale}"
+    done = client.get(f"/staff/imports/{stale}").text  # the restart ran after the answer
+    assert "Finished" in done and "All three steps are done." in done and 'value="100"' in done
+
+
+@pytest.mark.parametrize(
+    ("lang", "step"), [("kk", "Жолдарды сақтау"), ("ru", "Сохранение строк"), ("en", "Saving the rows")]
+)
+def test_the_import_page_names_its_phases_in_each_language(web: Web, lang: str, step: str) -> None:  # noqa: F811
+    client = _admin(web, lang)
+    csrf = csrf_of(client.get("/staff/imports").text)
+    files = {"file": ("schools.csv", b"bin,name,region,district\n", "text/csv")}
+    r = client.post("/staff/imports", data={"csrf": csrf, "kind": "schools"}, files=files)
+    assert r.status_code == 303
+    assert step in client.get(r.headers["location"]).text
