@@ -47,7 +47,7 @@ def _tariffs_page(
     schools = schools_in_scope(session, me)
     slots = calendar.load_calendar(session, school).slots
     periods = tariff_periods(calendar.load_tariffs(session, [school]))
-    categories = sorted(all_categories(session).values(), key=lambda c: (c.plan, c.code))
+    categories = sorted((c for c in all_categories(session).values() if c.active), key=lambda c: c.code)
     return show(
         pc,
         me,
