@@ -36,7 +36,9 @@ def _down_and_up(url: str) -> None:
             command.downgrade(cfg, "0010_partitions")
         assert not {"phase", "heartbeat_at"} & _columns(engine)
         with engine.connect() as conn:
-            states = dict(conn.execute(text("SELECT filename, status FROM import_jobs")).tuples().all())
+            states: dict[str, str] = dict(
+                conn.execute(text("SELECT filename, status FROM import_jobs")).tuples().all()
+            )
         assert states == {"cut.csv": "failed", "ok.csv": "done"}
         init_schema(engine)
         assert {"phase", "heartbeat_at"} <= _columns(engine)
