@@ -20,6 +20,7 @@ from .context import build_context
 from .db import check_schema
 from .http_errors import install_error_handlers
 from .imports.api import MAX_UPLOAD
+from .imports.jobs import reap_stale
 from .openapi_contract import install_openapi
 from .safety import check_production
 
@@ -69,6 +70,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_schema(ctx.engine)  # an unmigrated database stops the server at start, not at a request
+        reap_stale(ctx.session_factory, ctx.clock.now())  # imports whose runner died with the last server
         yield
 
     app = FastAPI(

@@ -12,6 +12,7 @@ from backend.config import Settings
 from backend.consent.services import make_handlers as consent_handlers
 from backend.context import AppContext, build_context
 from backend.fleet.allowlist import ALLOWLIST_REFRESH, refresh_handler
+from backend.imports.jobs import reap_stale
 from backend.ingest.partitions import maintain as maintain_partitions
 from backend.safety import check_production
 from backend.sms.outbox import dispatch_pending
@@ -52,6 +53,7 @@ def tick(ctx: AppContext) -> dict[str, int]:
         uow.commit()
     with UnitOfWork(ctx.session_factory) as uow:  # months ahead, retention (docs/scale.md)
         partitions = maintain_partitions(uow, now)
+    interrupted = reap_stale(ctx.session_factory, now)  # imports whose runner is gone
     notices = deliver_notices(ctx)
     sent = dispatch_pending(
         ctx.session_factory, ctx.sms, ctx.clock, seal_key=seal_key(ctx.settings.pseudonym_secret)
@@ -65,6 +67,7 @@ def tick(ctx: AppContext) -> dict[str, int]:
         "partitions_detached": partitions.detached,
         "meal_rows_deleted": partitions.deleted,
         "documents_delivered": pushed["delivered"],
+        "imports_interrupted": interrupted,
         **notices,
     }
 

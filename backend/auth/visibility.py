@@ -21,3 +21,9 @@ def sees_personal_data(principal: Principal) -> bool:
 def mask_phones(text: str) -> str:
     """`parent-sms:+77012345678` → `parent-sms:+7•••••••••78`."""
     return _PHONE.sub(lambda m: "+7" + "•" * 8 + m.group(0)[-2:], text)
+
+
+def mask_iin(iin: str) -> str:
+    """`070512345678` → `••••••••5678`: enough for staff to tell two pupils of one name apart, too
+    little to stand for the person's national identifier on a screen or a screenshot."""
+    return "•" * 8 + iin[-4:]

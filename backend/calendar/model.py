@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -22,7 +23,10 @@ MAX_SLOTS = 8
 class CalendarReason(enum.StrEnum):
     BAD_SLOT = "BAD_SLOT"  # slot number out of 1..8 or end not after start
     OVERLAPPING_SLOTS = "OVERLAPPING_SLOTS"
-    BAD_TARIFF = "BAD_TARIFF"  # negative amount, state share above the amount, unknown plan
+    BAD_TARIFF = "BAD_TARIFF"  # state share below 0 or above the amount, unknown plan or slot
+    TARIFF_NOT_POSITIVE = "TARIFF_NOT_POSITIVE"  # a meal priced at zero or less
+    TARIFF_BAD_AMOUNT = "TARIFF_BAD_AMOUNT"  # an amount typed in tenge that is not a number of tenge
+    TARIFF_OVERLAPS = "TARIFF_OVERLAPS"  # a period for the same school, plan and slot starts that day
     BAD_WEEKDAYS = "BAD_WEEKDAYS"
     UNKNOWN_SLOT = "UNKNOWN_SLOT"  # a day names a slot the school does not have
     BAD_RANGE = "BAD_RANGE"  # a calendar view of too many days
@@ -171,6 +175,53 @@ class Tariff:
     @property
     def family_share_tiyn(self) -> int:
         return self.amount_tiyn - self.state_share_tiyn
+
+
+@dataclass(frozen=True, slots=True)
+class TariffPeriod:
+    """A tariff row with the last day it is in force: the day before the next row of the same school,
+    plan and slot starts (None while no later row exists). Periods of one key never overlap."""
+
+    tariff: Tariff
+    valid_to: date | None
+
+
+def tariff_periods(tariffs: Iterable[Tariff]) -> list[TariffPeriod]:
+    """Every row as a period, ordered by school (defaults first), plan, slot and first day."""
+    ordered = sorted(tariffs, key=lambda t: (t.school_id or 0, t.plan, t.slot, t.valid_from))
+    out: list[TariffPeriod] = []
+    for i, t in enumerate(ordered):
+        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
+        same = nxt is not None and (nxt.school_id, nxt.plan, nxt.slot) == (t.school_id, t.plan, t.slot)
+        out.append(TariffPeriod(t, nxt.valid_from - timedelta(days=1) if same and nxt else None))
+    return out
+
+
+def check_new_period(existing: Iterable[Tariff], new: Tariff) -> None:
+    """A new period begins where the one in force ends: a second period of the same school, plan and
+    slot that starts on the same day would cover the same days as the first, so it is refused (the
+    price of a day is never replaced silently; a correction is a new period from a later day). Checked
+    on new rows only, so a stored row from before the rule still loads."""
+    if new.amount_tiyn <= 0:
+        # billing never prices a meal at zero (NO_TARIFF instead), so a zero row would hide a missing price
+        raise CalendarError(CalendarReason.TARIFF_NOT_POSITIVE, "a meal's price is above zero")
+    for t in existing:
+        if (t.school_id, t.plan, t.slot, t.valid_from) == (new.school_id, new.plan, new.slot, new.valid_from):
+            raise CalendarError(
+                CalendarReason.TARIFF_OVERLAPS,
+                f"a period for plan {new.plan} slot {new.slot} starts on {new.valid_from} already",
+            )
+
+
+_TENGE = re.compile(r"(\d{1,9})(?:[.,](\d{1,2}))?")
+
+
+def tiyn_of(text: str) -> int:
+    """'900', '900.5', '900,50' tenge (as people type them) → integer tiyn; no floats touch it."""
+    m = _TENGE.fullmatch(text.strip().replace(" ", "").replace("\u00a0", ""))
+    if m is None:
+        raise CalendarError(CalendarReason.TARIFF_BAD_AMOUNT, f"{text[:20]!r} is not an amount in tenge")
+    return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
 
 
 def tariff_in_force(

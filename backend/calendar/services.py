@@ -21,6 +21,7 @@ from .model import (
     SchoolCalendar,
     SlotTime,
     Tariff,
+    check_new_period,
     check_slots,
     check_weekdays,
     merge_rules,
@@ -162,32 +163,34 @@ def remove_day(uow: UnitOfWork, school_id: int, day: date) -> bool:
 
 
 def add_tariff(uow: UnitOfWork, tariff: Tariff) -> None:
-    """A new price from `valid_from` on; a second row for the same day replaces the first."""
+    """A new price period from `valid_from` on (it ends where a later period starts); a period of the
+    same school, plan and slot starting the same day is refused TARIFF_OVERLAPS (check_new_period)."""
     session = uow.session
-    row = session.scalars(
+    same_key = session.scalars(
         select(TariffRow).where(
             TariffRow.school_id.is_(None)
             if tariff.school_id is None
             else TariffRow.school_id == tariff.school_id,
             TariffRow.plan == tariff.plan,
             TariffRow.slot == tariff.slot,
-            TariffRow.valid_from == tariff.valid_from,
         )
-    ).first()
-    if row is None:
-        session.add(
-            TariffRow(
-                school_id=tariff.school_id,
-                plan=tariff.plan,
-                slot=tariff.slot,
-                valid_from=tariff.valid_from,
-                amount_tiyn=tariff.amount_tiyn,
-                state_share_tiyn=tariff.state_share_tiyn,
-            )
+    ).all()
+    check_new_period((_tariff(r) for r in same_key), tariff)
+    session.add(
+        TariffRow(
+            school_id=tariff.school_id,
+            plan=tariff.plan,
+            slot=tariff.slot,
+            valid_from=tariff.valid_from,
+            amount_tiyn=tariff.amount_tiyn,
+            state_share_tiyn=tariff.state_share_tiyn,
         )
-    else:
-        row.amount_tiyn, row.state_share_tiyn = tariff.amount_tiyn, tariff.state_share_tiyn
+    )
     uow.commit()
+
+
+def _tariff(r: TariffRow) -> Tariff:
+    return Tariff(r.school_id, r.plan, r.slot, r.valid_from, int(r.amount_tiyn), int(r.state_share_tiyn))
 
 
 def load_tariffs(session: Session, school_ids: Iterable[int] | None = None) -> list[Tariff]:
@@ -195,7 +198,4 @@ def load_tariffs(session: Session, school_ids: Iterable[int] | None = None) -> l
     stmt = select(TariffRow)
     if school_ids is not None:
         stmt = stmt.where(or_(TariffRow.school_id.is_(None), TariffRow.school_id.in_(list(school_ids))))
-    return [
-        Tariff(r.school_id, r.plan, r.slot, r.valid_from, int(r.amount_tiyn), int(r.state_share_tiyn))
-        for r in session.scalars(stmt)
-    ]
+    return [_tariff(r) for r in session.scalars(stmt)]

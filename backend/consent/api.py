@@ -17,7 +17,7 @@ from backend.error_shape import errors
 from backend.sms.webhook_auth import authenticate
 
 from . import services
-from .model import IssueReason
+from .model import ConsentStatus, IssueReason
 
 router = APIRouter(tags=["consent"])
 
@@ -94,6 +94,37 @@ def followups(principal: Staff, uow: UowDep, reason: IssueReason | None = None) 
 @router.get("/api/admin/v1/eligibility-lists/{list_id}/consent-requests")
 def requests(list_id: IdPath, principal: Staff, uow: UowDep) -> list[RequestOut]:
     return [RequestOut.model_validate(r) for r in services.requests_of_list(uow.session, principal, list_id)]
+
+
+class CampaignReaskIn(BaseModel):
+    statuses: list[Literal["declined", "expired"]] = Field(min_length=1, max_length=2)
+
+
+class CampaignReaskOut(BaseModel):
+    reasked: int
+
+
+@router.post("/api/admin/v1/eligibility-lists/{list_id}/consent-reask")
+def reask_campaign(
+    list_id: IdPath,
+    body: CampaignReaskIn,
+    principal: District,
+    ctx: CtxDep,
+    uow: UowDep,
+    background: BackgroundTasks,
+) -> CampaignReaskOut:
+    """Asks again every parent of the school and month's campaign whose request was declined or closed
+    unanswered (as `statuses` says): one SMS per parent."""
+    n = services.reask_campaign(
+        uow,
+        principal,
+        list_id,
+        [ConsentStatus(s) for s in body.statuses],
+        settings=ctx.settings,
+        now=ctx.clock.now(),
+    )
+    dispatch_sms_after_response(background, ctx)
+    return CampaignReaskOut(reasked=n)
 
 
 @router.post("/api/admin/v1/consent/requests/{request_id}/reask")

@@ -438,8 +438,20 @@ def reask(
     req = repo.request_locked(request_id)
     if req is None or school_of_list(session, req.list_id) not in principal.school_ids:
         raise not_found("consent request")
-    if req.status not in (ConsentStatus.DECLINED, ConsentStatus.EXPIRED):
+    if req.status not in REASKABLE:
         raise DomainError(ConsentReason.NOT_DECIDED, f"the request is {req.status}")
+    _reask(session, repo, req, settings, now)
+    uow.commit()
+    return req
+
+
+# Whom a district admin may ask again: parents who declined, and requests closed without an answer.
+REASKABLE = (ConsentStatus.DECLINED, ConsentStatus.EXPIRED)
+
+
+def _reask(
+    session: Session, repo: ConsentRepository, req: ConsentRequest, settings: Settings, now: datetime
+) -> None:
     parent = repo.parent(req.parent_id)
     if parent is not None and parent.phone:
         req.phone = parent.phone  # the number may have been corrected by an import since
@@ -449,8 +461,53 @@ def reask(
     req.reminded_at = None
     req.decided_at = None
     _send_request(session, req, settings, now, kind="request")
+
+
+def _campaign_requests(session: Session, principal: Principal, list_id: int) -> list[ConsentRequest]:
+    """A campaign's (school and month's list's) requests, for a district admin of the list's school."""
+    if school_of_list(session, list_id) not in principal.school_ids:
+        raise not_found("eligibility list")
+    return ConsentRepository(session).requests_of_list(list_id)
+
+
+def reaskable(session: Session, principal: Principal, list_id: int) -> dict[ConsentStatus, int]:
+    """How many of a campaign's parents a re-ask would reach, by how their request ended (declined,
+    expired): one SMS each, whatever the number of their children on the list."""
+    counts = dict.fromkeys(REASKABLE, 0)
+    for req in _campaign_requests(session, principal, list_id):
+        if req.status in counts:
+            counts[ConsentStatus(req.status)] += 1
+    return counts
+
+
+def reask_campaign(
+    uow: UnitOfWork,
+    principal: Principal,
+    list_id: int,
+    statuses: Iterable[ConsentStatus],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Asks again, in one transaction, every parent of the campaign whose request ended in one of
+    `statuses` (declined and/or expired): the district admin's re-ask that later lists otherwise never
+    make (declined_this_year). Returns how many requests, so SMS, went out."""
+    wanted = set(statuses)
+    if not wanted or not wanted <= set(REASKABLE):
+        raise DomainError(ConsentReason.NOT_DECIDED, "re-ask declined or expired requests")
+    session = uow.session
+    repo = ConsentRepository(session)
+    asked = 0
+    for found in _campaign_requests(session, principal, list_id):
+        if found.status not in wanted:
+            continue
+        req = repo.request_locked(found.id)  # under its lock, as a reply may be landing
+        if req is None or req.status not in wanted:
+            continue
+        _reask(session, repo, req, settings, now)
+        asked += 1
     uow.commit()
-    return req
+    return asked
 
 
 def requests_of_list(session: Session, principal: Principal, list_id: int) -> list[ConsentRequest]:

@@ -16,7 +16,7 @@ import csv
 import enum
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,37 @@ class ImportReason(enum.StrEnum):
     MALFORMED = "IMPORT_MALFORMED"
     TOO_LARGE = "IMPORT_TOO_LARGE"
     TOO_MANY_ROWS = "IMPORT_TOO_MANY_ROWS"
+    # a background job's: its runner stopped (a restart) before it ended; nothing of it was saved
+    INTERRUPTED = "IMPORT_INTERRUPTED"
+    NOT_RESTARTABLE = "IMPORT_NOT_RESTARTABLE"  # only an interrupted job starts again
+
+
+class ImportPhase(enum.StrEnum):
+    """What an import is doing, in order: reading the file, checking its rows, saving them."""
+
+    PARSING = "parsing"
+    CHECKING = "checking"
+    SAVING = "saving"
+
+
+# How much of the whole each phase is, for one progress bar over all three (percent, summing to 100):
+# reading is quick, saving (lookups, upserts, voucher moves, consent resumed) takes longest.
+PHASE_WEIGHTS: dict[ImportPhase, int] = {
+    ImportPhase.PARSING: 10,
+    ImportPhase.CHECKING: 30,
+    ImportPhase.SAVING: 60,
+}
+
+
+def overall_percent(phase: ImportPhase, done: int, total: int) -> int:
+    """The whole import's percent when `phase` has `done` of `total` units behind it."""
+    before = 0
+    for p, weight in PHASE_WEIGHTS.items():
+        if p is phase:
+            share = min(done, total) * weight // total if total > 0 else 0
+            return before + share
+        before += weight
+    raise ValueError(phase)
 
 
 class RejectReason(enum.StrEnum):
@@ -113,20 +144,31 @@ class LinkRow:
 Row = SchoolRow | PupilRow | ParentRow | LinkRow
 
 
-def read_records(data: bytes, filename: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    """(row number, record) from CSV (by default) or JSON (`.json`: a list of objects)."""
+def read_records(
+    data: bytes, filename: str, on_read: Callable[[int, int], None] | None = None, every: int = 1000
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(row number, record) from CSV (by default) or JSON (`.json`: a list of objects). `on_read(read,
+    total)` hears how much of the text was read (characters), every `every` records and at the end."""
     text = data.decode("utf-8-sig")
+    total = len(text)
     if filename.lower().endswith(".json"):
-        items = json.loads(text)
+        items = json.loads(text)  # one step: a JSON text is read whole
         if not isinstance(items, list):
             raise ValueError("a JSON export is a list of objects")
+        if on_read is not None:
+            on_read(total, total)
         for i, item in enumerate(items, start=1):
             yield i, item if isinstance(item, dict) else {}
         return
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    for i, record in enumerate(reader, start=2):
-        yield i, {(k or "").strip().lower(): v for k, v in record.items()}
+    buf = io.StringIO(text)
+    reader = csv.DictReader(buf, dialect=dialect)
+    for n, record in enumerate(reader, start=1):
+        if on_read is not None and n % every == 0:
+            on_read(buf.tell(), total)
+        yield n + 1, {(k or "").strip().lower(): v for k, v in record.items()}
+    if on_read is not None:
+        on_read(total, total)
 
 
 # Longest value each stored field takes (its column's length); any other field at most FIELD_MAX_OTHER.

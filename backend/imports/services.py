@@ -27,6 +27,7 @@ from backend.vouchers.transfers import move_vouchers
 
 from .model import (
     ImportKind,
+    ImportPhase,
     ImportReason,
     LinkRow,
     ParentRow,
@@ -72,25 +73,36 @@ def run_import(
     settings: Settings,
     now: datetime,
     scope: Principal | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    before_commit: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """`scope`: the importing admin; rows for schools outside their district are rejected OUT_OF_SCOPE.
-    None (system imports, benchmarks) accepts every school. `progress(checked, total)` hears how many
-    rows were checked, every PROGRESS_EVERY rows, before anything is written."""
+    None (system imports, benchmarks) accepts every school. `progress(phase, done, total)` hears each
+    phase: PARSING (characters of the file read), CHECKING (rows checked, before anything is written)
+    and SAVING (rows written), every PROGRESS_EVERY units and at each phase's start and end.
+    `before_commit(report)` runs in the import's own transaction just before it commits (a background
+    job records its end there, so the two land together or not at all; raising undoes the import)."""
     session = uow.session
+    report_to: Progress = progress or _silent
     rows: list[Row] = []
     rejected: list[Rejection] = []
     seen: set[tuple[str, ...]] = set()
+    report_to(ImportPhase.PARSING, 0, len(data))
+
+    def on_read(read: int, total: int) -> None:
+        report_to(ImportPhase.PARSING, read, total)
+
     try:
-        records = list(itertools.islice(read_records(data, filename), MAX_ROWS + 1))
+        records = list(itertools.islice(read_records(data, filename, on_read, PROGRESS_EVERY), MAX_ROWS + 1))
     except (UnicodeDecodeError, ValueError, csv.Error, RecursionError) as exc:
         detail = f"cannot read {filename[:100]}: {str(exc)[:200]}"
         raise DomainError(ImportReason.MALFORMED, detail) from None
     if len(records) > MAX_ROWS:
         raise DomainError(ImportReason.TOO_MANY_ROWS, f"at most {MAX_ROWS} records a file; split it")
+    report_to(ImportPhase.CHECKING, 0, len(records))
     for done, (number, rec) in enumerate(records, 1):
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, len(records))
+        if done % PROGRESS_EVERY == 0:
+            report_to(ImportPhase.CHECKING, done, len(records))
         result = validate(kind, number, rec)
         if isinstance(result, Rejection):
             rejected.append(result)
@@ -103,26 +115,29 @@ def run_import(
             continue
         seen.add(key)
         rows.append(result)
-    if progress is not None:
-        progress(len(records), len(records))
+    report_to(ImportPhase.CHECKING, len(records), len(records))
 
+    saving = _Saving(report_to, len(rows))
+    saving.report()  # before the first write: a database with one writer still shows the phase
     run = ImportRun(at=now, actor=actor, kind=kind, source=filename[:200], accepted=0, rejected=0)
     session.add(run)
     session.flush()
     report = ImportReport(run_id=run.id, kind=kind)
     if kind is ImportKind.SCHOOLS:
-        _schools(session, [r for r in rows if isinstance(r, SchoolRow)], report, rejected, scope)
+        _schools(session, [r for r in rows if isinstance(r, SchoolRow)], report, rejected, scope, saving)
     elif kind is ImportKind.PUPILS:
         moves = _pupils(
-            session, [r for r in rows if isinstance(r, PupilRow)], report, rejected, settings, scope
+            session, [r for r in rows if isinstance(r, PupilRow)], report, rejected, settings, scope, saving
         )
         # A pupil now at another school moved: this year's voucher follows from the import's date.
         report.moved = move_vouchers(session, moves, effective_on=local_date(now), actor=actor, now=now)
     elif kind is ImportKind.PARENTS:
-        phoned = _parents(session, [r for r in rows if isinstance(r, ParentRow)], report)
+        phoned = _parents(session, [r for r in rows if isinstance(r, ParentRow)], report, saving)
         report.resumed = resume_no_phone(session, phoned, settings=settings, now=now)
     else:
-        new_links = _links(session, [r for r in rows if isinstance(r, LinkRow)], report, rejected, scope)
+        new_links = _links(
+            session, [r for r in rows if isinstance(r, LinkRow)], report, rejected, scope, saving
+        )
         report.resumed = resume_unlinked(session, new_links, settings=settings, now=now)
     report.rejected = sorted(rejected, key=lambda r: r.row)
     run.accepted, run.rejected = report.accepted, len(report.rejected)
@@ -135,8 +150,39 @@ def run_import(
                 for r in report.rejected
             ],
         )
+    saving.finish()
+    if before_commit is not None:
+        before_commit(report)
     uow.commit()
     return report
+
+
+Progress = Callable[[ImportPhase, int, int], None]
+
+
+def _silent(phase: ImportPhase, done: int, total: int) -> None:
+    """No one listens (system imports, benchmarks)."""
+
+
+class _Saving:
+    """Counts rows written (inserted, updated, found unchanged, or refused while saving) and reports
+    each time another PROGRESS_EVERY are behind."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total, self.done, self._reported = progress, total, 0, 0
+
+    def report(self) -> None:
+        self.progress(ImportPhase.SAVING, self.done, self.total)
+        self._reported = self.done
+
+    def add(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.done - self._reported >= PROGRESS_EVERY:
+            self.report()
+
+    def finish(self) -> None:
+        self.done = self.total
+        self.report()
 
 
 def _upsert(
@@ -145,6 +191,7 @@ def _upsert(
     key: str,
     rows: list[dict[str, Any]],
     report: ImportReport,
+    saving: _Saving,
 ) -> dict[str, int]:
     """Insert new keys, update changed ones (bulk, by primary key); returns key → id for all rows."""
     existing: dict[str, Any] = {}
@@ -153,6 +200,7 @@ def _upsert(
         for obj in session.execute(select(model).where(getattr(model, key).in_(chunk))).scalars():
             existing[getattr(obj, key)] = obj
     inserts, updates = [], []
+    unchanged = 0
     for r in rows:
         obj = existing.get(r[key])
         if obj is None:
@@ -160,18 +208,21 @@ def _upsert(
         elif any(getattr(obj, c) != r[c] for c in cols):
             updates.append({"id": obj.id, **r})
         else:
-            report.unchanged += 1
+            unchanged += 1
+    report.unchanged += unchanged
+    saving.add(unchanged)
     ids = {k: o.id for k, o in existing.items()}
-    if inserts:
-        # executemany, then ids by key: ORM bulk RETURNING is quadratic in the row count
-        bulk_insert(session, model, inserts)
-        for chunk in chunks([r[key] for r in inserts], CHUNK):
-            found = session.execute(
-                select(getattr(model, key), model.id).where(getattr(model, key).in_(chunk))
-            )
-            ids.update({k: i for k, i in found})
-    if updates:
-        session.execute(update(model), updates)
+    # executemany in chunks, then ids by key: ORM bulk RETURNING is quadratic in the row count
+    for part in chunks(inserts, CHUNK):
+        bulk_insert(session, model, part)
+        found = session.execute(
+            select(getattr(model, key), model.id).where(getattr(model, key).in_([r[key] for r in part]))
+        )
+        ids.update({k: i for k, i in found})
+        saving.add(len(part))
+    for part in chunks(updates, CHUNK):
+        session.execute(update(model), list(part))
+        saving.add(len(part))
     report.created += len(inserts)
     report.updated += len(updates)
     return ids
@@ -183,9 +234,11 @@ def _schools(
     report: ImportReport,
     rejected: list[Rejection],
     scope: Principal | None,
+    saving: _Saving,
 ) -> None:
     if scope is not None:
         outside = [r for r in rows if r.district != scope.district]
+        saving.add(len(outside))
         rejected.extend(
             Rejection(r.row, RejectReason.OUT_OF_SCOPE, f"district {r.district}") for r in outside
         )
@@ -196,6 +249,7 @@ def _schools(
         "bin",
         [{"bin": r.bin, "name": r.name, "region": r.region, "district": r.district} for r in rows],
         report,
+        saving,
     )
 
 
@@ -206,6 +260,7 @@ def _pupils(
     rejected: list[Rejection],
     settings: Settings,
     scope: Principal | None,
+    saving: _Saving,
 ) -> list[tuple[int, int, int]]:
     """Upserts pupils; returns (pupil, old school, new school) of those now at another school."""
     bins = sorted({r.school_bin for r in rows})
@@ -238,8 +293,9 @@ def _pupils(
                 "display": display_for(r.full_name, r.class_name),
             }
         )
+    saving.add(len(rows) - len(good))  # refused for their school: done with
     before = _current(session, Pupil, [g["iin"] for g in good], Pupil.school_id)
-    ids = _upsert(session, Pupil, "iin", good, report)
+    ids = _upsert(session, Pupil, "iin", good, report, saving)
     return [
         (ids[g["iin"]], before[g["iin"]], g["school_id"])
         for g in good
@@ -260,7 +316,7 @@ def _current(session: Session, model: type[Any], iins: list[str], column: Any) -
     return out
 
 
-def _parents(session: Session, rows: list[ParentRow], report: ImportReport) -> list[int]:
+def _parents(session: Session, rows: list[ParentRow], report: ImportReport, saving: _Saving) -> list[int]:
     """Upserts parents; returns those whose phone number arrived or changed."""
     before = _current(session, Parent, [r.iin for r in rows], Parent.phone)
     ids = _upsert(
@@ -269,6 +325,7 @@ def _parents(session: Session, rows: list[ParentRow], report: ImportReport) -> l
         "iin",
         [{"iin": r.iin, "full_name": r.full_name, "phone": r.phone, "language": r.language} for r in rows],
         report,
+        saving,
     )
     return sorted(ids[r.iin] for r in rows if r.phone and before.get(r.iin, r.phone) != r.phone)
 
@@ -279,6 +336,7 @@ def _links(
     report: ImportReport,
     rejected: list[Rejection],
     scope: Principal | None,
+    saving: _Saving,
 ) -> list[int]:
     """Adds links (a role change updates the link); returns pupils that got a link they lacked."""
     pupils: dict[str, int] = {}
@@ -314,6 +372,8 @@ def _links(
             report.updated += 1
         else:
             report.unchanged += 1
-    if new:
-        bulk_insert(session, Guardianship, new)
+    saving.add(len(rows) - len(new))
+    for part in chunks(new, CHUNK):
+        bulk_insert(session, Guardianship, part)
+        saving.add(len(part))
     return sorted({n["pupil_id"] for n in new})

@@ -42,10 +42,13 @@ class ImportJob(Base):
     district: Mapped[str | None] = mapped_column(String(100), nullable=True)
     admin_id: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # dropped once imported
-    status: Mapped[str] = mapped_column(String(10))  # queued | running | done | failed
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed | interrupted
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # parsing | checking | saving while running (migration 0011); the heartbeat comes with each report
+    phase: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
 from backend.auth.model import Principal
+from backend.auth.visibility import mask_iin
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
 from backend.errors import DomainError, not_found
@@ -223,10 +224,58 @@ def _voucher_in_scope(session: Session, voucher_id: int, school_ids: frozenset[i
 def revoke(
     uow: UnitOfWork, voucher_id: int, *, school_ids: frozenset[int], actor: str, reason: str, now: datetime
 ) -> Voucher:
+    """The district's revocation, with its reason in the audit trail; the parent hears of it through the
+    notification channels (the notice worker reads the trail), terminals with the next allowlist."""
+    if not reason.strip():
+        raise DomainError(VoucherReason.REASON_REQUIRED, "say why the voucher is revoked")
     v = _voucher_in_scope(uow.session, voucher_id, school_ids)
-    change_status(uow.session, v, VoucherStatus.REVOKED, actor=actor, reason=reason, now=now)
+    change_status(uow.session, v, VoucherStatus.REVOKED, actor=actor, reason=reason.strip()[:300], now=now)
     uow.commit()
     return v
+
+
+IIN_TAIL = 4
+
+
+@dataclass(frozen=True, slots=True)
+class HolderRow:
+    """A voucher as the district admin's search shows it: the IIN masked (docs/security.md)."""
+
+    voucher_id: int
+    full_name: str
+    iin_masked: str
+    class_name: str
+    status: str
+    plan: int
+
+
+def search_holders(
+    session: Session,
+    school_ids: frozenset[int],
+    school_id: int,
+    school_year: int,
+    *,
+    query: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[HolderRow], int]:
+    """One page of the school year's vouchers of a school in the caller's scope, by pupil name (part of
+    it) or the IIN's last four digits (what the page shows: a whole IIN would travel in the search's
+    address and the server's logs), and how many match; 404 for a school outside the scope."""
+    if school_id not in school_ids:
+        raise not_found("school")
+    conds = [Voucher.school_id == school_id, Voucher.school_year == school_year]
+    q = query.strip()
+    if q.isdigit() and len(q) == IIN_TAIL:
+        conds.append(Pupil.iin.endswith(q))
+    elif q:
+        conds.append(Pupil.full_name.ilike(f"%{q}%"))
+    base = select(Voucher, Pupil).join(Pupil, Pupil.id == Voucher.pupil_id).where(*conds)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(Pupil.class_name, Pupil.full_name).offset(offset).limit(limit))
+    return [
+        HolderRow(v.id, p.full_name, mask_iin(p.iin), p.class_name, v.status, v.plan) for v, p in rows
+    ], total
 
 
 def set_plan(

@@ -5,7 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from . import assets
-from .console import billing, dashboard, district, imports, lists, menus, payments, school
+from .console import (
+    billing,
+    dashboard,
+    district,
+    imports,
+    lists,
+    menus,
+    payments,
+    reask,
+    revoke,
+    school,
+    tariffs,
+)
 from .console import signin as staff_signin
 from .parent import children, meals, notices, passes, signin
 from .pupil_pass import router as pass_router
@@ -47,5 +59,8 @@ for module in (
     billing,
     payments,
     dashboard,
+    tariffs,
+    reask,
+    revoke,
 ):  # the staff console
     router.include_router(module.router)

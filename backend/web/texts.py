@@ -124,6 +124,11 @@ REASONS: dict[str, str] = {
     "EMPTY_LIST": N_("An empty list cannot be approved."),
     "IMPORT_MALFORMED": N_("The file cannot be read. Upload the export as CSV or XLSX."),
     "IMPORT_TOO_LARGE": N_("The file is too large."),
+    "IMPORT_INTERRUPTED": N_(
+        "The import stopped before it ended, most likely because the server restarted. Nothing of it was saved."
+    ),
+    "IMPORT_NOT_RESTARTABLE": N_("Only an interrupted import can be started again."),
+    "IMPORT_FAILED": N_("The import failed on the server. Nothing of it was saved."),
     "NO_SUPPLIER": N_("No supplier serves this school in that month. Link one first."),
     "ALREADY_SIGNED": N_("This act is signed already."),
     "COMMENT_REQUIRED": N_("Say why you return the list."),
@@ -132,6 +137,12 @@ REASONS: dict[str, str] = {
     "STEP_OUT_OF_ORDER": N_("An earlier step of the act is not done yet."),
     "STEP_DONE": N_("This step of the act is done already."),
     "STEP_WRONG_ROLE": N_("This step of the act is another role's."),
+    "BAD_TARIFF": N_("The state's share is between zero and the price of the meal."),
+    "TARIFF_NOT_POSITIVE": N_("A meal's price is more than zero."),
+    "TARIFF_BAD_AMOUNT": N_("Enter an amount in tenge, for example 950 or 950.50."),
+    "TARIFF_OVERLAPS": N_(
+        "A period of this plan and slot starts on that day already. Choose another first day."
+    ),
 }
 # the eligibility categories'
 REASONS["CATEGORY_UNKNOWN"] = N_("Choose one of the categories in use.")

@@ -10,9 +10,12 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.auth import AuthReason, Principal, Role, ensure_school
 from backend.errors import DomainError
+from backend.roster.tables import School
 
 from ..pages import PageContext, WebRoute, render
 from ..texts import N_
@@ -58,6 +61,12 @@ def school_of(pc: PageContext, principal: Principal) -> int:
     return min(principal.school_ids)
 
 
+def schools_in_scope(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    """(id, name) of the caller's schools, by name: the choices of a page's school picker."""
+    stmt = select(School.id, School.name).where(School.id.in_(sorted(principal.school_ids)))
+    return [(i, n) for i, n in session.execute(stmt.order_by(School.name))]
+
+
 def page_number(pc: PageContext) -> int:
     text = pc.request.query_params.get("page", "1")
     return max(1, min(int(text), 1_000_000)) if text.isdigit() else 1
@@ -87,6 +96,9 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/staff/suppliers", N_("Suppliers")),
         ("/staff/acts", N_("Acts")),
         ("/staff/register", N_("Payment register")),
+        ("/staff/tariffs", N_("Tariffs and plans")),
+        ("/staff/reask", N_("Re-ask consent")),
+        ("/staff/revoke", N_("Revoke a voucher")),
         ("/staff/outbox", N_("SMS outbox")),
         ("/staff/complaints", N_("Complaints")),
         ("/staff/categories", N_("Categories")),

@@ -13,10 +13,10 @@ from backend.imports.api import MAX_UPLOAD
 from backend.imports.model import ImportKind, ImportReason
 
 from .. import security
-from ..forms import PageDep
+from ..forms import FormDep, PageDep
 from ..pages import finish, redirect
 from .common import ConsoleRoute, show, staff
-from .words import IMPORT_KINDS
+from .words import IMPORT_KINDS, IMPORT_PHASES
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -28,7 +28,7 @@ def imports(pc: PageDep, uow: UowDep) -> Response:
         pc,
         me,
         "console/imports.html",
-        jobs=jobs.jobs(uow.session, me),
+        jobs=jobs.jobs(uow.session, me, pc.ctx.clock.now()),
         kinds=IMPORT_KINDS,
         kind_options=[(k, pc.gettext(v)) for k, v in IMPORT_KINDS.items()],
     )
@@ -58,7 +58,19 @@ async def upload(request: Request, pc: PageDep, uow: UowDep, background: Backgro
 @router.get("/staff/imports/{job_id}")
 def job(job_id: int, pc: PageDep, uow: UowDep) -> Response:
     me = staff(pc, Role.DISTRICT_ADMIN)
-    return show(pc, me, "console/import_job.html", job=jobs.job(uow.session, me, job_id), kinds=IMPORT_KINDS)
+    view = jobs.job(uow.session, me, job_id, pc.ctx.clock.now())
+    return show(pc, me, "console/import_job.html", job=view, kinds=IMPORT_KINDS, phases=IMPORT_PHASES)
+
+
+@router.post("/staff/imports/{job_id}/restart")
+def restart(job_id: int, pc: PageDep, form: FormDep, uow: UowDep, background: BackgroundTasks) -> Response:
+    """An interrupted import starts again from its file (the same runner as an upload)."""
+    me = staff(pc, Role.DISTRICT_ADMIN)
+    ctx = pc.ctx
+    jobs.restart(uow, me, job_id, ctx.clock.now())
+    background.add_task(jobs.run, ctx.session_factory, job_id, me, settings=ctx.settings, clock=ctx.clock)
+    dispatch_sms_after_response(background, ctx)
+    return redirect(pc, f"/staff/imports/{job_id}")
 
 
 @router.get("/staff/imports/{job_id}/rejected.csv")

@@ -72,6 +72,14 @@ JOB_STATES: dict[str, str] = {
     "running": N_("Importing"),
     "done": N_("Finished"),
     "failed": N_("Failed"),
+    "interrupted": N_("Interrupted"),
+}
+
+# The import's phases, as the job page names them (step n of 3).
+IMPORT_PHASES: dict[str, str] = {
+    "parsing": N_("Reading the file"),
+    "checking": N_("Checking the rows"),
+    "saving": N_("Saving the rows"),
 }
 
 IMPORT_KINDS: dict[str, str] = {

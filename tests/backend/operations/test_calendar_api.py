@@ -132,3 +132,27 @@ def test_tariffs_in_tiyn_by_district_admin(
             Tariff(None, 2, 1, date(2026, 9, 1), 90_000, 54_000),
             Tariff(school, 2, 1, date(2026, 9, 16), 95_000, 54_000),
         }
+
+
+def test_a_tariff_period_is_never_replaced_silently_nor_priced_at_zero(
+    client: TestClient, make_school: Callable[..., int], admin_token: AdminToken
+) -> None:
+    school = make_school()
+    _, district = admin_token(Role.DISTRICT_ADMIN, (school,), "Almaly")
+    base = {"school_id": school, "plan": 1, "slot": 1, "valid_from": "2026-09-01"}
+    first = {**base, "amount_tiyn": 90_000, "state_share_tiyn": 90_000}
+    assert client.post(f"{API}/tariffs", json=first, headers=district).status_code == 201
+    again = {**first, "amount_tiyn": 80_000, "state_share_tiyn": 80_000}
+    r = client.post(f"{API}/tariffs", json=again, headers=district)
+    assert (r.status_code, r.json()["reason"]) == (409, "TARIFF_OVERLAPS")
+    r = client.post(
+        f"{API}/tariffs", json={**base, "amount_tiyn": 0, "state_share_tiyn": 0}, headers=district
+    )
+    assert (r.status_code, r.json()["reason"]) == (400, "TARIFF_NOT_POSITIVE")
+    later = {**again, "valid_from": "2026-10-01"}
+    assert client.post(f"{API}/tariffs", json=later, headers=district).status_code == 201
+    listed = client.get(f"{API}/schools/{school}/tariffs", headers=district).json()["tariffs"]
+    assert [(t["valid_from"], t["amount_tiyn"]) for t in listed] == [
+        ("2026-09-01", 90_000),
+        ("2026-10-01", 80_000),
+    ]

@@ -12,9 +12,12 @@ from backend.calendar.model import (
     SchoolCalendar,
     SlotTime,
     Tariff,
+    check_new_period,
     check_slots,
     merge_rules,
     tariff_in_force,
+    tariff_periods,
+    tiyn_of,
 )
 from backend.clock import KZ_TZ
 
@@ -106,3 +109,29 @@ def test_bad_tariffs_refused(plan: int, amount: int, state: int) -> None:
     with pytest.raises(CalendarError) as e:
         Tariff(None, plan, 1, MON, amount, state)
     assert e.value.reason == CalendarReason.BAD_TARIFF
+
+
+def test_tariff_periods_end_where_the_next_begins_and_tenge_parse_exactly() -> None:
+    rows = [
+        Tariff(None, 1, 1, date(2026, 10, 1), 80_000, 80_000),
+        Tariff(None, 1, 1, date(2026, 9, 1), 90_000, 90_000),
+        Tariff(None, 1, 2, date(2026, 9, 1), 50_000, 50_000),
+        Tariff(7, 1, 1, date(2026, 9, 16), 95_000, 95_000),
+    ]
+    assert [
+        (p.tariff.school_id, p.tariff.slot, p.tariff.valid_from, p.valid_to) for p in tariff_periods(rows)
+    ] == [
+        (None, 1, date(2026, 9, 1), date(2026, 9, 30)),
+        (None, 1, date(2026, 10, 1), None),
+        (None, 2, date(2026, 9, 1), None),
+        (7, 1, date(2026, 9, 16), None),
+    ]
+    with pytest.raises(CalendarError) as same_day:
+        check_new_period(rows, Tariff(None, 1, 1, date(2026, 9, 1), 1, 1))
+    assert same_day.value.reason == CalendarReason.TARIFF_OVERLAPS
+    check_new_period(rows, Tariff(7, 1, 1, date(2026, 9, 1), 1, 1))  # another school's key: no overlap
+    assert [tiyn_of(t) for t in ("950", "950.5", "950,50", " 1 000 ")] == [95_000, 95_050, 95_050, 100_000]
+    for bad in ("", "-1", "9.999", "1e3", "abc"):
+        with pytest.raises(CalendarError) as e:
+            tiyn_of(bad)
+        assert e.value.reason == CalendarReason.TARIFF_BAD_AMOUNT

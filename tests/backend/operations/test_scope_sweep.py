@@ -101,6 +101,7 @@ CALLS: dict[str, Call] = {
     f"GET {A}/consent/followups": Call(filtered=ALL_FOREIGN),
     f"GET {A}/eligibility-lists/{{list_id}}/consent-requests": Call(),
     f"POST {A}/consent/requests/{{request_id}}/reask": Call(),
+    f"POST {A}/eligibility-lists/{{list_id}}/consent-reask": Call(body={"statuses": ["declined", "expired"]}),
     # vouchers, parent side
     f"GET {P}/vouchers": Call(filtered=ALL_FOREIGN),
     f"POST {P}/vouchers/{{voucher_id}}/activate": Call(),

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from backend.auth.model import Role
 from backend.clock import KZ_TZ, FixedClock
-from backend.consent.services import followups, reask
+from backend.consent.services import CLOSE, followups, make_handlers, reask, reaskable
 from backend.consent.tables import ConsentIssue, ConsentRequest
 from backend.context import AppContext
 from backend.errors import DomainError
@@ -21,7 +24,7 @@ from backend.roster.tables import Parent, Pupil
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.services import activate_by_school, expire_vouchers, revoke
 
-from .conftest import CAT, District
+from .conftest import CAT, District, Staff
 
 SEPT, OCT = date(2026, 9, 1), date(2026, 10, 1)
 
@@ -160,3 +163,52 @@ def test_parent_told_on_revocation_and_expiry(
         assert expire_vouchers(uow, now=clock.now()) == 1  # the revoked one stays revoked
         s.commit()
     assert almaly.notices() == [(a, "voucher_revoked", father), (b, "voucher_expired", mother)]
+
+
+def test_the_district_re_asks_a_campaigns_decliners_and_unanswered_one_sms_each(
+    ctx: AppContext,
+    client: TestClient,
+    make_school: Callable[..., int],
+    registered: Callable[..., None],
+    make_pupil: Callable[..., int],
+    make_parent: Callable[..., int],
+    link: Callable[..., None],
+    people: Callable[..., Staff],
+    run_list: Callable[..., Any],
+    reply: Callable[[str, str], str],
+    sms_to: Callable[[str], list[str]],
+    phone_of: Callable[[int], str],
+    admin_token: Callable[..., tuple[int, dict[str, str]]],
+) -> None:
+    school = make_school()
+    st = people(school)
+    declined, agreed, silent = (make_parent() for _ in range(3))
+    kids = {p: make_pupil(school, grade=7) for p in (declined, agreed, silent)}
+    link(make_pupil(school, grade=8), declined)  # a second child: still one request, one SMS
+    for parent, pupil in kids.items():
+        link(pupil, parent)
+        registered(pupil)
+    list_id, _ = run_list(school, [(k, CAT) for k in kids.values()], SEPT, st)
+    assert reply(phone_of(declined), "3#2") == "declined"
+    assert reply(phone_of(agreed), "3#1") == "agreed"
+    with UnitOfWork(ctx.session_factory) as uow:
+        req = uow.session.scalars(select(ConsentRequest).where(ConsentRequest.parent_id == silent)).one()
+        make_handlers(ctx.settings)[CLOSE](uow.session, {"request_id": req.id, "attempt": 1}, ctx.clock.now())
+        uow.commit()
+        assert reaskable(uow.session, st.district, list_id) == {"declined": 1, "expired": 1}
+    url = f"/api/admin/v1/eligibility-lists/{list_id}/consent-reask"
+    r = client.post(url, json={"statuses": ["declined"]}, headers=st.headers["head"])
+    assert r.status_code == 403
+    foreign = admin_token(Role.DISTRICT_ADMIN, (), "Medeu")[1]
+    r = client.post(url, json={"statuses": ["declined"]}, headers=foreign)
+    assert r.status_code == 404
+    r = client.post(url, json={"statuses": ["declined"]}, headers=st.headers["district"])
+    assert (r.status_code, r.json()) == (200, {"reasked": 1})
+    assert sms_to(phone_of(declined)) == ["request", "declined", "request"]
+    assert sms_to(phone_of(silent)) == ["request"]
+    r = client.post(url, json={"statuses": ["declined", "expired"]}, headers=st.headers["district"])
+    assert r.json() == {"reasked": 1}  # the decliner's request is pending again: only the silent one
+    assert sms_to(phone_of(silent)) == ["request", "request"]
+    assert sms_to(phone_of(agreed)) == ["request", "agreed"]  # an answer that agreed is never re-asked
+    with UnitOfWork(ctx.session_factory) as uow:
+        assert reaskable(uow.session, st.district, list_id) == {"declined": 0, "expired": 0}
