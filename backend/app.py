@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from shared_crypto.meal_batch import MAX_BATCH
@@ -69,6 +70,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_schema(ctx.engine)  # an unmigrated database stops the server at start, not at a request
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
 
     app = FastAPI(
