@@ -22,6 +22,7 @@ from .db import check_schema
 from .http_errors import install_error_handlers
 from .imports.api import MAX_UPLOAD
 from .openapi_contract import install_openapi
+from .passes.services import Calendars
 from .safety import check_production
 
 # Like TABLE_MODULES: each module exposes `router`.
@@ -80,6 +81,7 @@ def create_app(
         description="Eligibility lists, SMS consent, vouchers and QR issuance; terminal sync; reporting.",
     )
     app.state.ctx = ctx
+    app.state.pass_calendars = Calendars()  # this process's schools' calendars for the pupils' passes
 
     install_error_handlers(app)
     app.add_middleware(BodyLimits, caps=BODY_CAPS)
