@@ -547,15 +547,21 @@ def issue_pass_tokens(
 ) -> PassTokens:
     """A pass's tokens in one go, through the same checks and signing as `issue_qr`: one token per
     (nbf, exp) window under one serial, the pass's own if it still stands, else the next one."""
-    v = session.scalars(for_update(session, select(Voucher).where(Voucher.id == voucher_id))).first()
-    if v is None:
+    # the voucher (row-locked) and its pupil's display in one round trip
+    stmt = (
+        select(Voucher, Pupil.display)
+        .join(Pupil, Pupil.id == Voucher.pupil_id)
+        .where(Voucher.id == voucher_id)
+    )
+    found = session.execute(for_update(session, stmt, of=Voucher)).first()
+    if found is None:
         raise not_found("voucher")
+    v, display = found
     end = _issuable(v, now)
     if serial is None or serial < v.min_serial or serial >= v.next_serial:
         serial = _next_serial(v, now)
     tokens = _sign(keys, v, serial, windows, end)
-    display = session.scalar(select(Pupil.display).where(Pupil.id == v.pupil_id)) or ""
-    return PassTokens(serial, display, v.school_id, tokens)
+    return PassTokens(serial, display or "", v.school_id, tokens)
 
 
 def supersede(session: Session, voucher_id: int, *, actor: str, reason: str, now: datetime) -> int:
