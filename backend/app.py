@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from shared_crypto.meal_batch import MAX_BATCH
@@ -22,6 +23,7 @@ from .http_errors import install_error_handlers
 from .imports.api import MAX_UPLOAD
 from .imports.jobs import reap_stale
 from .openapi_contract import install_openapi
+from .passes.services import Calendars
 from .safety import check_production
 
 # Like TABLE_MODULES: each module exposes `router`.
@@ -71,6 +73,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_schema(ctx.engine)  # an unmigrated database stops the server at start, not at a request
         reap_stale(ctx.session_factory, ctx.clock.now())  # imports whose runner died with the last server
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
 
     app = FastAPI(
@@ -80,6 +83,7 @@ def create_app(
         description="Eligibility lists, SMS consent, vouchers and QR issuance; terminal sync; reporting.",
     )
     app.state.ctx = ctx
+    app.state.pass_calendars = Calendars()  # this process's schools' calendars for the pupils' passes
 
     install_error_handlers(app)
     app.add_middleware(BodyLimits, caps=BODY_CAPS)

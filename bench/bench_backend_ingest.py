@@ -17,10 +17,7 @@ import json
 import os
 import platform
 import queue
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,7 +31,8 @@ import psycopg
 from backend.db import init_schema
 from shared_crypto import DeviceAuth, MealBatch, MealEvent, Method, SigningKey, sign_batch, sign_device_auth
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .serving import DEFAULT_PG, Server, start_server
+
 SCHOOLS = 8
 PUPILS_PER_SCHOOL = 600
 SCHOOL_DAYS = 13  # 8 × 600 × 13 = 62,400 events
@@ -43,12 +41,6 @@ CLIENTS = 4
 WORKERS = 2
 GOAL = 5000.0
 PATH = "/api/terminal/v1/meal-batches"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _school_days(today: date, n: int) -> list[date]:
@@ -209,19 +201,6 @@ def _allowlist_ms(base_url: str, keys: list[SigningKey]) -> dict[str, float]:
     }
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("uvicorn exited")
-        try:
-            httpx.get(url + "/openapi.json", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("uvicorn did not start")
-
-
 def main(results_dir: Path) -> None:
     pg = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
     admin_dsn = pg.replace("+psycopg", "")
@@ -229,7 +208,7 @@ def main(results_dir: Path) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{pg.rsplit('/', 1)[0]}/{name}"
-    proc: subprocess.Popen[bytes] | None = None
+    server: Server | None = None
     try:
         init_schema(url)
         keys = [SigningKey.generate() for _ in range(SCHOOLS)]
@@ -238,16 +217,9 @@ def main(results_dir: Path) -> None:
         t0 = time.perf_counter()
         batches = _batches(keys, vouchers, _school_days(now.date(), SCHOOL_DAYS))
         sign_s = time.perf_counter() - t0
-        port = _free_port()
         with tempfile.TemporaryDirectory() as keydir:
-            env = {**os.environ, "SM_DATABASE_URL": url, "SM_KEY_DIR": keydir}
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
-                env=env,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            _wait_up(base, proc)
+            server = start_server({"SM_DATABASE_URL": url, "SM_KEY_DIR": keydir}, workers=WORKERS)
+            base = server.base
             load_before = os.getloadavg()
             elapsed, latencies, totals = _run(base, keys, batches)
             _, _, replay = _run(base, keys, batches[: len(batches) // 4])
@@ -283,9 +255,8 @@ def main(results_dir: Path) -> None:
         (results_dir / "backend_ingest.json").write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        if server is not None:
+            server.stop()
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

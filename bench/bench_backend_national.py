@@ -17,13 +17,10 @@ The extrapolation (docs/scale.md) divides the country's peak by the per-process 
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,7 +39,7 @@ from backend.ingest.partitions import maintain
 from backend.unit_of_work import UnitOfWork
 from tests.scale.seed import Terminal, meal_batches, post_batch, school_days, seed_schools
 
-from .bench_backend_ingest import DEFAULT_PG, _free_port, _wait_up
+from .serving import DEFAULT_PG, Server, cpu_seconds, start_server
 
 SCALE = 50
 SCHOOLS = 7000 // SCALE  # 140
@@ -53,24 +50,6 @@ CLIENTS = 4
 WORKERS = 2
 MONTH_EVENTS = 100_000_000 // SCALE  # 2 M
 PEAK_EVENTS_PER_S = 500  # the country's lunch peak (issue 15), bursts x4 as terminals return
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_of(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total / TICK
-
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    kids = [int(p) for p in out.stdout.split()]
-    return [pid, *kids, *itertools.chain.from_iterable(_children(k) for k in kids)]
 
 
 def _pg_backends(dsn: str, db: str) -> list[int]:
@@ -184,7 +163,7 @@ def main(results_dir: Path) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{pg.rsplit('/', 1)[0]}/{name}"
-    proc: subprocess.Popen[bytes] | None = None
+    server: Server | None = None
     try:
         init_schema(url)
         now = datetime.now(UTC)
@@ -196,22 +175,15 @@ def main(results_dir: Path) -> None:
         for t in terminals:
             mine = days if t.terminal_id % OFFLINE_EVERY == 0 else days[-1:]
             work += [(t, body) for body, _ in meal_batches(t, mine, BATCH)]
-        port = _free_port()
         with tempfile.TemporaryDirectory() as keys:
-            env = {**os.environ, "SM_DATABASE_URL": url, "SM_KEY_DIR": keys}
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
-                env=env,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            _wait_up(base, proc)
-            api_pids = _children(proc.pid)
+            server = start_server({"SM_DATABASE_URL": url, "SM_KEY_DIR": keys}, workers=WORKERS)
+            base = server.base
+            api_pids = server.pids()
             pg_pids = _pg_backends(admin, name)
-            api0, pg0 = _cpu_of(api_pids), _cpu_of(pg_pids)
+            api0, pg0 = cpu_seconds(api_pids), cpu_seconds(pg_pids)
             elapsed, latencies, accepted = _upload(base, work)
             pg_pids = sorted(set(pg_pids) | set(_pg_backends(admin, name)))
-            api_cpu, pg_cpu = _cpu_of(api_pids) - api0, _cpu_of(pg_pids) - pg0
+            api_cpu, pg_cpu = cpu_seconds(api_pids) - api0, cpu_seconds(pg_pids) - pg0
         floor = _floor(url, "SELECT * FROM meal_events")
         month = date(now.year, now.month, 1)
         month_end = _month_end(url, month)
@@ -257,9 +229,8 @@ def main(results_dir: Path) -> None:
         (results_dir / "national.json").write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        if server is not None:
+            server.stop()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

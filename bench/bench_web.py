@@ -6,8 +6,9 @@ Writes bench/results/web.json.
 Set-up (not timed): a fresh PostgreSQL database migrated to head; the demo district seeded through
 `demo.district.seed` with PARENTS families of one grade-2 child each (vouchers formed without SMS),
 each voucher activated and each parent given a session, as signing in would. The server is
-`uvicorn --factory backend.app:create_app` with WORKERS workers; the load is an asyncio httpx client
-in this process (the same two cores as the server: figures include that contention).
+`uvicorn --factory backend.app:create_app` with WORKERS workers (uvloop + httptools); the load is one
+kept-alive connection per parent from bench/serving's client in this process (the same two cores as the
+server: figures include that contention), which also reads the server's and PostgreSQL's CPU.
 
 Pages: each parent opens, in turn, the pages of the journey that only read (my children, the child,
 meals, notifications, complaints, menu, the passes list) ROUNDS times after WARMUP rounds; every
@@ -26,21 +27,14 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from sqlalchemy import select
 
 from backend.adapters.state_registry import InMemoryRegistry
@@ -55,6 +49,8 @@ from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 from demo import data as D
 from demo.district import seed
+
+from .serving import Request, Server, fresh_database, run_load, start_server, summary
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PARENTS = 50
@@ -78,21 +74,6 @@ def _families(n: int) -> list[D.Family]:
         )
         for i in range(n)
     ]
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _summary(ms: list[float]) -> dict[str, float]:
-    return {
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 1),
-        "p95_ms": round(_pct(ms, 0.95), 1),
-        "p99_ms": round(_pct(ms, 0.99), 1),
-        "max_ms": round(max(ms), 1),
-    }
 
 
 def _env(url: str, key_dir: Path) -> dict[str, str]:
@@ -153,74 +134,38 @@ def bench_refresh_service(url: str, key_dir: Path, device: str) -> dict[str, Any
         times.append((time.perf_counter() - t0) * 1000)
         tokens = len(data.tokens)
     ctx.engine.dispose()
-    return {"tokens": tokens, **_summary(times), "per_token_ms": round(statistics.median(times) / tokens, 3)}
+    return {"tokens": tokens, **summary(times), "per_token_ms": round(statistics.median(times) / tokens, 3)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(url: str, key_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen(
+def _load(server: Server, url: str, parents: list[dict[str, Any]]) -> dict[str, Any]:
+    clients = [
         [
-            *(sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app"),
-            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)),
-            *("--log-level", "warning", "--no-access-log"),
-        ],
-        env=_env(url, key_dir),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("uvicorn did not start")
-
-
-async def _load(base: str, parents: list[dict[str, Any]]) -> dict[str, Any]:
-    per_page: dict[str, list[float]] = defaultdict(list)
-    failures: list[str] = []
-    limits = httpx.Limits(max_connections=PARENTS * 2)
-
-    async def parent(p: dict[str, Any]) -> None:
-        async with httpx.AsyncClient(
-            base_url=base,
-            cookies={"sm_session": p["token"]},
-            headers={"Accept-Language": "kk", "Accept-Encoding": "gzip"},
-            limits=limits,
-            timeout=60,
-        ) as client:
-            for round_ in range(WARMUP + ROUNDS):
-                for path in p["pages"]:
-                    t0 = time.perf_counter()
-                    r = await client.get(path)
-                    elapsed = (time.perf_counter() - t0) * 1000
-                    if r.status_code != 200:
-                        failures.append(f"{path}: {r.status_code}")
-                    if round_ < WARMUP:
-                        continue
-                    name = path.split("/")[1] + ("/" + path.rsplit("/", 1)[1] if path.count("/") > 2 else "")
-                    per_page[name].append(elapsed)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(parent(p) for p in parents))
-    wall = time.perf_counter() - t0
-    every = [ms for v in per_page.values() for ms in v]
+            Request(
+                _page_name(path),
+                "GET",
+                path,
+                {"Cookie": f"sm_session={p['token']}", "Accept-Language": "kk", "Accept-Encoding": "gzip"},
+            )
+            for path in p["pages"]
+        ]
+        for p in parents
+    ]
+    r = asyncio.run(run_load(server, clients, rounds=ROUNDS, warmup=WARMUP, database_url=url))
+    every = [ms for v in r.latencies_ms.values() for ms in v]
     return {
         "concurrent_parents": len(parents),
-        "requests": len(every),
-        "failures": len(failures),
-        "requests_per_s": round(len(every) / wall, 1),
-        "all": _summary(every),
-        "pages": {name: _summary(v) for name, v in sorted(per_page.items())},
+        "requests": r.requests,
+        "failures": len(r.failures),
+        "requests_per_s": round(r.requests / r.wall_s, 1),
+        "server_cpu_ms_per_request": round(r.server_cpu_s / r.requests * 1000, 2),
+        "postgres_cpu_ms_per_request": round(r.postgres_cpu_s / r.requests * 1000, 2),
+        "all": summary(every),
+        "pages": {name: summary(v) for name, v in sorted(r.latencies_ms.items())},
     }
+
+
+def _page_name(path: str) -> str:
+    return path.split("/")[1] + ("/" + path.rsplit("/", 1)[1] if path.count("/") > 2 else "")
 
 
 async def _pass_http(base: str, device: str) -> dict[str, Any]:
@@ -235,19 +180,7 @@ async def _pass_http(base: str, device: str) -> dict[str, Any]:
             r.raise_for_status()
             size, raw = r.num_bytes_downloaded, len(r.content)
             tokens = len(r.json()["tokens"])
-    return {"tokens": tokens, "body_bytes": raw, "gzip_bytes": size, **_summary(times)}
-
-
-def _pg_database(base_url: str) -> tuple[str, str] | None:
-    admin = base_url.replace("+psycopg", "")
-    try:
-        psycopg.connect(admin, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        return None
-    name = f"sm_bench_web_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base_url.rsplit('/', 1)[0]}/{name}", name
+    return {"tokens": tokens, "body_bytes": raw, "gzip_bytes": size, **summary(times)}
 
 
 def main(results_dir: Path) -> None:
@@ -260,27 +193,24 @@ def main(results_dir: Path) -> None:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "server": f"uvicorn, {WORKERS} workers, PostgreSQL",
     }
-    pg_base = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
-    db = _pg_database(pg_base)
+    db = fresh_database("sm_bench_web")
     if db is None:
-        results["skipped"] = f"PostgreSQL unreachable at {pg_base}"
+        results["skipped"] = "PostgreSQL unreachable"
     else:
-        url, name = db
+        url, drop = db
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 key_dir = Path(tmp) / "keys"
                 parents, device = _setup(url, key_dir)
                 results["pass_refresh_service"] = bench_refresh_service(url, key_dir, device)
-                proc, base = _start_server(url, key_dir)
+                server = start_server(_env(url, key_dir), workers=WORKERS)
                 try:
-                    results["pages_under_load"] = asyncio.run(_load(base, parents))
-                    results["pass_refresh_http"] = asyncio.run(_pass_http(base, device))
+                    results["pages_under_load"] = _load(server, url, parents)
+                    results["pass_refresh_http"] = asyncio.run(_pass_http(server.base, device))
                 finally:
-                    proc.send_signal(signal.SIGINT)
-                    proc.wait(timeout=30)
+                    server.stop()
         finally:
-            with psycopg.connect(pg_base.replace("+psycopg", ""), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop()
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "web.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))

@@ -1,16 +1,16 @@
 """QR text: `SW1:` + base45 (RFC 9285) of the COSE bytes, so the code fits QR alphanumeric mode.
 
-Encoding uses the `base45` package. Decoding is on every scan, so it is done here with C-speed
-bytes operations (translate, slicing, struct) instead of the package's per-character loop: about
-three times faster, and strict where the package is lenient (it drops trailing newlines). Tests
-check it against the package on valid and invalid texts.
+Both directions are done here rather than with the `base45` package's per-character loops. Decoding
+is on every scan: C-speed bytes operations (translate, slicing, struct), about three times faster, and
+strict where the package is lenient (it drops trailing newlines). Encoding is on every token the back
+end signs, where the package's loop cost half as much as the Ed25519 signature itself: the words are
+unpacked by struct and each looked up as a precomputed pair of characters, about 2.7 times faster.
+Tests check both against the package.
 """
 
 from __future__ import annotations
 
 import struct
-
-import base45
 
 from .errors import Reason, VerificationError
 
@@ -21,9 +21,21 @@ _INVALID = 0xFF
 _VALUES = bytes(ALPHABET.index(b) if b in ALPHABET else _INVALID for b in range(256))
 
 
+_CHARS = ALPHABET.decode("ascii")
+# A 16-bit word w is c + 45·d + 2025·e, written c d e: the first two characters by w mod 2025 from this
+# table (also the two characters of a trailing single byte), the third by w div 2025.
+_PAIRS = tuple(_CHARS[i % 45] + _CHARS[i // 45] for i in range(2025))
+
+
+def b45encode(data: bytes) -> str:
+    """RFC 9285 encoding."""
+    words = struct.unpack_from(f">{len(data) // 2}H", data)
+    text = "".join([_PAIRS[w % 2025] + _CHARS[w // 2025] for w in words])
+    return text + _PAIRS[data[-1]] if len(data) & 1 else text
+
+
 def to_qr_text(cose: bytes) -> str:
-    encoded: bytes = base45.b45encode(cose)
-    return PREFIX + encoded.decode("ascii")
+    return PREFIX + b45encode(cose)
 
 
 def b45decode(text: str) -> bytes:

@@ -1,6 +1,13 @@
 """Authentication and scope: admin roles (argon2 passwords), parents (one-time codes), Bearer sessions."""
 
-from .dependencies import bearer_token, ensure_school, require_admin, require_parent
+from .dependencies import (
+    bearer_token,
+    ensure_school,
+    parent_of,
+    require_admin,
+    require_parent,
+    require_parent_token,
+)
 from .model import AuthReason, Principal, Role
 
 __all__ = [
@@ -9,6 +16,8 @@ __all__ = [
     "Role",
     "bearer_token",
     "ensure_school",
+    "parent_of",
     "require_admin",
     "require_parent",
+    "require_parent_token",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import Request
 
 from backend.deps import CtxDep, UowDep
 from backend.errors import DomainError, not_found
+from backend.unit_of_work import UnitOfWork
 
 from .model import AuthReason, Principal, Role
 from .services import principal_for_token
@@ -29,6 +31,24 @@ def _principal(request: Request, ctx: CtxDep, uow: UowDep) -> Principal:
     uow.rollback()
     if principal is None:
         raise DomainError(AuthReason.UNAUTHENTICATED, "unknown or expired session")
+    return principal
+
+
+async def require_parent_token(request: Request) -> str:
+    """The Bearer token only, on the event loop (no I/O): for routes with no body that look the session
+    up themselves with `parent_of`, in their own thread and transaction. That saves the thread-pool hop
+    and the second connection checkout `require_parent` costs; the session is still read every request,
+    so a signed-out or expired one is refused at once."""
+    return bearer_token(request)
+
+
+def parent_of(uow: UnitOfWork, token: str, now: datetime) -> Principal:
+    """`require_parent`'s checks, in the caller's unit of work (its transaction stays open)."""
+    principal = principal_for_token(uow.session, token, now)
+    if principal is None:
+        raise DomainError(AuthReason.UNAUTHENTICATED, "unknown or expired session")
+    if principal.kind != "parent":
+        raise DomainError(AuthReason.FORBIDDEN, "a parent session is required")
     return principal
 
 

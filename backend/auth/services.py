@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from backend.adapters.egov import EgovSignIn
@@ -296,17 +296,40 @@ def login_parent_egov(
     return token
 
 
+# Built once (its construction would cost as much as running it): the session row with, for a parent,
+# each linked child and its school.
+_SESSION_AND_CHILDREN = (
+    select(AuthSession.kind, AuthSession.subject_id, AuthSession.expires_at, Pupil.id, Pupil.school_id)
+    .select_from(AuthSession)
+    .outerjoin(
+        Guardianship, (AuthSession.kind == "parent") & (Guardianship.parent_id == AuthSession.subject_id)
+    )
+    .outerjoin(Pupil, Pupil.id == Guardianship.pupil_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
-    row = session.get(AuthSession, token_hash(token))
-    if row is None or row.expires_at <= now:
+    """The session's caller, read from the database every time (a signed-out or expired session is
+    refused at once, on every process). A parent's session and children come in one round trip: the
+    session row outer-joined to the parent's guardianships."""
+    rows = session.execute(_SESSION_AND_CHILDREN, {"token_hash": token_hash(token)}).all()
+    if not rows or rows[0].expires_at <= now:
         return None
-    if row.kind == "admin":
-        admin = session.get(Admin, row.subject_id)
+    kind, subject_id = rows[0].kind, rows[0].subject_id
+    if kind == "admin":
+        admin = session.get(Admin, subject_id)
         if admin is None or not admin.active:
             return None
         return admin_principal(session, admin, now)
-    if row.kind == "parent":
-        return parent_principal(session, row.subject_id)
+    if kind == "parent":
+        children = [(r[3], r[4]) for r in rows if r[3] is not None]
+        return Principal(
+            kind="parent",
+            id=subject_id,
+            school_ids=frozenset(school for _, school in children),
+            pupil_ids=frozenset(pupil for pupil, _ in children),
+        )
     return None
 
 

@@ -68,11 +68,23 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def bundle_etag(session: Session, keys: KeyStore, school_id: int, now: datetime) -> str:
     """The ETag of the bundle the school gets at `now`, from its change counter alone (one indexed read)."""
+    return etag_for_version(keys, school_id, change_counter(session, school_id), now)
+
+
+def change_counter(session: Session, school_id: int) -> int:
+    """The school's change counter: raised by every write its bundle depends on (its vouchers, cards,
+    week, slots, calendar days and its district's, tariffs), so a reader may keep whatever it derived
+    from those rows while the counter stands."""
     version = session.scalar(
         select(AllowlistVersionRow.version).where(AllowlistVersionRow.school_id == school_id)
     )
+    return int(version or 0)
+
+
+def etag_for_version(keys: KeyStore, school_id: int, version: int, now: datetime) -> str:
+    """The bundle's ETag from the school's change counter, already read (`bundle_etag` reads it)."""
     kid = keys.signing_key(KeyRole.ALLOWLIST_SIGNER).kid
-    return etag_of(f"{school_id}:{version or 0}:{local_date(now).isoformat()}:{kid.hex()}".encode())
+    return etag_of(f"{school_id}:{version}:{local_date(now).isoformat()}:{kid.hex()}".encode())
 
 
 def bundle_content(session: Session, school_id: int, now: datetime) -> Bundle:

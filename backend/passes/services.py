@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
 from backend.auth.model import Principal
+from backend.calendar.model import SchoolCalendar
 from backend.calendar.services import load_calendar
 from backend.errors import DomainError, not_found
+from backend.fleet.allowlist import change_counter
 from backend.keys import KeyStore
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
@@ -105,10 +108,43 @@ class PassData:
     slots: tuple[SlotTimes, ...]
 
 
+class Calendars:
+    """Schools' calendars for pass windows, kept by a process while the school's change counter stands
+    (backend.fleet.allowlist.change_counter: raised by every write to the school's week, slots, its or
+    its district's calendar days, or its district). One indexed read instead of four queries and their
+    rows on every refresh. The counter is read first in the same transaction, so a calendar is never
+    kept under a newer counter than the rows it was built from."""
+
+    def __init__(self, max_schools: int = 8192) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[int, tuple[int, SchoolCalendar]] = {}
+        self._max = max_schools
+
+    def get(self, session: Session, school_id: int) -> SchoolCalendar:
+        counter = change_counter(session, school_id)
+        with self._lock:
+            kept = self._kept.get(school_id)
+        if kept is not None and kept[0] == counter:
+            return kept[1]
+        calendar = load_calendar(session, school_id)
+        with self._lock:
+            if len(self._kept) >= self._max:
+                self._kept.clear()  # a country's schools fit; this only bounds a misuse
+            self._kept[school_id] = (counter, calendar)
+        return calendar
+
+
 def refresh(
-    uow: UnitOfWork, keys: KeyStore, device: str, *, settings: WebSettings, now: datetime
+    uow: UnitOfWork,
+    keys: KeyStore,
+    device: str,
+    *,
+    settings: WebSettings,
+    now: datetime,
+    calendars: Calendars | None = None,
 ) -> PassData:
-    """All the pass's tokens for the coming school days in one go, under the pass's serial."""
+    """All the pass's tokens for the coming school days in one go, under the pass's serial. With
+    `calendars` (the API process's), the school's calendar is read only when it changed."""
     session = uow.session
     stmt = select(PupilPassRow).where(PupilPassRow.device_hash == _hash(device))
     row = session.scalars(for_update(session, stmt)).first()
@@ -116,7 +152,8 @@ def refresh(
         raise not_found("pass")
     if row.revoked_at is not None:
         raise DomainError(PassReason.REVOKED, "this pass was revoked")
-    slots = coming_slots(load_calendar(session, row.school_id), now, school_days=settings.pass_school_days)
+    calendar = calendars.get(session, row.school_id) if calendars else load_calendar(session, row.school_id)
+    slots = coming_slots(calendar, now, school_days=settings.pass_school_days)
     ws = windows(slots, now, window_seconds=settings.pass_window_seconds)
     issued = vouchers.issue_pass_tokens(
         session, keys, row.voucher_id, serial=row.serial, windows=[(w.nbf, w.exp) for w in ws], now=now

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api_types import IdPath
-from backend.auth import Principal, Role, require_admin, require_parent
+from backend.auth import Principal, Role, parent_of, require_admin, require_parent, require_parent_token
 from backend.auth.visibility import mask_phones, sees_personal_data
 from backend.deps import CtxDep, UowDep
 from backend.vouchers.tables import Voucher
@@ -26,6 +26,7 @@ from .model import Plan
 router = APIRouter(tags=["vouchers"])
 
 ParentDep = Annotated[Principal, Depends(require_parent)]
+ParentToken = Annotated[str, Depends(require_parent_token)]
 District = Annotated[Principal, Depends(require_admin(Role.DISTRICT_ADMIN))]
 AnyAdmin = Annotated[Principal, Depends(require_admin())]
 
@@ -100,23 +101,24 @@ def refuse(voucher_id: IdPath, body: RefuseIn, principal: ParentDep, ctx: CtxDep
     return _voucher_out(v, v.id, services.voucher_display(uow.session, v.id))
 
 
-def _issue(
-    ctx: CtxDep, uow: UowDep, principal: Principal, voucher_id: int, *, supersede: bool
-) -> services.IssuedQr:
+def _issue(ctx: CtxDep, uow: UowDep, token: str, voucher_id: int, *, supersede: bool) -> services.IssuedQr:
+    """The parent's session and the issuance in one thread-pool hop, one connection and one
+    transaction (the routes have no body to wait for, so nothing is held while a client is slow)."""
+    now = ctx.clock.now()
     return services.issue_qr(
         uow,
         ctx.keys,
-        principal,
+        parent_of(uow, token, now),
         voucher_id,
-        now=ctx.clock.now(),
+        now=now,
         validity=timedelta(seconds=ctx.settings.qr_validity_seconds),
         supersede=supersede,
     )
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/qr")
-def issue_qr(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
-    q = _issue(ctx, uow, principal, voucher_id, supersede=False)
+def issue_qr(voucher_id: IdPath, token: ParentToken, ctx: CtxDep, uow: UowDep) -> QrOut:
+    q = _issue(ctx, uow, token, voucher_id, supersede=False)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
 
@@ -125,8 +127,8 @@ def issue_qr(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep)
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def issue_qr_png(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> Response:
-    q = _issue(ctx, uow, principal, voucher_id, supersede=False)
+def issue_qr_png(voucher_id: IdPath, token: ParentToken, ctx: CtxDep, uow: UowDep) -> Response:
+    q = _issue(ctx, uow, token, voucher_id, supersede=False)
     buf = io.BytesIO()
     # Alphanumeric mode, error correction M: the token format is sized for a version-7-M symbol.
     segno.make_qr(q.text, error="m", boost_error=False).save(buf, kind="png", scale=6, border=4)
@@ -142,9 +144,9 @@ def issue_qr_png(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: Uow
 
 
 @router.post("/api/parent/v1/vouchers/{voucher_id}/reissue")
-def reissue(voucher_id: IdPath, principal: ParentDep, ctx: CtxDep, uow: UowDep) -> QrOut:
+def reissue(voucher_id: IdPath, token: ParentToken, ctx: CtxDep, uow: UowDep) -> QrOut:
     """A token leaked: a new one whose serial becomes the minimum, so older ones are SUPERSEDED."""
-    q = _issue(ctx, uow, principal, voucher_id, supersede=True)
+    q = _issue(ctx, uow, token, voucher_id, supersede=True)
     return QrOut(qr=q.text, serial=q.serial, not_before=q.not_before, expires_at=q.expires_at)
 
 

@@ -68,7 +68,14 @@ def data(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     if not device:
         return _json(request, {"reason": PageCode.NO_PASS}, 404)
     try:
-        pd = passes.refresh(uow, ctx.keys, device, settings=ctx.settings.web, now=ctx.clock.now())
+        pd = passes.refresh(
+            uow,
+            ctx.keys,
+            device,
+            settings=ctx.settings.web,
+            now=ctx.clock.now(),
+            calendars=request.app.state.pass_calendars,
+        )
     except DomainError as exc:
         return _json(request, {"reason": exc.reason}, status_of(exc))
     body = asdict(pd)

@@ -19,7 +19,7 @@ from shared_crypto import (
     to_qr_text,
     verify_qr_text,
 )
-from shared_crypto.qr import MAX_QR_TEXT, b45decode
+from shared_crypto.qr import MAX_QR_TEXT, b45decode, b45encode
 
 from .helpers import ISSUER, NOW, SCHOOL, store, token
 
@@ -100,6 +100,12 @@ _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 def test_base45_decoder_matches_the_package_on_valid_text(data: bytes) -> None:
     text = base45.b45encode(data).decode()
     assert b45decode(text) == data == base45.b45decode(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=130))
+def test_base45_encoder_matches_the_package(data: bytes) -> None:
+    assert b45encode(data) == base45.b45encode(data).decode()
 
 
 @settings(max_examples=500, deadline=None)

@@ -204,6 +204,45 @@ def test_qr_never_outlives_the_school_year(
     assert datetime.fromisoformat(q["expires_at"]) == datetime(2027, 5, 31, 19, 0, tzinfo=UTC)
     clock.advance(timedelta(hours=1))
     assert client.post(f"/api/parent/v1/vouchers/{vid}/qr", headers=h).status_code == 409
+    with ctx.session_factory() as s:
+        from backend.vouchers.tables import Voucher
+
+        v = s.get(Voucher, vid)
+        assert v is not None and v.next_serial == q["serial"] + 1  # the refused request took no serial
+
+
+def test_qr_routes_read_the_session_every_time(
+    client: TestClient,
+    ctx: AppContext,
+    family: dict[str, Any],
+    admin_token: Callable[..., tuple[int, dict[str, str]]],
+) -> None:
+    """The QR routes look the session and the children up inside their own transaction: a signed-out
+    session, an admin's, or a child no longer linked is refused on the very next request."""
+    from backend.auth.model import Role
+    from backend.roster.tables import Guardianship
+
+    h = family["headers"]
+    vid = _vouchers(client, h)[family["small"]]["id"]
+    client.post(f"/api/parent/v1/vouchers/{vid}/activate", headers=h)
+    assert client.post(f"/api/parent/v1/vouchers/{vid}/qr", headers=h).status_code == 200
+    _, admin = admin_token(Role.SCHOOL_HEAD, (family["school"],))
+    r = client.post(f"/api/parent/v1/vouchers/{vid}/qr", headers=admin)
+    assert r.status_code == 403 and r.json()["reason"] == "FORBIDDEN"
+    r = client.post(f"/api/parent/v1/vouchers/{vid}/qr", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.json()["reason"] == "UNAUTHENTICATED"
+    assert client.post(f"/api/parent/v1/vouchers/{vid}/qr").status_code == 401
+    with UnitOfWork(ctx.session_factory) as uow:
+        link = uow.session.scalars(select(Guardianship).where(Guardianship.pupil_id == family["small"])).one()
+        uow.session.delete(link)
+        uow.commit()
+    for method, path in (("post", "qr"), ("get", "qr.png"), ("post", "reissue")):
+        r = getattr(client, method)(f"/api/parent/v1/vouchers/{vid}/{path}", headers=h)
+        assert r.status_code == 404, path
+    assert client.post("/api/auth/v1/logout", headers=h).status_code == 204
+    for method, path in (("post", "qr"), ("get", "qr.png"), ("post", "reissue")):
+        r = getattr(client, method)(f"/api/parent/v1/vouchers/{vid}/{path}", headers=h)
+        assert r.status_code == 401 and r.json()["reason"] == "UNAUTHENTICATED", path
 
 
 def test_expiry_and_admin_revoke(

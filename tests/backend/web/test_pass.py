@@ -4,7 +4,7 @@ through the vouchers' own issue path (the same checks and serials as the API's Q
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -87,6 +87,30 @@ def test_a_week_of_tokens_in_one_request_through_the_voucher_issue_path(web: Web
     assert qr["serial"] == body["serial"] + 1
     # a refresh keeps the pass's serial while it stands
     assert phone.get("/pass/data.json").json()["serial"] == body["serial"]
+
+
+def test_a_calendar_change_reaches_the_next_refresh(web: Web) -> None:
+    """The server keeps each school's calendar between refreshes; a change to it (here the slots, which
+    raises the school's change counter) is in the very next one."""
+    from backend.calendar.model import SlotTime
+    from backend.calendar.services import set_slots
+    from backend.unit_of_work import UnitOfWork
+    from backend.vouchers.tables import Voucher
+
+    _parent, phone, voucher_id, _link = _installed(web)
+    window = web.settings.web.pass_window_seconds
+    days = web.settings.web.pass_school_days
+    late = (int(web.clock.now().timestamp()) - _at(web, "08:30")) // window
+    before = phone.get("/pass/data.json").json()
+    assert len(before["tokens"]) == sum(m * 60 // window for m in SLOT_MINUTES) * days - late
+    with web.ctx.session_factory() as session:
+        school_id = session.scalar(select(Voucher.school_id).where(Voucher.id == voucher_id))
+    assert school_id is not None
+    with UnitOfWork(web.ctx.session_factory) as uow:  # breakfast only, 08:30–09:00
+        set_slots(uow, school_id, [SlotTime(1, time(8, 30), time(9, 0))])
+    after = phone.get("/pass/data.json").json()
+    assert len(after["tokens"]) == 30 * 60 // window * days - late
+    assert [s["slot"] for s in after["slots"]] == [1] * days
 
 
 def _at(web: Web, hm: str) -> int:
