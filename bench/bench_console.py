@@ -29,8 +29,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -49,8 +47,7 @@ from backend.ingest.partitions import maintain
 from backend.unit_of_work import UnitOfWork
 from tests.scale.seed import seed_schools
 
-from .bench_backend_ingest import DEFAULT_PG, _free_port
-from .bench_backend_national import _children, _cpu_of, _pg_backends
+from .serving import DEFAULT_PG, Server, cpu_seconds, pg_backends, start_server
 
 SCHOOLS = 200
 PUPILS = 500  # per school: 100,000 pupils
@@ -241,21 +238,6 @@ def _pages(draft_list: int) -> dict[str, list[str]]:
     }
 
 
-def _wait_up(base: str, proc: subprocess.Popen[bytes]) -> None:
-    """The sign-in page answers (not /openapi.json, whose first build outlasts a short timeout on a
-    loaded machine)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("uvicorn exited")
-        try:
-            if httpx.get(base + "/staff", timeout=10).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise RuntimeError("uvicorn did not start")
-
-
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
@@ -310,7 +292,7 @@ def main(results_dir: Path) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"{pg.rsplit('/', 1)[0]}/{name}"
-    proc: subprocess.Popen[bytes] | None = None
+    server: Server | None = None
     try:
         t0 = time.perf_counter()
         init_schema(url)
@@ -324,21 +306,14 @@ def main(results_dir: Path) -> None:
         seeded = _seed(dsn, now)
         seed_s = time.perf_counter() - t0
         print(f"seeded in {seed_s:.0f} s: {seeded}", flush=True)
-        port = _free_port()
         with tempfile.TemporaryDirectory() as keys:
-            env = {**os.environ, "SM_DATABASE_URL": url, "SM_KEY_DIR": keys, "SM_COOKIE_SECURE": "0",
-                   "SM_ENV": "development"}  # fmt: skip
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
-                env=env,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            _wait_up(base, proc)
-            api_pids = _children(proc.pid)
+            env = {"SM_DATABASE_URL": url, "SM_KEY_DIR": keys, "SM_COOKIE_SECURE": "0"}
+            server = start_server(env, workers=WORKERS, probe="/staff")
+            base = server.base
+            api_pids = server.pids()
 
             def cpu() -> float:
-                return _cpu_of(api_pids) + _cpu_of(_pg_backends(admin, name))
+                return cpu_seconds(api_pids) + cpu_seconds(pg_backends(url))
 
             headers = {"Accept-Language": "kk", "Accept-Encoding": "gzip"}
             pages: dict[str, dict[str, Any]] = {}
@@ -373,9 +348,8 @@ def main(results_dir: Path) -> None:
         (results_dir / "console.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print(json.dumps(result, indent=2, ensure_ascii=False))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
+        if server is not None:
+            server.stop()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -117,12 +117,12 @@ def start_server(env: Mapping[str, str], *, workers: int = 2, fast: bool = True,
         env={**os.environ, "SM_ENV": "development", **env},  # a throwaway database and key directory
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded 2-core machine starts two workers slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("uvicorn exited")
         try:
-            httpx.get(base + probe, timeout=2)
+            httpx.get(base + probe, timeout=10)
             return Server(proc, base, "127.0.0.1", port)
         except httpx.HTTPError:
             time.sleep(0.2)
