@@ -23,13 +23,11 @@ import os
 import platform
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,7 +57,8 @@ from backend.vouchers.services import issue_qr
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from .serving import fresh_database, pg_base_url
+
 START = datetime(2026, 9, 14, 8, 0, tzinfo=KZ_TZ)
 SCHOOLS = 100
 PUPILS_PER_SCHOOL = 1000
@@ -317,23 +316,6 @@ def bench_signing(key_dir: Path) -> float:
     )
 
 
-def _pg_database(base_url: str) -> tuple[str, Callable[[], None]] | None:
-    admin = base_url.replace("+psycopg", "")
-    try:
-        psycopg.connect(admin, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        return None
-    name = f"sm_bench_wallet_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{base_url.rsplit('/', 1)[0]}/{name}", drop
-
-
 def main(results_dir: Path) -> None:
     results: dict[str, Any] = {
         "machine": {
@@ -349,15 +331,14 @@ def main(results_dir: Path) -> None:
         results["qr"] = {"sign_only_tokens_per_s": bench_signing(t / "k0")}
         results["qr"]["sqlite"] = bench_qr(f"sqlite:///{t / 'qr.db'}", t / "k1", http=True)
         results["district"] = {"sqlite": bench_district(f"sqlite:///{t / 'district.db'}", t / "k2")}
-        pg_base = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
         pg_runs: tuple[tuple[str, Callable[[str], dict[str, Any]]], ...] = (
             ("qr", lambda url: bench_qr(url, t / "k3", http=False)),
             ("district", lambda url: bench_district(url, t / "k4")),
         )
         for key, fn in pg_runs:
-            db = _pg_database(pg_base)
+            db = fresh_database("sm_bench_wallet")
             if db is None:
-                results[key]["postgresql"] = {"skipped": f"PostgreSQL unreachable at {pg_base}"}
+                results[key]["postgresql"] = {"skipped": f"PostgreSQL unreachable at {pg_base_url()}"}
                 continue
             url, drop = db
             try:

@@ -43,7 +43,6 @@ from backend.passes import services as passes
 from backend.roster.tables import Parent
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
-from demo import data as D
 from demo.district import seed
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
@@ -53,6 +52,7 @@ from .serving import (
     LoadResult,
     Request,
     Server,
+    demo_families,
     fresh_database,
     run_load,
     start_server,
@@ -77,20 +77,6 @@ def _env(url: str, key_dir: Path) -> dict[str, str]:
     }
 
 
-def _families(n: int) -> list[D.Family]:
-    return [
-        D.Family(
-            f"issue{i}",
-            f"Ата-ана {i}",
-            f"+7701333{i:04d}",
-            "mother",
-            (D.Child(f"ichild{i}", f"Бала {i} Бекұлы", 2, "2Б"),),
-            None,
-        )
-        for i in range(n)
-    ]
-
-
 def _setup(url: str, key_dir: Path) -> list[tuple[str, int, str]]:
     """Per family: the parent's session token, the voucher id, the installed pass's secret."""
     init_schema(url)
@@ -98,7 +84,7 @@ def _setup(url: str, key_dir: Path) -> list[tuple[str, int, str]]:
     registry = InMemoryRegistry()
     ctx = build_context(settings, registry=registry)
     now = ctx.clock.now()
-    seed(ctx.session_factory, settings, registry, now, families=_families(FAMILIES))
+    seed(ctx.session_factory, settings, registry, now, families=demo_families(FAMILIES, "issue", "+7701333"))
     with ctx.session_factory() as s:
         parent_ids = list(
             s.scalars(select(Parent.id).where(Parent.phone.like("+7701333%")).order_by(Parent.id))

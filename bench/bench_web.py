@@ -47,10 +47,9 @@ from backend.passes import services as passes
 from backend.roster.tables import Parent
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
-from demo import data as D
 from demo.district import seed
 
-from .serving import Request, Server, fresh_database, run_load, start_server, summary
+from .serving import Request, Server, demo_families, fresh_database, run_load, start_server, summary
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PARENTS = 50
@@ -60,20 +59,6 @@ WORKERS = 2
 REFRESH_N = 30
 PASS_SCHOOL_DAYS = 5
 SESSION_TTL = timedelta(hours=8)
-
-
-def _families(n: int) -> list[D.Family]:
-    return [
-        D.Family(
-            f"bench{i}",
-            f"Ата-ана {i}",
-            f"+7701222{i:04d}",
-            "mother",
-            (D.Child(f"child{i}", f"Бала {i} Бекұлы", 2, "2Б"),),
-            None,
-        )
-        for i in range(n)
-    ]
 
 
 def _env(url: str, key_dir: Path) -> dict[str, str]:
@@ -87,7 +72,7 @@ def _setup(url: str, key_dir: Path) -> tuple[list[dict[str, Any]], str]:
     registry = InMemoryRegistry()
     ctx = build_context(settings, registry=registry)
     now = ctx.clock.now()
-    seed(ctx.session_factory, settings, registry, now, families=_families(PARENTS))
+    seed(ctx.session_factory, settings, registry, now, families=demo_families(PARENTS))
     parents: list[dict[str, Any]] = []
     device = ""
     with ctx.session_factory() as s:

@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from demo import data as D
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -50,6 +52,17 @@ def fresh_database(prefix: str) -> tuple[str, Callable[[], None]] | None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return f"{base.rsplit('/', 1)[0]}/{name}", drop
+
+
+def demo_families(n: int, tag: str = "bench", phones: str = "+7701222") -> list[D.Family]:
+    """`n` demo families of one grade-2 child each, named by `tag`, phones `phones` + 4 digits."""
+    return [
+        D.Family(
+            f"{tag}{i}", f"Ата-ана {i}", f"{phones}{i:04d}", "mother",
+            (D.Child(f"{tag}-child{i}", f"Бала {i} Бекұлы", 2, "2Б"),), None,
+        )
+        for i in range(n)
+    ]  # fmt: skip
 
 
 def free_port() -> int:
