@@ -66,13 +66,20 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def bundle_etag(session: Session, keys: KeyStore, school_id: int, now: datetime) -> str:
-    """The ETag of the bundle the school gets at `now`, from its change counter alone (one indexed read)."""
+def change_counter(session: Session, school_id: int) -> int:
+    """The school's change counter: raised in the writing transaction by every write to its vouchers,
+    their pupils, cards, revocations, week, slots, calendar days and tariffs (0 before the first)."""
     version = session.scalar(
         select(AllowlistVersionRow.version).where(AllowlistVersionRow.school_id == school_id)
     )
+    return int(version or 0)
+
+
+def bundle_etag(session: Session, keys: KeyStore, school_id: int, now: datetime) -> str:
+    """The ETag of the bundle the school gets at `now`, from its change counter alone (one indexed read)."""
+    version = change_counter(session, school_id)
     kid = keys.signing_key(KeyRole.ALLOWLIST_SIGNER).kid
-    return etag_of(f"{school_id}:{version or 0}:{local_date(now).isoformat()}:{kid.hex()}".encode())
+    return etag_of(f"{school_id}:{version}:{local_date(now).isoformat()}:{kid.hex()}".encode())
 
 
 def bundle_content(session: Session, school_id: int, now: datetime) -> Bundle:

@@ -19,27 +19,25 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.dialect import among, insert_ignore
 from backend.adapters.orm import row_values
-from backend.calendar.services import load_calendar
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
 from backend.fleet.services import mark_seen
 from backend.notify.model import MealNotice, Notifier
 from backend.unit_of_work import UnitOfWork
-from backend.vouchers import queries as voucher_queries
 from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
+from . import school_facts
 from .model import (
     BILLABLE,
     Context,
     MealStatus,
-    StatusChange,
     Terminal,
-    VoucherFacts,
     classify,
     out_of_range,
     served_at,
 )
+from .school_facts import SchoolFactsCache
 from .tables import MealEventRow, MealFlagRow
 from .tables import RefusalRow as RefusalTable
 
@@ -135,25 +133,22 @@ def _stored_ids(session: Session, school_id: int, events: Sequence[MealEvent]) -
 
 
 def _context(
-    session: Session, terminal: TerminalIdentity, events: Sequence[MealEvent], received_at: datetime
+    session: Session,
+    terminal: TerminalIdentity,
+    events: Sequence[MealEvent],
+    received_at: datetime,
+    facts: SchoolFactsCache | None,
 ) -> Context:
     served = [e for e in events if e.served]
     voucher_ids = sorted({e.voucher_id for e in served if e.voucher_id is not None})
     days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in served})
-    moves = voucher_queries.school_moves(session, voucher_ids)
-    vouchers = {
-        v.voucher_id: VoucherFacts(
-            v.voucher_id,
-            v.school_id,
-            v.pupil_id,
-            v.plan,
-            v.status,
-            v.valid_until,
-            tuple(StatusChange(at, old, new) for at, old, new in v.trail),
-            moves.get(v.voucher_id, ()),
-        )
-        for v in voucher_queries.voucher_states(session, voucher_ids).values()
-    }
+    school = (
+        facts.get(session, terminal.school_id)
+        if facts is not None
+        else school_facts.load(session, terminal.school_id, 0)
+    )
+    vouchers = {v: school.vouchers[v] for v in voucher_ids if v in school.vouchers}
+    vouchers |= school_facts.voucher_facts(session, [v for v in voucher_ids if v not in school.vouchers])
     taken: dict[tuple[int, date, int], frozenset[int]] = {}
     if voucher_ids:
         voucher_schools = {v.school_id for v in vouchers.values()}
@@ -189,19 +184,28 @@ def _context(
     return Context(
         terminal=Terminal(terminal.terminal_id, terminal.school_id, terminal.enrolled_at),
         received_at=received_at,
-        calendar=load_calendar(session, terminal.school_id),
+        calendar=school.calendar,
         vouchers=vouchers,
         taken=taken,
         counts=counts,
-        active_vouchers=voucher_queries.active_count(session, terminal.school_id),
+        active_vouchers=school.active_vouchers,
     )
 
 
 def store_batch(
-    uow: UnitOfWork, data: bytes, terminal: TerminalIdentity, *, received_at: datetime, notifier: Notifier
+    uow: UnitOfWork,
+    data: bytes,
+    terminal: TerminalIdentity,
+    *,
+    received_at: datetime,
+    notifier: Notifier,
+    facts: SchoolFactsCache | None = None,
 ) -> IngestResult:
-    """The terminal's upload: verified, stored and committed in one transaction."""
-    result = ingest(uow.session, verify(data, terminal), terminal, received_at=received_at, notifier=notifier)
+    """The terminal's upload: verified, stored and committed in one transaction. `facts`: the
+    process's school facts (none: read them for this batch alone)."""
+    result = ingest(
+        uow.session, verify(data, terminal), terminal, received_at=received_at, notifier=notifier, facts=facts
+    )
     uow.commit()
     return result
 
@@ -213,12 +217,13 @@ def ingest(
     *,
     received_at: datetime,
     notifier: Notifier,
+    facts: SchoolFactsCache | None = None,
 ) -> IngestResult:
     """Store a verified batch in the session's transaction; the caller commits."""
     _lock_school(session, terminal.school_id)
     existing = _stored_ids(session, terminal.school_id, batch.events)
     new = [e for e in batch.events if e.event_id not in existing]
-    meals, refusals = classify(new, _context(session, terminal, new, received_at))
+    meals, refusals = classify(new, _context(session, terminal, new, received_at, facts))
     stored = insert_ignore(
         session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id", any_key=True
     )
