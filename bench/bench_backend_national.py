@@ -176,6 +176,8 @@ def _seed_families(dsn: str, terminals: list[Terminal], now: datetime) -> None:
                     copy.write_row((p, t.school_id, p, now, hashlib.sha256(f"link-{p}".encode()).digest(),
                                     now, now, hashlib.sha256(_pass(p).encode()).digest(), 0))  # fmt: skip
         conn.commit()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ANALYZE")  # as a live database has its statistics: plans for its real sizes
 
 
 def _pass(pupil: int) -> str:
