@@ -83,7 +83,7 @@ def _allowlist_ms(base_url: str, terminal: Terminal) -> dict[str, float]:
 
 
 def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # four processes importing the app on a busy 2-core machine
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("uvicorn exited")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -41,15 +41,21 @@ def drive(
     *,
     clients: int,
     count: Callable[[httpx.Response], dict[str, int]] | None = None,
+    affinity: Callable[[T], int] | None = None,
 ) -> Run:
     """Every item of `work` sent once by `request` from `clients` threads; an answer that is not 2xx
-    stops its thread and fails the run. `count` adds each answer's figures to the run's totals."""
-    todo = iter(work)
+    stops its thread and fails the run. `count` adds each answer's figures to the run's totals.
+    `affinity`: items with the same value always go through the same thread, so over its kept-alive
+    connection to the same server process (a balancer's sticky routing); else any thread takes the next."""
     lock = threading.Lock()
+    shared = iter(work)
+    own: list[Iterator[T]] = [shared] * clients
+    if affinity is not None:
+        own = [iter([w for w in work if affinity(w) % clients == i]) for i in range(clients)]
     run = Run()
     errors: list[str] = []
 
-    def loop() -> None:
+    def loop(todo: Iterator[T]) -> None:
         with httpx.Client(base_url=base_url, timeout=120) as client:
             while True:
                 with lock:
@@ -72,7 +78,7 @@ def drive(
                     for k, v in figures.items():
                         run.totals[k] = run.totals.get(k, 0) + v
 
-    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    threads = [threading.Thread(target=loop, args=(todo,)) for todo in own]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -89,7 +95,17 @@ def _answer(r: httpx.Response) -> dict[str, int]:
     return {k: body[k] for k in ("accepted", "duplicates", "flagged")}
 
 
-def post_batches(base_url: str, work: Sequence[tuple[Terminal, bytes]], *, clients: int) -> Run:
+def post_batches(
+    base_url: str, work: Sequence[tuple[Terminal, bytes]], *, clients: int, sticky: bool = False
+) -> Run:
     """Terminals' signed batches to the upload endpoint, a fresh device token each; totals are the
-    answers' accepted, duplicate and flagged events."""
-    return drive(base_url, work, lambda c, w: post_batch(c, w[0], w[1]), clients=clients, count=_answer)
+    answers' accepted, duplicate and flagged events. `sticky`: a terminal always reaches the same
+    server process."""
+    return drive(
+        base_url,
+        work,
+        lambda c, w: post_batch(c, w[0], w[1]),
+        clients=clients,
+        count=_answer,
+        affinity=(lambda w: w[0].terminal_id) if sticky else None,
+    )
