@@ -53,7 +53,8 @@ def _outbox_sql() -> str:
         f"SELECT u.event_id, u.school_id, '{KIND_MEAL}', u.voucher_id, u.pupil_id, g.id, "
         f"CASE coalesce(g.language, 'kk+ru') WHEN 'kk' THEN {kk} WHEN 'ru' THEN {ru} ELSE {both} END, "
         "%s, NULL, 0 "
-        "FROM unnest(%s::bytea[], %s::int[], %s::int[], %s::int[], %s::timestamptz[]) "
+        # %b: arrays dumped in binary, several times faster than as text (a bytea array above all)
+        "FROM unnest(%b::bytea[], %b::int[], %b::int[], %b::int[], %b::timestamptz[]) "
         "AS u(event_id, voucher_id, pupil_id, school_id, served_at) "
         "LEFT JOIN LATERAL ("
         f"SELECT pa.id, pa.language FROM {Guardianship.__tablename__} gs "
