@@ -42,11 +42,14 @@ def drive(
     clients: int,
     count: Callable[[httpx.Response], dict[str, int]] | None = None,
     affinity: Callable[[T], int] | None = None,
+    pool: Sequence[httpx.Client] | None = None,
 ) -> Run:
     """Every item of `work` sent once by `request` from `clients` threads; an answer that is not 2xx
     stops its thread and fails the run. `count` adds each answer's figures to the run's totals.
     `affinity`: items with the same value always go through the same thread, so over its kept-alive
-    connection to the same server process (a balancer's sticky routing); else any thread takes the next."""
+    connection to the same server process (a balancer's sticky routing); else any thread takes the next.
+    `pool`: one kept-alive client per thread, kept open after the run, so a later run's thread i talks
+    to the same server process as this run's (else each thread opens its own)."""
     lock = threading.Lock()
     shared = iter(work)
     own: list[Iterator[T]] = [shared] * clients
@@ -55,36 +58,39 @@ def drive(
     run = Run()
     errors: list[str] = []
 
-    def loop(todo: Iterator[T]) -> None:
-        with httpx.Client(base_url=base_url, timeout=120) as client:
-            while True:
-                with lock:
-                    item = next(todo, None)
-                if item is None:
-                    return
-                t0 = time.perf_counter()
-                try:
-                    r = request(client, item)
-                except httpx.HTTPError as e:
-                    errors.append(repr(e))
-                    return
-                took = time.perf_counter() - t0
-                if not r.is_success:
-                    errors.append(f"{r.status_code} {r.text[:200]}")
-                    return
-                figures = count(r) if count is not None else {}
-                with lock:
-                    run.latencies.append(took)
-                    for k, v in figures.items():
-                        run.totals[k] = run.totals.get(k, 0) + v
+    def loop(todo: Iterator[T], client: httpx.Client) -> None:
+        while True:
+            with lock:
+                item = next(todo, None)
+            if item is None:
+                return
+            t0 = time.perf_counter()
+            try:
+                r = request(client, item)
+            except httpx.HTTPError as e:
+                errors.append(repr(e))
+                return
+            took = time.perf_counter() - t0
+            if not r.is_success:
+                errors.append(f"{r.status_code} {r.text[:200]}")
+                return
+            figures = count(r) if count is not None else {}
+            with lock:
+                run.latencies.append(took)
+                for k, v in figures.items():
+                    run.totals[k] = run.totals.get(k, 0) + v
 
-    threads = [threading.Thread(target=loop, args=(todo,)) for todo in own]
+    clients_ = list(pool) if pool is not None else [httpx.Client(base_url=base_url, timeout=120) for _ in own]
+    threads = [threading.Thread(target=loop, args=(todo, c)) for todo, c in zip(own, clients_, strict=True)]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     run.seconds = time.perf_counter() - start
+    if pool is None:
+        for c in clients_:
+            c.close()
     if errors:
         raise RuntimeError(f"request failed: {errors[0]}")
     return run
@@ -96,7 +102,12 @@ def _answer(r: httpx.Response) -> dict[str, int]:
 
 
 def post_batches(
-    base_url: str, work: Sequence[tuple[Terminal, bytes]], *, clients: int, sticky: bool = False
+    base_url: str,
+    work: Sequence[tuple[Terminal, bytes]],
+    *,
+    clients: int,
+    sticky: bool = False,
+    pool: Sequence[httpx.Client] | None = None,
 ) -> Run:
     """Terminals' signed batches to the upload endpoint, a fresh device token each; totals are the
     answers' accepted, duplicate and flagged events. `sticky`: a terminal always reaches the same
@@ -108,4 +119,5 @@ def post_batches(
         clients=clients,
         count=_answer,
         affinity=(lambda w: w[0].terminal_id) if sticky else None,
+        pool=pool,
     )
