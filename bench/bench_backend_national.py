@@ -395,7 +395,7 @@ def main(results_dir: Path) -> None:
             work += [(t, body) for body, _ in meal_batches(t, mine, BATCH)]
         cluster.wait_replayed()
         port = _free_port()
-        keys = Path(tempfile.mkdtemp(prefix="sm-national-keys-"))
+        keys = root / "keys"  # removed with the cluster's directory
         settings = Settings(
             database_url=cluster.bouncer_url(),
             replica_url=cluster.replica.url(),
