@@ -33,6 +33,8 @@ class AppContext:
     hash_pool: HashPool = field(default_factory=HashPool)  # argon2 away from the request threads
     # reads that may lag a little (reports, parents' histories): backend.db.ReadSessions; None: primary
     read_session_factory: Callable[[], Session] | None = None
+    # what features keep per process (ingestion's school facts…), by feature; each checks its own freshness
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def reader(self) -> Session:
         """A session for a read that tolerates the replica's bounded lag."""

@@ -119,14 +119,21 @@ class Server:
             self.proc.wait()
 
 
-def start_server(env: Mapping[str, str], *, workers: int = 2, fast: bool = True, probe: str = "/") -> Server:
+def start_server(
+    env: Mapping[str, str],
+    *,
+    workers: int = 2,
+    fast: bool = True,
+    probe: str = "/",
+    options: Sequence[str] = (),
+) -> Server:
     """uvicorn serving `backend.app:create_app` with `workers` processes; `fast` is uvloop + httptools
-    (production), else plain asyncio + h11. Returns once `probe` answers."""
+    (production), else plain asyncio + h11; `options` are more of uvicorn's. Returns once `probe` answers."""
     port = free_port()
     extra = ["--loop", "uvloop", "--http", "httptools"] if fast else ["--loop", "asyncio", "--http", "h11"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", *extra],
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", *extra, *options],
         env={**os.environ, "SM_ENV": "development", **env},  # a throwaway database and key directory
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

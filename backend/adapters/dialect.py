@@ -1,7 +1,8 @@
 """Set-based SQL that is fast on both databases.
 
 PostgreSQL: a batch goes in as one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING`
-with one fixed statement text (psycopg prepares it once), and `= ANY(array)` replaces long IN lists;
+(a column with one value in the whole batch as a single parameter; a few statement texts, which psycopg
+prepares where preparing is on), and `= ANY(array)` replaces long IN lists;
 a multi-row VALUES statement of 500 rows costs more to build and parse than to execute.
 SQLite: the same through SQLAlchemy's `INSERT … ON CONFLICT DO NOTHING RETURNING` and IN lists.
 """
@@ -50,26 +51,35 @@ def _insert_unnest(
 ) -> set[Any]:
     dialect = session.get_bind().dialect
     cols = list(rows[0])
-    arrays, casts, selects = [], [], []
-    for i, name in enumerate(cols):
+    scalars: list[Any] = []  # parameters of the SELECT list, in text order
+    arrays: list[Any] = []  # parameters of FROM unnest(…), after them in the text
+    casts, selects = [], []
+    for name in cols:
         col = table.c[name]
         values = [r[name] for r in rows]
-        if isinstance(col.type, JSON):
-            arrays.append([None if v is None else json.dumps(v) for v in values])
-            casts.append("%b::text[]")
-            selects.append(f"c{i}::json")
+        is_json = isinstance(col.type, JSON)
+        sql_type = "text" if is_json else col.type.compile(dialect=dialect)
+        if is_json:
+            values = [None if v is None else json.dumps(v) for v in values]
+        # A column with one value for the whole batch (its terminal, school and receipt time, mostly its
+        # status, plan and boot) goes as one parameter, not an array: psycopg dumps every array element
+        # in Python, and this halves the dumping of a typical batch.
+        if values.count(values[0]) == len(values):
+            scalars.append(values[0])
+            value = f"%b::{sql_type}"
         else:
+            value = f"c{len(arrays)}"
             arrays.append(values)
-            casts.append(f"%b::{col.type.compile(dialect=dialect)}[]")
-            selects.append(f"c{i}")
-    aliases = ", ".join(f"c{i}" for i in range(len(cols)))
+            casts.append(f"%b::{sql_type}[]")
+        selects.append(f"({value})::json" if is_json else value)
+    source = f"FROM unnest({', '.join(casts)}) AS u({', '.join(f'c{i}' for i in range(len(arrays)))}) "
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(cols)}) "  # noqa: S608 - names come from our own table metadata
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(casts)}) AS u({aliases}) "
+        f"INSERT INTO {table.name} ({', '.join(cols)}) "
+        f"SELECT {', '.join(selects)} {source if arrays else ''}"
         f"ON CONFLICT {'' if any_key else f'({key}) '}DO NOTHING RETURNING {key}"
     )
     driver = session.connection().connection.driver_connection
     assert driver is not None
     with driver.cursor() as cur:
-        cur.execute(sql, arrays, binary=True)
+        cur.execute(sql, [*scalars, *arrays], binary=True)
         return {r[0] for r in cur.fetchall()}

@@ -22,6 +22,7 @@ from shared_crypto.meal_batch import MAX_BATCH
 
 from . import review, services
 from .model import Decision
+from .school_facts import SchoolFactsCache
 
 terminal = APIRouter(prefix="/api/terminal/v1", tags=["terminal"])
 admin = APIRouter(prefix="/api/admin/v1", tags=["meals"])
@@ -34,6 +35,13 @@ def notifier_of(ctx: AppContext) -> Notifier:
     if ctx.notifier is not None:
         return ctx.notifier  # type: ignore[no-any-return]
     return OutboxNotifier(ctx.clock.now)
+
+
+def school_facts_of(ctx: AppContext) -> SchoolFactsCache:
+    """The process's school facts for ingestion (docs/scale.md)."""
+    cache = ctx.memo.setdefault("ingest.school_facts", SchoolFactsCache())
+    assert isinstance(cache, SchoolFactsCache)
+    return cache
 
 
 @terminal.post(
@@ -60,7 +68,13 @@ async def meal_batches(
         if len(data) > MAX_BATCH:
             raise DomainError(services.IngestReason.TOO_LARGE, f"at most {MAX_BATCH} bytes")
     result = await run_in_threadpool(
-        services.store_batch, uow, bytes(data), t, received_at=ctx.clock.now(), notifier=notifier_of(ctx)
+        services.store_batch,
+        uow,
+        bytes(data),
+        t,
+        received_at=ctx.clock.now(),
+        notifier=notifier_of(ctx),
+        facts=school_facts_of(ctx),
     )
     return {"accepted": result.accepted, "duplicates": result.duplicates, "flagged": result.flagged}
 

@@ -48,17 +48,25 @@ class Notifier(Protocol):
         ...
 
 
+# The notice's words per language; {display}, {day} (dd.mm.yyyy) and {hour} (hh:mm, local time). One
+# source for both ways a notice is written: meal_text here, and the outbox's SQL on PostgreSQL.
+MEAL_TEXTS = {
+    "kk": "{display}: {day} сағат {hour} мектепте ыстық тамақ алды.",
+    "ru": "{display}: {day} в {hour} получил(а) горячее питание в школе.",
+}
+BOTH_LANGUAGES = "{kk} / {ru}"  # the order's default (any language but kk or ru): both in one message
+
+
 def meal_text(language: str, display: str, served_at: datetime) -> str:
     """The notice in the parent's language ("kk", "ru" or both, the order's default)."""
     local = served_at.astimezone(KZ_TZ)
     day, hour = local.strftime("%d.%m.%Y"), local.strftime("%H:%M")
-    kk = f"{display}: {day} сағат {hour} мектепте ыстық тамақ алды."
-    ru = f"{display}: {day} в {hour} получил(а) горячее питание в школе."
+    kk, ru = (MEAL_TEXTS[lang].format(display=display, day=day, hour=hour) for lang in ("kk", "ru"))
     if language == "kk":
         return kk
     if language == "ru":
         return ru
-    return f"{kk} / {ru}"
+    return BOTH_LANGUAGES.format(kk=kk, ru=ru)
 
 
 def pick_guardian(guardians: Sequence[tuple[int, str, bool]]) -> int | None:

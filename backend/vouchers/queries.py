@@ -189,6 +189,13 @@ def voucher_states(session: Session, voucher_ids: Sequence[int]) -> dict[int, Vo
     }
 
 
+def ids_at_school(session: Session, school_id: int) -> list[int]:
+    """The ids of the vouchers a school holds now, in any status."""
+    return list(
+        session.scalars(select(Voucher.id).where(Voucher.school_id == school_id).order_by(Voucher.id))
+    )
+
+
 def active_count(session: Session, school_id: int) -> int:
     """How many of the school's vouchers are active now."""
     stmt = (

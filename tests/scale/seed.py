@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import psycopg
 
+from backend.clock import KZ_TZ
 from shared_crypto import DeviceAuth, MealBatch, MealEvent, Method, SigningKey, sign_batch, sign_device_auth
 
 BATCHES_PATH = "/api/terminal/v1/meal-batches"
@@ -76,17 +77,20 @@ def school_days(n: int, today: date | None = None) -> list[date]:
     return sorted(days)
 
 
-def meal_batches(t: Terminal, days: list[date], size: int) -> list[tuple[bytes, int]]:
-    """(signed batch, events): lunch at 12:00 local time, one meal per voucher and day."""
+def meal_batches(
+    t: Terminal, days: list[date], size: int, *, local_hour: int = 12, slot: int = 1
+) -> list[tuple[bytes, int]]:
+    """(signed batch, events): one meal per voucher and day in `slot`, from `local_hour`:00 local time
+    (lunch at 12:00 by default), one every 5 seconds."""
     boot = os.urandom(16)
     events: list[MealEvent] = []
     for d in days:
-        noon = datetime(d.year, d.month, d.day, 7, 0, tzinfo=UTC)  # 12:00 in Almaty
+        start = datetime(d.year, d.month, d.day, local_hour, 0, tzinfo=KZ_TZ)
         for i, v in enumerate(t.vouchers):
-            wall = int((noon + timedelta(seconds=5 * i)).timestamp() * 1000)
+            wall = int((start + timedelta(seconds=5 * i)).timestamp() * 1000)
             events.append(
                 MealEvent(os.urandom(16), len(events) + 1, boot, wall - 1_000_000, wall, True, True, "SERVED",
-                          Method.QR, v, 1, 1, d.year * 10000 + d.month * 100 + d.day)
+                          Method.QR, v, 1, slot, d.year * 10000 + d.month * 100 + d.day)
             )  # fmt: skip
     return [
         (sign_batch(t.key, MealBatch(t.terminal_id, int(time.time()), tuple(events[i : i + size]))), len(events[i : i + size]))

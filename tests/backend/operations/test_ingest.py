@@ -13,13 +13,18 @@ from backend.clock import KZ_TZ, FixedClock
 from backend.context import AppContext
 from backend.fleet.model import TerminalIdentity
 from backend.ingest import services
-from backend.ingest.api import notifier_of
-from backend.ingest.model import BILLABLE
+from backend.ingest.api import notifier_of, school_facts_of
+from backend.ingest.model import BILLABLE, served_at
 from backend.ingest.queries import voucher_meals
 from backend.ingest.tables import MealEventRow, MealFlagRow, RefusalRow
+from backend.notify.model import meal_text
 from backend.notify.outbox import notified_at
 from backend.notify.tables import NoticeRow
+from backend.roster.tables import Pupil
 from backend.unit_of_work import UnitOfWork
+from backend.vouchers.model import VoucherStatus
+from backend.vouchers.services import change_status
+from backend.vouchers.tables import Voucher
 from shared_crypto import SigningKey, VerifyKey
 
 from .conftest import LUNCH, Device, Setup
@@ -76,6 +81,37 @@ def test_replay_is_idempotent_and_notifies_once(
         [record] = voucher_meals(uow.session, setup.school_id, setup.voucher_id)
         assert notified_at(uow.session, [record.event_id]) == {record.event_id: None}  # queued, not sent
     assert record.billable and record.slot == 1 and record.local_date.isoformat() == "2026-09-14"
+
+
+def test_the_notice_goes_to_the_guardian_with_a_phone_in_their_language(
+    client: TestClient, clock: FixedClock, uow_factory: Callable[[], UnitOfWork], setup: Setup,
+    make_pupil: Callable[..., int], make_voucher: Callable[..., int], make_parent: Callable[..., int],
+    link: Callable[..., None],
+) -> None:  # fmt: skip
+    """The guardian and the words are chosen in one statement on PostgreSQL and in Python on SQLite:
+    both by pick_guardian's order (a phone first, then mother, father…) and meal_text's templates."""
+    pupil = make_pupil(setup.school_id)
+    v = make_voucher(pupil, setup.school_id)
+    mother, father = make_parent(phone=None, language="ru"), make_parent(language="kk")
+    link(pupil, mother, "mother")
+    link(pupil, father, "father")
+    lonely = make_voucher(make_pupil(setup.school_id), setup.school_id)  # no guardian linked
+    d = setup.device
+    clock.set(EVENING)
+    served, alone = d.event(v, LUNCH + timedelta(minutes=7)), d.event(lonely, LUNCH)
+    assert d.upload(client, d.batch([served, alone])).json()["accepted"] == 2
+    with uow_factory() as uow:
+        notices = {
+            vid: (parent, school, body)
+            for vid, parent, school, body in uow.session.execute(
+                select(NoticeRow.voucher_id, NoticeRow.parent_id, NoticeRow.school_id, NoticeRow.body)
+            )
+        }
+        display = str(uow.session.scalar(select(Pupil.display).where(Pupil.id == pupil)))
+    assert notices[v][:2] == (father, setup.school_id)
+    assert notices[v][2] == f"{display}: 14.09.2026 сағат 12:07 мектепте ыстық тамақ алды."
+    assert notices[v][2] == meal_text("kk", display, served_at(served))
+    assert notices[lonely][0] is None and " / " in notices[lonely][2]  # both languages
 
 
 def test_late_and_out_of_order_batches(
@@ -144,6 +180,41 @@ def test_meal_after_revocation_by_event_time(
     d.upload(client, d.batch([after]))
     assert flags(before.event_id) == ("ok", [])
     assert "AFTER_REVOCATION" in flags(after.event_id)[1]
+
+
+def test_school_facts_are_kept_until_the_school_changes(
+    client: TestClient, clock: FixedClock, ctx: AppContext, uow_factory: Callable[[], UnitOfWork], flags: Flags,
+    setup: Setup, make_pupil: Callable[..., int], make_voucher: Callable[..., int],
+) -> None:  # fmt: skip
+    """Batches of an unchanged school reuse the process's facts; a revocation raises the school's
+    change counter, so the very next batch judges by the new status (and an older process's facts
+    never let a meal after it through as ok)."""
+    d = setup.device
+    other = make_voucher(make_pupil(setup.school_id), setup.school_id)
+    clock.set(EVENING)
+    facts = school_facts_of(ctx)
+    loads = facts.loads
+    first, second = d.event(setup.voucher_id, LUNCH), d.event(other, LUNCH)
+    d.upload(client, d.batch([first]))
+    d.upload(client, d.batch([second]))
+    assert facts.loads == loads + 1  # one load for both batches
+    with uow_factory() as uow:
+        voucher = uow.session.get(Voucher, other)
+        assert voucher is not None
+        change_status(
+            uow.session,
+            voucher,
+            VoucherStatus.REVOKED,
+            actor="test",
+            reason="lost",
+            now=LUNCH + timedelta(minutes=10),
+        )
+        uow.commit()
+    late = d.event(other, LUNCH + timedelta(minutes=20))
+    d.upload(client, d.batch([late]))
+    assert facts.loads == loads + 2
+    assert flags(first.event_id) == ("ok", []) and flags(second.event_id) == ("ok", [])
+    assert "AFTER_REVOCATION" in flags(late.event_id)[1]
 
 
 def test_clock_off(
