@@ -18,7 +18,6 @@ Goal: under 60 s per database.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import tempfile
@@ -57,7 +56,7 @@ from backend.vouchers.services import issue_qr
 from backend.vouchers.tables import Voucher, VoucherEvent
 from shared_crypto import KeyRole, VoucherToken, issue_qr_text
 
-from .serving import fresh_database, pg_base_url
+from .serving import fresh_database, pg_base_url, write_results
 
 START = datetime(2026, 9, 14, 8, 0, tzinfo=KZ_TZ)
 SCHOOLS = 100
@@ -345,9 +344,7 @@ def main(results_dir: Path) -> None:
                 results[key]["postgresql"] = fn(url)
             finally:
                 drop()
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "backend_wallet.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results, indent=2, ensure_ascii=False))
+    write_results(results_dir, "backend_wallet", results)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from .serving import (
     run_load,
     start_server,
     summary,
+    write_results,
 )
 
 FAMILIES = 64
@@ -215,9 +216,7 @@ def main(results_dir: Path) -> None:
             results["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
         finally:
             drop()
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "issuance.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results, indent=2, ensure_ascii=False))
+    write_results(results_dir, "issuance", results)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ transaction: lock, calendar, one signature per window, commit) and the HTTP requ
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -49,7 +48,16 @@ from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 from demo.district import seed
 
-from .serving import Request, Server, demo_families, fresh_database, run_load, start_server, summary
+from .serving import (
+    Request,
+    Server,
+    demo_families,
+    fresh_database,
+    run_load,
+    start_server,
+    summary,
+    write_results,
+)
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PARENTS = 50
@@ -196,9 +204,7 @@ def main(results_dir: Path) -> None:
                     server.stop()
         finally:
             drop()
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "web.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(results, indent=2, ensure_ascii=False))
+    write_results(results_dir, "web", results)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import socket
 import statistics
@@ -20,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -63,6 +65,13 @@ def demo_families(n: int, tag: str = "bench", phones: str = "+7701222") -> list[
         )
         for i in range(n)
     ]  # fmt: skip
+
+
+def write_results(results_dir: Path, name: str, results: Mapping[str, Any]) -> None:
+    """bench/results/<name>.json, and the same figures on stdout."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(results, indent=2, ensure_ascii=False))
 
 
 def free_port() -> int:
