@@ -2,8 +2,8 @@
 
 Most of a day's allowlist requests are a terminal asking whether its bundle is still current. Their
 answer is a bare 304 from one indexed read (the terminal's key joined to its school's change counter),
-yet through FastAPI's router (every route tried), dependency solving and response machinery the request
-cost about as much again as the read and the token check. `AllowlistNotModified` answers exactly the case
+yet through FastAPI's router (every route tried), dependency solving and response machinery it cost more
+than an unknown path's 404 (docs/scale.md, "Allowlist requests"). `AllowlistNotModified` answers exactly the case
 "valid device token and If-None-Match naming the current ETag" itself and hands every other request —
 no or bad token, another ETag, any error, any other path — to the app untouched, which then decides it
 again from scratch (so each refusal keeps its reason code). Both use `current_etag` below: one rule.
