@@ -19,6 +19,7 @@ from .clock import Clock
 from .config import Settings
 from .context import build_context
 from .db import check_schema
+from .fleet.not_modified import AllowlistNotModified
 from .http_errors import install_error_handlers
 from .imports.api import MAX_UPLOAD
 from .imports.jobs import reap_stale
@@ -87,6 +88,9 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(BodyLimits, caps=BODY_CAPS)
+    # Added last, so it runs first: a terminal's current conditional allowlist request is answered
+    # before body caps, routing and dependency solving; every other request passes through untouched.
+    app.add_middleware(AllowlistNotModified, ctx=ctx)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     install_openapi(app)

@@ -105,18 +105,12 @@ def _authenticate(
 
 
 def authenticate_for_allowlist(
-    session: Session | Connection, request: Request, now: int
+    session: Session | Connection, header: str | None, *, request_line: str, now: int
 ) -> tuple[TerminalIdentity, int]:
-    """`authenticate_request`, and the terminal's school's allowlist change counter read in the same
-    statement: a conditional allowlist request is answered from this one indexed read (on a session, or
-    on an autocommit connection, which needs no transaction around it)."""
-    identity, row = _authenticate(
-        session,
-        request.headers.get(HEADER),
-        request_line=f"{request.method} {request.url.path}",
-        now=now,
-        with_version=True,
-    )
+    """`authenticate`, and the terminal's school's allowlist change counter read in the same statement:
+    a conditional allowlist request is answered from this one indexed read (on a session, or on an
+    autocommit connection, which needs no transaction around it)."""
+    identity, row = _authenticate(session, header, request_line=request_line, now=now, with_version=True)
     return identity, int(row.version or 0)
 
 
