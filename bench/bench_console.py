@@ -214,9 +214,15 @@ def _pages(draft_list: int) -> dict[str, list[str]]:
             "/staff/accounts",
             "/staff/suppliers",
             "/staff/acts",
+            "/staff/acts?flag=overdue",
+            "/staff/register",
+            "/staff/tariffs",
+            "/staff/reask",
+            "/staff/revoke",
             "/staff/outbox",
             "/staff/complaints",
             "/staff/followups",
+            "/staff/categories",
         ],
         f"school_head.{SCHOOL}": [
             "/staff/lists",
@@ -225,6 +231,8 @@ def _pages(draft_list: int) -> dict[str, list[str]]:
             "/staff/terminals",
             "/staff/acts",
             f"/staff/acts/{SCHOOL}",
+            "/staff/calendar",
+            "/staff/menu",
             "/staff/complaints",
         ],
         f"social_pedagogue.{SCHOOL}": [
@@ -232,8 +240,9 @@ def _pages(draft_list: int) -> dict[str, list[str]]:
             f"/staff/lists/{draft_list}",
             f"/staff/lists/{draft_list}?q=Оқушы&class=5А",
             "/staff/followups",
+            "/staff/timesheet",
         ],
-        "supplier.1": ["/staff/acts", f"/staff/acts/{SCHOOL}", "/staff/ratings"],
+        "supplier.1": ["/staff/acts", f"/staff/acts/{SCHOOL}", "/staff/menu", "/staff/ratings"],
         f"canteen_staff.{SCHOOL}": ["/staff/served"],
     }
 

@@ -23,7 +23,7 @@ from backend.roster.tables import School, Supplier
 from backend.unit_of_work import UnitOfWork
 
 from .model import format_tenge, month_end
-from .steps import Step, _done, _latest, mark_sent
+from .steps import Step, latest_with_steps, mark_sent
 from .tables import ActRow
 
 FORMAT = "sm-payment-register/1"
@@ -71,23 +71,26 @@ class PaymentRegister:
         return sum(ln.family_tiyn for ln in self.lines)
 
 
-def _collect(session: Session, district: str, month: date) -> tuple[PaymentRegister, list[ActRow]]:
-    """The register and the accepted acts its lines pay."""
+def _collect(
+    session: Session, district: str, month: date, *, with_held: bool = True
+) -> tuple[PaymentRegister, list[ActRow]]:
+    """The register and the accepted acts its lines pay; without its held meals when not `with_held`."""
     schools = list(session.scalars(select(School).where(School.district == district).order_by(School.bin)))
     lines: list[RegisterLine] = []
     paid: list[ActRow] = []
     not_ready: list[tuple[str, str]] = []
+    found = latest_with_steps(session, [s.id for s in schools], month)
+    wanted = sorted({act.supplier_id for act, _ in found.values()})
+    suppliers = {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(wanted)))}
     for school in schools:
-        act = _latest(session, school.id, month)
-        if act is None:
+        if school.id not in found:
             continue
-        done = _done(session, school.id, month, act.version)
+        act, done = found[school.id]
         if Step.DISTRICT_ACCEPTED not in done:
             waiting = next(s for s in Step if s not in done)
             not_ready.append((school.bin, waiting.value))
             continue
-        supplier = session.get(Supplier, act.supplier_id)
-        assert supplier is not None  # a foreign key
+        supplier = suppliers[act.supplier_id]  # a foreign key
         lines.append(
             RegisterLine(
                 supplier.bin,
@@ -104,23 +107,41 @@ def _collect(session: Session, district: str, month: date) -> tuple[PaymentRegis
             )
         )
         paid.append(act)
-    held = _held(session, schools, month)
+    held = _held(session, schools, month) if with_held else ()
     lines.sort(key=lambda ln: (ln.supplier_bin, ln.school_bin))
     return PaymentRegister(district, month, tuple(lines), tuple(not_ready), held), paid
 
 
-def build(session: Session, district: str, month: date) -> PaymentRegister:
-    """The district's register of the month as it stands, read only."""
-    return _collect(session, district, month)[0]
+def build(session: Session, district: str, month: date, *, with_held: bool = True) -> PaymentRegister:
+    """The district's register of the month as it stands, read only (a page reads its held meals a page
+    at a time through `held_page` instead: a district's month may hold tens of thousands)."""
+    return _collect(session, district, month, with_held=with_held)[0]
 
 
-def _held(session: Session, schools: list[School], month: date) -> tuple[HeldMeal, ...]:
+HELD = (MealStatus.FLAGGED.value, MealStatus.REJECTED_BY_ADMIN.value)
+
+
+def _held(
+    session: Session, schools: list[School], month: date, *, offset: int = 0, limit: int | None = None
+) -> tuple[HeldMeal, ...]:
     bins = {s.id: s.bin for s in schools}
-    held = (MealStatus.FLAGGED.value, MealStatus.REJECTED_BY_ADMIN.value)
-    meals = ingest_queries.school_meals(session, bins, month, month_end(month), statuses=held)
+    meals = ingest_queries.school_meals(
+        session, bins, month, month_end(month), statuses=HELD, offset=offset, limit=limit
+    )
     return tuple(
         HeldMeal(bins[m.school_id], m.event_id.hex(), m.local_date, m.slot, m.status, m.flags) for m in meals
     )
+
+
+def held_page(
+    session: Session, district: str, month: date, *, offset: int, limit: int
+) -> tuple[tuple[HeldMeal, ...], int]:
+    """One page of the month's meals held out of billing, in the register's order, and how many in all."""
+    schools = list(session.scalars(select(School).where(School.district == district)))
+    total = ingest_queries.count_school_meals(
+        session, [s.id for s in schools], month, month_end(month), statuses=HELD
+    )
+    return _held(session, schools, month, offset=offset, limit=limit), total
 
 
 def produce(uow: UnitOfWork, district: str, month: date, now: datetime) -> PaymentRegister:

@@ -219,10 +219,11 @@ def _latest_of(session: Session, school_ids: Collection[int], month: date) -> di
     return {row.school_id: row for row in session.scalars(stmt)}
 
 
-def states(session: Session, school_ids: Collection[int], month: date, now: datetime) -> list[StepState]:
-    """The console's view: each school's latest version, its steps, the next one and whether it is late.
-    Two queries for any number of schools (a district's acts list and dashboard read it)."""
-    today = local_date(now)
+def latest_with_steps(
+    session: Session, school_ids: Collection[int], month: date
+) -> dict[int, tuple[ActRow, dict[str, BillingStepRow]]]:
+    """Each school's latest stored version of the month and the steps done on it, in two queries for
+    any number of schools (the acts list, the dashboard and the payment register read it)."""
     latest = _latest_of(session, school_ids, month)
     done: dict[int, dict[str, BillingStepRow]] = {s: {} for s in latest}
     if latest:
@@ -232,9 +233,16 @@ def states(session: Session, school_ids: Collection[int], month: date, now: date
         for r in session.scalars(stmt):
             if r.version == latest[r.school_id].version:
                 done[r.school_id][r.step] = r
+    return {s: (latest[s], done[s]) for s in latest}
+
+
+def states(session: Session, school_ids: Collection[int], month: date, now: datetime) -> list[StepState]:
+    """The console's view: each school's latest version, its steps, the next one and whether it is late."""
+    today = local_date(now)
+    found = latest_with_steps(session, school_ids, month)
     out = []
-    for school_id in sorted(latest):
-        act, rows = latest[school_id], done[school_id]
+    for school_id in sorted(found):
+        act, rows = found[school_id]
         nxt = next((s for s in ORDER if s not in rows), None)
         due = local_date(act.generated_at) + timedelta(days=DUE_AFTER[nxt]) if nxt else None
         out.append(

@@ -66,22 +66,55 @@ def voucher_meals(session: Session, school_id: int, voucher_id: int, *, limit: i
     return [_meal(r) for r in session.scalars(stmt)]
 
 
-def school_meals(
-    session: Session, school_ids: Collection[int], start: date, end: date, *, statuses: Collection[str] = ()
-) -> list[Meal]:
-    """The meals of these schools from `start` to `end` (local dates, inclusive), optionally only in these
-    statuses, in the order they were served."""
-    if not school_ids:
-        return []
-    stmt = select(MealEventRow).where(
+def _school_meals_where(
+    school_ids: Collection[int], start: date, end: date, statuses: Collection[str]
+) -> list[ColumnElement[bool]]:
+    where = [
         MealEventRow.school_id.in_(sorted(school_ids)),
         MealEventRow.local_date >= start,
         MealEventRow.local_date <= end,
-    )
+    ]
     if statuses:
-        stmt = stmt.where(MealEventRow.status.in_(sorted(statuses)))
-    stmt = stmt.order_by(MealEventRow.local_date, MealEventRow.served_at, MealEventRow.id)
+        where.append(MealEventRow.status.in_(sorted(statuses)))
+    return where
+
+
+def school_meals(
+    session: Session,
+    school_ids: Collection[int],
+    start: date,
+    end: date,
+    *,
+    statuses: Collection[str] = (),
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Meal]:
+    """The meals of these schools from `start` to `end` (local dates, inclusive), optionally only in these
+    statuses, in the order they were served; `offset`/`limit` read one page of them."""
+    if not school_ids:
+        return []
+    stmt = (
+        select(MealEventRow)
+        .where(*_school_meals_where(school_ids, start, end, statuses))
+        .order_by(MealEventRow.local_date, MealEventRow.served_at, MealEventRow.id)
+        .offset(offset)
+        .limit(limit)
+    )
     return [_meal(r) for r in session.scalars(stmt)]
+
+
+def count_school_meals(
+    session: Session, school_ids: Collection[int], start: date, end: date, *, statuses: Collection[str] = ()
+) -> int:
+    """How many meals `school_meals` gives with the same arguments."""
+    if not school_ids:
+        return 0
+    stmt = (
+        select(func.count())
+        .select_from(MealEventRow)
+        .where(*_school_meals_where(school_ids, start, end, statuses))
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def voucher_day_counts(session: Session, school_id: int, day: date) -> dict[tuple[int, str], int]:

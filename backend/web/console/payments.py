@@ -37,12 +37,13 @@ def _district(pc: PageDep) -> tuple[Principal, str]:
 def page(pc: PageDep, uow: UowDep) -> Response:
     me, district = _district(pc)
     month = month_of(pc)
-    reg = register.build(uow.session, district, month)
+    reg = register.build(uow.session, district, month, with_held=False)
     names = dict(
         uow.session.execute(select(School.bin, School.name).where(School.district == district)).all()
     )
     n = page_number(pc)
-    held = paged(list(reg.held[(n - 1) * PAGE : n * PAGE]), len(reg.held), n)
+    rows, total = register.held_page(uow.session, district, month, offset=(n - 1) * PAGE, limit=PAGE)
+    held = paged(list(rows), total, n)
     return show(pc, me, "console/register.html", reg=reg, month=month, names=names, held=held)
 
 
