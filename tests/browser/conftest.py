@@ -3,6 +3,7 @@ server with the demo district. Under CI=true a missing browser fails the run ins
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ def browser() -> Iterator[Any]:
         pytest.skip(msg + " — browser tests skipped on this machine")  # stated exception: no browser here
     from playwright.sync_api import sync_playwright
 
+    # Playwright routes a service worker's own requests only with this set (Chromium, read by the
+    # driver it starts): without it the pass's offline step could not refuse the worker's refreshes.
+    os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
