@@ -19,16 +19,14 @@ import platform
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 
 from backend.db import init_schema
 from tests.scale.seed import Terminal, meal_batches, school_days, seed_schools
 
-from .serving import DEFAULT_PG, Server, start_server
+from .serving import Server, fresh_database, pg_base_url, start_server
 from .uploads import post_batches
 
 SCHOOLS = 8
@@ -74,12 +72,10 @@ def _allowlist_ms(base_url: str, terminal: Terminal) -> dict[str, float]:
 
 
 def main(results_dir: Path) -> None:
-    pg = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
-    admin_dsn = pg.replace("+psycopg", "")
-    name = f"sm_bench_ingest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg.rsplit('/', 1)[0]}/{name}"
+    db = fresh_database("sm_bench_ingest")
+    if db is None:
+        raise RuntimeError(f"PostgreSQL unreachable at {pg_base_url()}")
+    url, drop = db
     server: Server | None = None
     try:
         init_schema(url)
@@ -129,8 +125,7 @@ def main(results_dir: Path) -> None:
     finally:
         if server is not None:
             server.stop()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop()
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import re
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -47,7 +46,7 @@ from backend.ingest.partitions import maintain
 from backend.unit_of_work import UnitOfWork
 from tests.scale.seed import seed_schools
 
-from .serving import DEFAULT_PG, Server, cpu_seconds, pg_backends, start_server
+from .serving import Server, cpu_seconds, fresh_database, pg_backends, pg_base_url, start_server
 
 SCHOOLS = 200
 PUPILS = 500  # per school: 100,000 pupils
@@ -295,12 +294,10 @@ def _measure(
 
 
 def main(results_dir: Path) -> None:
-    pg = os.environ.get("SM_TEST_POSTGRES_URL", DEFAULT_PG)
-    admin = pg.replace("+psycopg", "")
-    name = f"sm_bench_console_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg.rsplit('/', 1)[0]}/{name}"
+    db = fresh_database("sm_bench_console")
+    if db is None:
+        raise RuntimeError(f"PostgreSQL unreachable at {pg_base_url()}")
+    url, drop = db
     server: Server | None = None
     try:
         t0 = time.perf_counter()
@@ -359,8 +356,7 @@ def main(results_dir: Path) -> None:
     finally:
         if server is not None:
             server.stop()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop()
 
 
 if __name__ == "__main__":

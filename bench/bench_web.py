@@ -59,7 +59,6 @@ from .serving import (
     write_results,
 )
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PARENTS = 50
 ROUNDS = 10
 WARMUP = 1  # rounds first, not counted: connection pools fill, templates compile
