@@ -14,7 +14,7 @@ import time
 from device.hw.cascade import PASSES, CascadeDecoder
 from device.hw.hard_frames import HardSample, generate_hard
 
-TRAIN_SEEDS = (1001, 1002)
+TRAIN_SEEDS = (1001, 1002, 1003, 1004)
 PER_KIND = 60
 
 

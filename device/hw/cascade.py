@@ -6,13 +6,14 @@ frame that fails pays for the next ones. `ORDER` was chosen greedily by frames r
 a training draw of the hard set (seeds other than the bench's; bench/bench_decoders.py measures it, the
 figures are in docs/device.md). The passes, by what they are for:
 
-- whole-frame: the frame as it is, with the global-histogram or the local-average binarizer; halved
-  (averages noise and blur away); a Gaussian blur (noise). Median, unsharp mask, CLAHE and a 2x cubic
-  upscale are there too, measured by the training and left out of `ORDER` for what they cost;
+- whole-frame: the frame as it is, with the global-histogram or the local-average binarizer; a Gaussian
+  blur (noise); a 2x cubic upscale, with and without that blur. Halved, median, unsharp mask and CLAHE
+  are there too, measured by the training and left out of `ORDER` (they read nothing the others miss);
 - screen: the phone's lit screen is the largest bright quadrilateral in view, found on the frame at
   half size (Otsu's threshold, the largest outer contour, its hull approximated by four corners) even
   when blur, noise or a tilt keep zxing-cpp's finder-pattern detector from seeing the code. Its corners
-  give a homography to an upright square of RECTIFIED px (strong perspective, small modules);
+  give a homography to an upright square of RECTIFIED px (strong perspective, small modules), or of
+  UPSCALED px from the crop enlarged twice (Lanczos) for the smallest modules;
 - deblur: the screen's crop deconvolved (a Wiener filter for a Gaussian blur of a given sigma, in the
   frequency domain) before the rectification: blur mixed with small modules, low contrast or noise.
 
@@ -33,10 +34,11 @@ import numpy.typing as npt
 from .decoders import DecoderName, DecoderUnavailable, Frame, _check_frame
 
 RECTIFIED = 240  # px side of the rectified screen: ~4 px a module for the scheme's version 7 code
+UPSCALED = 360  # the same from the crop enlarged twice (Lanczos): ~6 px a module, for the smallest codes
 MARGIN = 8  # px of the bezel kept around the rectified screen (a quiet zone for the finder patterns)
 BUDGET_MS = 12.0
 # Wiener deconvolution: the Gaussian blur sigmas (frame px) and noise-to-signal ratios the passes assume
-DEBLUR_SIGMAS = (1.0, 1.4, 1.8, 2.2)
+DEBLUR_SIGMAS = (0.8, 1.0, 1.4, 1.8, 2.2)
 DEBLUR_NOISE = (0.01, 0.03, 0.1)
 
 # passes over the frame itself or a filtered copy of it; the others work on the screen's quadrilateral
@@ -49,25 +51,34 @@ PASSES = (
     "screen",
     "screen_histogram",
     "screen_sharpen",
+    "screen_up",
+    "screen_up_histogram",
     *(f"deblur_{s:g}_{k:g}" for s in DEBLUR_SIGMAS for k in DEBLUR_NOISE),
 )
 
 Quad = npt.NDArray[np.float32]  # 4x2 corners, clockwise as seen
 Spectrum = tuple[npt.NDArray[np.complex128], int, int]  # rfft2 of the padded crop, its padded height, width
 
-# The greedy order on the training draws (`python -m bench.train_cascade` recomputes it), less its last
-# three passes, which read one more training frame in 720 each for 0.14-0.16 ms more a frame.
+# The greedy order on the training draws (`python -m bench.train_cascade` recomputes it): every pass that
+# reads a training frame no earlier pass reads.
 ORDER: tuple[str, ...] = (
     "histogram",
-    "half",
     "plain",
     "screen_sharpen",
-    "deblur_2.2_0.03",
+    "deblur_2.2_0.01",
     "deblur_1.4_0.01",
     "gauss",
-    "deblur_1.8_0.01",
+    "deblur_1_0.01",
+    "deblur_1.4_0.1",
     "deblur_2.2_0.1",
+    "deblur_0.8_0.1",
+    "screen_up_histogram",
+    "gauss_up2",
+    "up2",
+    "deblur_2.2_0.03",
+    "deblur_1.8_0.01",
     "deblur_1.4_0.03",
+    "deblur_0.8_0.03",
 )
 
 
@@ -88,6 +99,7 @@ class _Views:
         self._gauss: Frame | None = None
         self._screen: tuple[Quad | None] | None = None
         self._rectified: Frame | None = None
+        self._upscaled: Frame | None = None
         self._spectrum: tuple[Spectrum, int, int, Quad] | None = None
 
     def half(self) -> Frame:
@@ -112,6 +124,19 @@ class _Views:
         if self._rectified is None:
             self._rectified = rectify(self.frame, q)
         return self._rectified
+
+    def upscaled(self) -> Frame | None:
+        """The screen's crop enlarged twice (Lanczos) and rectified to UPSCALED px: zxing-cpp's finder
+        and sampling grid see 2 px modules as 6 px ones, interpolated more sharply than by the warp."""
+        q = self.screen()
+        if q is None:
+            return None
+        if self._upscaled is None:
+            x0, y0, x1, y1 = _crop_box(self.frame, q)
+            big = cv2.resize(self.frame[y0:y1, x0:x1], None, fx=2, fy=2, interpolation=cv2.INTER_LANCZOS4)
+            local = ((q - np.array([x0, y0], np.float32)) * 2).astype(np.float32)
+            self._upscaled = rectify(_u8(big), local, UPSCALED)
+        return self._upscaled
 
     def deblurred(self, sigma: float, k: float) -> Frame | None:
         q = self.screen()
@@ -199,6 +224,8 @@ class CascadeDecoder:
             "screen": lambda v: read(v.rectified()),
             "screen_histogram": lambda v: read(v.rectified(), histogram=True),
             "screen_sharpen": lambda v: read(_sharpen(v.rectified())),
+            "screen_up": lambda v: read(v.upscaled()),
+            "screen_up_histogram": lambda v: read(v.upscaled(), histogram=True),
         }
         for sigma in DEBLUR_SIGMAS:
             for k in DEBLUR_NOISE:
@@ -260,9 +287,9 @@ def find_screen(half: Frame) -> Quad | None:
     return out
 
 
-def rectify(img: Frame, q: Quad) -> Frame:
-    """The quadrilateral `q` of `img` mapped to an upright RECTIFIED px square inside a MARGIN."""
-    side, m = RECTIFIED, MARGIN
+def rectify(img: Frame, q: Quad, side: int = RECTIFIED) -> Frame:
+    """The quadrilateral `q` of `img` mapped to an upright `side` px square inside a MARGIN."""
+    m = MARGIN
     dst = np.array([[m, m], [side + m, m], [side + m, side + m], [m, side + m]], np.float32)
     h = cv2.getPerspectiveTransform(q, dst)
     return _u8(
