@@ -135,6 +135,7 @@ class CascadeDecoder:
         passes: Iterable[str] | None = None,
         budget_ms: float | None = BUDGET_MS,
         clock: Callable[[], float] = time.thread_time,
+        soft_reader: bool = False,
     ) -> None:
         try:
             import zxingcpp
@@ -154,6 +155,7 @@ class CascadeDecoder:
         self._run = [(p, table[p]) for p in chosen]
         self._budget_s = None if budget_ms is None else budget_ms / 1000
         self._clock = clock
+        self._soft_reader = soft_reader  # device/hw/soft_qr.py on the screen once every pass failed
         self.stats = PassStats()
 
     def decode_bytes(self, frame: Frame) -> list[bytes]:
@@ -167,7 +169,18 @@ class CascadeDecoder:
             if found:
                 self.stats.decoded[name] = self.stats.decoded.get(name, 0) + 1
                 return found
-        return []
+        return self._soft(views) if self._soft_reader else []
+
+    def _soft(self, views: _Views) -> list[bytes]:
+        from .soft_qr import read_screen  # it imports nothing of this module's; loaded only when used
+
+        q = views.screen()
+        self.stats.tried["soft"] = self.stats.tried.get("soft", 0) + 1
+        text = None if q is None else read_screen(views.frame, q, clock=self._clock)
+        if text is None:
+            return []
+        self.stats.decoded["soft"] = self.stats.decoded.get("soft", 0) + 1
+        return [text]
 
     def _read(self, img: Frame | None, *, histogram: bool = False) -> list[bytes]:
         if img is None:  # the pass's view does not exist for this frame (no screen found)

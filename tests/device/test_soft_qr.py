@@ -1,0 +1,117 @@
+"""The soft QR reader: the layout against segno's encoder, clean symbols, and refusal beyond capacity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import reedsolo
+import segno
+
+from device.hw import qr_layout as L
+from device.hw import soft_qr as S
+from device.hw.cascade import CascadeDecoder, find_screen
+from device.hw.hard_frames import Hard, Params, render_hard, scheme_text
+from device.hw.testimages import qr_modules
+from shared_crypto import SigningKey
+
+KEY = SigningKey.from_seed(bytes(range(32)))
+
+
+def _text(seed: int) -> str:
+    return scheme_text(np.random.default_rng(seed), KEY)
+
+
+def _modules(text: str, mask: int | None = None) -> np.ndarray:
+    qr = segno.make_qr(text, error="m", boost_error=False, mask=mask)
+    assert qr.version == L.VERSION
+    return np.array(list(qr.matrix_iter(scale=1, border=0)), bool)
+
+
+@pytest.mark.parametrize("mask", range(8))
+def test_layout_matches_the_encoder(mask: int) -> None:
+    m = _modules(_text(mask), mask)
+    assert (m[L.FIXED] == L.FUNCTION_DARK[L.FIXED]).all()
+    word = L.format_word(L.LEVEL_M, mask)
+    for copy in (0, 1):
+        bits = [m[r, c] for r, c in L.format_positions(copy)]
+        assert bits == [bool((word >> i) & 1) for i in range(15)]
+    codewords = np.packbits((m ^ L.mask_grid(mask))[L.BIT_ROWS, L.BIT_COLS])
+    rs = reedsolo.RSCodec(L.BLOCK_EC)
+    for b in range(L.BLOCKS):
+        block = bytes(codewords[[L.interleaved_index(b, i) for i in range(L.BLOCK_DATA + L.BLOCK_EC)]])
+        assert rs.check(block)[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_clean_symbol_reads_exactly(seed: int) -> None:
+    text = _text(seed)
+    assert S.read_modules(np.where(_modules(text), 1.0, -1.0)) == text.encode()
+
+
+def _flip_codewords(text: str, per_block: int, seed: int) -> np.ndarray:
+    """The symbol's margins with `per_block` codewords of every RS block given wrong bits."""
+    rng = np.random.default_rng(seed)
+    m = _modules(text)
+    margin = np.where(m, 1.0, -1.0)
+    for b in range(L.BLOCKS):
+        for i in rng.choice(L.BLOCK_DATA + L.BLOCK_EC, per_block, replace=False):
+            k = L.interleaved_index(b, int(i))
+            bit = int(rng.integers(0, 8))
+            r, c = L.BIT_ROWS[k * 8 + bit], L.BIT_COLS[k * 8 + bit]
+            margin[r, c] = -margin[r, c]
+    return margin
+
+
+def test_errors_within_capacity_are_corrected() -> None:
+    text = _text(10)
+    assert S.read_modules(_flip_codewords(text, 6, 1)) == text.encode()  # 2*6 <= 18 - SLACK
+
+
+def test_errors_beyond_capacity_give_none_never_a_wrong_text() -> None:
+    for seed in range(6):
+        text = _text(20 + seed)
+        assert S.read_modules(_flip_codewords(text, 12, seed)) is None
+
+
+def test_confident_errors_erased_when_marked_unsure() -> None:
+    """Twelve wrong codewords a block (beyond hard-decision capacity) read once they are the least sure."""
+    text = _text(30)
+    margin = _flip_codewords(text, 12, 3)
+    truth = np.where(_modules(text), 1.0, -1.0)
+    margin = np.where(margin != truth, -0.05 * truth, margin)  # the wrong modules barely over the line
+    assert S.read_modules(margin) == text.encode()
+
+
+def test_random_margins_never_read() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        assert S.read_modules(rng.normal(0, 1, (L.SIZE, L.SIZE))) is None
+
+
+def test_wrong_prefix_refused() -> None:
+    """A valid symbol of a text that is not `SW1:` + base45 is not handed back."""
+    other = "XW1:" + _text(40)[4:]
+    assert S.read_modules(np.where(_modules(other), 1.0, -1.0)) is None
+
+
+def test_rendered_blurred_frame_reads_through_the_screen() -> None:
+    text = _text(50)
+    p = Params(4.5, 17.0, 0.02, 1.6, 30.0, 200.0, 0.05, 2.0, (Hard.BLUR,))
+    frame = render_hard(text, p, np.random.default_rng(5))
+    half = frame.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8)
+    q = find_screen(half)
+    assert q is not None
+    assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+
+
+def test_cascade_uses_the_reader_last_only_when_asked() -> None:
+    text = _text(60)
+    frame = render_hard(
+        text, Params(4.5, 17.0, 0.02, 1.6, 30.0, 200.0, 0.05, 2.0, (Hard.BLUR,)), np.random.default_rng(5)
+    )
+    never = CascadeDecoder(passes=[], soft_reader=False)
+    last = CascadeDecoder(passes=[], soft_reader=True, budget_ms=None)
+    assert never.decode_bytes(frame) == []
+    assert last.decode_bytes(frame) == [text.encode()]
+    assert last.stats.decoded == {"soft": 1}
+    assert qr_modules(text).shape[0] == L.SIZE + 8
