@@ -10,7 +10,7 @@ import segno
 from device.hw import qr_layout as L
 from device.hw import soft_qr as S
 from device.hw.cascade import CascadeDecoder, find_screen
-from device.hw.hard_frames import Hard, Params, render_hard, scheme_text
+from device.hw.hard_frames import Hard, Params, draw_params, render_hard, scheme_text
 from device.hw.testimages import qr_modules
 from shared_crypto import SigningKey
 
@@ -73,13 +73,27 @@ def test_errors_beyond_capacity_give_none_never_a_wrong_text() -> None:
         assert S.read_modules(_flip_codewords(text, 12, seed)) is None
 
 
-def test_confident_errors_erased_when_marked_unsure() -> None:
-    """Twelve wrong codewords a block (beyond hard-decision capacity) read once they are the least sure."""
+def test_unsure_errors_are_erased() -> None:
+    """Nine wrong codewords a block are beyond hard decisions (2 * 9 > 18 - SLACK); with four of them
+    the least sure, erasing those leaves five errors, which the block corrects."""
     text = _text(30)
-    margin = _flip_codewords(text, 12, 3)
     truth = np.where(_modules(text), 1.0, -1.0)
-    margin = np.where(margin != truth, -0.05 * truth, margin)  # the wrong modules barely over the line
+    margin = _flip_codewords(text, 9, 3)
+    assert S.read_modules(margin) is None
+    rng = np.random.default_rng(4)
+    for b in range(L.BLOCKS):
+        wrong = [i for i in range(L.BLOCK_DATA + L.BLOCK_EC) if _codeword_wrong(margin, truth, b, i)]
+        for i in rng.choice(wrong, 4, replace=False):
+            k = L.interleaved_index(b, int(i))
+            rows, cols = L.BIT_ROWS[k * 8 : k * 8 + 8], L.BIT_COLS[k * 8 : k * 8 + 8]
+            margin[rows, cols] *= 0.05  # wrong or right, this codeword's modules are barely over the line
     assert S.read_modules(margin) == text.encode()
+
+
+def _codeword_wrong(margin: np.ndarray, truth: np.ndarray, block: int, i: int) -> bool:
+    k = L.interleaved_index(block, i)
+    rows, cols = L.BIT_ROWS[k * 8 : k * 8 + 8], L.BIT_COLS[k * 8 : k * 8 + 8]
+    return bool((np.sign(margin[rows, cols]) != truth[rows, cols]).any())
 
 
 def test_random_margins_never_read() -> None:
@@ -115,3 +129,38 @@ def test_cascade_uses_the_reader_last_only_when_asked() -> None:
     assert last.decode_bytes(frame) == [text.encode()]
     assert last.stats.decoded == {"soft": 1}
     assert qr_modules(text).shape[0] == L.SIZE + 8
+
+
+def test_hard_mixtures_read_exactly_or_not_at_all() -> None:
+    """On hard-set mixtures (seeded), whatever the reader hands back is the encoded text."""
+    rng = np.random.default_rng(4242)
+    read = 0
+    for _ in range(10):
+        text = scheme_text(rng, KEY)
+        frame = render_hard(text, draw_params(Hard.MIXTURE, rng), rng)
+        q = find_screen(frame.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8))
+        got = None if q is None else S.read_screen(frame, q, budget_ms=None)
+        assert got in (None, text.encode())
+        read += got is not None
+    assert read > 0
+
+
+def test_budget_stops_further_variants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the budget is spent no further smoothing is tried (the first always is)."""
+    ticks = iter(range(0, 10_000, 5))
+    frame = np.full((480, 640), 40, np.uint8)
+    frame[100:380, 180:460] = 220  # a blank screen: nothing to read, so every variant allowed is tried
+    q = np.array([[180, 100], [460, 100], [460, 380], [180, 380]], np.float32)
+    calls: list[int] = []
+    real = S.levels
+
+    def counted(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return real(img, corners)
+
+    monkeypatch.setattr(S, "levels", counted)
+    assert S.read_screen(frame, q, budget_ms=4.0, clock=lambda: next(ticks) / 1000) is None  # 5 ms a tick
+    assert len(calls) == 1
+    calls.clear()
+    assert S.read_screen(frame, q, budget_ms=None) is None
+    assert len(calls) == len(S.SMOOTHING)
