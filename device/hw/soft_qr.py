@@ -45,9 +45,10 @@ BUDGET_MS = 8.0  # thread CPU one frame may spend here before the remaining vari
 _CORNERS = np.array([[0, 0], [L.SIZE, 0], [L.SIZE, L.SIZE], [0, L.SIZE]], np.float32)
 _FIXED_RC = np.argwhere(L.FIXED)
 _FIXED_DARK = L.FUNCTION_DARK[L.FIXED]
+_CONTRAST_WEIGHTS = np.where(_FIXED_DARK, -1 / _FIXED_DARK.sum(), 1 / (~_FIXED_DARK).sum())
 _FIXED_UV1 = np.stack([_FIXED_RC[:, 1] + 0.5, _FIXED_RC[:, 0] + 0.5, np.ones(len(_FIXED_RC))])
 _ALL_RC = np.argwhere(np.ones((L.SIZE, L.SIZE), bool))
-_MOVES = [np.array(d, np.float32) for d in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+_MOVES = np.array([(1, 0), (-1, 0), (0, 1), (0, -1)], np.float32)
 _RS = reedsolo.RSCodec(L.BLOCK_EC)
 _MASKS = tuple(L.mask_grid(m) for m in range(8))
 _FORMAT_RC = np.array(L.format_positions(0) + L.format_positions(1))
@@ -74,13 +75,13 @@ def _sample(img: npt.NDArray[np.float32], pts: npt.NDArray[np.float32]) -> Float
     return vals
 
 
-def _contrast(img: npt.NDArray[np.float32], corner_sets: list[Quad]) -> Floats:
-    """For each candidate grid, how much lighter the known light modules sample than the dark ones."""
-    h = _homographies(np.stack(corner_sets))
-    xyw = h @ _FIXED_UV1  # (candidates, 3, modules)
-    pts = (xyw[:, :2] / xyw[:, 2:]).transpose(0, 2, 1).reshape(1, -1, 2).astype(np.float32)
-    vals = _sample(img, pts).reshape(len(corner_sets), -1)
-    out: Floats = vals[:, ~_FIXED_DARK].mean(axis=1) - vals[:, _FIXED_DARK].mean(axis=1)
+def _contrast(img: npt.NDArray[np.float32], corner_sets: npt.NDArray[np.float32]) -> Floats:
+    """For each candidate grid (a stack of corner sets), how much lighter the known light modules
+    sample than the dark ones."""
+    xyw = (_homographies(corner_sets) @ _FIXED_UV1).astype(np.float32)  # (candidates, 3, modules)
+    x, y = (np.ascontiguousarray(xyw[:, i] / xyw[:, 2]).reshape(1, -1) for i in (0, 1))
+    vals = np.asarray(cv2.remap(img, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), np.float32)
+    out: Floats = vals.reshape(len(corner_sets), -1).astype(np.float64) @ _CONTRAST_WEIGHTS
     return out
 
 
@@ -120,27 +121,29 @@ def locate(frame: npt.NDArray[np.float32], screen: Quad) -> Quad:
     candidates = code_corners(screen)
     pitch = float(np.linalg.norm(candidates[0][1] - candidates[0][0])) / L.SIZE
     soft = smoothed(frame, 0.5 * pitch)
-    best = candidates[int(np.argmax(_contrast(soft, candidates)))]
+    best = candidates[int(np.argmax(_contrast(soft, np.stack(candidates))))]
     for img, steps in ((soft, COARSE_STEPS), (frame, FINE_STEPS)):
         best = _climb(img, best, [s * pitch for s in steps])
     return best
 
 
 def _climb(img: npt.NDArray[np.float32], best: Quad, steps: list[float]) -> Quad:
-    score = float(_contrast(img, [best])[0])
+    """Hill-climb the four corners: each round scores the grid and every corner moved one step each
+    way, then moves every corner that gained by its best step at once (the corners barely interact;
+    a joint move that loses is undone by the next round's single steps)."""
     for step in steps:
         for _ in range(CLIMB_MOVES):
-            trials = []
+            moves = best[None, None] + np.zeros((4, len(_MOVES), 4, 2), np.float32)
             for k in range(4):
-                for d in _MOVES:
-                    c = best.copy()
-                    c[k] += d * step
-                    trials.append(c)
-            scores = _contrast(img, trials)
-            i = int(np.argmax(scores))
-            if scores[i] <= score:
+                moves[k, :, k] += _MOVES * step
+            scores = _contrast(img, np.concatenate([best[None], moves.reshape(-1, 4, 2)]))
+            singles = scores[1:].reshape(4, len(_MOVES))
+            gains = np.flatnonzero(singles.max(axis=1) > scores[0])
+            if not len(gains):
                 break
-            best, score = trials[i], float(scores[i])
+            best = best.copy()
+            for corner in (int(g) for g in gains):
+                best[corner] = moves[corner, int(np.argmax(singles[corner])), corner]
     return best
 
 
@@ -327,6 +330,9 @@ _KNOWN_CODEWORDS = _known_codewords()
 # The sampling's Gaussian smoothing as fractions of the module pitch, tried in turn (on the cascade's
 # missed mixtures these two read 9 of 24; none, 0.5, or 0.35 and 0.5 for modules over 3.5 px read fewer)
 SMOOTHING = (0.2, 0.35)
+# Known modules read wrong at the first smoothing beyond which no missed mixture was read (the most a
+# read one had was 8.9 %): the frame is given up without equalizing or decoding
+HOPELESS = 0.10
 
 
 def read_screen(
@@ -348,7 +354,10 @@ def read_screen(
     for i, smooth in enumerate(SMOOTHING):
         if i and budget_ms is not None and (clock() - t0) * 1000 >= budget_ms:
             break  # the first variant always runs: the grid it reads is already paid for
-        m = equalize(levels(smoothed(img, smooth * pitch), corners))
+        y = levels(smoothed(img, smooth * pitch), corners)
+        if not i and float(((y > 0.5) != L.FUNCTION_DARK)[L.FIXED].mean()) > HOPELESS:
+            return None
+        m = equalize(y)
         got = None if m is None else read_modules(2 * m - 1)
         if got is not None:
             return got

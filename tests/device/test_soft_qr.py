@@ -145,22 +145,42 @@ def test_hard_mixtures_read_exactly_or_not_at_all() -> None:
     assert read > 0
 
 
+def _screen_frame(modules: np.ndarray, px: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """An upright sharp frame of `modules` (the code, no quiet zone) on a lit screen, and its corners."""
+    screen = np.pad(modules, S.SCREEN_BORDER)
+    img = np.kron(np.where(screen, 30, 220), np.ones((px, px))).astype(np.uint8)
+    frame = np.full((480, 640), 40, np.uint8)
+    y0, x0 = 100, 180
+    frame[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
+    n = img.shape[0]
+    return frame, np.array([[x0, y0], [x0 + n, y0], [x0 + n, y0 + n], [x0, y0 + n]], np.float32)
+
+
 def test_budget_stops_further_variants(monkeypatch: pytest.MonkeyPatch) -> None:
     """Once the budget is spent no further smoothing is tried (the first always is)."""
+    rng = np.random.default_rng(9)
+    modules = np.where(L.FUNCTION, _modules(_text(70)), rng.random((L.SIZE, L.SIZE)) < 0.5)
+    frame, q = _screen_frame(modules)  # the function patterns sharp, the data noise: no variant reads it
     ticks = iter(range(0, 10_000, 5))
-    frame = np.full((480, 640), 40, np.uint8)
-    frame[100:380, 180:460] = 220  # a blank screen: nothing to read, so every variant allowed is tried
-    q = np.array([[180, 100], [460, 100], [460, 380], [180, 380]], np.float32)
     calls: list[int] = []
-    real = S.levels
+    real = S.equalize
 
-    def counted(img: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    def counted(y: np.ndarray) -> np.ndarray | None:
         calls.append(1)
-        return real(img, corners)
+        return real(y)
 
-    monkeypatch.setattr(S, "levels", counted)
+    monkeypatch.setattr(S, "equalize", counted)
     assert S.read_screen(frame, q, budget_ms=4.0, clock=lambda: next(ticks) / 1000) is None  # 5 ms a tick
     assert len(calls) == 1
     calls.clear()
     assert S.read_screen(frame, q, budget_ms=None) is None
     assert len(calls) == len(S.SMOOTHING)
+
+
+def test_sharp_upright_screen_reads_and_a_blank_one_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _text(71)
+    frame, q = _screen_frame(_modules(text))
+    assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+    blank, q = _screen_frame(np.zeros((L.SIZE, L.SIZE), bool))
+    monkeypatch.setattr(S, "equalize", lambda y: pytest.fail("a screen without a code is not equalized"))
+    assert S.read_screen(blank, q, budget_ms=None) is None
