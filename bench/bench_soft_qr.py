@@ -1,10 +1,11 @@
 """The soft-decision reader (device/hw/soft_qr.py) as the cascade's last pass, on the hard set.
 
-`python -m bench.soft_qr_experiment`: for every hard frame, the cascade alone and the cascade followed
-by the soft reader when it reads nothing; exact decodes, wrong texts and thread CPU per frame (the
-minimum of REPEATS runs), overall and per kind; and, on the frames the cascade misses, the share of
-data modules the reader's best variant gets wrong (against the encoder's modules) and how many it
-reads. Figures go to bench/results/soft_qr.json.
+`python -m bench soft_qr`: every hard frame through the cascade alone (the floor) and through the
+cascade followed by the soft reader when it reads nothing, at the cascade's budget and at shorter ones;
+exact decodes, wrong texts and thread CPU per frame (the minimum of REPEATS runs), overall and per
+kind. On the mixtures the cascade misses, the share of data modules the reader's best smoothing gets
+wrong against the encoder's modules (1.0 where the equalizer finds no kernel: the grid is lost).
+Figures go to bench/results/soft_qr.json.
 """
 
 from __future__ import annotations
@@ -101,13 +102,13 @@ def main(results_dir: Path) -> None:
     for name, kwargs in CONFIGS.items():
         report["configurations"][name] = _run(CascadeDecoder(**kwargs), hard)
         print(name, json.dumps(report["configurations"][name]["overall"]), flush=True)
-    errors = [
-        e
-        for s in hard
-        if s.kind is Hard.MIXTURE and CascadeDecoder().decode_bytes(s.frame) != [s.payload]
-        for e in [_module_errors(s)]
-        if e is not None
-    ]
+    cascade = CascadeDecoder()
+    errors: list[float] = []
+    for s in hard:
+        if s.kind is Hard.MIXTURE and cascade.decode_bytes(s.frame) != [s.payload]:
+            e = _module_errors(s)
+            if e is not None:
+                errors.append(e)
     report["cascade_misses"] = {
         "with_screen_found": len(errors),
         "data_module_error_median": round(float(np.median(errors)), 4) if errors else None,

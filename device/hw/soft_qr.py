@@ -1,12 +1,12 @@
 """A soft-decision reader for the scheme's QR symbol, for frames zxing-cpp cannot read.
 
 The cascade (device/hw/cascade.py) finds the phone's screen; this reader takes the code's module grid
-from it, refines the grid on the function patterns every version 7 symbol has (finders, timing and
+from it (the pass's lit screen is the code and SCREEN_BORDER modules around it), refines the grid on the function patterns every version 7 symbol has (finders, timing and
 alignment patterns, version info), samples every module with a threshold fitted to the lighting, and
 keeps each module's margin from that threshold as its confidence. The format is the level-M word
 nearest the two soft copies; the codewords are unmasked and de-interleaved, and each Reed-Solomon block
 is decoded with its least confident codewords erased, which corrects twice as many of them as errors.
-The `SW1:` prefix and the length field's first bits are known plaintext and are written in.
+The two data codewords wholly inside the `SW1:` prefix are known plaintext and are written in.
 
 A text is returned only if every block decodes with check symbols to spare, the bit stream is one
 alphanumeric segment ending in the standard terminator and pad codewords, and the text is `SW1:`
@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import reedsolo
 
+from shared_crypto.qr import ALPHABET as ALPHANUMERIC  # base45's alphabet is QR's alphanumeric set
 from shared_crypto.qr import PREFIX, b45decode
 
 from . import qr_layout as L
@@ -32,7 +33,6 @@ Floats = npt.NDArray[np.float64]
 Quad = npt.NDArray[np.float32]
 
 SCREEN_BORDER = 7  # modules of lit screen around the code (quiet zone 4, bezel 3) on the scheme's pass
-ALPHANUMERIC = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 SLACK = 4  # check symbols a block's decode must leave unused: a miscorrection would need them all
 ERASURES = (4,)  # least confident codewords erased per block, tried in turn (more read none more)
 ERASE_BELOW = 0.5  # a codeword is erased only if one of its modules is less sure than this
@@ -40,6 +40,12 @@ COARSE_STEPS = (0.5,)  # module pitches the grid's corners move by while refinin
 FINE_STEPS = (0.25, 0.12)  # and then on the frame itself
 EQUALIZER_ITERATIONS = 20
 CLIMB_MOVES = 4  # moves at most per step size
+# The sampling's Gaussian smoothing as fractions of the module pitch, tried in turn (unbudgeted, these two
+# read 10 of the cascade's 24 missed mixtures; none, 0.5, or 0.35 and 0.5 for modules over 3.5 px fewer)
+SMOOTHING = (0.2, 0.35)
+# Known modules read wrong at the first smoothing beyond which no missed mixture was read (the most a
+# read one had was 8.9 %): the frame is given up without equalizing or decoding
+HOPELESS = 0.10
 BUDGET_MS = 8.0  # thread CPU one frame may spend here before the remaining variants are skipped
 
 _CORNERS = np.array([[0, 0], [L.SIZE, 0], [L.SIZE, L.SIZE], [0, L.SIZE]], np.float32)
@@ -213,15 +219,14 @@ def _decode_block(received: npt.NDArray[np.uint8], confidence: Floats, block: in
     candidates = [
         int(i) for i in np.argsort(confidence) if int(i) not in fixed and confidence[i] < ERASE_BELOW
     ]
-    for e in ERASURES:
-        erased = candidates[:e]
-        e = len(erased)
+    for most in ERASURES:
+        erased = candidates[:most]
         try:
             _, full, errata = _RS.decode(word, erase_pos=erased or None)
         except reedsolo.ReedSolomonError:
             continue
         errors = len(set(errata) - set(erased))
-        if 2 * errors + e <= L.BLOCK_EC - SLACK:
+        if 2 * errors + len(erased) <= L.BLOCK_EC - SLACK:
             return bytes(full[: L.BLOCK_DATA])
     return None
 
@@ -325,14 +330,6 @@ _BLOCK_INDEX = [
     np.array([L.interleaved_index(b, i) for i in range(L.BLOCK_DATA + L.BLOCK_EC)]) for b in range(L.BLOCKS)
 ]
 _KNOWN_CODEWORDS = _known_codewords()
-
-
-# The sampling's Gaussian smoothing as fractions of the module pitch, tried in turn (on the cascade's
-# missed mixtures these two read 9 of 24; none, 0.5, or 0.35 and 0.5 for modules over 3.5 px read fewer)
-SMOOTHING = (0.2, 0.35)
-# Known modules read wrong at the first smoothing beyond which no missed mixture was read (the most a
-# read one had was 8.9 %): the frame is given up without equalizing or decoding
-HOPELESS = 0.10
 
 
 def read_screen(
