@@ -46,6 +46,7 @@ SMOOTHING = (0.2, 0.35)
 # Known modules read wrong at the first smoothing beyond which no missed mixture was read (the most a
 # read one had was 8.9 %): the frame is given up without equalizing or decoding
 HOPELESS = 0.10
+TEXTURE_WINDOW = 5  # half-size px of the local spread that finds the code on a larger screen
 BUDGET_MS = 8.0  # thread CPU one frame may spend here before the remaining variants are skipped
 
 _CORNERS = np.array([[0, 0], [L.SIZE, 0], [L.SIZE, L.SIZE], [0, L.SIZE]], np.float32)
@@ -106,14 +107,40 @@ def _homographies(corners: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     return out
 
 
-def code_corners(screen: Quad) -> list[Quad]:
-    """The code's corners for each of the four ways the screen quadrilateral may be turned."""
-    n = L.SIZE + 2 * SCREEN_BORDER
-    unit = np.array([[0, 0], [n, 0], [n, n], [0, n]], np.float32) - SCREEN_BORDER
+def code_corners(quad: Quad, border: float = SCREEN_BORDER) -> list[Quad]:
+    """The code's corners for each of the four ways `quad` (the code and `border` modules around it)
+    may be turned."""
+    n = L.SIZE + 2 * border
+    unit = np.array([[0, 0], [n, 0], [n, n], [0, n]], np.float32) - np.float32(border)
     out = []
     for turn in range(4):
-        h = cv2.getPerspectiveTransform(unit, np.roll(screen, -turn, axis=0).astype(np.float32))
+        h = cv2.getPerspectiveTransform(unit, np.roll(quad, -turn, axis=0).astype(np.float32))
         out.append(cv2.perspectiveTransform(_CORNERS[None], h)[0].astype(np.float32))
+    return out
+
+
+def textured_quad(img: npt.NDArray[np.float32], screen: Quad) -> Quad | None:
+    """The corners of the largest textured region inside the screen (the code on a page otherwise
+    plain), clockwise as seen: the local standard deviation over 10 px at half size, away from the
+    screen's own edge, Otsu's threshold, the largest contour's hull approximated by four corners."""
+    half = cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    mean = cv2.blur(half, (TEXTURE_WINDOW, TEXTURE_WINDOW))
+    spread = np.sqrt(np.maximum(cv2.blur(half * half, (TEXTURE_WINDOW, TEXTURE_WINDOW)) - mean * mean, 0))
+    screen_mask = np.zeros(half.shape, np.uint8)
+    cv2.fillConvexPoly(screen_mask, np.rint(screen / 2).astype(np.int32), 255)
+    inside = cv2.erode(screen_mask, np.ones((2 * TEXTURE_WINDOW + 1, 2 * TEXTURE_WINDOW + 1), np.uint8))
+    spread = np.where(inside > 0, spread, 0)
+    scaled = np.asarray(255 * spread / max(float(spread.max()), 1e-3), np.uint8)
+    _, textured = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    contours, _ = cv2.findContours(textured, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    approx = cv2.approxPolyDP(hull, 0.04 * cv2.arcLength(hull, True), True)
+    corners = approx if len(approx) == 4 else cv2.boxPoints(cv2.minAreaRect(hull))
+    q = np.asarray(corners, np.float32).reshape(4, 2) * 2
+    centre = q.mean(axis=0)
+    out: Quad = q[np.argsort(np.arctan2(q[:, 1] - centre[1], q[:, 0] - centre[0]))]
     return out
 
 
@@ -122,15 +149,26 @@ def smoothed(img: npt.NDArray[np.float32], sigma: float) -> npt.NDArray[np.float
 
 
 def locate(frame: npt.NDArray[np.float32], screen: Quad) -> Quad:
-    """The code's corners: the turn whose function patterns show, then each corner moved while the
-    known modules' contrast grows, coarse steps on a smoothed copy, fine ones on the frame."""
-    candidates = code_corners(screen)
-    pitch = float(np.linalg.norm(candidates[0][1] - candidates[0][0])) / L.SIZE
+    """The code's corners. Two first guesses, each in the turn whose function patterns show best: the
+    code SCREEN_BORDER modules inside the screen (the scheme's pass) and the code's own edge, the
+    largest textured region on the screen (a code on a larger lit page). Each is climbed, moving its
+    corners while the known modules' contrast grows (coarse steps on a smoothed copy, fine ones on the
+    frame), and the one that ends with more contrast is the grid."""
+    screen_guesses = code_corners(screen)
+    pitch = float(np.linalg.norm(screen_guesses[0][1] - screen_guesses[0][0])) / L.SIZE
     soft = smoothed(frame, 0.5 * pitch)
-    best = candidates[int(np.argmax(_contrast(soft, np.stack(candidates))))]
-    for img, steps in ((soft, COARSE_STEPS), (frame, FINE_STEPS)):
-        best = _climb(img, best, [s * pitch for s in steps])
-    return best
+    textured = textured_quad(frame, screen)
+    families = [screen_guesses] + ([] if textured is None else [code_corners(textured, 0.0)])
+    ends = []
+    for guesses in families:
+        best = guesses[int(np.argmax(_contrast(soft, np.stack(guesses))))]
+        side = float(np.linalg.norm(guesses[0][1] - guesses[0][0])) / L.SIZE
+        for img, steps in ((soft, COARSE_STEPS), (frame, FINE_STEPS)):
+            best = _climb(img, best, [s * side for s in steps])
+        ends.append(best)
+    if len(ends) == 1:
+        return ends[0]
+    return ends[int(np.argmax(_contrast(frame, np.stack(ends))))]
 
 
 def _climb(img: npt.NDArray[np.float32], best: Quad, steps: list[float]) -> Quad:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import reedsolo
@@ -184,3 +185,21 @@ def test_sharp_upright_screen_reads_and_a_blank_one_is_given_up(monkeypatch: pyt
     blank, q = _screen_frame(np.zeros((L.SIZE, L.SIZE), bool))
     monkeypatch.setattr(S, "equalize", lambda y: pytest.fail("a screen without a code is not equalized"))
     assert S.read_screen(blank, q, budget_ms=None) is None
+
+
+def test_a_code_on_a_larger_lit_page_is_found_by_its_texture() -> None:
+    """The pass's page is lit around the code (not the 7 modules the grid's first guess assumes): the
+    textured region gives the grid instead, at any rotation."""
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        text = _text(int(rng.integers(1000)))
+        page = np.pad(_modules(text), int(rng.integers(12, 25)))
+        img = np.kron(np.where(page, 40.0, 210.0), np.ones((3, 3)))
+        h, w = img.shape
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-40, 40)), 1.0)
+        turn[:, 2] += (320 - w / 2, 240 - h / 2)
+        frame = cv2.GaussianBlur(cv2.warpAffine(img, turn, (640, 480), borderValue=20), (0, 0), 1.1)
+        frame = np.clip(frame + rng.normal(0, 6, frame.shape), 0, 255).astype(np.uint8)
+        q = find_screen(cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+        assert q is not None
+        assert S.read_screen(frame, q, budget_ms=None) == text.encode()
