@@ -15,9 +15,12 @@ figures are in docs/device.md). The passes, by what they are for:
   give a homography to an upright square of RECTIFIED px (strong perspective, small modules);
 - deblur: the screen's crop deconvolved (a Wiener filter for a Gaussian blur of a given sigma, in the
   frequency domain) before the rectification: blur mixed with small modules, low contrast or noise.
+- soft (with `soft_reader=True`, after every pass): device/hw/soft_qr.py's own soft-decision reader of
+  the scheme's symbol on the screen, for what no zxing-cpp pass reads.
 
 `budget_ms` bounds the thread CPU time one frame may take: once spent, no further pass starts, so a
-hopeless frame does not delay the next ones (the clock is injectable for tests).
+hopeless frame does not delay the next ones (the clock is injectable for tests). The soft reader runs
+after it all the same, within its own budget (soft_qr.BUDGET_MS).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .decoders import DecoderName, DecoderUnavailable, Frame, _check_frame
+from .soft_qr import read_screen
 
 RECTIFIED = 240  # px side of the rectified screen: ~4 px a module for the scheme's version 7 code
 MARGIN = 8  # px of the bezel kept around the rectified screen (a quiet zone for the finder patterns)
@@ -172,8 +176,6 @@ class CascadeDecoder:
         return self._soft(views) if self._soft_reader else []
 
     def _soft(self, views: _Views) -> list[bytes]:
-        from .soft_qr import read_screen  # it imports nothing of this module's; loaded only when used
-
         q = views.screen()
         self.stats.tried["soft"] = self.stats.tried.get("soft", 0) + 1
         text = None if q is None else read_screen(views.frame, q, clock=self._clock)
