@@ -149,26 +149,40 @@ def smoothed(img: npt.NDArray[np.float32], sigma: float) -> npt.NDArray[np.float
 
 
 def locate(frame: npt.NDArray[np.float32], screen: Quad) -> Quad:
-    """The code's corners. Two first guesses, each in the turn whose function patterns show best: the
-    code SCREEN_BORDER modules inside the screen (the scheme's pass) and the code's own edge, the
-    largest textured region on the screen (a code on a larger lit page). Each is climbed, moving its
-    corners while the known modules' contrast grows (coarse steps on a smoothed copy, fine ones on the
-    frame), and the one that ends with more contrast is the grid."""
-    screen_guesses = code_corners(screen)
-    pitch = float(np.linalg.norm(screen_guesses[0][1] - screen_guesses[0][0])) / L.SIZE
+    """The code's corners. The first guess is the code SCREEN_BORDER modules inside the screen (the
+    scheme's pass), in the turn whose function patterns show best, its corners then moved while the
+    known modules' contrast grows (coarse steps on a smoothed copy, fine ones on the frame). If its
+    known modules still read more than HOPELESS wrong, the code's own edge is guessed too, the largest
+    textured region on the screen (a code on a larger lit page), climbed the same way, and whichever
+    grid reads its known modules better is kept."""
+    guesses = code_corners(screen)
+    pitch = float(np.linalg.norm(guesses[0][1] - guesses[0][0])) / L.SIZE
     soft = smoothed(frame, 0.5 * pitch)
-    textured = textured_quad(frame, screen)
-    families = [screen_guesses] + ([] if textured is None else [code_corners(textured, 0.0)])
-    ends = []
-    for guesses in families:
-        best = guesses[int(np.argmax(_contrast(soft, np.stack(guesses))))]
-        side = float(np.linalg.norm(guesses[0][1] - guesses[0][0])) / L.SIZE
-        for img, steps in ((soft, COARSE_STEPS), (frame, FINE_STEPS)):
-            best = _climb(img, best, [s * side for s in steps])
-        ends.append(best)
-    if len(ends) == 1:
-        return ends[0]
-    return ends[int(np.argmax(_contrast(frame, np.stack(ends))))]
+    best = _climbed(frame, soft, guesses, pitch)
+    wrong = known_errors(smoothed(frame, SMOOTHING[0] * pitch), best)
+    textured = textured_quad(frame, screen) if wrong > HOPELESS else None
+    if textured is None:
+        return best
+    other = code_corners(textured, 0.0)
+    side = float(np.linalg.norm(other[0][1] - other[0][0])) / L.SIZE
+    alternative = _climbed(frame, smoothed(frame, 0.5 * side), other, side)
+    if known_errors(smoothed(frame, SMOOTHING[0] * side), alternative) < wrong:
+        return alternative
+    return best
+
+
+def _climbed(
+    frame: npt.NDArray[np.float32], soft: npt.NDArray[np.float32], guesses: list[Quad], pitch: float
+) -> Quad:
+    best = guesses[int(np.argmax(_contrast(soft, np.stack(guesses))))]
+    for img, steps in ((soft, COARSE_STEPS), (frame, FINE_STEPS)):
+        best = _climb(img, best, [s * pitch for s in steps])
+    return best
+
+
+def known_errors(img: npt.NDArray[np.float32], corners: Quad) -> float:
+    """The share of the fixed function modules that the grid `corners` reads wrong on `img`."""
+    return float(((levels(img, corners) > 0.5) != L.FUNCTION_DARK)[L.FIXED].mean())
 
 
 def _climb(img: npt.NDArray[np.float32], best: Quad, steps: list[float]) -> Quad:
@@ -391,7 +405,7 @@ def read_screen(
             break  # the first variant always runs: the grid it reads is already paid for
         y = levels(smoothed(img, smooth * pitch), corners)
         if not i and float(((y > 0.5) != L.FUNCTION_DARK)[L.FIXED].mean()) > HOPELESS:
-            return None
+            return None  # the grid's known modules already read too badly for its data to decode
         m = equalize(y)
         got = None if m is None else read_modules(2 * m - 1)
         if got is not None:
