@@ -16,9 +16,12 @@ figures are in docs/device.md). The passes, by what they are for:
   UPSCALED px from the crop enlarged twice (Lanczos) for the smallest modules;
 - deblur: the screen's crop deconvolved (a Wiener filter for a Gaussian blur of a given sigma, in the
   frequency domain) before the rectification: blur mixed with small modules, low contrast or noise.
+- soft (with `soft_reader=True`, after every pass): device/hw/soft_qr.py's own soft-decision reader of
+  the scheme's symbol on the screen, for what no zxing-cpp pass reads.
 
 `budget_ms` bounds the thread CPU time one frame may take: once spent, no further pass starts, so a
-hopeless frame does not delay the next ones (the clock is injectable for tests).
+hopeless frame does not delay the next ones (the clock is injectable for tests). The soft reader runs
+after it all the same, within its own budget (soft_qr.BUDGET_MS).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .decoders import DecoderName, DecoderUnavailable, Frame, _check_frame
+from .soft_qr import read_screen
 
 RECTIFIED = 240  # px side of the rectified screen: ~4 px a module for the scheme's version 7 code
 UPSCALED = 360  # the same from the crop enlarged twice (Lanczos): ~6 px a module, for the smallest codes
@@ -163,6 +167,7 @@ class CascadeDecoder:
         passes: Iterable[str] | None = None,
         budget_ms: float | None = BUDGET_MS,
         clock: Callable[[], float] = time.thread_time,
+        soft_reader: bool = False,
     ) -> None:
         try:
             import zxingcpp
@@ -182,6 +187,7 @@ class CascadeDecoder:
         self._run = [(p, table[p]) for p in chosen]
         self._budget_s = None if budget_ms is None else budget_ms / 1000
         self._clock = clock
+        self._soft_reader = soft_reader  # device/hw/soft_qr.py on the screen once every pass failed
         self.stats = PassStats()
 
     def decode_bytes(self, frame: Frame) -> list[bytes]:
@@ -195,7 +201,16 @@ class CascadeDecoder:
             if found:
                 self.stats.decoded[name] = self.stats.decoded.get(name, 0) + 1
                 return found
-        return []
+        return self._soft(views) if self._soft_reader else []
+
+    def _soft(self, views: _Views) -> list[bytes]:
+        q = views.screen()
+        self.stats.tried["soft"] = self.stats.tried.get("soft", 0) + 1
+        text = None if q is None else read_screen(views.frame, q, clock=self._clock)
+        if text is None:
+            return []
+        self.stats.decoded["soft"] = self.stats.decoded.get("soft", 0) + 1
+        return [text]
 
     def _read(self, img: Frame | None, *, histogram: bool = False) -> list[bytes]:
         if img is None:  # the pass's view does not exist for this frame (no screen found)

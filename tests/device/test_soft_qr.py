@@ -1,0 +1,205 @@
+"""The soft QR reader: the layout against segno's encoder, clean symbols, and refusal beyond capacity."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import reedsolo
+import segno
+
+from device.hw import qr_layout as L
+from device.hw import soft_qr as S
+from device.hw.cascade import CascadeDecoder, find_screen
+from device.hw.hard_frames import Hard, Params, draw_params, render_hard, scheme_text
+from device.hw.testimages import qr_modules
+from shared_crypto import SigningKey
+
+KEY = SigningKey.from_seed(bytes(range(32)))
+
+
+def _text(seed: int) -> str:
+    return scheme_text(np.random.default_rng(seed), KEY)
+
+
+def _modules(text: str, mask: int | None = None) -> np.ndarray:
+    qr = segno.make_qr(text, error="m", boost_error=False, mask=mask)
+    assert qr.version == L.VERSION
+    return np.array(list(qr.matrix_iter(scale=1, border=0)), bool)
+
+
+@pytest.mark.parametrize("mask", range(8))
+def test_layout_matches_the_encoder(mask: int) -> None:
+    m = _modules(_text(mask), mask)
+    assert (m[L.FIXED] == L.FUNCTION_DARK[L.FIXED]).all()
+    word = L.format_word(L.LEVEL_M, mask)
+    for copy in (0, 1):
+        bits = [m[r, c] for r, c in L.format_positions(copy)]
+        assert bits == [bool((word >> i) & 1) for i in range(15)]
+    codewords = np.packbits((m ^ L.mask_grid(mask))[L.BIT_ROWS, L.BIT_COLS])
+    rs = reedsolo.RSCodec(L.BLOCK_EC)
+    for b in range(L.BLOCKS):
+        block = bytes(codewords[[L.interleaved_index(b, i) for i in range(L.BLOCK_DATA + L.BLOCK_EC)]])
+        assert rs.check(block)[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_clean_symbol_reads_exactly(seed: int) -> None:
+    text = _text(seed)
+    assert S.read_modules(np.where(_modules(text), 1.0, -1.0)) == text.encode()
+
+
+def _flip_codewords(text: str, per_block: int, seed: int) -> np.ndarray:
+    """The symbol's margins with `per_block` codewords of every RS block given wrong bits."""
+    rng = np.random.default_rng(seed)
+    m = _modules(text)
+    margin = np.where(m, 1.0, -1.0)
+    for b in range(L.BLOCKS):
+        for i in rng.choice(L.BLOCK_DATA + L.BLOCK_EC, per_block, replace=False):
+            k = L.interleaved_index(b, int(i))
+            bit = int(rng.integers(0, 8))
+            r, c = L.BIT_ROWS[k * 8 + bit], L.BIT_COLS[k * 8 + bit]
+            margin[r, c] = -margin[r, c]
+    return margin
+
+
+def test_errors_within_capacity_are_corrected() -> None:
+    text = _text(10)
+    assert S.read_modules(_flip_codewords(text, 6, 1)) == text.encode()  # 2*6 <= 18 - SLACK
+
+
+def test_errors_beyond_capacity_give_none_never_a_wrong_text() -> None:
+    for seed in range(6):
+        text = _text(20 + seed)
+        assert S.read_modules(_flip_codewords(text, 12, seed)) is None
+
+
+def test_unsure_errors_are_erased() -> None:
+    """Nine wrong codewords a block are beyond hard decisions (2 * 9 > 18 - SLACK); with four of them
+    the least sure, erasing those leaves five errors, which the block corrects."""
+    text = _text(30)
+    truth = np.where(_modules(text), 1.0, -1.0)
+    margin = _flip_codewords(text, 9, 3)
+    assert S.read_modules(margin) is None
+    rng = np.random.default_rng(4)
+    for b in range(L.BLOCKS):
+        wrong = [i for i in range(L.BLOCK_DATA + L.BLOCK_EC) if _codeword_wrong(margin, truth, b, i)]
+        for i in rng.choice(wrong, 4, replace=False):
+            k = L.interleaved_index(b, int(i))
+            rows, cols = L.BIT_ROWS[k * 8 : k * 8 + 8], L.BIT_COLS[k * 8 : k * 8 + 8]
+            margin[rows, cols] *= 0.05  # wrong or right, this codeword's modules are barely over the line
+    assert S.read_modules(margin) == text.encode()
+
+
+def _codeword_wrong(margin: np.ndarray, truth: np.ndarray, block: int, i: int) -> bool:
+    k = L.interleaved_index(block, i)
+    rows, cols = L.BIT_ROWS[k * 8 : k * 8 + 8], L.BIT_COLS[k * 8 : k * 8 + 8]
+    return bool((np.sign(margin[rows, cols]) != truth[rows, cols]).any())
+
+
+def test_random_margins_never_read() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        assert S.read_modules(rng.normal(0, 1, (L.SIZE, L.SIZE))) is None
+
+
+def test_wrong_prefix_refused() -> None:
+    """A valid symbol of a text that is not `SW1:` + base45 is not handed back."""
+    other = "XW1:" + _text(40)[4:]
+    assert S.read_modules(np.where(_modules(other), 1.0, -1.0)) is None
+
+
+def test_rendered_blurred_frame_reads_through_the_screen() -> None:
+    text = _text(50)
+    p = Params(4.5, 17.0, 0.02, 1.6, 30.0, 200.0, 0.05, 2.0, (Hard.BLUR,))
+    frame = render_hard(text, p, np.random.default_rng(5))
+    half = frame.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8)
+    q = find_screen(half)
+    assert q is not None
+    assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+
+
+def test_cascade_uses_the_reader_last_only_when_asked() -> None:
+    text = _text(60)
+    frame = render_hard(
+        text, Params(4.5, 17.0, 0.02, 1.6, 30.0, 200.0, 0.05, 2.0, (Hard.BLUR,)), np.random.default_rng(5)
+    )
+    never = CascadeDecoder(passes=[], soft_reader=False)
+    last = CascadeDecoder(passes=[], soft_reader=True, budget_ms=None)
+    assert never.decode_bytes(frame) == []
+    assert last.decode_bytes(frame) == [text.encode()]
+    assert last.stats.decoded == {"soft": 1}
+    assert qr_modules(text).shape[0] == L.SIZE + 8
+
+
+def test_hard_mixtures_read_exactly_or_not_at_all() -> None:
+    """On hard-set mixtures (seeded), whatever the reader hands back is the encoded text."""
+    rng = np.random.default_rng(4242)
+    read = 0
+    for _ in range(10):
+        text = scheme_text(rng, KEY)
+        frame = render_hard(text, draw_params(Hard.MIXTURE, rng), rng)
+        q = find_screen(frame.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8))
+        got = None if q is None else S.read_screen(frame, q, budget_ms=None)
+        assert got in (None, text.encode())
+        read += got is not None
+    assert read > 0
+
+
+def _screen_frame(modules: np.ndarray, px: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """An upright sharp frame of `modules` (the code, no quiet zone) on a lit screen, and its corners."""
+    screen = np.pad(modules, S.SCREEN_BORDER)
+    img = np.kron(np.where(screen, 30, 220), np.ones((px, px))).astype(np.uint8)
+    frame = np.full((480, 640), 40, np.uint8)
+    y0, x0 = 100, 180
+    frame[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
+    n = img.shape[0]
+    return frame, np.array([[x0, y0], [x0 + n, y0], [x0 + n, y0 + n], [x0, y0 + n]], np.float32)
+
+
+def test_budget_stops_further_variants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the budget is spent no further smoothing is tried (the first always is)."""
+    rng = np.random.default_rng(9)
+    modules = np.where(L.FUNCTION, _modules(_text(70)), rng.random((L.SIZE, L.SIZE)) < 0.5)
+    frame, q = _screen_frame(modules)  # the function patterns sharp, the data noise: no variant reads it
+    ticks = iter(range(0, 10_000, 5))
+    calls: list[int] = []
+    real = S.equalize
+
+    def counted(y: np.ndarray) -> np.ndarray | None:
+        calls.append(1)
+        return real(y)
+
+    monkeypatch.setattr(S, "equalize", counted)
+    assert S.read_screen(frame, q, budget_ms=4.0, clock=lambda: next(ticks) / 1000) is None  # 5 ms a tick
+    assert len(calls) == 1
+    calls.clear()
+    assert S.read_screen(frame, q, budget_ms=None) is None
+    assert len(calls) == len(S.SMOOTHING)
+
+
+def test_sharp_upright_screen_reads_and_a_blank_one_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _text(71)
+    frame, q = _screen_frame(_modules(text))
+    assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+    blank, q = _screen_frame(np.zeros((L.SIZE, L.SIZE), bool))
+    monkeypatch.setattr(S, "equalize", lambda y: pytest.fail("a screen without a code is not equalized"))
+    assert S.read_screen(blank, q, budget_ms=None) is None
+
+
+def test_a_code_on_a_larger_lit_page_is_found_by_its_texture() -> None:
+    """The pass's page is lit around the code (not the 7 modules the grid's first guess assumes): the
+    textured region gives the grid instead, at any rotation."""
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        text = _text(int(rng.integers(1000)))
+        page = np.pad(_modules(text), int(rng.integers(12, 25)))
+        img = np.kron(np.where(page, 40.0, 210.0), np.ones((3, 3)))
+        h, w = img.shape
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-40, 40)), 1.0)
+        turn[:, 2] += (320 - w / 2, 240 - h / 2)
+        frame = cv2.GaussianBlur(cv2.warpAffine(img, turn, (640, 480), borderValue=20), (0, 0), 1.1)
+        frame = np.clip(frame + rng.normal(0, 6, frame.shape), 0, 255).astype(np.uint8)
+        q = find_screen(cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+        assert q is not None
+        assert S.read_screen(frame, q, budget_ms=None) == text.encode()
