@@ -26,6 +26,7 @@ from .imports.jobs import reap_stale
 from .openapi_contract import install_openapi
 from .passes.services import Calendars
 from .safety import check_production
+from .web.fast_issuance import FastIssuance
 
 # Like TABLE_MODULES: each module exposes `router`.
 ROUTER_MODULES = (
@@ -91,6 +92,7 @@ def create_app(
     # Added last, so it runs first: a terminal's current conditional allowlist request is answered
     # before body caps, routing and dependency solving; every other request passes through untouched.
     app.add_middleware(AllowlistNotModified, ctx=ctx)
+    app.add_middleware(FastIssuance, ctx=ctx, calendars=app.state.pass_calendars)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     install_openapi(app)

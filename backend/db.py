@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +22,19 @@ log = logging.getLogger(__name__)
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for statements that each stand alone: autocommit on PostgreSQL (no BEGIN and COMMIT
+    round trips); a transaction committed at the end on SQLite, whose engine emits BEGIN IMMEDIATE on
+    every connection's first statement (autocommit would leave that transaction open and roll it back)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            yield conn
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from backend.adapters.egov import EgovSignIn
@@ -307,6 +307,23 @@ _SESSION_AND_CHILDREN = (
     .outerjoin(Pupil, Pupil.id == Guardianship.pupil_id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
 )
+
+
+def live_parent_pupils() -> Select[int]:
+    """The children `principal_for_token` gives the parent of a live session (bind `token_hash` and
+    `now`), as a subquery: a statement can check the session and the scope in its own WHERE, in the
+    same round trip. Empty for an unknown, expired or admin session."""
+    return (
+        select(Guardianship.pupil_id)
+        .join(
+            AuthSession, (AuthSession.kind == "parent") & (AuthSession.subject_id == Guardianship.parent_id)
+        )
+        .join(Pupil, Pupil.id == Guardianship.pupil_id)
+        .where(
+            AuthSession.token_hash == bindparam("token_hash"),
+            AuthSession.expires_at > bindparam("now", type_=AuthSession.expires_at.type),
+        )
+    )
 
 
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:

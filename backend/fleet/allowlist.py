@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,15 @@ def change_counter(session: Session, school_id: int) -> int:
         select(AllowlistVersionRow.version).where(AllowlistVersionRow.school_id == school_id)
     )
     return int(version or 0)
+
+
+def change_counter_of(school_id: ColumnElement[int]) -> ScalarSelect[int | None]:
+    """`change_counter` as a correlated subquery (NULL where it was never raised, which reads as 0)."""
+    return (
+        select(AllowlistVersionRow.version)
+        .where(AllowlistVersionRow.school_id == school_id)
+        .scalar_subquery()
+    )
 
 
 def etag_for_version(keys: KeyStore, school_id: int, version: int, now: datetime) -> str:

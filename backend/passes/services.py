@@ -7,23 +7,27 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
 from backend.auth.model import Principal
 from backend.calendar.model import SchoolCalendar
 from backend.calendar.services import load_calendar
+from backend.clock import local_date
+from backend.db import one_statement
 from backend.errors import DomainError, not_found
-from backend.fleet.allowlist import change_counter
+from backend.fleet.allowlist import change_counter, change_counter_of
 from backend.keys import KeyStore
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers import services as vouchers
 from backend.vouchers.model import VoucherReason, VoucherStatus
 from backend.web_settings import WebSettings
+from shared_crypto import KeyRole
 
-from .model import PassReason, SlotTimes, coming_slots, windows
+from .model import PassReason, SlotTimes, Window, coming_slots, windows
 from .tables import PupilPassRow
 
 
@@ -122,16 +126,21 @@ class Calendars:
 
     def get(self, session: Session, school_id: int) -> SchoolCalendar:
         counter = change_counter(session, school_id)
-        with self._lock:
-            kept = self._kept.get(school_id)
-        if kept is not None and kept[0] == counter:
-            return kept[1]
+        kept = self.kept(school_id, counter)
+        if kept is not None:
+            return kept
         calendar = load_calendar(session, school_id)
         with self._lock:
             if len(self._kept) >= self._max:
                 self._kept.clear()  # a country's schools fit; this only bounds a misuse
             self._kept[school_id] = (counter, calendar)
         return calendar
+
+    def kept(self, school_id: int, counter: int) -> SchoolCalendar | None:
+        """The school's calendar if it is kept under `counter`, the change counter just read."""
+        with self._lock:
+            kept = self._kept.get(school_id)
+        return kept[1] if kept is not None and kept[0] == counter else None
 
 
 def refresh(
@@ -153,22 +162,102 @@ def refresh(
     if row.revoked_at is not None:
         raise DomainError(PassReason.REVOKED, "this pass was revoked")
     calendar = calendars.get(session, row.school_id) if calendars else load_calendar(session, row.school_id)
-    slots = coming_slots(calendar, now, school_days=settings.pass_school_days)
-    ws = windows(slots, now, window_seconds=settings.pass_window_seconds)
+    slots, ws = _coming(calendar, now, settings)
     issued = vouchers.issue_pass_tokens(
         session, keys, row.voucher_id, serial=row.serial, windows=[(w.nbf, w.exp) for w in ws], now=now
     )
-    slot_of = {w.nbf: w.slot for w in ws}
     row.serial, row.last_refresh_at, row.refreshes = issued.serial, now, row.refreshes + 1
     uow.commit()
+    return _pass_data(now, settings, issued.display, issued.serial, slots, ws, issued.tokens)
+
+
+def _coming(
+    calendar: SchoolCalendar, now: datetime, settings: WebSettings
+) -> tuple[list[SlotTimes], list[Window]]:
+    slots = coming_slots(calendar, now, school_days=settings.pass_school_days)
+    return slots, windows(slots, now, window_seconds=settings.pass_window_seconds)
+
+
+def _pass_data(
+    now: datetime,
+    settings: WebSettings,
+    display: str,
+    serial: int,
+    slots: list[SlotTimes],
+    ws: list[Window],
+    tokens: tuple[tuple[int, int, str], ...],
+) -> PassData:
+    slot_of = {w.nbf: w.slot for w in ws}
     return PassData(
         server_time=int(now.timestamp()),
-        display=issued.display,
-        serial=issued.serial,
+        display=display,
+        serial=serial,
         window_seconds=settings.pass_window_seconds,
-        tokens=tuple(PassToken(slot_of[nbf], nbf, exp, qr) for nbf, exp, qr in issued.tokens),
-        slots=tuple(s for s in slots if s.end <= max((t[1] for t in issued.tokens), default=0)),
+        tokens=tuple(PassToken(slot_of[nbf], nbf, exp, qr) for nbf, exp, qr in tokens),
+        slots=tuple(s for s in slots if s.end <= max((t[1] for t in tokens), default=0)),
     )
+
+
+# `refresh`'s common case as one statement: an installed, unrevoked pass whose serial still stands on its
+# voucher (active, within its year) records the refresh and returns what its tokens need, its school's
+# change counter included. Everything else matches no row and is left to `refresh`, which says why.
+_PASSES = cast(Table, PupilPassRow.__table__)
+_ISSUABLE = vouchers.ISSUABLE_FOR_PASS.c
+_REFRESH_STANDING = (
+    update(_PASSES)
+    .where(
+        _PASSES.c.device_hash == bindparam("device"),
+        _PASSES.c.revoked_at.is_(None),
+        _PASSES.c.voucher_id == _ISSUABLE.id,
+        _PASSES.c.serial >= _ISSUABLE.min_serial,
+        _PASSES.c.serial < _ISSUABLE.next_serial,
+    )
+    .values(
+        last_refresh_at=bindparam("now", type_=_PASSES.c.last_refresh_at.type),
+        refreshes=_PASSES.c.refreshes + 1,
+    )
+    .returning(
+        _ISSUABLE.id,
+        _ISSUABLE.school_id,
+        _ISSUABLE.plan,
+        _ISSUABLE.valid_until,
+        _ISSUABLE.display,
+        _PASSES.c.serial,
+        _PASSES.c.school_id.label("pass_school_id"),
+        change_counter_of(_PASSES.c.school_id).label("counter"),
+    )
+)
+
+
+def refresh_standing(
+    engine: Engine,
+    keys: KeyStore,
+    device: str,
+    *,
+    settings: WebSettings,
+    now: datetime,
+    calendars: Calendars,
+) -> PassData | None:
+    """What `refresh` answers for a pass whose serial still stands (every refresh but a pass's first and
+    the first after its voucher's serial moved on), from one autocommit statement; None when it does not
+    apply (or on SQLite, the embedded default), and then nothing was written: the caller asks `refresh`. No lock is held while signing: the
+    statement's row lock on the pass orders it among concurrent refreshes, and a revocation or supersede
+    committed after it refuses these tokens as it would refuse `refresh`'s."""
+    if engine.dialect.name == "sqlite":  # its RETURNING cannot name the FROM subquery's columns
+        return None
+    key = keys.signing_key(KeyRole.VOUCHER_ISSUER)  # before the refresh is recorded: nothing left to fail
+    params = {"device": _hash(device), "now": now, "today": local_date(now)}
+    with one_statement(engine) as conn:
+        row = conn.execute(_REFRESH_STANDING, params).first()
+        if row is None:
+            return None
+        calendar = calendars.kept(row.pass_school_id, int(row.counter or 0))
+    if calendar is None:  # the school's calendar changed since this process last read it
+        with Session(engine) as session:
+            calendar = calendars.get(session, row.pass_school_id)
+    slots, ws = _coming(calendar, now, settings)
+    tokens = vouchers.sign_pass_tokens(key, row, row.serial, [(w.nbf, w.exp) for w in ws], row.valid_until)
+    return _pass_data(now, settings, row.display or "", row.serial, slots, ws, tokens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,22 +7,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Engine, Row, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
 from backend.adapters.locking import for_update
-from backend.auth.model import Principal
+from backend.auth.model import Principal, token_hash
+from backend.auth.services import live_parent_pupils
 from backend.auth.visibility import mask_iin
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
+from backend.db import one_statement
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
 from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
 from backend.roster.tables import DistrictSettingsRow, Guardianship, Pupil, School
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
-from shared_crypto import KeyRole, VoucherToken, issue_qr_text
+from shared_crypto import KeyRole, SigningKey, VoucherToken, issue_qr_text
 
 from .model import (
     MAX_SERIAL,
@@ -343,11 +345,10 @@ def _next_serial(v: Voucher, now: datetime) -> int:
 
 
 def _sign(
-    keys: KeyStore, v: _Signed, serial: int, windows: Iterable[tuple[int, int]], end: int
+    key: SigningKey, v: _Signed, serial: int, windows: Iterable[tuple[int, int]], end: int
 ) -> tuple[tuple[int, int, str], ...]:
     """The voucher token path: one signed QR text per (nbf, exp) window, each cut at the end of
     validity; a window starting after it is left out. The API's QR and the pupil's pass both sign here."""
-    key = keys.signing_key(KeyRole.VOUCHER_ISSUER)
     return tuple(
         (
             nbf,
@@ -403,6 +404,51 @@ def _take_serial(session: Session, principal: Principal, voucher_id: int, now: d
     return session.execute(_TAKE_SERIAL, params).first()
 
 
+# `issue_qr`'s common case for a parent's Bearer token as one statement: the session, its scope (the
+# voucher is one of the parent's children's), the voucher's state and year and the next serial, checked
+# and taken by the UPDATE itself. On an autocommit connection that is the whole transaction.
+_TAKE_SERIAL_FOR_SESSION = (
+    update(_VOUCHERS)
+    .where(
+        _VOUCHERS.c.id == bindparam("voucher_id"),
+        _VOUCHERS.c.pupil_id.in_(live_parent_pupils()),
+        _VOUCHERS.c.status == VoucherStatus.ACTIVE.value,
+        _VOUCHERS.c.next_serial <= MAX_SERIAL,
+        _VOUCHERS.c.valid_until >= bindparam("today"),  # i.e. now is before _end_of(valid_until)
+    )
+    .values(
+        next_serial=_VOUCHERS.c.next_serial + 1,
+        updated_at=bindparam("now", type_=_VOUCHERS.c.updated_at.type),
+    )
+    .returning(
+        _VOUCHERS.c.id,
+        _VOUCHERS.c.school_id,
+        _VOUCHERS.c.plan,
+        _VOUCHERS.c.valid_until,
+        _VOUCHERS.c.next_serial,
+    )
+)
+
+
+def issue_qr_for_session(
+    engine: Engine, keys: KeyStore, token: str, voucher_id: int, *, now: datetime, validity: timedelta
+) -> IssuedQr | None:
+    """What `issue_qr` answers for the parent of session `token` when every check passes, from one
+    autocommit statement; None when any fails, and then nothing was written: the caller asks the checking
+    path (`parent_of` and `issue_qr`), which says why."""
+    key = keys.signing_key(KeyRole.VOUCHER_ISSUER)  # before the serial is taken: nothing left to fail
+    params = {"voucher_id": voucher_id, "token_hash": token_hash(token), "now": now, "today": local_date(now)}
+    with one_statement(engine) as conn:
+        row = conn.execute(_TAKE_SERIAL_FOR_SESSION, params).first()
+    if row is None:
+        return None
+    nbf, serial = int(now.timestamp()), row.next_serial - 1
+    ((_nbf, exp, text),) = _sign(
+        key, row, serial, [(nbf, nbf + int(validity.total_seconds()))], _end_of(row.valid_until)
+    )
+    return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
+
+
 def issue_qr(
     uow: UnitOfWork,
     keys: KeyStore,
@@ -422,7 +468,13 @@ def issue_qr(
         if nbf >= end:  # the serial taken is rolled back with the unit of work
             raise DomainError(VoucherReason.NOT_ACTIVE, "the voucher's school year is over")
         serial = row.next_serial - 1
-        ((_nbf, exp, text),) = _sign(keys, row, serial, [(nbf, nbf + int(validity.total_seconds()))], end)
+        ((_nbf, exp, text),) = _sign(
+            keys.signing_key(KeyRole.VOUCHER_ISSUER),
+            row,
+            serial,
+            [(nbf, nbf + int(validity.total_seconds()))],
+            end,
+        )
         uow.commit()
         return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
     v = voucher_for_parent(session, principal, voucher_id, lock=True)
@@ -440,7 +492,9 @@ def issue_qr(
                 reason=f"QR re-issued: tokens before serial {serial} superseded",
             )
         )
-    ((_nbf, exp, text),) = _sign(keys, v, serial, [(nbf, nbf + int(validity.total_seconds()))], end)
+    ((_nbf, exp, text),) = _sign(
+        keys.signing_key(KeyRole.VOUCHER_ISSUER), v, serial, [(nbf, nbf + int(validity.total_seconds()))], end
+    )
     uow.commit()
     return IssuedQr(text=text, serial=serial, not_before=now, expires_at=datetime.fromtimestamp(exp, UTC))
 
@@ -609,8 +663,34 @@ def issue_pass_tokens(
     end = _issuable(v, now)
     if serial is None or serial < v.min_serial or serial >= v.next_serial:
         serial = _next_serial(v, now)
-    tokens = _sign(keys, v, serial, windows, end)
+    tokens = _sign(keys.signing_key(KeyRole.VOUCHER_ISSUER), v, serial, windows, end)
     return PassTokens(serial, display or "", v.school_id, tokens)
+
+
+# The vouchers a pass may be given tokens under the serial it holds, with their pupil's display: the
+# checks of `issue_pass_tokens` (active, within its year: bind `today`) as a subquery, so the pass's
+# refresh checks and records itself in one statement. The pass's serial is compared by the caller.
+ISSUABLE_FOR_PASS = (
+    select(
+        _VOUCHERS.c.id,
+        _VOUCHERS.c.school_id,
+        _VOUCHERS.c.plan,
+        _VOUCHERS.c.valid_until,
+        _VOUCHERS.c.min_serial,
+        _VOUCHERS.c.next_serial,
+        Pupil.display,
+    )
+    .join(Pupil, Pupil.id == _VOUCHERS.c.pupil_id)
+    .where(_VOUCHERS.c.status == VoucherStatus.ACTIVE.value, _VOUCHERS.c.valid_until >= bindparam("today"))
+    .subquery("issuable")
+)
+
+
+def sign_pass_tokens(
+    key: SigningKey, v: _Signed, serial: int, windows: Sequence[tuple[int, int]], valid_until: date
+) -> tuple[tuple[int, int, str], ...]:
+    """`issue_pass_tokens`'s signing, for a voucher already checked (`ISSUABLE_FOR_PASS`)."""
+    return _sign(key, v, serial, windows, _end_of(valid_until))
 
 
 def supersede(session: Session, voucher_id: int, *, actor: str, reason: str, now: datetime) -> int:

@@ -36,6 +36,16 @@ def test_emitted_profile() -> None:
     assert unprotected == {} and payload == b"\xa0" and len(sig) == 64
 
 
+@pytest.mark.parametrize("size", [0, 23, 24, 255, 256, 70000])
+def test_sign1_is_deterministic_cbor_at_every_length_head(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    data = sign1(payload, ISSUER)
+    protected, unprotected, got, sig = cbor2.loads(data).value
+    assert got == payload and unprotected == {}
+    assert data == dumps(cbor2.CBORTag(18, [protected, {}, payload, sig]))  # what cbor2 would emit
+    assert ISSUER.public.verify(sig, dumps(["Signature1", protected, b"", payload]))
+
+
 def test_verify_sign1_returns_kid_and_payload() -> None:
     kid, payload = verify_sign1(
         sign1(b"\xa0", ISSUER), store(), KeyRole.VOUCHER_ISSUER, now=NOW, leeway=0, max_size=100
