@@ -93,9 +93,10 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, each once (a process listed twice would have its CPU counted twice)."""
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     kids = [int(p) for p in out.stdout.split()]
-    return [pid, *kids, *itertools.chain.from_iterable(process_tree(k) for k in kids)]
+    return [pid, *itertools.chain.from_iterable(process_tree(k) for k in kids)]
 
 
 def pg_backends(url: str) -> list[int]:
