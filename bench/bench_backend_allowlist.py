@@ -4,7 +4,9 @@ Writes bench/results/backend_allowlist.json. A fresh database gets one school wi
 vouchers and an enrolled terminal. uvicorn serves `backend.app:create_app` (2 workers, as in production)
 and one client thread asks REQUESTS times for (a) the bundle with the current ETag (304), (b) the bundle
 unconditionally (an unchanged 200 from the stored bytes), (c) the bundle after a voucher write each time
-(rebuilt, re-signed), and (d) an unknown path, the floor any request costs this server in the same run. CPU is read from /proc for the uvicorn processes (supervisor, workers, each counted
+(rebuilt, re-signed), (d) an unknown path (FastAPI tries every route before its 404: the app's routing
+floor), and (e) the 304 from bench/bare_304.py, the same answer with no token check, no read and no
+FastAPI: the HTTP server's floor under the 304, in the same run. CPU is read from /proc for the uvicorn processes (supervisor, workers, each counted
 once) and for the PostgreSQL backends serving this database, before and after each series, so "server
 CPU per request" is measured, not inferred from latency. The same processes' idle CPU (uvicorn's
 ticks and health checks) is measured over IDLE_S seconds with no request, and each series also
@@ -124,6 +126,27 @@ def _idle_cpu_per_s(pids: list[int]) -> float:
     return (cpu_seconds(pids) - cpu0) / (time.perf_counter() - t0)
 
 
+def _bare_floor(key: SigningKey, dsn: str, url: str) -> dict[str, float]:
+    """The 304 series against bench/bare_304.py, the same answer with no token check and no read: what
+    uvicorn, the connection and the client cost it (the same request bytes are sent)."""
+    server = start_server({}, probe=PATH, factory="bench.bare_304:create_app")
+    try:
+        api = server.pids()
+        idle = _idle_cpu_per_s(api)
+        return _series(
+            server.base,
+            key,
+            api,
+            lambda: pg_backends(url),
+            fresh=False,
+            mode="304",
+            dsn=dsn,
+            idle_cpu_per_s=idle,
+        )
+    finally:
+        server.stop()
+
+
 def main(results_dir: Path) -> None:
     db = fresh_database("sm_bench_allowlist")
     if db is None:
@@ -159,6 +182,13 @@ def main(results_dir: Path) -> None:
                     }  # fmt: skip
                 finally:
                     server.stop()
+                if fast:
+                    runs["server_floor_bare_304"] = _bare_floor(key, dsn, url)
+                    runs["api_cpu_ms_304_above_server_floor"] = round(
+                        runs["not_modified_304"]["api_cpu_ms_per_request"]
+                        - runs["server_floor_bare_304"]["api_cpu_ms_per_request"],
+                        2,
+                    )
                 cpu = {k: v["api_cpu_ms_per_request"] for k, v in runs.items() if isinstance(v, dict)}
                 runs["ratio_304_to_rebuilt_api_cpu"] = round(cpu["not_modified_304"] / max(cpu["changed_200_rebuilt_and_signed"], 0.01), 3)  # fmt: skip
                 runs["api_cpu_ms_304_above_floor"] = round(cpu["not_modified_304"] - cpu["floor_404"], 2)

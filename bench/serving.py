@@ -136,13 +136,15 @@ def start_server(
     fast: bool = True,
     probe: str = "/",
     options: Sequence[str] = (),
+    factory: str = "backend.app:create_app",
 ) -> Server:
-    """uvicorn serving `backend.app:create_app` with `workers` processes; `fast` is uvloop + httptools
-    (production), else plain asyncio + h11; `options` are more of uvicorn's. Returns once `probe` answers."""
+    """uvicorn serving the app `factory` makes (the back end's) with `workers` processes; `fast` is
+    uvloop + httptools (production), else plain asyncio + h11; `options` are more of uvicorn's. Returns
+    once `probe` answers."""
     port = free_port()
     extra = ["--loop", "uvloop", "--http", "httptools"] if fast else ["--loop", "asyncio", "--http", "h11"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", *extra, *options],
         env={**os.environ, "SM_ENV": "development", **env},  # a throwaway database and key directory
     )  # fmt: skip
