@@ -4,15 +4,20 @@ Writes bench/results/backend_allowlist.json. A fresh database gets one school wi
 vouchers and an enrolled terminal. uvicorn serves `backend.app:create_app` (2 workers, as in production)
 and one client thread asks REQUESTS times for (a) the bundle with the current ETag (304), (b) the bundle
 unconditionally (an unchanged 200 from the stored bytes), (c) the bundle after a voucher write each time
-(rebuilt, re-signed), and (d) an unknown path, the floor any request costs this server in the same run. CPU is read from /proc for the uvicorn workers and for the PostgreSQL backends
-serving this database, before and after each series, so "server CPU per request" is measured, not
-inferred from latency. The same series is run on the plain asyncio loop with h11 (uvicorn without its
+(rebuilt, re-signed), (d) an unknown path (FastAPI tries every route before its 404: the app's routing
+floor), and (e) the 304 from bench/bare_304.py, the same answer with no token check, no read and no
+FastAPI: the HTTP server's floor under the 304, in the same run. CPU is read from /proc for the uvicorn processes (supervisor, workers, each counted
+once) and for the PostgreSQL backends serving this database, before and after each series, so "server
+CPU per request" is measured, not inferred from latency. The same processes' idle CPU (uvicorn's
+ticks and health checks) is measured over IDLE_S seconds with no request, and each series also
+reports what that idle rate adds over its own wall time, and its CPU less that. The same series is run on the plain asyncio loop with h11 (uvicorn without its
 fast extras) to show the keep-alive stall: there the listening socket has no TCP_NODELAY, and a response
 written as headers, then body, waits for the client's delayed ACK.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -35,6 +40,7 @@ from .serving import cpu_seconds, fresh_database, pg_backends, start_server
 VOUCHERS = 2000
 REQUESTS = 400
 WARMUP = 20  # requests of the series' own kind first, not counted
+IDLE_S = 5.0  # seconds the idle servers' CPU is read over
 PATH = "/api/terminal/v1/allowlist"
 FLOOR = "/no-such-path"  # routing and a JSON 404 only: what any request costs this server
 
@@ -72,6 +78,7 @@ def _series(
     fresh: bool,
     mode: str,
     dsn: str,
+    idle_cpu_per_s: float,
 ) -> dict[str, float]:
     def headers(etag: str | None) -> dict[str, str]:
         token = sign_device_auth(key, DeviceAuth(1, f"GET {PATH}", int(time.time())))
@@ -87,6 +94,7 @@ def _series(
             kept.get(FLOOR if mode == "floor" else PATH, headers=headers(etag if mode == "304" else None))
         backends = pg()
         api0, pg0 = cpu_seconds(api), cpu_seconds(backends)
+        t_start = time.perf_counter()
         for i in range(REQUESTS):
             if mode == "changed":
                 writer.execute("UPDATE vouchers SET min_serial = %s WHERE id = 1", (i + 1,))
@@ -100,12 +108,43 @@ def _series(
             latencies.append(time.perf_counter() - t0)
             assert r.status_code == {"304": 304, "floor": 404}.get(mode, 200), r.status_code
         api_cpu, pg_cpu = cpu_seconds(api) - api0, cpu_seconds(backends) - pg0
+        idle = idle_cpu_per_s * (time.perf_counter() - t_start)  # what the servers burn with no request
     return {
         "api_cpu_ms_per_request": round(api_cpu / REQUESTS * 1000, 2),
+        "api_idle_cpu_ms_per_request": round(idle / REQUESTS * 1000, 3),
+        "api_cpu_ms_per_request_less_idle": round((api_cpu - idle) / REQUESTS * 1000, 2),
         "postgres_cpu_ms_per_request": round(pg_cpu / REQUESTS * 1000, 2),
         "latency_median_ms": round(statistics.median(latencies) * 1000, 2),
         "latency_p99_ms": round(statistics.quantiles(latencies, n=100)[98] * 1000, 2),
     }
+
+
+def _idle_cpu_per_s(pids: list[int]) -> float:
+    """CPU seconds per second these processes use while no request comes."""
+    cpu0, t0 = cpu_seconds(pids), time.perf_counter()
+    time.sleep(IDLE_S)
+    return (cpu_seconds(pids) - cpu0) / (time.perf_counter() - t0)
+
+
+def _bare_floor(key: SigningKey, dsn: str, url: str) -> dict[str, float]:
+    """The 304 series against bench/bare_304.py, the same answer with no token check and no read: what
+    uvicorn, the connection and the client cost it (the same request bytes are sent)."""
+    server = start_server({}, probe=PATH, factory="bench.bare_304:create_app")
+    try:
+        api = server.pids()
+        idle = _idle_cpu_per_s(api)
+        return _series(
+            server.base,
+            key,
+            api,
+            lambda: pg_backends(url),
+            fresh=False,
+            mode="304",
+            dsn=dsn,
+            idle_cpu_per_s=idle,
+        )
+    finally:
+        server.stop()
 
 
 def main(results_dir: Path) -> None:
@@ -125,20 +164,32 @@ def main(results_dir: Path) -> None:
                 base = server.base
                 try:
                     api = server.pids()
+                    idle = _idle_cpu_per_s(api)
 
                     def backends() -> list[int]:
                         return pg_backends(url)
 
+                    series = functools.partial(
+                        _series, base, key, api, backends, dsn=dsn, idle_cpu_per_s=idle
+                    )
                     runs: dict[str, Any] = {
-                        "floor_404": _series(base, key, api, backends, fresh=False, mode="floor", dsn=dsn),
-                        "not_modified_304": _series(base, key, api, backends, fresh=False, mode="304", dsn=dsn),
-                        "unchanged_200_kept_alive": _series(base, key, api, backends, fresh=False, mode="200", dsn=dsn),
-                        "unchanged_200_fresh_connection": _series(base, key, api, backends, fresh=True, mode="200", dsn=dsn),
-                        "changed_200_rebuilt_and_signed": _series(base, key, api, backends, fresh=False, mode="changed", dsn=dsn),
+                        "idle_api_cpu_ms_per_s": round(idle * 1000, 2),
+                        "floor_404": series(fresh=False, mode="floor"),
+                        "not_modified_304": series(fresh=False, mode="304"),
+                        "unchanged_200_kept_alive": series(fresh=False, mode="200"),
+                        "unchanged_200_fresh_connection": series(fresh=True, mode="200"),
+                        "changed_200_rebuilt_and_signed": series(fresh=False, mode="changed"),
                     }  # fmt: skip
                 finally:
                     server.stop()
-                cpu = {k: v["api_cpu_ms_per_request"] for k, v in runs.items()}
+                if fast:
+                    runs["server_floor_bare_304"] = _bare_floor(key, dsn, url)
+                    runs["api_cpu_ms_304_above_server_floor"] = round(
+                        runs["not_modified_304"]["api_cpu_ms_per_request"]
+                        - runs["server_floor_bare_304"]["api_cpu_ms_per_request"],
+                        2,
+                    )
+                cpu = {k: v["api_cpu_ms_per_request"] for k, v in runs.items() if isinstance(v, dict)}
                 runs["ratio_304_to_rebuilt_api_cpu"] = round(cpu["not_modified_304"] / max(cpu["changed_200_rebuilt_and_signed"], 0.01), 3)  # fmt: skip
                 runs["api_cpu_ms_304_above_floor"] = round(cpu["not_modified_304"] - cpu["floor_404"], 2)
                 runs["kept_alive_to_fresh_latency"] = round(

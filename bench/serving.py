@@ -93,9 +93,10 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, each once (a process listed twice would have its CPU counted twice)."""
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     kids = [int(p) for p in out.stdout.split()]
-    return [pid, *kids, *itertools.chain.from_iterable(process_tree(k) for k in kids)]
+    return [pid, *itertools.chain.from_iterable(process_tree(k) for k in kids)]
 
 
 def pg_backends(url: str) -> list[int]:
@@ -135,13 +136,15 @@ def start_server(
     fast: bool = True,
     probe: str = "/",
     options: Sequence[str] = (),
+    factory: str = "backend.app:create_app",
 ) -> Server:
-    """uvicorn serving `backend.app:create_app` with `workers` processes; `fast` is uvloop + httptools
-    (production), else plain asyncio + h11; `options` are more of uvicorn's. Returns once `probe` answers."""
+    """uvicorn serving the app `factory` makes (the back end's) with `workers` processes; `fast` is
+    uvloop + httptools (production), else plain asyncio + h11; `options` are more of uvicorn's. Returns
+    once `probe` answers."""
     port = free_port()
     extra = ["--loop", "uvloop", "--http", "httptools"] if fast else ["--loop", "asyncio", "--http", "h11"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log", *extra, *options],
         env={**os.environ, "SM_ENV": "development", **env},  # a throwaway database and key directory
     )  # fmt: skip

@@ -21,7 +21,7 @@ from . import services
 from .allowlist import etag_matches, etag_of, serve_allowlist
 from .device_auth import require_terminal
 from .model import FleetError, FleetReason, TerminalIdentity, TerminalStatus, parse_health
-from .not_modified import current_etag, validators
+from .not_modified import autocommit, current_etag, validators
 
 COSE = "application/cose"
 MAX_JSON = 16 * 1024
@@ -127,7 +127,8 @@ async def allowlist(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     def answer() -> Response:
         now = ctx.clock.now()
         line = f"{request.method} {request.url.path}"
-        t, etag = current_etag(ctx, request.headers.get(HEADER), line, now)
+        with autocommit(ctx.engine) as conn:
+            t, etag = current_etag(conn, ctx.keys, request.headers.get(HEADER), line, now)
         if etag_matches(request.headers.get("If-None-Match"), etag):
             return Response(status_code=304, headers=validators(etag))
         try:

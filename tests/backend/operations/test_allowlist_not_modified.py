@@ -72,3 +72,42 @@ def test_a_retired_terminal_holding_the_current_etag_is_refused_on_its_next_requ
         uow.commit()
     r = fetch(client, setup.device, etag=etag)
     assert (r.status_code, r.json()["reason"]) == (401, "TERMINAL_RETIRED")
+
+
+def _layer(client: TestClient) -> not_modified.AllowlistNotModified:
+    app = client.app.middleware_stack  # type: ignore[attr-defined]  # built by the first request
+    while not isinstance(app, not_modified.AllowlistNotModified):
+        app = app.app
+    return app
+
+
+def test_a_dropped_kept_connection_costs_one_fast_answer_not_a_wrong_one(
+    client: TestClient, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    assert fetch(client, setup.device, etag=etag).status_code == 304  # the layer opened its connection
+    routed: list[str] = []
+
+    def counted(*a: object, **k: object) -> tuple[object, str]:
+        routed.append("route")
+        return not_modified.current_etag(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "current_etag", counted)
+    kept = _layer(client)._kept._conn
+    assert kept is not None
+    kept.connection.dbapi_connection.close()  # type: ignore[union-attr]  # as a server or pooler drops it
+    after = [fetch(client, setup.device, etag=etag) for _ in range(2)]
+    assert [r.status_code for r in after] == [304, 304]
+    same = {"etag": etag, "cache-control": "no-cache", "vary": "Accept-Encoding"}
+    assert dict(after[0].headers) == dict(after[1].headers) == same
+    assert routed == ["route"]  # the first went to the route; the next was the layer's again, reconnected
+
+
+def test_a_request_finding_the_kept_connection_busy_is_answered_on_a_pooled_one(
+    client: TestClient, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    monkeypatch.setattr(api, "current_etag", _never)  # answered by the layer, not the route
+    with _layer(client)._kept._lock:  # another request is using it
+        r = fetch(client, setup.device, etag=etag)
+    assert (r.status_code, r.headers["ETag"]) == (304, etag)
