@@ -17,8 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.adapters.dialect import among, insert_ignore
-from backend.adapters.orm import row_values
+from backend.adapters.dialect import among, insert_records_ignore
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
@@ -300,12 +299,8 @@ def ingest(
     existing, context = _context(session, terminal, batch.events, received_at, facts, version)
     new = [e for e in batch.events if e.event_id not in existing]
     meals, refusals = classify(new, context)
-    stored = insert_ignore(
-        session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id", any_key=True
-    )
-    stored_refusals = insert_ignore(
-        session, RefusalTable, [row_values(r, RefusalTable) for r in refusals], key="id", any_key=True
-    )
+    stored = insert_records_ignore(session, MealEventRow, meals, key="id", any_key=True)
+    stored_refusals = insert_records_ignore(session, RefusalTable, refusals, key="id", any_key=True)
     mine = [m for m in meals if m.id in stored]
     flagged = [m for m in mine if m.flags]
     if flagged:
