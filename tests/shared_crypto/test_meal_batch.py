@@ -107,7 +107,7 @@ def test_unencodable() -> None:
 
 # Values an event field may be set to: in range, at and past each bound, of the wrong type, and the
 # values Python confuses with an int (True, 1.0).
-_ODD_VALUES = [None, True, False, -1, 0, 1, 2, 3, 1.0, 255, 256, 0xFFFF, 0x1_0000, 0xFFFF_FFFF,
+_ODD_VALUES: list[Any] = [None, True, False, -1, 0, 1, 2, 3, 1.0, 255, 256, 0xFFFF, 0x1_0000, 0xFFFF_FFFF,
                0x1_0000_0000, 99991231, 99991232, 2**64 - 1, 2**64, b"\x07" * 15, b"\x07" * 16,
                b"\x07" * 17, bytearray(16), "", "SERVED", "x" * 32, "x" * 33, [], {}]  # fmt: skip
 
