@@ -16,6 +16,7 @@ from .adapters.sms_gateways import SmsGateway
 from .adapters.state_registry import StateRegistry
 from .body_limits import BodyLimits
 from .clock import Clock
+from .collector import pace_for_serving
 from .config import Settings
 from .context import build_context
 from .db import check_schema
@@ -74,6 +75,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         check_schema(ctx.engine)  # an unmigrated database stops the server at start, not at a request
+        pace_for_serving()  # the collector's pace for request handling (backend/collector.py)
         reap_stale(ctx.session_factory, ctx.clock.now())  # imports whose runner died with the last server
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield

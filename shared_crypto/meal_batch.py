@@ -90,7 +90,63 @@ def _nullable_uint(v: object, name: str, maximum: int) -> int | None:
     return None if v is None else c.uint(v, name, maximum)
 
 
+_METHODS = {int(m): m for m in Method}
+_INT_ONLY = {int}
+
+
+def _fits(v: object, maximum: int) -> bool:
+    return v is None or (type(v) is int and 0 <= v <= maximum)
+
+
 def _event(raw: object) -> MealEvent:
+    """One event, checked field by field. The common case, a well-formed event, takes one pass of inline
+    checks; anything else goes through `_checked_event`, which names the first fault (the same answer
+    either way: the fast pass accepts only what the checked one accepts)."""
+    if type(raw) is dict and raw.keys() == _EVENT_KEYS and set(map(type, raw)) == _INT_ONLY:
+        eid, seq, boot, mono, wall = raw[E_ID], raw[E_SEQ], raw[E_BOOT], raw[E_MONO_MS], raw[E_WALL_MS]
+        trusted, served, reason, method = raw[E_WALL_TRUSTED], raw[E_SERVED], raw[E_REASON], raw[E_METHOD]
+        voucher, serial, slot, day = raw[E_VOUCHER], raw[E_SERIAL], raw[E_SLOT], raw[E_DAY]
+        if (
+            type(eid) is bytes
+            and len(eid) == EVENT_ID_LEN
+            and type(boot) is bytes
+            and len(boot) == BOOT_ID_LEN
+            and type(seq) is int
+            and type(mono) is int
+            and type(wall) is int
+            and 0 <= seq <= c.UINT64_MAX
+            and 0 <= mono <= c.UINT64_MAX
+            and 0 <= wall <= c.UINT64_MAX
+            and type(trusted) is bool
+            and type(served) is bool
+            and type(reason) is str
+            and len(reason) <= MAX_REASON
+            and type(method) is int
+            and method in _METHODS
+            and _fits(voucher, c.UINT32_MAX)
+            and _fits(serial, 0xFFFF)
+            and _fits(slot, 255)
+            and _fits(day, 99991231)
+        ):
+            return MealEvent(
+                eid,
+                seq,
+                boot,
+                mono,
+                wall,
+                trusted,
+                served,
+                reason,
+                _METHODS[method],
+                voucher,
+                serial,
+                slot,
+                day,
+            )
+    return _checked_event(raw)
+
+
+def _checked_event(raw: object) -> MealEvent:
     if not isinstance(raw, dict) or set(raw) != _EVENT_KEYS:
         raise VerificationError(Reason.MALFORMED, "an event is a map with keys 0..12")
     c.int_keyed(raw, "event")

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from backend.adapters.orm import Base
+from backend.adapters.orm import Base, column_values, row_values
 
 
 def _is_pg(session: Session) -> bool:
@@ -41,22 +41,36 @@ def insert_ignore(
         return set()
     table = cast(Table, model.__table__)
     if _is_pg(session):
-        return _insert_unnest(session, table, rows, key, any_key=any_key)
+        columns = {name: [r[name] for r in rows] for name in rows[0]}
+        return _insert_unnest(session, table, columns, key, any_key=any_key)
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
     return set(session.scalars(stmt, list(rows)).all())
 
 
+def insert_records_ignore(
+    session: Session, model: type[Base], records: Sequence[object], *, key: str, any_key: bool = False
+) -> set[Any]:
+    """`insert_ignore` of domain records whose fields are named as the table's columns (`row_values`);
+    on PostgreSQL their values are taken column by column, without a dict per row."""
+    if not records:
+        return set()
+    if _is_pg(session):
+        columns = column_values(records, model)
+        return _insert_unnest(session, cast(Table, model.__table__), columns, key, any_key=any_key)
+    return insert_ignore(session, model, [row_values(r, model) for r in records], key=key, any_key=any_key)
+
+
 def _insert_unnest(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str, *, any_key: bool
+    session: Session, table: Table, columns: dict[str, list[Any]], key: str, *, any_key: bool
 ) -> set[Any]:
     dialect = session.get_bind().dialect
-    cols = list(rows[0])
+    cols = list(columns)
     scalars: list[Any] = []  # parameters of the SELECT list, in text order
     arrays: list[Any] = []  # parameters of FROM unnest(…), after them in the text
     casts, selects = [], []
     for name in cols:
         col = table.c[name]
-        values = [r[name] for r in rows]
+        values = columns[name]
         is_json = isinstance(col.type, JSON)
         sql_type = "text" if is_json else col.type.compile(dialect=dialect)
         if is_json:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import MetaData, Table
@@ -33,3 +35,8 @@ def row_values(record: object, model: type[Base]) -> dict[str, Any]:
     """A domain record's values for `model`'s row: its attributes named as the columns are. A record
     that names its fields as the table does is stored as it is, without a hand-written reshape."""
     return {key: getattr(record, key) for key in _column_keys(model)}
+
+
+def column_values(records: Sequence[object], model: type[Base]) -> dict[str, list[Any]]:
+    """`row_values` of many records, column by column (what a set-based insert sends): no dict per row."""
+    return {key: list(map(attrgetter(key), records)) for key in _column_keys(model)}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from backend.calendar.model import SchoolCalendar
+from backend.calendar.model import SchoolCalendar, SlotTime
 from backend.clock import KZ_TZ
 from backend.vouchers.model import VoucherStatus
 from shared_crypto import MealEvent, Method
@@ -232,6 +232,8 @@ def classify(events: Sequence[MealEvent], ctx: Context) -> tuple[list[MealRow], 
     meals: list[MealRow] = []
     refusals: list[RefusalRow] = []
     term = ctx.terminal
+    days: dict[date, tuple[int, ...]] = {}  # local date → the slots running then
+    windows: dict[int | None, SlotTime] = {s.slot: s for s in ctx.calendar.slots}
     for e in sorted(events, key=lambda x: (x.wall_ms, x.seq)):
         at = served_at(e)
         if not e.served:
@@ -263,7 +265,7 @@ def classify(events: Sequence[MealEvent], ctx: Context) -> tuple[list[MealRow], 
             status=MealStatus.OK.value,
             flags=[],
         )
-        _judge(row, local.time(), e, voucher, ctx, anchors, taken, counts)
+        _judge(row, local.time(), e, voucher, ctx, anchors, taken, counts, days, windows)
         meals.append(row)
     return meals, refusals
 
@@ -277,17 +279,21 @@ def _judge(
     anchors: Mapping[bytes, int],
     taken: dict[tuple[int, date, int], set[int]],
     counts: dict[tuple[date, int], int],
+    days: dict[date, tuple[int, ...]],
+    windows: Mapping[int | None, SlotTime],
 ) -> None:
     evidence = _clock_evidence(e, row.served_at, row.local_date, ctx, anchors)
     if evidence:
         row.flag(Flag.CLOCK_OFF, evidence)
-    running = ctx.calendar.slots_on(row.local_date)
+    running = days.get(row.local_date)
+    if running is None:  # a batch's events fall on a day or two: the calendar asked once per day
+        running = days[row.local_date] = ctx.calendar.slots_on(row.local_date)
     if not running:
         row.flag(Flag.NON_SCHOOL_DAY, f"{row.local_date.isoformat()} is not a school day")
     elif row.slot not in running:
         row.flag(Flag.OUTSIDE_SLOT, f"slot {row.slot} does not run on {row.local_date.isoformat()}")
     else:
-        window = next(s for s in ctx.calendar.slots if s.slot == row.slot)
+        window = windows[row.slot]
         if not window.contains(local_time):
             row.flag(Flag.OUTSIDE_SLOT, f"served outside slot {row.slot} ({window.start}–{window.end})")
     if voucher is None:

@@ -82,8 +82,10 @@ class SchoolFactsCache:
         self._lock = threading.Lock()
         self.loads = 0  # how many times facts were read from the database (tests and benches look)
 
-    def get(self, session: Session, school_id: int) -> SchoolFacts:
-        version = change_counter(session, school_id)
+    def get(self, session: Session, school_id: int, version: int | None = None) -> SchoolFacts:
+        """The school's facts at its change counter (`version`: already read in this transaction)."""
+        if version is None:
+            version = change_counter(session, school_id)
         with self._lock:
             held = self._held.get(school_id)
             if held is not None and held.version == version:

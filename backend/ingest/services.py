@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.adapters.dialect import among, insert_ignore
-from backend.adapters.orm import row_values
+from backend.adapters.dialect import among, insert_records_ignore
 from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
@@ -94,11 +93,24 @@ def verify(data: bytes, terminal: TerminalIdentity) -> MealBatch:
     return batch
 
 
-def _lock_school(session: Session, school_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :school)"), {"ns": LOCK_NAMESPACE, "school": school_id}
-        )
+# PostgreSQL: the school's lock and its change counter in one round trip, as driver SQL (no statement
+# compiled per batch). The counter needs no lock (ingestion never raises it): it only says whether the
+# process's school facts are still current, and they are read after it (school_facts.py).
+_LOCK_AND_COUNTER_SQL = (
+    "SELECT pg_advisory_xact_lock(%s, %s), (SELECT version FROM allowlist_versions WHERE school_id = %s)"
+)
+
+
+def _lock_school(session: Session, school_id: int) -> int | None:
+    """Serialise this school's batches; on PostgreSQL, returns the school's change counter too."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cur:
+        row = cur.execute(_LOCK_AND_COUNTER_SQL, (LOCK_NAMESPACE, school_id, school_id)).fetchone()
+    assert row is not None
+    return int(row[1] or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,13 +236,15 @@ def _context(
     events: Sequence[MealEvent],
     received_at: datetime,
     facts: SchoolFactsCache | None,
+    version: int | None,
 ) -> tuple[set[bytes], Context]:
-    """The batch's events already stored, and what its new ones are judged against."""
+    """The batch's events already stored, and what its new ones are judged against (`version`: the
+    school's change counter, when already read)."""
     served = [e for e in events if e.served]
     voucher_ids = sorted({e.voucher_id for e in served if e.voucher_id is not None})
     days = sorted({served_at(e).astimezone(KZ_TZ).date() for e in served})
     school = (
-        facts.get(session, terminal.school_id)
+        facts.get(session, terminal.school_id, version)
         if facts is not None
         else school_facts.load(session, terminal.school_id, 0)
     )
@@ -279,18 +293,14 @@ def ingest(
     facts: SchoolFactsCache | None = None,
 ) -> IngestResult:
     """Store a verified batch in the session's transaction; the caller commits."""
-    _lock_school(session, terminal.school_id)
+    version = _lock_school(session, terminal.school_id)
     # judged against what was stored before, this batch's own stored events included: a voucher's
     # meal already stored counts for its double-meal check whether it came in this batch or another
-    existing, context = _context(session, terminal, batch.events, received_at, facts)
+    existing, context = _context(session, terminal, batch.events, received_at, facts, version)
     new = [e for e in batch.events if e.event_id not in existing]
     meals, refusals = classify(new, context)
-    stored = insert_ignore(
-        session, MealEventRow, [row_values(m, MealEventRow) for m in meals], key="id", any_key=True
-    )
-    stored_refusals = insert_ignore(
-        session, RefusalTable, [row_values(r, RefusalTable) for r in refusals], key="id", any_key=True
-    )
+    stored = insert_records_ignore(session, MealEventRow, meals, key="id", any_key=True)
+    stored_refusals = insert_records_ignore(session, RefusalTable, refusals, key="id", any_key=True)
     mine = [m for m in meals if m.id in stored]
     flagged = [m for m in mine if m.flags]
     if flagged:

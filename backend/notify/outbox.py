@@ -61,7 +61,7 @@ def _outbox_sql() -> str:
         f"JOIN {Parent.__tablename__} pa ON pa.id = gs.parent_id WHERE gs.pupil_id = u.pupil_id "
         f"ORDER BY pa.phone IS NULL, CASE gs.role {role} ELSE {len(GUARDIAN_ORDER)} END, pa.id LIMIT 1"
         ") g ON true "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        "ON CONFLICT (event_id) DO NOTHING"  # the row count says how many were queued
     )
 
 
@@ -129,7 +129,7 @@ class OutboxNotifier:
         ]
         with driver.cursor() as cur:
             cur.execute(OUTBOX_SQL, params, binary=True)
-            return len(cur.fetchall())
+            return int(cur.rowcount)
 
 
 def pending(session: Session, limit: int = 500) -> list[NoticeRow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.adapters.orm import Base
@@ -17,7 +17,8 @@ class NoticeRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)  # one notice per meal event
     kind: Mapped[str] = mapped_column(String(20))
-    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    # no foreign key or index (0012): never read by voucher, and the meal written with it holds the key
+    voucher_id: Mapped[int] = mapped_column(Integer)
     school_id: Mapped[int | None] = mapped_column(Integer)  # where the meal was served: its key's school
     pupil_id: Mapped[int] = mapped_column(Integer)
     parent_id: Mapped[int | None] = mapped_column(Integer)

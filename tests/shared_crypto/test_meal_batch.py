@@ -7,6 +7,8 @@ from typing import Any
 
 import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared_crypto import (
     EncodingError,
@@ -19,6 +21,7 @@ from shared_crypto import (
     sign_batch,
     verify_batch,
 )
+from shared_crypto import meal_batch as mb
 
 from .helpers import DAY, DEVICE, NOW, SIGNER, store
 
@@ -100,3 +103,60 @@ def test_malformed(change: Any) -> None:
 def test_unencodable() -> None:
     with pytest.raises(EncodingError):
         sign_batch(DEVICE, replace(BATCH, events=(replace(event(1), event_id=b"short"),)))
+
+
+# Values an event field may be set to: in range, at and past each bound, of the wrong type, and the
+# values Python confuses with an int (True, 1.0).
+_ODD_VALUES: list[Any] = [None, True, False, -1, 0, 1, 2, 3, 1.0, 255, 256, 0xFFFF, 0x1_0000, 0xFFFF_FFFF,
+               0x1_0000_0000, 99991231, 99991232, 2**64 - 1, 2**64, b"\x07" * 15, b"\x07" * 16,
+               b"\x07" * 17, bytearray(16), "", "SERVED", "x" * 32, "x" * 33, [], {}]  # fmt: skip
+
+
+def _good_event() -> dict[Any, Any]:
+    return {
+        mb.E_ID: b"\x07" * 16, mb.E_SEQ: 5, mb.E_BOOT: b"\x01" * 16, mb.E_MONO_MS: 1000, mb.E_WALL_MS: NOW * 1000,
+        mb.E_WALL_TRUSTED: True, mb.E_SERVED: True, mb.E_REASON: "SERVED", mb.E_METHOD: 2,
+        mb.E_VOUCHER: 42, mb.E_SERIAL: 1, mb.E_SLOT: 2, mb.E_DAY: 20250908,
+    }  # fmt: skip
+
+
+def _outcome(check: Any, raw: Any) -> tuple[str, Any]:
+    try:
+        return "ok", check(raw)
+    except VerificationError as e:
+        return "refused", (e.reason, e.detail)
+
+
+def _same_answer(raw: Any) -> str:
+    """`_event`'s one-pass check and the field-by-field one answer alike; returns which answer."""
+    fast, checked = _outcome(mb._event, raw), _outcome(mb._checked_event, raw)
+    assert fast == checked, raw
+    if fast[0] == "ok":
+        assert type(fast[1].method) is Method
+    return fast[0]
+
+
+def test_fast_event_check_answers_as_the_checked_one_for_every_field_and_bound() -> None:
+    answers = set()
+    for key in range(13):
+        for value in _ODD_VALUES:
+            raw = _good_event()
+            raw[key] = value
+            answers.add(_same_answer(raw))
+    for odd_key in (True, 1.0, -1, 13, "0"):
+        raw = _good_event()
+        raw.pop(1)
+        raw[odd_key] = 5
+        answers.add(_same_answer(raw))
+    assert _same_answer(list(_good_event().values())) == "refused"
+    assert answers == {"ok", "refused"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    changes=st.dictionaries(st.integers(min_value=0, max_value=12), st.sampled_from(_ODD_VALUES), max_size=4)
+)
+def test_fast_event_check_answers_as_the_checked_one_for_several_changes(changes: dict[int, Any]) -> None:
+    raw = _good_event()
+    raw.update(changes)
+    _same_answer(raw)
