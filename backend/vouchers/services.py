@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Engine, Row, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Engine, Row, Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
@@ -374,26 +374,34 @@ class _Signed(Protocol):
 # Built once: a Core statement on the table skips the ORM's bulk-update machinery (it would look for
 # loaded rows to synchronise) and the statement's construction and cache key, about half the request.
 _VOUCHERS = cast(Table, Voucher.__table__)
-_TAKE_SERIAL = (
-    update(_VOUCHERS)
-    .where(
-        _VOUCHERS.c.id == bindparam("voucher_id"),
-        _VOUCHERS.c.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
-        _VOUCHERS.c.status == VoucherStatus.ACTIVE.value,
-        _VOUCHERS.c.next_serial <= MAX_SERIAL,
+
+
+def _next_serial_update(*conditions: ColumnElement[bool]) -> Update:
+    """The next serial of one active voucher with serials left, taken under the row's lock by the UPDATE
+    itself; `conditions` say whose voucher it may be."""
+    return (
+        update(_VOUCHERS)
+        .where(
+            _VOUCHERS.c.id == bindparam("voucher_id"),
+            *conditions,
+            _VOUCHERS.c.status == VoucherStatus.ACTIVE.value,
+            _VOUCHERS.c.next_serial <= MAX_SERIAL,
+        )
+        .values(
+            next_serial=_VOUCHERS.c.next_serial + 1,
+            updated_at=bindparam("now", type_=_VOUCHERS.c.updated_at.type),
+        )
+        .returning(
+            _VOUCHERS.c.id,
+            _VOUCHERS.c.school_id,
+            _VOUCHERS.c.plan,
+            _VOUCHERS.c.valid_until,
+            _VOUCHERS.c.next_serial,
+        )
     )
-    .values(
-        next_serial=_VOUCHERS.c.next_serial + 1,
-        updated_at=bindparam("now", type_=_VOUCHERS.c.updated_at.type),
-    )
-    .returning(
-        _VOUCHERS.c.id,
-        _VOUCHERS.c.school_id,
-        _VOUCHERS.c.plan,
-        _VOUCHERS.c.valid_until,
-        _VOUCHERS.c.next_serial,
-    )
-)
+
+
+_TAKE_SERIAL = _next_serial_update(_VOUCHERS.c.pupil_id.in_(bindparam("pupil_ids", expanding=True)))
 
 
 def _take_serial(session: Session, principal: Principal, voucher_id: int, now: datetime) -> Row[Any] | None:
@@ -407,26 +415,9 @@ def _take_serial(session: Session, principal: Principal, voucher_id: int, now: d
 # `issue_qr`'s common case for a parent's Bearer token as one statement: the session, its scope (the
 # voucher is one of the parent's children's), the voucher's state and year and the next serial, checked
 # and taken by the UPDATE itself. On an autocommit connection that is the whole transaction.
-_TAKE_SERIAL_FOR_SESSION = (
-    update(_VOUCHERS)
-    .where(
-        _VOUCHERS.c.id == bindparam("voucher_id"),
-        _VOUCHERS.c.pupil_id.in_(live_parent_pupils()),
-        _VOUCHERS.c.status == VoucherStatus.ACTIVE.value,
-        _VOUCHERS.c.next_serial <= MAX_SERIAL,
-        _VOUCHERS.c.valid_until >= bindparam("today"),  # i.e. now is before _end_of(valid_until)
-    )
-    .values(
-        next_serial=_VOUCHERS.c.next_serial + 1,
-        updated_at=bindparam("now", type_=_VOUCHERS.c.updated_at.type),
-    )
-    .returning(
-        _VOUCHERS.c.id,
-        _VOUCHERS.c.school_id,
-        _VOUCHERS.c.plan,
-        _VOUCHERS.c.valid_until,
-        _VOUCHERS.c.next_serial,
-    )
+_TAKE_SERIAL_FOR_SESSION = _next_serial_update(
+    _VOUCHERS.c.pupil_id.in_(live_parent_pupils()),
+    _VOUCHERS.c.valid_until >= bindparam("today"),  # i.e. now is before _end_of(valid_until)
 )
 
 
