@@ -1,8 +1,9 @@
-"""The back end's command line: `python -m backend migrate | create-admin | categories | serve`.
+"""The back end's command line: `python -m backend migrate | create-admin | categories | tariffs | serve`.
 
 A new server: migrate the database, create the first district admin, start. `serve` refuses to start on
 a database that is not migrated, with one line saying so. `categories list|add|retire` keeps the
-national eligibility categories (no staff role is national, so no page or API route changes them).
+national eligibility categories and `tariffs list|add` the default tariffs every school without its own
+is billed by (no staff role is national, so no page or API route changes either).
 Settings come from the SM_* environment."""
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from .auth.accounts import first_admin
+from .billing.model import format_tenge
+from .calendar import services as calendar
+from .calendar.model import Tariff, tariff_periods, tiyn_of
 from .config import Settings
 from .db import SchemaNotCurrent, check_schema, init_schema, make_engine, make_session_factory
 from .eligibility import categories
@@ -95,6 +100,45 @@ def _categories(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_tariffs(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            if args.action == "add":
+                amount = tiyn_of(args.amount)
+                plan = PLANS[args.plan]
+                if (plan == Plan.DISCOUNTED) != (args.state_share is not None):
+                    print("error: --state-share is given for the discounted plan only", file=sys.stderr)
+                    return 2
+                # on the free plan the state pays all of it
+                share = amount if plan == Plan.FREE else tiyn_of(args.state_share)
+                calendar.add_tariff(uow, Tariff(None, plan, args.slot, args.valid_from, amount, share))
+                print(f"default tariff saved: {args.plan} plan, slot {args.slot}, from {args.valid_from}")
+            else:
+                names = {v: k for k, v in PLANS.items()}
+                for p in tariff_periods(calendar.load_tariffs(uow.session, ())):
+                    t = p.tariff
+                    to = p.valid_to.isoformat() if p.valid_to else "…"
+                    print(
+                        f"{names[Plan(t.plan)]}\tslot {t.slot}\t{t.valid_from.isoformat()}–{to}\t"
+                        f"{format_tenge(t.amount_tiyn)}\tstate {format_tenge(t.state_share_tiyn)}"
+                    )
+    except (SchemaNotCurrent, DomainError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
@@ -143,6 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     retire = actions.add_parser("retire", help="no new entries under the category; those made keep it")
     retire.add_argument("code")
+    tariffs = sub.add_parser("tariffs", help="list or add the default tariffs (schools without their own)")
+    tariff_actions = tariffs.add_subparsers(dest="action", required=True)
+    tariff_actions.add_parser("list", help="every default period with its last day")
+    new = tariff_actions.add_parser("add", help="a new default period from a day on (it ends the one before)")
+    new.add_argument("--plan", required=True, choices=sorted(PLANS))
+    new.add_argument("--slot", required=True, type=int, help="the meal slot's number, 1..8")
+    new.add_argument("--from", dest="valid_from", required=True, type=_day, help="its first day, YYYY-MM-DD")
+    new.add_argument("--amount", required=True, help="the meal's price in tenge, e.g. 900 or 900,50")
+    new.add_argument("--state-share", help="what the state pays, in tenge (discounted plan only)")
     serve = sub.add_parser("serve", help="start the server (refuses an unmigrated database)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -155,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _create_admin(settings, args)
     if args.command == "categories":
         return _categories(settings, args)
+    if args.command == "tariffs":
+        return _default_tariffs(settings, args)
     return _serve(settings, args)
 
 

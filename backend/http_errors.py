@@ -179,6 +179,7 @@ STATUS: Mapping[type[enum.StrEnum], Mapping[str, int]] = {
         CalendarReason.TARIFF_NOT_POSITIVE: BAD,
         CalendarReason.TARIFF_BAD_AMOUNT: BAD,
         CalendarReason.TARIFF_OVERLAPS: CONFLICT,
+        CalendarReason.DEFAULT_TARIFF_NATIONAL: FORBIDDEN,
         CalendarReason.BAD_WEEKDAYS: BAD,
         CalendarReason.UNKNOWN_SLOT: BAD,
         CalendarReason.BAD_RANGE: BAD,

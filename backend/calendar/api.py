@@ -125,8 +125,13 @@ def district_day(district: str, body: DayBody, uow: UowDep, who: DistrictAdmin) 
 
 @router.post("/tariffs", status_code=201)
 def add_tariff(body: TariffBody, uow: UowDep, who: DistrictAdmin) -> dict[str, Any]:
-    if body.school_id is not None:
-        ensure_school(who, body.school_id)
+    if body.school_id is None:
+        # the defaults price every district's meals, and a district admin's reach is one district
+        raise CalendarError(
+            CalendarReason.DEFAULT_TARIFF_NATIONAL,
+            "name the school; the default tariffs are set by the operator (python -m backend tariffs add)",
+        )
+    ensure_school(who, body.school_id)
     tariff = Tariff(
         body.school_id, body.plan, body.slot, body.valid_from, body.amount_tiyn, body.state_share_tiyn
     )

@@ -27,6 +27,9 @@ class CalendarReason(enum.StrEnum):
     TARIFF_NOT_POSITIVE = "TARIFF_NOT_POSITIVE"  # a meal priced at zero or less
     TARIFF_BAD_AMOUNT = "TARIFF_BAD_AMOUNT"  # an amount typed in tenge that is not a number of tenge
     TARIFF_OVERLAPS = "TARIFF_OVERLAPS"  # a period for the same school, plan and slot starts that day
+    DEFAULT_TARIFF_NATIONAL = (
+        "DEFAULT_TARIFF_NATIONAL"  # the default tariffs are the operator's, not a district's
+    )
     BAD_WEEKDAYS = "BAD_WEEKDAYS"
     UNKNOWN_SLOT = "UNKNOWN_SLOT"  # a day names a slot the school does not have
     BAD_RANGE = "BAD_RANGE"  # a calendar view of too many days

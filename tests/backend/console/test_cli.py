@@ -65,3 +65,31 @@ def test_migrate_then_create_admin_signs_in(
         assert token
     finally:
         engine.dispose()
+
+
+def test_the_operator_keeps_the_default_tariffs_from_the_command_line(
+    fresh: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    day = ["--slot", "1", "--from", "2026-09-01"]
+    assert main(["tariffs", "add", "--plan", "free", *day, "--amount", "900"]) == 0
+    assert (
+        main(["tariffs", "add", "--plan", "discounted", *day, "--amount", "900", "--state-share", "540,50"])
+        == 0
+    )
+    later = ["--slot", "1", "--from", "2027-01-01", "--amount", "950"]
+    assert main(["tariffs", "add", "--plan", "free", *later]) == 0
+    capsys.readouterr()
+    assert main(["tariffs", "add", "--plan", "free", *day, "--amount", "800"]) == 2  # same first day
+    assert "TARIFF_OVERLAPS" in capsys.readouterr().err
+    assert main(["tariffs", "add", "--plan", "discounted", *later]) == 2  # no state share
+    assert main(["tariffs", "add", "--plan", "free", *day, "--amount", "nine"]) == 2
+    assert "TARIFF_BAD_AMOUNT" in capsys.readouterr().err
+    assert main(["tariffs", "list"]) == 0
+    rows = [ln.split("\t") for ln in capsys.readouterr().out.splitlines()]
+    assert [r[:3] for r in rows] == [
+        ["free", "slot 1", "2026-09-01–2026-12-31"],
+        ["free", "slot 1", "2027-01-01–…"],
+        ["discounted", "slot 1", "2026-09-01–…"],
+    ]
+    assert "540,50" in rows[2][4] or "540.50" in rows[2][4]

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from backend.auth.model import Role
 from backend.calendar.model import Tariff
-from backend.calendar.services import load_calendar, load_tariffs
+from backend.calendar.services import add_tariff, load_calendar, load_tariffs
 from backend.unit_of_work import UnitOfWork
 
 AdminToken = Callable[..., tuple[int, dict[str, str]]]
@@ -114,17 +114,24 @@ def test_tariffs_in_tiyn_by_district_admin(
         "amount_tiyn": 90_000,
         "state_share_tiyn": 54_000,
     }
-    assert client.post(f"{API}/tariffs", json=base, headers=district).status_code == 201
+    with uow_factory() as uow:  # the operator's default (python -m backend tariffs add)
+        add_tariff(uow, Tariff(None, 2, 1, date(2026, 9, 1), 90_000, 54_000))
+    r = client.post(f"{API}/tariffs", json=base, headers=district)
+    # the defaults price every district's meals; one district's admin may not change them
+    assert (r.status_code, r.json()["reason"]) == (403, "DEFAULT_TARIFF_NATIONAL")
     r = client.post(
         f"{API}/tariffs",
         json={**base, "school_id": school, "valid_from": "2026-09-16", "amount_tiyn": 95_000},
         headers=district,
     )
     assert r.status_code == 201
-    r = client.post(f"{API}/tariffs", json={**base, "state_share_tiyn": 100_000}, headers=district)
+    r = client.post(
+        f"{API}/tariffs", json={**base, "school_id": school, "state_share_tiyn": 100_000}, headers=district
+    )
     assert (r.status_code, r.json()["reason"]) == (400, "BAD_TARIFF")
     _, head = admin_token(Role.SCHOOL_HEAD, (school,))
-    assert client.post(f"{API}/tariffs", json=base, headers=head).status_code == 403
+    r = client.post(f"{API}/tariffs", json={**base, "school_id": school}, headers=head)
+    assert r.status_code == 403
     listed = client.get(f"{API}/schools/{school}/tariffs", headers=head).json()["tariffs"]
     assert [(t["school_id"], t["amount_tiyn"]) for t in listed] == [(None, 90_000), (school, 95_000)]
     with uow_factory() as uow:
