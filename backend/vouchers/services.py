@@ -24,7 +24,7 @@ from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
 from backend.roster.tables import DistrictSettingsRow, Guardianship, Pupil, School
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
-from shared_crypto import KeyRole, SigningKey, VoucherToken, issue_qr_text
+from shared_crypto import KeyRole, SigningKey, issue_tokens, to_qr_text
 
 from .model import (
     MAX_SERIAL,
@@ -349,15 +349,9 @@ def _sign(
 ) -> tuple[tuple[int, int, str], ...]:
     """The voucher token path: one signed QR text per (nbf, exp) window, each cut at the end of
     validity; a window starting after it is left out. The API's QR and the pupil's pass both sign here."""
-    return tuple(
-        (
-            nbf,
-            min(exp, end),
-            issue_qr_text(key, VoucherToken(v.id, v.school_id, serial, v.plan, nbf, min(exp, end))),
-        )
-        for nbf, exp in windows
-        if nbf < end
-    )
+    cut = [(nbf, min(exp, end)) for nbf, exp in windows if nbf < end]
+    signed = issue_tokens(key, v.id, v.school_id, serial, v.plan, cut)
+    return tuple((nbf, exp, to_qr_text(data)) for (nbf, exp), data in zip(cut, signed, strict=True))
 
 
 class _Signed(Protocol):
