@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Engine, Row, Table, Update, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
@@ -17,7 +17,7 @@ from backend.auth.services import live_parent_pupils
 from backend.auth.visibility import mask_iin
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
-from backend.db import one_statement
+from backend.db import Standalone
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
 from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
@@ -416,15 +416,14 @@ _TAKE_SERIAL_FOR_SESSION = _next_serial_update(
 
 
 def issue_qr_for_session(
-    engine: Engine, keys: KeyStore, token: str, voucher_id: int, *, now: datetime, validity: timedelta
+    standalone: Standalone, keys: KeyStore, token: str, voucher_id: int, *, now: datetime, validity: timedelta
 ) -> IssuedQr | None:
     """What `issue_qr` answers for the parent of session `token` when every check passes, from one
     autocommit statement; None when any fails, and then nothing was written: the caller asks the checking
     path (`parent_of` and `issue_qr`), which says why."""
     key = keys.signing_key(KeyRole.VOUCHER_ISSUER)  # before the serial is taken: nothing left to fail
     params = {"voucher_id": voucher_id, "token_hash": token_hash(token), "now": now, "today": local_date(now)}
-    with one_statement(engine) as conn:
-        row = conn.execute(_TAKE_SERIAL_FOR_SESSION, params).first()
+    row = standalone.first(_TAKE_SERIAL_FOR_SESSION, params)
     if row is None:
         return None
     nbf, serial = int(now.timestamp()), row.next_serial - 1
