@@ -14,7 +14,14 @@ from .adapters.sms_gateways import HttpSmsGateway, OutboxGateway, SmsGateway
 from .adapters.state_registry import FileRegistry, InMemoryRegistry, StateRegistry
 from .clock import Clock, SystemClock
 from .config import Settings
-from .db import ReadSessions, engine_options, make_engine, make_session_factory
+from .db import (
+    ReadSessions,
+    Standalone,
+    engine_options,
+    make_engine,
+    make_session_factory,
+    standalone_statements,
+)
 from .hash_pool import HashPool
 from .keys import KeyStore
 
@@ -27,6 +34,7 @@ class AppContext:
     clock: Clock
     keys: KeyStore
     sms: SmsGateway
+    standalone: Standalone  # statements that stand alone, off the pool on PostgreSQL (backend.db)
     notifier: Any = None  # the parent notifier (backend.notify.model.Notifier); None: the outbox
     registry: StateRegistry = field(default_factory=InMemoryRegistry)  # state categories register
     egov: EgovSignIn = field(default_factory=EgovNotConfigured)  # parents' eGov sign-in
@@ -76,6 +84,7 @@ def build_context(
         session_factory=primary,
         read_session_factory=ReadSessions(primary, replica, max_lag=settings.replica_max_lag_seconds),
         clock=clock,
+        standalone=standalone_statements(engine, settings),
         keys=KeyStore(settings.key_dir, clock),
         sms=sms or default_sms(settings),
         notifier=notifier,

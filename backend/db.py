@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import ClauseElement, Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -35,6 +39,84 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
     else:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
+
+
+class Standalone(Protocol):
+    """Runs a statement that stands alone (`one_statement`) and gives its first row, or None."""
+
+    def first(self, stmt: Executable, params: Mapping[str, Any]) -> Any: ...
+
+
+class EngineStatements:
+    """`Standalone` through the engine's pool (SQLite, the embedded default)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def first(self, stmt: Executable, params: Mapping[str, Any]) -> Any:
+        with one_statement(self._engine) as conn:
+            return conn.execute(stmt, params).first()
+
+
+class ThreadStatements:
+    """`Standalone` on PostgreSQL, each statement autocommit on a psycopg connection of the calling
+    thread's own: no pool checkout with its ping (a round trip), no SQLAlchemy execution context, the
+    statement compiled once and, unless `prepare` is off (behind PgBouncer's transaction pooling),
+    prepared by the server on its first run. For statements whose parameters and results psycopg
+    converts as SQLAlchemy does (integers, text, bytes, dates; SQLAlchemy's bind processors are
+    applied): tests compare the rows. A broken connection is dropped; the next call opens another."""
+
+    def __init__(self, engine: Engine, *, prepare: bool) -> None:
+        self._dialect = engine.dialect
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._prepare_threshold = 0 if prepare else None
+        self._local = threading.local()
+        self._compiled: dict[Executable, _Compiled] = {}
+
+    def first(self, stmt: Executable, params: Mapping[str, Any]) -> Any:
+        compiled = self._compiled.get(stmt) or self._compile(stmt)
+        values = {**compiled.defaults, **params}
+        for name, process in compiled.processors:
+            values[name] = process(values[name])
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(
+                self._dsn,
+                autocommit=True,
+                prepare_threshold=self._prepare_threshold,
+                row_factory=namedtuple_row,
+            )
+            self._local.conn = conn
+        try:
+            return conn.execute(compiled.sql, values).fetchone()
+        finally:
+            if conn.broken:
+                self._local.conn = None
+                conn.close()
+
+    def _compile(self, stmt: Executable) -> _Compiled:
+        c = cast(SQLCompiler, cast(ClauseElement, stmt).compile(dialect=self._dialect))
+        processors = [
+            (name, process)
+            for name, bind in c.binds.items()
+            if (process := bind.type.bind_processor(self._dialect)) is not None
+        ]
+        compiled = _Compiled(str(c), c.params, tuple(processors))
+        self._compiled[stmt] = compiled
+        return compiled
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    defaults: dict[str, Any]
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+def standalone_statements(engine: Engine, settings: Settings) -> Standalone:
+    if engine.dialect.name == "sqlite":
+        return EngineStatements(engine)
+    return ThreadStatements(engine, prepare=settings.db_prepared_statements)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

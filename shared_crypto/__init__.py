@@ -23,6 +23,7 @@ from .voucher_token import (
     check_standing,
     issue_qr_text,
     issue_token,
+    issue_tokens,
     verify_qr_text,
     verify_token,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "issue_card_credential",
     "issue_qr_text",
     "issue_token",
+    "issue_tokens",
     "kid_of",
     "sign1",
     "sign_batch",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,6 +48,7 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
 
 
 _SIGN1_TAGGED = bytes([0xC0 | COSE_SIGN1_TAG, 0x84])  # tag 18, then an array of four
+_SIG_HEAD = b"\x58\x40"  # a 64-byte string's head: every Ed25519 signature
 
 
 @functools.lru_cache(maxsize=64)
@@ -55,12 +57,21 @@ def _protected(kid: bytes) -> bytes:
 
 
 def sign1(payload: bytes, key: SigningKey) -> bytes:
-    """Tagged COSE_Sign1 with alg and kid in the protected header and an empty unprotected header.
-    Built by concatenation, in the deterministic encoding cbor2 gives (tests compare): a pass signs dozens
-    of tokens per request, and two of its three CBOR encodings per token were constant or framing."""
-    protected = _protected(key.kid)
-    signature = key.sign(_sig_structure(protected, payload))
-    return _SIGN1_TAGGED + _bstr(protected) + b"\xa0" + _bstr(payload) + _bstr(signature)
+    """Tagged COSE_Sign1 with alg and kid in the protected header and an empty unprotected header."""
+    return sign1_many((payload,), key)[0]
+
+
+def sign1_many(payloads: Iterable[bytes], key: SigningKey) -> list[bytes]:
+    """`sign1` of each payload. Built by concatenation, in the deterministic encoding cbor2 gives (tests
+    compare): a pass signs dozens of tokens per request, and everything but the payload and signature is
+    the same for all of them, so it is framed once."""
+    protected = _bstr(_protected(key.kid))
+    to_sign, head, sign = _SIG1_HEAD + protected + b"\x40", _SIGN1_TAGGED + protected + b"\xa0", key.sign
+    out = []
+    for payload in payloads:
+        p = _bstr(payload)
+        out.append(head + p + _SIG_HEAD + sign(to_sign + p))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,11 @@ no iss (the kid names the issuer), no cti (a token is named by voucher id and se
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from . import claims as c
-from .cbor import dumps
-from .cose import KeyLookup, sign1, verify_sign1
+from .cose import KeyLookup, sign1_many, verify_sign1
 from .errors import EncodingError, Reason, VerificationError
 from .keys import KeyRole, SigningKey
 from .qr import from_qr_text, to_qr_text
@@ -41,24 +40,58 @@ class VoucherToken:
 
 
 def issue_token(key: SigningKey, token: VoucherToken) -> bytes:
-    for name in ("voucher_id", "school_id", "nbf", "exp"):
-        if not 0 <= getattr(token, name) <= c.UINT32_MAX:
-            raise EncodingError(f"{name} must fit 32 bits")
-    if not 0 <= token.serial <= 0xFFFF or not 0 <= token.plan <= 23:
-        raise EncodingError("serial must fit 16 bits and plan be 0..23")
-    if token.exp <= token.nbf:
-        raise EncodingError("exp must be after nbf")
-    payload = dumps(
-        {
-            c.EXP: token.exp,
-            c.NBF: token.nbf,
-            C_VOUCHER: token.voucher_id,
-            C_SCHOOL: token.school_id,
-            C_SERIAL: token.serial,
-            C_PLAN: token.plan,
-        }
+    (data,) = issue_tokens(
+        key, token.voucher_id, token.school_id, token.serial, token.plan, [(token.nbf, token.exp)]
     )
-    return sign1(payload, key)
+    return data
+
+
+def issue_tokens(
+    key: SigningKey,
+    voucher_id: int,
+    school_id: int,
+    serial: int,
+    plan: int,
+    windows: Iterable[tuple[int, int]],
+) -> list[bytes]:
+    """One token per (nbf, exp) window of one voucher and serial (a pass signs a day's windows at once).
+    The claims are written as the deterministic CBOR map `dumps` gives (tests compare): the keys in that
+    order (4, 5, -1 … -4: one byte each, sorted by value) and each value as its shortest unsigned
+    integer; only nbf and exp change from one window to the next."""
+    for name, value in (("voucher_id", voucher_id), ("school_id", school_id)):
+        if not 0 <= value <= c.UINT32_MAX:
+            raise EncodingError(f"{name} must fit 32 bits")
+    if not 0 <= serial <= 0xFFFF or not 0 <= plan <= 23:
+        raise EncodingError("serial must fit 16 bits and plan be 0..23")
+    tail = (
+        b"\x20"
+        + _uint(voucher_id)
+        + b"\x21"
+        + _uint(school_id)
+        + b"\x22"
+        + _uint(serial)
+        + b"\x23"
+        + _uint(plan)
+    )
+    payloads = []
+    for nbf, exp in windows:
+        if not (0 <= nbf <= c.UINT32_MAX and 0 <= exp <= c.UINT32_MAX):
+            raise EncodingError("nbf and exp must fit 32 bits")
+        if exp <= nbf:
+            raise EncodingError("exp must be after nbf")
+        payloads.append(b"\xa6\x04" + _uint(exp) + b"\x05" + _uint(nbf) + tail)
+    return sign1_many(payloads, key)
+
+
+def _uint(n: int) -> bytes:
+    """CBOR major type 0 in its shortest form, for 0 <= n < 2**32."""
+    if n < 24:
+        return bytes((n,))
+    if n < 0x100:
+        return bytes((0x18, n))
+    if n < 0x1_0000:
+        return b"\x19" + n.to_bytes(2, "big")
+    return b"\x1a" + n.to_bytes(4, "big")
 
 
 def issue_qr_text(key: SigningKey, token: VoucherToken) -> str:

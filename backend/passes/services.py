@@ -17,7 +17,7 @@ from backend.auth.model import Principal
 from backend.calendar.model import SchoolCalendar
 from backend.calendar.services import load_calendar
 from backend.clock import local_date
-from backend.db import one_statement
+from backend.db import Standalone
 from backend.errors import DomainError, not_found
 from backend.fleet.allowlist import change_counter, change_counter_of
 from backend.keys import KeyStore
@@ -231,6 +231,7 @@ _REFRESH_STANDING = (
 
 def refresh_standing(
     engine: Engine,
+    standalone: Standalone,
     keys: KeyStore,
     device: str,
     *,
@@ -247,11 +248,10 @@ def refresh_standing(
         return None
     key = keys.signing_key(KeyRole.VOUCHER_ISSUER)  # before the refresh is recorded: nothing left to fail
     params = {"device": _hash(device), "now": now, "today": local_date(now)}
-    with one_statement(engine) as conn:
-        row = conn.execute(_REFRESH_STANDING, params).first()
-        if row is None:
-            return None
-        calendar = calendars.kept(row.pass_school_id, int(row.counter or 0))
+    row = standalone.first(_REFRESH_STANDING, params)
+    if row is None:
+        return None
+    calendar = calendars.kept(row.pass_school_id, int(row.counter or 0))
     if calendar is None:  # the school's calendar changed since this process last read it
         with Session(engine) as session:
             calendar = calendars.get(session, row.pass_school_id)

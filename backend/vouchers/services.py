@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Engine, Row, Table, Update, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.adapters.bulk import bulk_insert, chunks
@@ -17,14 +17,14 @@ from backend.auth.services import live_parent_pupils
 from backend.auth.visibility import mask_iin
 from backend.clock import KZ_TZ, local_date
 from backend.config import Settings
-from backend.db import one_statement
+from backend.db import Standalone
 from backend.errors import DomainError, not_found
 from backend.keys import KeyStore
 from backend.roster.grades import LAST_UNCONDITIONAL_GRADE
 from backend.roster.tables import DistrictSettingsRow, Guardianship, Pupil, School
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher, VoucherEvent
-from shared_crypto import KeyRole, SigningKey, VoucherToken, issue_qr_text
+from shared_crypto import KeyRole, SigningKey, issue_tokens, to_qr_text
 
 from .model import (
     MAX_SERIAL,
@@ -349,15 +349,9 @@ def _sign(
 ) -> tuple[tuple[int, int, str], ...]:
     """The voucher token path: one signed QR text per (nbf, exp) window, each cut at the end of
     validity; a window starting after it is left out. The API's QR and the pupil's pass both sign here."""
-    return tuple(
-        (
-            nbf,
-            min(exp, end),
-            issue_qr_text(key, VoucherToken(v.id, v.school_id, serial, v.plan, nbf, min(exp, end))),
-        )
-        for nbf, exp in windows
-        if nbf < end
-    )
+    cut = [(nbf, min(exp, end)) for nbf, exp in windows if nbf < end]
+    signed = issue_tokens(key, v.id, v.school_id, serial, v.plan, cut)
+    return tuple((nbf, exp, to_qr_text(data)) for (nbf, exp), data in zip(cut, signed, strict=True))
 
 
 class _Signed(Protocol):
@@ -422,15 +416,14 @@ _TAKE_SERIAL_FOR_SESSION = _next_serial_update(
 
 
 def issue_qr_for_session(
-    engine: Engine, keys: KeyStore, token: str, voucher_id: int, *, now: datetime, validity: timedelta
+    standalone: Standalone, keys: KeyStore, token: str, voucher_id: int, *, now: datetime, validity: timedelta
 ) -> IssuedQr | None:
     """What `issue_qr` answers for the parent of session `token` when every check passes, from one
     autocommit statement; None when any fails, and then nothing was written: the caller asks the checking
     path (`parent_of` and `issue_qr`), which says why."""
     key = keys.signing_key(KeyRole.VOUCHER_ISSUER)  # before the serial is taken: nothing left to fail
     params = {"voucher_id": voucher_id, "token_hash": token_hash(token), "now": now, "today": local_date(now)}
-    with one_statement(engine) as conn:
-        row = conn.execute(_TAKE_SERIAL_FOR_SESSION, params).first()
+    row = standalone.first(_TAKE_SERIAL_FOR_SESSION, params)
     if row is None:
         return None
     nbf, serial = int(now.timestamp()), row.next_serial - 1

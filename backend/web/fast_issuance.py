@@ -86,6 +86,7 @@ class FastIssuance:
             return None
         pd = passes.refresh_standing(
             self.ctx.engine,
+            self.ctx.standalone,
             self.ctx.keys,
             device,
             settings=self.ctx.settings.web,
@@ -102,7 +103,7 @@ class FastIssuance:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         q = vouchers.issue_qr_for_session(
-            self.ctx.engine,
+            self.ctx.standalone,
             self.ctx.keys,
             token.strip(),
             voucher_id,

@@ -1,4 +1,4 @@
-"""Keys: kid rule, seeds, PEM files written 0600."""
+"""Keys: kid rule, seeds, signatures, PEM files written 0600."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared_crypto import SigningKey, VerifyKey, kid_of
 
@@ -37,6 +40,13 @@ def test_sign_verify() -> None:
     assert ISSUER.public.verify(sig, b"meal")
     assert not ISSUER.public.verify(sig, b"meals")
     assert not key("other").public.verify(sig, b"meal")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_signatures_are_openssls_byte_for_byte(message: bytes) -> None:
+    openssl = Ed25519PrivateKey.from_private_bytes(ISSUER.seed())
+    assert ISSUER.sign(message) == openssl.sign(message)
 
 
 def test_pem_file_is_owner_only_and_loads_back(tmp_path: Path) -> None:

@@ -16,9 +16,12 @@ from shared_crypto import (
     from_qr_text,
     issue_qr_text,
     issue_token,
+    issue_tokens,
+    sign1,
     to_qr_text,
     verify_qr_text,
 )
+from shared_crypto.cbor import dumps
 from shared_crypto.qr import MAX_QR_TEXT, b45decode, b45encode
 
 from .helpers import ISSUER, NOW, SCHOOL, store, token
@@ -33,6 +36,26 @@ LARGEST = token(
 )
 def test_token_is_at_most_120_bytes(t: object) -> None:
     assert len(issue_token(ISSUER, t)) <= 120  # type: ignore[arg-type]
+
+
+_UINT32 = st.integers(0, 0xFFFF_FFFF)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _UINT32,
+    _UINT32,
+    st.integers(0, 0xFFFF),
+    st.integers(0, 23),
+    st.lists(st.tuples(_UINT32, _UINT32), max_size=4),
+)
+def test_tokens_are_the_deterministic_cbor_cose_of_their_claims(
+    voucher: int, school: int, serial: int, plan: int, windows: list[tuple[int, int]]
+) -> None:
+    windows = [(min(a, b), max(a, b) + 1) for a, b in windows if max(a, b) < 0xFFFF_FFFF]
+    claims = {-1: voucher, -2: school, -3: serial, -4: plan}
+    expected = [sign1(dumps({4: exp, 5: nbf, **claims}), ISSUER) for nbf, exp in windows]
+    assert issue_tokens(ISSUER, voucher, school, serial, plan, windows) == expected
 
 
 def test_largest_token_fits_qr_version_7_at_level_m_in_alphanumeric_mode() -> None:

@@ -13,17 +13,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from backend.adapters.state_registry import InMemoryRegistry
 from backend.app import create_app
+from backend.auth.model import token_hash
 from backend.auth.services import open_session, parent_principal
 from backend.auth.tables import Admin
-from backend.clock import KZ_TZ, FixedClock
+from backend.clock import KZ_TZ, FixedClock, local_date
 from backend.config import Settings
 from backend.context import AppContext
+from backend.db import EngineStatements, ThreadStatements
 from backend.fleet.tables import AllowlistVersionRow
 from backend.passes import services as passes
 from backend.passes.tables import PupilPassRow
@@ -317,3 +320,47 @@ def test_a_pass_whose_serial_moved_on_gets_a_new_one_from_the_app(issuing: Issui
     status, _, body = i.call(*_pass(i.device))
     assert status == 200 and _spy(i).calls == calls + 1
     assert json.loads(body)["serial"] >= minimum > old  # a serial the terminals do not refuse
+
+
+def test_the_threads_own_connections_give_the_engines_rows(issuing: Issuing) -> None:
+    i = issuing
+    if not i.postgres:  # the embedded default runs them through the engine's pool
+        assert isinstance(i.ctx.standalone, EngineStatements)
+        return
+    assert isinstance(i.ctx.standalone, ThreadStatements)
+    i.call(*_pass(i.device))  # the pass's first refresh takes its serial
+    now = i.clock.now()
+    engine = EngineStatements(i.ctx.engine)
+    cases = [
+        (passes._REFRESH_STANDING, {"device": passes._hash(i.device), "now": now, "today": local_date(now)}),
+        (
+            vouchers._TAKE_SERIAL_FOR_SESSION,
+            {
+                "voucher_id": i.voucher_id,
+                "token_hash": token_hash(i.token),
+                "now": now,
+                "today": local_date(now),
+            },
+        ),
+    ]
+    for stmt, params in cases:
+        via_engine = engine.first(stmt, params)._asdict()
+        direct = i.ctx.standalone.first(stmt, params)._asdict()
+        if "next_serial" in direct:  # each took a serial
+            assert direct["next_serial"] == via_engine["next_serial"] + 1
+            direct["next_serial"] -= 1
+        assert direct == via_engine
+        assert [type(v) for v in direct.values()] == [type(v) for v in via_engine.values()]
+
+
+def test_a_broken_connection_is_replaced(issuing: Issuing) -> None:
+    i = issuing
+    if not i.postgres:
+        return  # no connections of its own on the embedded default
+    select_pid = select(func.pg_backend_pid().label("pid"))
+    first = i.ctx.standalone.first(select_pid, {}).pid
+    with i.ctx.engine.connect() as conn:
+        conn.execute(select(func.pg_terminate_backend(first)))
+    with pytest.raises(psycopg.OperationalError):
+        i.ctx.standalone.first(select_pid, {})
+    assert i.ctx.standalone.first(select_pid, {}).pid != first
