@@ -38,6 +38,8 @@ from backend.adapters.state_registry import CategoryRecord, InMemoryRegistry
 from backend.app import create_app
 from backend.auth.model import Role
 from backend.auth.services import create_admin
+from backend.calendar import services as tariff_book
+from backend.calendar.model import Tariff
 from backend.clock import KZ_TZ, FixedClock
 from backend.config import Settings
 from backend.context import AppContext
@@ -46,6 +48,7 @@ from backend.eligibility.model import Category
 from backend.roster.iin import make_iin
 from backend.roster.tables import Parent, Pupil, School, Supplier
 from backend.sms.tables import SmsMessage
+from backend.unit_of_work import UnitOfWork
 from backend.vouchers.tables import Voucher
 from demo import data as D
 from demo.year import YearResult
@@ -274,26 +277,23 @@ class Demo:
 
     # --- 3. calendar and tariffs -----------------------------------------------------------------------
     def calendar(self) -> None:
-        self.c.section("Calendar and tariffs (district admin)")
+        self.c.section("Calendar (district admin) and tariffs (operator)")
         slots = [
             {"slot": n, "start": a.isoformat("minutes"), "end": b.isoformat("minutes")} for n, a, b in D.SLOTS
         ]
         self.api("PUT", f"/api/admin/v1/schools/{self.school_id}/meal-slots", "district_admin", json=slots)
         for n, a, b in D.SLOTS:
             self.c.line(f"slot {n}: {a:%H:%M}–{b:%H:%M} ({'breakfast' if n == 1 else 'lunch'})")
+        # the default prices every school without its own is billed by are the operator's
+        # (`python -m backend tariffs add`), not a district's: the same service the command calls
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            for plan, slot, amount, state in D.TARIFFS:
+                tariff_book.add_tariff(uow, Tariff(None, plan, slot, D.TARIFFS_FROM, amount, state))
+            uow.commit()
+        self.c.line(
+            f"default tariffs from {D.TARIFFS_FROM} (set by the operator: python -m backend tariffs add)"
+        )
         for plan, slot, amount, state in D.TARIFFS:
-            self.api(
-                "POST",
-                "/api/admin/v1/tariffs",
-                "district_admin",
-                json={
-                    "plan": plan,
-                    "slot": slot,
-                    "valid_from": D.TARIFFS_FROM.isoformat(),
-                    "amount_tiyn": amount,
-                    "state_share_tiyn": state,
-                },
-            )
             kind = "free      " if plan == 1 else "discounted"
             self.c.line(
                 f"{kind} slot {slot}: {amount / 100:8.2f} ₸ (state {state / 100:.2f}, family {(amount - state) / 100:.2f})"
