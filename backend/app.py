@@ -79,6 +79,7 @@ def create_app(
         reap_stale(ctx.session_factory, ctx.clock.now())  # imports whose runner died with the last server
         to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
+        ctx.standalone.close()  # the request threads' own connections, which the pool does not hold
 
     app = FastAPI(
         lifespan=lifespan,

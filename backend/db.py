@@ -46,6 +46,9 @@ class Standalone(Protocol):
 
     def first(self, stmt: Executable, params: Mapping[str, Any]) -> Any: ...
 
+    def close(self) -> None:
+        """Closes what it holds open (at the server's shutdown)."""
+
 
 class EngineStatements:
     """`Standalone` through the engine's pool (SQLite, the embedded default)."""
@@ -56,6 +59,9 @@ class EngineStatements:
     def first(self, stmt: Executable, params: Mapping[str, Any]) -> Any:
         with one_statement(self._engine) as conn:
             return conn.execute(stmt, params).first()
+
+    def close(self) -> None:
+        """Nothing of its own: the engine's pool is the engine's."""
 
 
 class ThreadStatements:
@@ -72,6 +78,10 @@ class ThreadStatements:
         self._prepare_threshold = 0 if prepare else None
         self._local = threading.local()
         self._compiled: dict[Executable, _Compiled] = {}
+        # every thread's connection, so shutdown closes them (a thread-local alone is only reachable
+        # from its own thread)
+        self._opened: set[psycopg.Connection[Any]] = set()
+        self._opened_lock = threading.Lock()
 
     def first(self, stmt: Executable, params: Mapping[str, Any]) -> Any:
         compiled = self._compiled.get(stmt) or self._compile(stmt)
@@ -87,12 +97,26 @@ class ThreadStatements:
                 row_factory=namedtuple_row,
             )
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened.add(conn)
         try:
             return conn.execute(compiled.sql, values).fetchone()
         finally:
             if conn.broken:
                 self._local.conn = None
-                conn.close()
+                self._forget(conn)
+
+    def close(self) -> None:
+        """Closes every thread's connection; a thread calling `first` afterwards opens a new one."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, set()
+        for conn in opened:
+            conn.close()
+
+    def _forget(self, conn: psycopg.Connection[Any]) -> None:
+        with self._opened_lock:
+            self._opened.discard(conn)
+        conn.close()
 
     def _compile(self, stmt: Executable) -> _Compiled:
         c = cast(SQLCompiler, cast(ClauseElement, stmt).compile(dialect=self._dialect))

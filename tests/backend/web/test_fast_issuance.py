@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from backend.adapters.state_registry import InMemoryRegistry
 from backend.app import create_app
@@ -364,3 +366,40 @@ def test_a_broken_connection_is_replaced(issuing: Issuing) -> None:
     with pytest.raises(psycopg.OperationalError):
         i.ctx.standalone.first(select_pid, {})
     assert i.ctx.standalone.first(select_pid, {}).pid != first
+
+
+def test_close_ends_every_threads_connection(issuing: Issuing) -> None:
+    i = issuing
+    if not i.postgres:
+        return  # no connections of its own on the embedded default
+    select_pid = select(func.pg_backend_pid().label("pid"))
+    pids: list[int] = []
+    done = threading.Event()  # the threads live on, as the server's request threads do
+
+    def request_thread() -> None:
+        pids.append(i.ctx.standalone.first(select_pid, {}).pid)
+        done.wait(10)
+
+    threads = [threading.Thread(target=request_thread) for _ in range(3)]
+    for t in threads:
+        t.start()
+    while len(pids) < 3:
+        time.sleep(0.01)
+
+    def alive() -> set[int]:
+        with i.ctx.engine.connect() as conn:
+            return set(conn.execute(text("SELECT pid FROM pg_stat_activity")).scalars()) & set(pids)
+
+    try:
+        assert len(set(pids)) == 3 and alive() == set(pids)
+        i.ctx.standalone.close()
+        for _ in range(50):  # the server ends a backend shortly after its client hangs up
+            if not alive():
+                break
+            time.sleep(0.05)
+        assert alive() == set()
+        assert i.ctx.standalone.first(select_pid, {}).pid not in pids  # the caller's thread opens another
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
