@@ -97,4 +97,3 @@ class AllowlistVersionRow(Base):
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     change_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))  # as the terminals'
-

@@ -69,9 +69,7 @@ _NONE = Snapshot(float("-inf"), {}, {}, (0, 0))
 class TerminalMap:
     """The map, replaced whole by each read (readers on the event loop see one snapshot or the next)."""
 
-    def __init__(
-        self, engine: Engine, max_age: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, engine: Engine, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_age = max_age
         self.clock = clock
         self._engine = engine
@@ -88,10 +86,15 @@ class TerminalMap:
             asyncio.get_running_loop().run_in_executor(None, self._refresh_held)
         return snap if age < self.max_age else None
 
+    @property
+    def snapshot(self) -> Snapshot:
+        """The map as last read, fresh or not."""
+        return self._snapshot
+
     def refresh(self) -> None:
-        """Read the changed rows into a new map now; returns at once if another thread is reading."""
-        if self._reading.acquire(blocking=False):
-            self._refresh_held()
+        """Read the changed rows into a new map now (after a read under way, if any)."""
+        self._reading.acquire()
+        self._refresh_held()
 
     def _refresh_held(self) -> None:
         try:
@@ -149,7 +152,9 @@ def mapped_etag(snap: Snapshot, keys: KeyStore, header: str, request_line: str, 
     (the checks of `device_auth.authenticate_for_allowlist`, on the map's rows); else None."""
     found = _MapKeys(snap)
     try:
-        _, auth = verify_device_auth(header, found, request=request_line, now=int(now.timestamp()), leeway=LEEWAY)
+        _, auth = verify_device_auth(
+            header, found, request=request_line, now=int(now.timestamp()), leeway=LEEWAY
+        )
     except VerificationError:
         return None
     t = found.found

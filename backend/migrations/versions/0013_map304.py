@@ -33,7 +33,9 @@ WATCHED: dict[str, tuple[str, ...]] = {
     "terminals": ("id", "school_id", "kid", "public_key", "status"),
     "allowlist_versions": ("school_id", "version"),
 }
-INDEX = "ix_terminals_change_seq"  # the counters' table is small and hot: no index, which would cost every bump
+INDEX = (
+    "ix_terminals_change_seq"  # the counters' table is small and hot: no index, which would cost every bump
+)
 
 
 def _changed(table: str, op_: str) -> str:
@@ -76,7 +78,9 @@ def downgrade() -> None:
     op.drop_index(INDEX, table_name="terminals")
     for table in WATCHED:
         for event in ("insert", "update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_change_seq_{event}" + (f" ON {table}" if postgres else ""))
+            op.execute(
+                f"DROP TRIGGER IF EXISTS {table}_change_seq_{event}" + (f" ON {table}" if postgres else "")
+            )
         if postgres:
             op.execute(f"DROP FUNCTION IF EXISTS {table}_change_seq()")
         op.execute(f"ALTER TABLE {table} DROP COLUMN change_seq")
