@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from backend.keys import KeyStore
 from shared_crypto import KeyRole, Reason, VerificationError, VerifyKey, verify_device_auth
@@ -99,8 +98,8 @@ class TerminalMap:
     def _refresh_held(self) -> None:
         try:
             self._snapshot = self._read(self._snapshot)
-        except SQLAlchemyError:  # the map stays as it was and ages out: requests take the database path
-            log.warning("terminal map not refreshed", exc_info=True)
+        except Exception:  # in a background thread: the map stays as it was and ages out, so requests
+            log.warning("terminal map not refreshed", exc_info=True)  # take the database path
         finally:
             self._reading.release()
 
