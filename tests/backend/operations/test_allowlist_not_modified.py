@@ -9,6 +9,7 @@ on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -289,3 +290,18 @@ def test_the_map_off_reads_every_time(
     monkeypatch.setattr(not_modified, "current_etag", counted)
     assert [fetch(client, setup.device, etag=etag).status_code for _ in range(2)] == [304, 304]
     assert read == ["read", "read"]
+
+
+def test_a_request_finding_no_fresh_map_has_it_read_in_the_background(
+    client: TestClient, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    m = _layer(client).map
+    m.max_age = 60.0  # on, with the real clock
+    assert fetch(client, setup.device, etag=etag).status_code == 304  # by the read; the map's read begins
+    deadline = time.monotonic() + 10
+    while setup.device.key.kid not in m.snapshot.terminals and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with monkeypatch.context() as mp:
+        _no_read(mp)
+        assert fetch(client, setup.device, etag=etag).status_code == 304
