@@ -38,6 +38,10 @@ class Settings:
     replica_url: str | None = None
     replica_max_lag_seconds: float = 5.0
     key_dir: Path = Path("var/keys")
+    # How old the terminal map (backend/fleet/terminal_map.py) may be when it answers an allowlist 304
+    # without a read: a terminal retired or a school's bundle changed is seen that long after at most.
+    # 0 turns the map off (every 304 reads the terminal and its school's counter).
+    allowlist_map_seconds: float = 1.0
     # Reply codes of the consent SMS; the order's 3#1/3#2 by default, the memo's 2*1/2*5 configurable.
     reply_agree: str = "3#1"
     reply_decline: str = "3#2"
@@ -85,6 +89,7 @@ class Settings:
             replica_url=e.get("SM_REPLICA_URL") or None,
             replica_max_lag_seconds=float(e.get("SM_REPLICA_MAX_LAG_SECONDS", d.replica_max_lag_seconds)),
             key_dir=Path(e.get("SM_KEY_DIR", str(d.key_dir))),
+            allowlist_map_seconds=float(e.get("SM_ALLOWLIST_MAP_SECONDS", d.allowlist_map_seconds)),
             reply_agree=e.get("SM_REPLY_AGREE", d.reply_agree),
             reply_decline=e.get("SM_REPLY_DECLINE", d.reply_decline),
             pseudonym_secret=(_secret(e, "SM_PSEUDONYM_SECRET") or d.pseudonym_secret.decode()).encode(),

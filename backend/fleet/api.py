@@ -122,7 +122,8 @@ async def allowlist(request: Request, ctx: CtxDep, uow: UowDep) -> Response:
     # current bundle costs one indexed read (its key joined to its school's change counter) on an
     # autocommit connection, so no BEGIN and no ROLLBACK round trips; only a 200 opens the unit of work.
     # A matching conditional request with a valid token is usually answered before it gets here, by
-    # not_modified.AllowlistNotModified with the same `current_etag`; this route answers the rest.
+    # not_modified.AllowlistNotModified from its terminal map or with the same `current_etag`; this
+    # route answers the rest.
 
     def answer() -> Response:
         now = ctx.clock.now()

@@ -52,9 +52,10 @@ _ANY_BY_KID = select(_TERMINALS.c.id).where(_TERMINALS.c.kid == bindparam("kid")
 
 
 @functools.lru_cache(maxsize=16384)
-def _verify_key(raw: bytes) -> VerifyKey:
-    """A terminal's public key, parsed once per process: the key bytes never change meaning, so this
-    caches no decision (whether the terminal is still active is read on every request)."""
+def verify_key(raw: bytes) -> VerifyKey:
+    """A terminal's public key, parsed once per process (here and by the terminal map): the key bytes
+    never change meaning, so this caches no decision (whether the terminal is still active is read on
+    every request, or by the map within its freshness bound)."""
     return VerifyKey(raw)
 
 
@@ -73,7 +74,7 @@ class _EnrolledKeys:
             self.retired = self._session.scalar(_ANY_BY_KID, {"kid": kid}) is not None
             raise VerificationError(Reason.UNKNOWN_KID, kid.hex())
         self.found = active
-        return _verify_key(active.public_key)
+        return verify_key(active.public_key)
 
 
 def authenticate(session: Session, header: str | None, *, request_line: str, now: int) -> TerminalIdentity:
@@ -99,7 +100,7 @@ def _authenticate(
             FleetReason.TERMINAL_MISMATCH, "token names another terminal than its key's", now
         )
     identity = TerminalIdentity(
-        row.id, row.school_id, row.canteen_id, _verify_key(row.public_key), row.enrolled_at
+        row.id, row.school_id, row.canteen_id, verify_key(row.public_key), row.enrolled_at
     )
     return identity, row
 

@@ -7,6 +7,11 @@ than an unknown path's 404 (docs/scale.md, "Allowlist requests"). `AllowlistNotM
 "valid device token and If-None-Match naming the current ETag" itself and hands every other request —
 no or bad token, another ETag, any error, any other path — to the app untouched, which then decides it
 again from scratch (so each refusal keeps its reason code). Both use `current_etag` below: one rule.
+
+Ahead of that read, the layer asks this process's terminal map (backend/fleet/terminal_map.py): while the
+map is fresh, a token valid by it with the ETag it gives is answered on the event loop, with no thread-pool
+hop and no read. The map holds the same rows the read joins, at most SM_ALLOWLIST_MAP_SECONDS old; a
+stale map, a key it does not hold or another ETag goes on to the read.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from shared_crypto.device_auth import HEADER
 from .allowlist import etag_for_version, etag_matches
 from .device_auth import authenticate_for_allowlist
 from .model import TerminalIdentity
+from .terminal_map import TerminalMap, mapped_etag
 
 PATH = "/api/terminal/v1/allowlist"
 _REQUEST_LINE = f"GET {PATH}"
@@ -102,6 +108,7 @@ class AllowlistNotModified:
         self.app = app
         self.ctx = ctx
         self._kept = KeptConnection(ctx.engine)
+        self.map = TerminalMap(ctx.engine, ctx.settings.allowlist_map_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # root_path would change the request line the token signs: leave that case to the app.
@@ -131,6 +138,13 @@ class AllowlistNotModified:
                 token = value.decode("latin-1")
         if not if_none_match or not token:
             return None
+        if (snap := self.map.fresh()) is not None:
+            try:
+                etag = mapped_etag(snap, self.ctx.keys, token, _REQUEST_LINE, self.ctx.clock.now())
+            except Exception:  # whatever the map cannot decide, the read below decides
+                etag = None
+            if etag is not None and etag_matches(if_none_match, etag):
+                return etag
         try:
             etag = await run_in_threadpool(self._etag, token)
         except Exception:  # a refused token, or any failure: the app answers it, with its reason and shape

@@ -45,6 +45,7 @@ class TerminalRow(Base):
             postgresql_where=text("status = 'active'"),
             sqlite_where=text("status = 'active'"),
         ),
+        Index("ix_terminals_change_seq", "change_seq"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
@@ -62,6 +63,8 @@ class TerminalRow(Base):
     disk_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Raised by triggers (migration 0013_map304) when a column the terminal map holds changes.
+    change_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class AllowlistRow(Base):
@@ -93,3 +96,4 @@ class AllowlistVersionRow(Base):
     __tablename__ = "allowlist_versions"
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+    change_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))  # as the terminals'

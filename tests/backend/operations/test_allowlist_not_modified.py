@@ -1,24 +1,30 @@
-"""The allowlist's 304 answered ahead of FastAPI (backend/fleet/not_modified.py).
+"""The allowlist's 304 answered ahead of FastAPI (backend/fleet/not_modified.py), from the database or
+from the process's terminal map (backend/fleet/terminal_map.py) while it is fresh.
 
 Only a valid token with the current ETag is answered there, with the route's own headers; everything
-else reaches the route and gets the route's answer, refusals with their reason codes.
+else reaches the route and gets the route's answer, refusals with their reason codes. The map may answer
+an old ETag or a retired terminal's 304 only inside its bound (1 s here), never at or after it; these run
+on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from backend.clock import FixedClock
-from backend.fleet import api, not_modified
+from backend.fleet import api, not_modified, terminal_map
 from backend.fleet.tables import TerminalRow
 from backend.unit_of_work import UnitOfWork
+from backend.vouchers.tables import Voucher
+from shared_crypto import SigningKey
 
-from .conftest import API, Setup
+from .conftest import API, Device, Setup
 from .test_allowlist import fetch
 
 
@@ -111,3 +117,191 @@ def test_a_request_finding_the_kept_connection_busy_is_answered_on_a_pooled_one(
     with _layer(client)._kept._lock:  # another request is using it
         r = fetch(client, setup.device, etag=etag)
     assert (r.status_code, r.headers["ETag"]) == (304, etag)
+
+
+# -- the terminal map (backend/fleet/terminal_map.py) ----------------------------------------------
+
+
+class Mono:
+    """The map's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _mapped(client: TestClient) -> tuple[terminal_map.TerminalMap, Mono]:
+    """The layer's map turned on (1 s bound) with the test's clock, and read once."""
+    m, mono = _layer(client).map, Mono()
+    m.max_age, m.clock = 1.0, mono
+    m.refresh()
+    return m, mono
+
+
+def _no_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any 304 from now on must come from the map: no thread-pool hop, no read by the layer or the route."""
+
+    def hop(*_a: object, **_k: object) -> object:
+        raise AssertionError("thread-pool hop")
+
+    monkeypatch.setattr(not_modified, "run_in_threadpool", hop)
+    monkeypatch.setattr(api, "current_etag", _never)
+
+
+def test_a_fresh_map_answers_the_current_etag_with_no_hop_and_no_read(
+    client: TestClient, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    _mapped(client)
+    with monkeypatch.context() as m:
+        _no_read(m)
+        fast = fetch(client, setup.device, etag=etag)
+    assert (fast.status_code, dict(fast.headers)) == (304, {"etag": etag, **_CACHE})
+
+
+_CACHE = {"cache-control": "no-cache", "vary": "Accept-Encoding"}
+
+
+def test_the_map_refuses_nothing_itself_every_bad_request_gets_the_routes_answer(
+    client: TestClient, setup: Setup, clock: FixedClock, enrol_device: Callable[..., Device]
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    _mapped(client)
+    d = setup.device
+    stale = d.auth("GET", "/allowlist", iat=int(clock.now().timestamp()) - 3600)
+    r = client.get(f"{API}/allowlist", headers={**stale, "If-None-Match": etag})
+    assert r.status_code == 401 and "server_time" in r.json()
+    other_line = d.auth("GET", "/trust-list")
+    r = client.get(f"{API}/allowlist", headers={**other_line, "If-None-Match": etag})
+    assert (r.status_code, r.json()["reason"]) == (401, "MALFORMED")
+    # a token naming another terminal than its key's
+    other = enrol_device(setup.school_id)
+    forged = Device(other.terminal_id, d.school_id, d.key, clock)
+    r = fetch(client, forged, etag=etag)
+    assert (r.status_code, r.json()["reason"]) == (401, "TERMINAL_MISMATCH")
+    # a key the map does not hold (never enrolled)
+    stranger = Device(d.terminal_id, d.school_id, SigningKey.generate(), clock)
+    r = fetch(client, stranger, etag=etag)
+    assert (r.status_code, r.json()["reason"]) == (401, "UNKNOWN_KID")
+    assert fetch(client, d, etag='"other"').status_code == 200
+
+
+def _retire(uow_factory: Callable[[], UnitOfWork], terminal_id: int) -> None:
+    with uow_factory() as uow:
+        uow.session.execute(update(TerminalRow).where(TerminalRow.id == terminal_id).values(status="retired"))
+        uow.commit()
+
+
+def test_a_retired_terminal_is_refused_once_the_map_is_past_its_bound_or_read_again(
+    client: TestClient, setup: Setup, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    m, mono = _mapped(client)
+    _retire(uow_factory, setup.device.terminal_id)
+    mono.t += 0.4  # inside the bound the map may still answer: that is what the bound allows
+    assert fetch(client, setup.device, etag=etag).status_code == 304
+    mono.t += 0.6  # at the bound the map is not used: the read refuses it, with its reason
+    r = fetch(client, setup.device, etag=etag)
+    assert (r.status_code, r.json()["reason"]) == (401, "TERMINAL_RETIRED")
+    m.refresh()  # read again (as the background read does): the map no longer holds the key
+    assert setup.device.key.kid not in m.snapshot.terminals
+    r = fetch(client, setup.device, etag=etag)
+    assert (r.status_code, r.json()["reason"]) == (401, "TERMINAL_RETIRED")
+
+
+def test_a_schools_change_gives_a_new_etag_within_the_bound(
+    client: TestClient, setup: Setup, make_voucher: Callable[..., int], make_pupil: Callable[..., int]
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    m, mono = _mapped(client)
+    make_voucher(make_pupil(setup.school_id), setup.school_id)  # the school's bundle changes
+    assert fetch(client, setup.device, etag=etag).status_code == 304  # the map, inside its bound
+    mono.t += 1.0
+    changed = fetch(client, setup.device, etag=etag)
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    m.refresh()  # the map's next read has the school's new counter: the new ETag is its 304
+    new = changed.headers["ETag"]
+    assert fetch(client, setup.device, etag=etag).status_code == 200
+    assert fetch(client, setup.device, etag=new).status_code == 304
+
+
+def test_a_read_takes_only_the_rows_changed_since_the_last_one(
+    client: TestClient, setup: Setup, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    fetch(client, setup.device)
+    m, _ = _mapped(client)
+
+    def changed() -> tuple[list[int], list[int]]:
+        h_terminals, h_versions = m.snapshot.horizons
+        with uow_factory() as uow:
+            t = [r.id for r in uow.session.execute(terminal_map._TERMINALS, {"h": h_terminals})]
+            v = [r.school_id for r in uow.session.execute(terminal_map._VERSIONS, {"h": h_versions})]
+        return t, v
+
+    assert changed() == ([], [])
+    with uow_factory() as uow:  # a health report: not a column the map holds
+        uow.session.execute(
+            update(TerminalRow).where(TerminalRow.id == setup.device.terminal_id).values(backlog=7)
+        )
+        uow.commit()
+    assert changed() == ([], [])
+    _retire(uow_factory, setup.device.terminal_id)
+    with uow_factory() as uow:  # the school's bundle changes: its counter rises
+        uow.session.execute(update(Voucher).where(Voucher.id == setup.voucher_id).values(status="suspended"))
+        uow.commit()
+    assert changed() == ([setup.device.terminal_id], [setup.school_id])
+    m.refresh()
+    assert changed() == ([], [])
+
+
+def test_a_deleted_terminal_leaves_the_map(
+    client: TestClient,
+    setup: Setup,
+    uow_factory: Callable[[], UnitOfWork],
+    enrol_device: Callable[..., Device],
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    m, _ = _mapped(client)
+    other = enrol_device(setup.school_id)
+    with uow_factory() as uow:  # one row gone, another come: the count tells the read to start over
+        uow.session.execute(delete(TerminalRow).where(TerminalRow.id == setup.device.terminal_id))
+        uow.commit()
+    m.refresh()
+    assert set(m.snapshot.terminals) == {other.key.kid}
+    r = fetch(client, setup.device, etag=etag)
+    assert (r.status_code, r.json()["reason"]) == (401, "UNKNOWN_KID")
+
+
+def test_the_map_off_reads_every_time(
+    client: TestClient, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    m, _ = _mapped(client)
+    m.max_age = 0  # SM_ALLOWLIST_MAP_SECONDS=0
+    read: list[str] = []
+    current_etag = not_modified.current_etag
+
+    def counted(*a: object, **k: object) -> tuple[object, str]:
+        read.append("read")
+        return current_etag(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(not_modified, "current_etag", counted)
+    assert [fetch(client, setup.device, etag=etag).status_code for _ in range(2)] == [304, 304]
+    assert read == ["read", "read"]
+
+
+def test_a_request_finding_no_fresh_map_has_it_read_in_the_background(
+    client: TestClient, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = fetch(client, setup.device).headers["ETag"]
+    m = _layer(client).map
+    m.max_age = 60.0  # on, with the real clock
+    assert fetch(client, setup.device, etag=etag).status_code == 304  # by the read; the map's read begins
+    deadline = time.monotonic() + 10
+    while setup.device.key.kid not in m.snapshot.terminals and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with monkeypatch.context() as mp:
+        _no_read(mp)
+        assert fetch(client, setup.device, etag=etag).status_code == 304
