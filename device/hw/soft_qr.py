@@ -15,6 +15,7 @@ followed by valid base45; anything else is None, never a guess.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -33,9 +34,9 @@ Floats = npt.NDArray[np.float64]
 Quad = npt.NDArray[np.float32]
 
 SCREEN_BORDER = 7  # modules of lit screen around the code (quiet zone 4, bezel 3) on the scheme's pass
-SLACK = 4  # check symbols a block's decode must leave unused: a miscorrection would need them all
-ERASURES = (4,)  # least confident codewords erased per block, tried in turn (more read none more)
-ERASE_BELOW = 0.5  # a codeword is erased only if one of its modules is less sure than this
+# A text is handed back only if the chance that it is a miscorrection is below TRUST (see read_modules)
+TRUST = 1e-12
+ERASURES = (0, 2, 4, 6, 8, 10, 12)  # least confident codewords erased per block, tried in turn
 COARSE_STEPS = (0.5,)  # module pitches the grid's corners move by while refining, on a smoothed copy
 FINE_STEPS = (0.25, 0.12)  # and then on the frame itself
 EQUALIZER_ITERATIONS = 20
@@ -246,31 +247,58 @@ def equalize(y: Floats) -> Floats | None:
     return out
 
 
-def read_modules(margin: Floats) -> bytes | None:
+def read_modules(margin: Floats, tries: int = 1) -> bytes | None:
     """The text of a symbol given each module's signed confidence of being dark (positive), or None
-    unless it decodes and checks exactly (see the module's docstring)."""
+    unless it decodes and checks exactly (see the module's docstring). `tries` is how many estimates of
+    the same frame have been read so far, this one included: each is one more chance of a miscorrection."""
     fmt = margin[_FORMAT_RC[:, 0], _FORMAT_RC[:, 1]]
     mask = int(np.argmax([float(np.sum(np.where(d, fmt, -fmt))) for d in _FORMAT_DARK]))
     bit_margin = np.where(_MASKS[mask], -margin, margin)[L.BIT_ROWS, L.BIT_COLS]
     codewords = np.packbits(bit_margin > 0)
     confidence = np.abs(bit_margin).reshape(-1, 8).min(axis=1)
+    words = codewords[_BLOCK_ORDER]  # (blocks, 49) in each block's own order
+    syndromes = _syndromes(words)
     data = bytearray()
+    chance = np.zeros(L.BLOCKS)  # each block's chance of a miscorrection, were its word a random one
     for block in range(L.BLOCKS):
-        got = _decode_block(codewords[_BLOCK_INDEX[block]], confidence[_BLOCK_INDEX[block]], block)
+        got = _decode_block(words[block], confidence[_BLOCK_ORDER[block]], block, syndromes[block])
         if got is None:
             return None
-        data += got
-    return _parse(bytes(data))
+        data += got[0]
+        chance[block] = got[1]
+    parsed = _parse(bytes(data))
+    if parsed is None:
+        return None
+    text, structure = parsed
+    # a wrong text needs some block miscorrected and the structure's bits in it to come out right by chance
+    if tries * float(np.sum(chance * structure)) >= TRUST:
+        return None
+    return text
 
 
-def _decode_block(received: npt.NDArray[np.uint8], confidence: Floats, block: int) -> bytes | None:
-    word = bytearray(received.tobytes())
+def _syndromes(words: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The BLOCK_EC syndromes of every block at once: each block's polynomial evaluated at alpha^j
+    (Horner's rule over GF(256), vectorised over blocks and j); all zero for a codeword."""
+    s = np.zeros((len(words), L.BLOCK_EC), np.uint8)
+    for i in range(words.shape[1]):
+        s = _GF_MUL[s, _ALPHA_POWERS] ^ words[:, i : i + 1]
+    return s
+
+
+def _decode_block(
+    received: npt.NDArray[np.uint8], confidence: Floats, block: int, syndromes: npt.NDArray[np.uint8]
+) -> tuple[bytes, float] | None:
+    """The block's data and the chance that a random word would have been accepted where it was: the
+    first of the erasure counts (least confident codewords first) at which it decodes, the prefix's
+    known codewords written in and left unchanged by the correction."""
     fixed = _KNOWN_CODEWORDS.get(block, {})
+    word = bytearray(received.tobytes())
+    if not syndromes.any() and all(word[i] == v for i, v in fixed.items()):
+        return bytes(word[: L.BLOCK_DATA]), 0.0
     for i, value in fixed.items():
         word[i] = value
-    candidates = [
-        int(i) for i in np.argsort(confidence) if int(i) not in fixed and confidence[i] < ERASE_BELOW
-    ]
+    candidates = [int(i) for i in np.argsort(confidence, kind="stable") if int(i) not in fixed]
+    chance = 0.0
     for most in ERASURES:
         erased = candidates[:most]
         try:
@@ -278,15 +306,27 @@ def _decode_block(received: npt.NDArray[np.uint8], confidence: Floats, block: in
         except reedsolo.ReedSolomonError:
             continue
         errors = len(set(errata) - set(erased))
-        if 2 * errors + len(erased) <= L.BLOCK_EC - SLACK:
-            return bytes(full[: L.BLOCK_DATA])
+        chance += _miscorrection(len(erased), errors)
+        if any(full[i] != v for i, v in fixed.items()):
+            continue
+        return bytes(full[: L.BLOCK_DATA]), chance
     return None
 
 
-def _parse(data: bytes) -> bytes | None:
+def _miscorrection(erased: int, errors: int) -> float:
+    """The chance that a random word, its `erased` positions left out, lies within `errors` symbols of
+    some codeword: the words that near a codeword over all words, C(n', e) 255^e / 256^(n' - k)."""
+    n = L.BLOCK_DATA + L.BLOCK_EC - erased
+    return float(math.comb(n, errors) * 255.0**errors / 256.0 ** (L.BLOCK_EC - erased))
+
+
+def _parse(data: bytes) -> tuple[bytes, Floats] | None:
     """One alphanumeric segment, the terminator and the pad codewords, nothing else: the bytes of a
-    `SW1:` text with valid base45, or None."""
+    `SW1:` text with valid base45 and, for each block, the chance that random data in it would have
+    passed those checks (the mode, terminator and pad bits, each character pair's value, each base45
+    triple's); or None."""
     bits = np.unpackbits(np.frombuffer(data, np.uint8))
+    log2_pass = np.zeros(len(bits))  # by bit position: log2 of the chance a random bit there passes
     pos = 0
 
     def take(n: int) -> int:
@@ -299,16 +339,22 @@ def _parse(data: bytes) -> bytes | None:
 
     if take(4) != 0b0010:
         return None
+    log2_pass[:4] = -1.0
     count = take(9)
     if 13 + (count // 2) * 11 + (count % 2) * 6 > len(bits):
         return None
     chars = bytearray()
+    starts = []  # where each character's bits begin
     for _ in range(count // 2):
+        starts += [pos, pos]
+        log2_pass[pos] += _LOG2_PAIR
         v = take(11)
         if v >= 45 * 45:
             return None
         chars += ALPHANUMERIC[v // 45 : v // 45 + 1] + ALPHANUMERIC[v % 45 : v % 45 + 1]
     if count % 2:
+        starts.append(pos)
+        log2_pass[pos] += _LOG2_SINGLE
         v = take(6)
         if v >= 45:
             return None
@@ -320,6 +366,7 @@ def _parse(data: bytes) -> bytes | None:
     pads = np.packbits(rest[terminator:]).tobytes()
     if pads != (b"\xec\x11" * L.DATA_CODEWORDS)[: len(pads)]:
         return None
+    log2_pass[pos:] = -1.0
     text = chars.decode("ascii")
     if not text.startswith(PREFIX):
         return None
@@ -327,7 +374,10 @@ def _parse(data: bytes) -> bytes | None:
         b45decode(text[len(PREFIX) :])
     except ValueError:
         return None
-    return bytes(chars)
+    for first in range(len(PREFIX), len(text) - 2, 3):
+        log2_pass[starts[first]] += _LOG2_TRIPLE
+    per_block: Floats = np.exp2(log2_pass.reshape(L.BLOCKS, -1).sum(axis=1))
+    return bytes(chars), per_block
 
 
 def _known_codewords() -> dict[int, dict[int, int]]:
@@ -382,6 +432,31 @@ _BLOCK_INDEX = [
     np.array([L.interleaved_index(b, i) for i in range(L.BLOCK_DATA + L.BLOCK_EC)]) for b in range(L.BLOCKS)
 ]
 _KNOWN_CODEWORDS = _known_codewords()
+_BLOCK_ORDER = np.array(_BLOCK_INDEX)
+
+
+def _gf_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """GF(256) under QR's polynomial 0x11d: the full product table, and alpha^0..alpha^(BLOCK_EC-1)."""
+    exp = np.zeros(512, np.intp)
+    log = np.zeros(256, np.intp)
+    x = 1
+    for i in range(255):
+        exp[i], log[x] = x, i
+        x <<= 1
+        if x & 0x100:
+            x ^= 0x11D
+    exp[255:510] = exp[:255]
+    a = np.arange(256)
+    table = np.where((a[:, None] > 0) & (a[None, :] > 0), exp[log[a][:, None] + log[a][None, :]], 0)
+    return table.astype(np.uint8), exp[: L.BLOCK_EC]
+
+
+_GF_MUL, _ALPHA_POWERS = _gf_tables()
+# log2 of the chance that random bits pass a check: an alphanumeric pair (11 bits, 2,025 values of
+# 2,048), a lone character (6 bits, 45 of 64), a base45 triple (45^3 values, 65,536 of them valid)
+_LOG2_PAIR = math.log2(45 * 45 / 2048)
+_LOG2_SINGLE = math.log2(45 / 64)
+_LOG2_TRIPLE = math.log2(65536 / 45**3)
 
 
 def read_screen(
@@ -407,7 +482,7 @@ def read_screen(
         if not i and float(((y > 0.5) != L.FUNCTION_DARK)[L.FIXED].mean()) > HOPELESS:
             return None  # the grid's known modules already read too badly for its data to decode
         m = equalize(y)
-        got = None if m is None else read_modules(2 * m - 1)
+        got = None if m is None else read_modules(2 * m - 1, tries=i + 1)
         if got is not None:
             return got
     return None

@@ -65,7 +65,7 @@ def _flip_codewords(text: str, per_block: int, seed: int) -> np.ndarray:
 
 def test_errors_within_capacity_are_corrected() -> None:
     text = _text(10)
-    assert S.read_modules(_flip_codewords(text, 6, 1)) == text.encode()  # 2*6 <= 18 - SLACK
+    assert S.read_modules(_flip_codewords(text, 6, 1)) == text.encode()  # 2 * 6 <= 18
 
 
 def test_errors_beyond_capacity_give_none_never_a_wrong_text() -> None:
@@ -75,11 +75,11 @@ def test_errors_beyond_capacity_give_none_never_a_wrong_text() -> None:
 
 
 def test_unsure_errors_are_erased() -> None:
-    """Nine wrong codewords a block are beyond hard decisions (2 * 9 > 18 - SLACK); with four of them
-    the least sure, erasing those leaves five errors, which the block corrects."""
+    """Ten wrong codewords a block are beyond hard decisions (2 * 10 > 18); with four of them the
+    least sure, erasing those leaves six errors, which the block corrects (2 * 6 + 4 <= 18)."""
     text = _text(30)
     truth = np.where(_modules(text), 1.0, -1.0)
-    margin = _flip_codewords(text, 9, 3)
+    margin = _flip_codewords(text, 10, 3)
     assert S.read_modules(margin) is None
     rng = np.random.default_rng(4)
     for b in range(L.BLOCKS):
