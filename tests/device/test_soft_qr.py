@@ -116,7 +116,7 @@ def test_rendered_blurred_frame_reads_through_the_screen() -> None:
     half = frame.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8)
     q = find_screen(half)
     assert q is not None
-    assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+    assert S.read_screen(frame, q) == text.encode()
 
 
 def test_cascade_uses_the_reader_last_only_when_asked() -> None:
@@ -125,7 +125,7 @@ def test_cascade_uses_the_reader_last_only_when_asked() -> None:
         text, Params(4.5, 17.0, 0.02, 1.6, 30.0, 200.0, 0.05, 2.0, (Hard.BLUR,)), np.random.default_rng(5)
     )
     never = CascadeDecoder(passes=[], soft_reader=False)
-    last = CascadeDecoder(passes=[], soft_reader=True, budget_ms=None)
+    last = CascadeDecoder(passes=[], soft_reader=True)
     assert never.decode_bytes(frame) == []
     assert last.decode_bytes(frame) == [text.encode()]
     assert last.stats.decoded == {"soft": 1}
@@ -140,7 +140,7 @@ def test_hard_mixtures_read_exactly_or_not_at_all() -> None:
         text = scheme_text(rng, KEY)
         frame = render_hard(text, draw_params(Hard.MIXTURE, rng), rng)
         q = find_screen(frame.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8))
-        got = None if q is None else S.read_screen(frame, q, budget_ms=None)
+        got = None if q is None else S.read_screen(frame, q)
         assert got in (None, text.encode())
         read += got is not None
     assert read > 0
@@ -157,34 +157,24 @@ def _screen_frame(modules: np.ndarray, px: int = 4) -> tuple[np.ndarray, np.ndar
     return frame, np.array([[x0, y0], [x0 + n, y0], [x0 + n, y0 + n], [x0, y0 + n]], np.float32)
 
 
-def test_budget_stops_further_variants(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Once the budget is spent no further smoothing is tried (the first always is)."""
-    rng = np.random.default_rng(9)
-    modules = np.where(L.FUNCTION, _modules(_text(70)), rng.random((L.SIZE, L.SIZE)) < 0.5)
-    frame, q = _screen_frame(modules)  # the function patterns sharp, the data noise: no variant reads it
-    ticks = iter(range(0, 10_000, 5))
-    calls: list[int] = []
-    real = S.equalize
-
-    def counted(y: np.ndarray) -> np.ndarray | None:
-        calls.append(1)
-        return real(y)
-
-    monkeypatch.setattr(S, "equalize", counted)
-    assert S.read_screen(frame, q, budget_ms=4.0, clock=lambda: next(ticks) / 1000) is None  # 5 ms a tick
-    assert len(calls) == 1
-    calls.clear()
-    assert S.read_screen(frame, q, budget_ms=None) is None
-    assert len(calls) == len(S.SMOOTHING)
+def test_sharp_function_patterns_around_random_data_give_none() -> None:
+    """The grid is found and its known modules read perfectly, but the data is noise: nothing decodes."""
+    for seed in range(3):
+        rng = np.random.default_rng(9 + seed)
+        modules = np.where(L.FUNCTION, _modules(_text(70 + seed)), rng.random((L.SIZE, L.SIZE)) < 0.5)
+        frame, q = _screen_frame(modules)
+        assert S.read_screen(frame, q) is None
 
 
 def test_sharp_upright_screen_reads_and_a_blank_one_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
     text = _text(71)
     frame, q = _screen_frame(_modules(text))
-    assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+    assert S.read_screen(frame, q) == text.encode()
     blank, q = _screen_frame(np.zeros((L.SIZE, L.SIZE), bool))
-    monkeypatch.setattr(S, "equalize", lambda y: pytest.fail("a screen without a code is not equalized"))
-    assert S.read_screen(blank, q, budget_ms=None) is None
+    monkeypatch.setattr(
+        S, "deconvolved", lambda *a: pytest.fail("a screen without a code is not deconvolved")
+    )
+    assert S.read_screen(blank, q) is None
 
 
 def test_a_code_on_a_larger_lit_page_is_found_by_its_texture() -> None:
@@ -202,4 +192,4 @@ def test_a_code_on_a_larger_lit_page_is_found_by_its_texture() -> None:
         frame = np.clip(frame + rng.normal(0, 6, frame.shape), 0, 255).astype(np.uint8)
         q = find_screen(cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
         assert q is not None
-        assert S.read_screen(frame, q, budget_ms=None) == text.encode()
+        assert S.read_screen(frame, q) == text.encode()
