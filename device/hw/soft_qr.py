@@ -47,7 +47,7 @@ CLIMB_MOVES = 4  # moves at most per step size
 # which no missed mixture was read (the most a read one had was 9.4 %): the frame is given up before
 # the deconvolution and decoding
 CHECK_SMOOTHING = 0.2
-HOPELESS = 0.10
+HOPELESS = 0.15
 SUBSAMPLES = 4  # samples a module each way for deconvolved()
 QUIET_SAMPLED = 2  # modules of quiet zone sampled around the code: known light, they pin its edge
 BLUR_MODULES = (0.3, 0.4, 0.5, 0.6, 0.75)  # the blur sigmas in module pitches, the best fit kept
@@ -220,14 +220,15 @@ def levels(img: npt.NDArray[np.float32], corners: Quad) -> Floats:
     return out
 
 
-def deconvolved(img: npt.NDArray[np.float32], corners: Quad) -> Floats | None:
-    """Each module's darkness from all the pixels over it: the code and a margin of its quiet zone
-    sampled SUBSAMPLES times a module each way, against dark and light planes fitted to the known
-    modules; the Gaussian blur (one of BLUR_MODULES, in module pitches) and the gain that best explain
-    the samples whose modules are all known; then the box-constrained least-squares modules under that
-    blur (FISTA on the normal equations, which are a small convolution over the modules, known modules
-    held) and each module's own estimate with its neighbours' spill at their estimates taken out,
-    unclipped: how far it lies from 0.5 is its confidence. None if the known modules barely show."""
+Model = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]  # the normal equations: right side, kernel
+
+
+def blur_model(img: npt.NDArray[np.float32], corners: Quad) -> Model | None:
+    """The least-squares problem of the modules under the frame's blur: the code and a margin of its
+    quiet zone sampled SUBSAMPLES times a module each way, against dark and light planes fitted to the
+    known modules; the Gaussian blur (one of BLUR_MODULES, in module pitches) and the gain that best
+    explain the samples whose modules are all known. Its normal equations are a small convolution over
+    the (padded) module grid: their right side and kernel. None if the known modules barely show."""
     r, n = SUBSAMPLES, _PADDED * SUBSAMPLES
     pts = cv2.perspectiveTransform(_FINE_UV, _homography(corners))[0]
     x, y = (np.ascontiguousarray(pts[:, i].reshape(n, n)) for i in (0, 1))
@@ -245,21 +246,34 @@ def deconvolved(img: npt.NDArray[np.float32], corners: Quad) -> Floats | None:
         return None
     offset = float(observed.mean()) - gain * float(_BLUR_MEANS[best])
     g, k = _BLURS[best]
-    rhs = _adjoint((darkness - offset) / gain, g)
+    return _adjoint((darkness - offset) / gain, g), k
+
+
+def solve(model: Model, free: npt.NDArray[np.bool_], held: npt.NDArray[np.float32]) -> Floats:
+    """The box-constrained least-squares modules (FISTA, the `free` ones in [0, 1], the others `held`),
+    then each free module's own estimate with its neighbours' spill at their estimates taken out,
+    unclipped: how far it lies from 0.5 is its confidence. Padded grids in, the code's grid out."""
+    rhs, k = model
     centre = float(k[_NORMAL_REACH, _NORMAL_REACH])
     step = 1.0 / float(np.abs(k).sum())
-    m = np.where(_PAD_FREE, np.clip(rhs / centre, 0, 1), _PAD_KNOWN_DARK).astype(np.float32)
+    m = np.where(free, np.clip(rhs / centre, 0, 1), held).astype(np.float32)
     prev, z, t = m, m, 1.0
     for _ in range(DECONVOLUTION_ITERATIONS):  # FISTA: projected gradient with Nesterov's momentum
         grad = cv2.filter2D(z, -1, k, borderType=cv2.BORDER_CONSTANT) - rhs
-        m = np.where(_PAD_FREE, np.clip(z - step * grad, 0, 1), z).astype(np.float32)
+        m = np.where(free, np.clip(z - step * grad, 0, 1), z).astype(np.float32)
         t_next = (1 + (1 + 4 * t * t) ** 0.5) / 2
         z = (m + ((t - 1) / t_next) * (m - prev)).astype(np.float32)
         prev, t = m, t_next
     own = m + (rhs - cv2.filter2D(m, -1, k, borderType=cv2.BORDER_CONSTANT)) / centre
     q = QUIET_SAMPLED
-    out: Floats = np.where(_PAD_FREE, own, m)[q:-q, q:-q].astype(np.float64)
+    out: Floats = np.where(free, own, m)[q:-q, q:-q].astype(np.float64)
     return out
+
+
+def deconvolved(img: npt.NDArray[np.float32], corners: Quad) -> Floats | None:
+    """Each module's darkness from all the pixels over it (blur_model, then solve), or None."""
+    model = blur_model(img, corners)
+    return None if model is None else solve(model, _PAD_FREE, _PAD_KNOWN_DARK)
 
 
 def _plane(coef: Floats) -> npt.NDArray[np.float32]:
@@ -285,25 +299,40 @@ def _adjoint(samples: npt.NDArray[np.float32], g: npt.NDArray[np.float32]) -> np
     return out
 
 
+Blocks = list[tuple[bytes, float] | None]  # per block: its corrected codewords and chance, or None
+
+
 def read_modules(margin: Floats) -> bytes | None:
     """The text of a symbol given each module's signed confidence of being dark (positive), or None
     unless it decodes and checks exactly (see the module's docstring)."""
+    return _accepted(_decode_blocks(margin, _mask(margin), [None] * L.BLOCKS))
+
+
+def _mask(margin: Floats) -> int:
+    """The data mask of the level-M format word nearest both soft copies."""
     fmt = margin[_FORMAT_RC[:, 0], _FORMAT_RC[:, 1]]
-    mask = int(np.argmax([float(np.sum(np.where(d, fmt, -fmt))) for d in _FORMAT_DARK]))
+    return int(np.argmax([float(np.sum(np.where(d, fmt, -fmt))) for d in _FORMAT_DARK]))
+
+
+def _decode_blocks(margin: Floats, mask: int, blocks: Blocks) -> Blocks:
+    """`blocks` with those not yet decoded decoded from `margin` where they can be."""
     bit_margin = np.where(_MASKS[mask], -margin, margin)[L.BIT_ROWS, L.BIT_COLS]
-    codewords = np.packbits(bit_margin > 0)
+    words = np.packbits(bit_margin > 0)[_BLOCK_ORDER]  # (blocks, 49) in each block's own order
     confidence = np.abs(bit_margin).reshape(-1, 8).min(axis=1)
-    words = codewords[_BLOCK_ORDER]  # (blocks, 49) in each block's own order
     syndromes = _syndromes(words)
-    data = bytearray()
-    chance = np.zeros(L.BLOCKS)  # each block's chance of a miscorrection, were its word a random one
-    for block in range(L.BLOCKS):
-        got = _decode_block(words[block], confidence[_BLOCK_ORDER[block]], block, syndromes[block])
-        if got is None:
-            return None
-        data += got[0]
-        chance[block] = got[1]
-    parsed = _parse(bytes(data))
+    return [
+        got if got is not None else _decode_block(words[b], confidence[_BLOCK_ORDER[b]], b, syndromes[b])
+        for b, got in enumerate(blocks)
+    ]
+
+
+def _accepted(blocks: Blocks) -> bytes | None:
+    """The text if every block decoded and the whole checks (see the module's docstring)."""
+    if any(b is None for b in blocks):
+        return None
+    data = b"".join(b[0][: L.BLOCK_DATA] for b in blocks if b is not None)
+    chance = np.array([b[1] for b in blocks if b is not None])
+    parsed = _parse(data)
     if parsed is None:
         return None
     text, structure = parsed
@@ -311,6 +340,24 @@ def read_modules(margin: Floats) -> bytes | None:
     if float(np.sum(chance * structure)) >= TRUST:
         return None
     return text
+
+
+def _held(blocks: Blocks, mask: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
+    """The deconvolution's free modules and held values with the format word of `mask` and the
+    modules of every decoded block known."""
+    known = np.pad(L.FIXED, QUIET_SAMPLED, constant_values=True)
+    held = _PAD_KNOWN_DARK.copy()
+    q = QUIET_SAMPLED
+    rows, cols = _FORMAT_RC[:, 0] + q, _FORMAT_RC[:, 1] + q
+    known[rows, cols] = True
+    held[rows, cols] = _FORMAT_DARK[mask]
+    for b, got in enumerate(blocks):
+        if got is not None:
+            r, c = _BLOCK_ROWS[b], _BLOCK_COLS[b]
+            bits = np.unpackbits(np.frombuffer(got[0], np.uint8)).astype(bool)
+            known[r + q, c + q] = True
+            held[r + q, c + q] = bits ^ _MASKS[mask][r, c]
+    return ~known, held
 
 
 def _syndromes(words: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -325,13 +372,13 @@ def _syndromes(words: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 def _decode_block(
     received: npt.NDArray[np.uint8], confidence: Floats, block: int, syndromes: npt.NDArray[np.uint8]
 ) -> tuple[bytes, float] | None:
-    """The block's data and the chance that a random word would have been accepted where it was: the
+    """The block's corrected codewords and the chance that a random word would have been accepted where it was: the
     first of the erasure counts (least confident codewords first) at which it decodes, the prefix's
     known codewords written in and left unchanged by the correction."""
     fixed = _KNOWN_CODEWORDS.get(block, {})
     word = bytearray(received.tobytes())
     if not syndromes.any() and all(word[i] == v for i, v in fixed.items()):
-        return bytes(word[: L.BLOCK_DATA]), 0.0
+        return bytes(word), 0.0
     for i, value in fixed.items():
         word[i] = value
     candidates = [int(i) for i in np.argsort(confidence, kind="stable") if int(i) not in fixed]
@@ -346,7 +393,7 @@ def _decode_block(
         chance += _miscorrection(len(erased), errors)
         if any(full[i] != v for i, v in fixed.items()):
             continue
-        return bytes(full[: L.BLOCK_DATA]), chance
+        return bytes(full), chance
     return None
 
 
@@ -442,6 +489,9 @@ _BLOCK_INDEX = [
 ]
 _KNOWN_CODEWORDS = _known_codewords()
 _BLOCK_ORDER = np.array(_BLOCK_INDEX)
+# each block's modules, its codewords' bits in order (most significant first)
+_BLOCK_BITS = (_BLOCK_ORDER[:, :, None] * 8 + np.arange(8)).reshape(L.BLOCKS, -1)
+_BLOCK_ROWS, _BLOCK_COLS = L.BIT_ROWS[_BLOCK_BITS], L.BIT_COLS[_BLOCK_BITS]
 
 
 def _fine_tables() -> tuple[
@@ -531,5 +581,22 @@ def read_screen(frame: Frame, screen: Quad) -> bytes | None:
     pitch = float(np.linalg.norm(corners[1] - corners[0])) / L.SIZE
     if known_errors(smoothed(img, CHECK_SMOOTHING * pitch), corners) > HOPELESS:
         return None  # the grid's known modules already read too badly for its data to decode
-    m = deconvolved(img, corners)
-    return None if m is None else read_modules(2 * m - 1)
+    model = blur_model(img, corners)
+    if model is None:
+        return None
+    # the blocks that decode are known modules for the next solve: their spill on the others' is then
+    # taken out exactly, and those may decode in turn
+    free, held = _PAD_FREE, _PAD_KNOWN_DARK
+    blocks: Blocks = [None] * L.BLOCKS
+    mask = None
+    while True:
+        margin = 2 * solve(model, free, held) - 1
+        mask = _mask(margin) if mask is None else mask
+        before = sum(b is not None for b in blocks)
+        blocks = _decode_blocks(margin, mask, blocks)
+        done = sum(b is not None for b in blocks)
+        if done == L.BLOCKS:
+            return _accepted(blocks)
+        if done == before:
+            return None
+        free, held = _held(blocks, mask)
