@@ -526,7 +526,10 @@ def _blur_tables() -> tuple[
     c, reach = _PADDED // 2, _NORMAL_REACH
     for sigma in BLUR_MODULES:
         g = _gauss1d(sigma * SUBSAMPLES)
-        h = _adjoint(cv2.sepFilter2D(_FINE_DELTA, -1, g, g, borderType=cv2.BORDER_CONSTANT), g)
+        spread = np.asarray(
+            cv2.sepFilter2D(_FINE_DELTA, -1, g, g, borderType=cv2.BORDER_CONSTANT), np.float32
+        )
+        h = _adjoint(spread, g)
         blurs.append((g, np.ascontiguousarray(h[c - reach : c + reach + 1, c - reach : c + reach + 1])))
         blurred = cv2.sepFilter2D(_FINE_KNOWN_DARK, -1, g, g, borderType=cv2.BORDER_CONSTANT)
         predictions.append(np.asarray(blurred, np.float64)[_FINE_FIT])

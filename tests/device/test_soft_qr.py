@@ -10,7 +10,8 @@ import segno
 
 from device.hw import qr_layout as L
 from device.hw import soft_qr as S
-from device.hw.cascade import CascadeDecoder, find_screen
+from device.hw.cascade import CascadeDecoder, find_screen, terminal_decoder
+from device.hw.decoders import make_decoder
 from device.hw.hard_frames import Hard, Params, draw_params, render_hard, scheme_text
 from device.hw.testimages import qr_modules
 from shared_crypto import SigningKey
@@ -193,3 +194,75 @@ def test_a_code_on_a_larger_lit_page_is_found_by_its_texture() -> None:
         q = find_screen(cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
         assert q is not None
         assert S.read_screen(frame, q) == text.encode()
+
+
+def _mixture(seed: int) -> tuple[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    text = scheme_text(rng, KEY)
+    return text, render_hard(text, draw_params(Hard.MIXTURE, rng), rng)
+
+
+@pytest.mark.parametrize("seed", [11, 14])
+def test_the_terminal_decoder_reads_what_no_cascade_pass_reads(seed: int) -> None:
+    """make_decoder("zxing") is the cascade then the soft reader: on a mixture no zxing-cpp pass reads
+    even without a budget (small modules, low contrast and tilt; blur, noise and tilt), the reader does."""
+    text, frame = _mixture(seed)
+    assert CascadeDecoder(budget_ms=None).decode_bytes(frame) == []
+    d = make_decoder("zxing")
+    assert isinstance(d, CascadeDecoder)
+    assert d.decode_bytes(frame) == [text.encode()]
+    assert d.stats.decoded == {"soft": 1}
+
+
+def test_the_terminal_decoder_reads_clean_frames_with_the_cascade_and_never_a_wrong_text() -> None:
+    d = terminal_decoder()
+    text = _text(80)
+    frame, _ = _screen_frame(_modules(text))
+    assert d.decode_bytes(frame) == [text.encode()]
+    assert "soft" not in d.stats.decoded  # a zxing-cpp pass read it first
+    rng = np.random.default_rng(81)
+    for _ in range(3):  # function patterns right, data noise: the soft reader runs and refuses
+        noise = np.where(L.FUNCTION, _modules(_text(82)), rng.random((L.SIZE, L.SIZE)) < 0.5)
+        assert d.decode_bytes(_screen_frame(noise)[0]) == []
+    assert d.stats.tried["soft"] == 3
+
+
+def test_decoded_blocks_do_not_make_the_others_decode_beyond_capacity() -> None:
+    """Two blocks clean and two with 14 wrong codewords: the clean ones decode, are held, and the others
+    still cannot (the symbol's margins carry no more than that), so nothing is handed back."""
+    text = _text(90)
+    truth = np.where(_modules(text), 1.0, -1.0)
+    wrong = _flip_codewords(text, 14, 5)
+    margin = truth.copy()
+    for b in (0, 1):
+        for i in range(L.BLOCK_DATA + L.BLOCK_EC):
+            k = L.interleaved_index(b, i)
+            rows, cols = L.BIT_ROWS[k * 8 : k * 8 + 8], L.BIT_COLS[k * 8 : k * 8 + 8]
+            margin[rows, cols] = wrong[rows, cols]
+    mask = S._mask(margin)
+    blocks = S._decode_blocks(margin, mask, [None] * L.BLOCKS)
+    assert [b is not None for b in blocks] == [False, False, True, True]
+    free, held = S._held(blocks, mask)
+    q = S.QUIET_SAMPLED
+    assert (held[q:-q, q:-q][~free[q:-q, q:-q]] == (truth > 0)[~free[q:-q, q:-q]]).all()  # held = the truth
+    assert S._accepted(S._decode_blocks(margin, mask, blocks)) is None
+
+
+def test_the_miscorrection_chance_grows_with_the_errors_and_erasures_used() -> None:
+    assert S._miscorrection(0, 0) == 256.0**-18
+    assert S._miscorrection(4, 5) < 1e-15 < S._miscorrection(4, 7)  # the old rule's bound, and past it
+    assert S._miscorrection(0, 9) < S._miscorrection(8, 5) < S._miscorrection(12, 3)
+
+
+def test_one_random_block_among_clean_ones_is_never_accepted() -> None:
+    """Three blocks decode; the fourth is noise with random confidences, so every erasure count is
+    tried on it: it never comes back as a text, right or wrong."""
+    text = _text(95)
+    truth = np.where(_modules(text), 1.0, -1.0)
+    rng = np.random.default_rng(96)
+    for trial in range(40):
+        margin = truth.copy()
+        b = trial % L.BLOCKS
+        rows, cols = S._BLOCK_ROWS[b], S._BLOCK_COLS[b]
+        margin[rows, cols] = rng.normal(0, 1, len(rows))
+        assert S.read_modules(margin) is None
