@@ -314,14 +314,17 @@ def _mask(margin: Floats) -> int:
     return int(np.argmax([float(np.sum(np.where(d, fmt, -fmt))) for d in _FORMAT_DARK]))
 
 
-def _decode_blocks(margin: Floats, mask: int, blocks: Blocks) -> Blocks:
-    """`blocks` with those not yet decoded decoded from `margin` where they can be."""
+def _decode_blocks(margin: Floats, mask: int, blocks: Blocks, solves: int = 1) -> Blocks:
+    """`blocks` with those not yet decoded decoded from `margin` where they can be (`solves`: how many
+    estimates of the frame's modules the blocks have been decoded from, this one included)."""
     bit_margin = np.where(_MASKS[mask], -margin, margin)[L.BIT_ROWS, L.BIT_COLS]
     words = np.packbits(bit_margin > 0)[_BLOCK_ORDER]  # (blocks, 49) in each block's own order
     confidence = np.abs(bit_margin).reshape(-1, 8).min(axis=1)
     syndromes = _syndromes(words)
     return [
-        got if got is not None else _decode_block(words[b], confidence[_BLOCK_ORDER[b]], b, syndromes[b])
+        got
+        if got is not None
+        else _decode_block(words[b], confidence[_BLOCK_ORDER[b]], b, syndromes[b], solves * len(ERASURES))
         for b, got in enumerate(blocks)
     ]
 
@@ -370,31 +373,43 @@ def _syndromes(words: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 def _decode_block(
-    received: npt.NDArray[np.uint8], confidence: Floats, block: int, syndromes: npt.NDArray[np.uint8]
+    received: npt.NDArray[np.uint8],
+    confidence: Floats,
+    block: int,
+    syndromes: npt.NDArray[np.uint8],
+    tries: int,
 ) -> tuple[bytes, float] | None:
-    """The block's corrected codewords and the chance that a random word would have been accepted where it was: the
-    first of the erasure counts (least confident codewords first) at which it decodes, the prefix's
-    known codewords written in and left unchanged by the correction."""
+    """The block's corrected codewords at the first of the erasure counts (least confident codewords
+    first) at which it decodes, the prefix's known codewords written in and left unchanged by the
+    correction, and then at the next counts while they find the same codeword more surely (None if one
+    finds another); and the chance that a random word would have decoded as well at one of the `tries`
+    decodes that could have accepted it (a union bound: each at most the share of words within the
+    errors found of a codeword, with as many erasures)."""
     fixed = _KNOWN_CODEWORDS.get(block, {})
     word = bytearray(received.tobytes())
     if not syndromes.any() and all(word[i] == v for i, v in fixed.items()):
-        return bytes(word), 0.0
+        return bytes(word), tries * _miscorrection(0, 0)
     for i, value in fixed.items():
         word[i] = value
     candidates = [int(i) for i in np.argsort(confidence, kind="stable") if int(i) not in fixed]
-    chance = 0.0
+    best: tuple[bytes, float] | None = None
     for most in ERASURES:
         erased = candidates[:most]
         try:
             _, full, errata = _RS.decode(word, erase_pos=erased or None)
         except reedsolo.ReedSolomonError:
-            continue
-        errors = len(set(errata) - set(erased))
-        chance += _miscorrection(len(erased), errors)
-        if any(full[i] != v for i, v in fixed.items()):
-            continue
-        return bytes(full), chance
-    return None
+            full = None
+        if full is None or any(full[i] != v for i, v in fixed.items()):
+            if best is None:
+                continue
+            break
+        chance = tries * _miscorrection(len(erased), len(set(errata) - set(erased)))
+        if best is not None and bytes(full) != best[0]:
+            return None  # two codewords near the word: it is not to be trusted either way
+        if best is not None and chance >= best[1]:
+            break
+        best = (bytes(full), chance)  # more erasures may find the same codeword with fewer errors left
+    return best
 
 
 def _miscorrection(erased: int, errors: int) -> float:
@@ -592,14 +607,15 @@ def read_screen(frame: Frame, screen: Quad) -> bytes | None:
     free, held = _PAD_FREE, _PAD_KNOWN_DARK
     blocks: Blocks = [None] * L.BLOCKS
     mask = None
-    while True:
+    for solves in range(1, L.BLOCKS + 1):
         margin = 2 * solve(model, free, held) - 1
         mask = _mask(margin) if mask is None else mask
         before = sum(b is not None for b in blocks)
-        blocks = _decode_blocks(margin, mask, blocks)
+        blocks = _decode_blocks(margin, mask, blocks, solves)
         done = sum(b is not None for b in blocks)
         if done == L.BLOCKS:
             return _accepted(blocks)
         if done == before:
             return None
         free, held = _held(blocks, mask)
+    return None  # unreachable: each solve decodes one more block or stops
