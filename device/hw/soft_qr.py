@@ -9,13 +9,16 @@ box-constrained least squares; each keeps its distance from the threshold as its
 is the level-M word nearest the two soft copies; the codewords are unmasked and de-interleaved, and each
 Reed-Solomon block is decoded with 0, 2, 4, ... of its least confident codewords erased (an erasure
 costs one check symbol, an error two). The two data codewords wholly inside the `SW1:` prefix are known
-plaintext and are written in.
+plaintext and are written in. The blocks that decode become known modules, with the format word, and the
+modules are solved again: their blur's spill on the others is then taken out exactly, and the other
+blocks are decoded again, until all decode or a solve decodes no more.
 
 A text is returned only if every block decodes, the bit stream is one alphanumeric segment ending in the
 standard terminator and pad codewords, the text is `SW1:` followed by valid base45, and the chance that
-it is a miscorrection is below TRUST: for each block, the share of random words that its decode would
-have accepted (from the erasures and errors it used: the unused check symbols) times the chance that
-random data there would have passed the structure's checks. Anything else is None, never a guess.
+it is a miscorrection is below TRUST: summed over the blocks, the share of random words that would have
+decoded as well (from the erasures and errors used, times the decodes that could have accepted the
+block) times the chance that random data there would have passed the structure's checks (mode,
+terminator and pad bits, character pairs, base45 triples). Anything else is None, never a guess.
 """
 
 from __future__ import annotations
