@@ -21,7 +21,11 @@ figures are in docs/device.md). The passes, by what they are for:
 
 `budget_ms` bounds the thread CPU time one frame may take: once spent, no further pass starts, so a
 hopeless frame does not delay the next ones (the clock is injectable for tests). The soft reader runs
-after it all the same, within its own budget (soft_qr.BUDGET_MS).
+after it all the same (one deconvolution and decode, a few ms; a hopeless grid is given up sooner).
+
+The terminal's decoder (`terminal_decoder()`, what `make_decoder("zxing")` gives) is the cascade within
+TERMINAL_BUDGET_MS and then the soft reader: on the frames that need more than that, the reader reads
+more than the cascade's later passes would (docs/device.md has the figures).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ RECTIFIED = 240  # px side of the rectified screen: ~4 px a module for the schem
 UPSCALED = 360  # the same from the crop enlarged twice (Lanczos): ~6 px a module, for the smallest codes
 MARGIN = 8  # px of the bezel kept around the rectified screen (a quiet zone for the finder patterns)
 BUDGET_MS = 12.0
+TERMINAL_BUDGET_MS = 6.0  # the cascade's budget in the terminal's decoder, the soft reader after it
 # Wiener deconvolution: the Gaussian blur sigmas (frame px) and noise-to-signal ratios the passes assume
 DEBLUR_SIGMAS = (0.8, 1.0, 1.4, 1.8, 2.2)
 DEBLUR_NOISE = (0.01, 0.03, 0.1)
@@ -95,6 +100,11 @@ class PassStats:
 
     tried: dict[str, int] = field(default_factory=dict)
     decoded: dict[str, int] = field(default_factory=dict)
+
+
+def terminal_decoder() -> CascadeDecoder:
+    """The terminal's decoder: the cascade within TERMINAL_BUDGET_MS, then the soft reader."""
+    return CascadeDecoder(budget_ms=TERMINAL_BUDGET_MS, soft_reader=True)
 
 
 class _Views:
@@ -206,7 +216,7 @@ class CascadeDecoder:
     def _soft(self, views: _Views) -> list[bytes]:
         q = views.screen()
         self.stats.tried["soft"] = self.stats.tried.get("soft", 0) + 1
-        text = None if q is None else read_screen(views.frame, q, clock=self._clock)
+        text = None if q is None else read_screen(views.frame, q)
         if text is None:
             return []
         self.stats.decoded["soft"] = self.stats.decoded.get("soft", 0) + 1

@@ -1,7 +1,8 @@
 """QR decoders over numpy grayscale frames, each handing back the symbol's exact bytes.
 
 zxing-cpp is the default, as the cascade of passes over OpenCV views of the frame in
-device/hw/cascade.py (`zxing`); one plain local-average pass is `zxing-single` (see bench/bench_decoders.py
+device/hw/cascade.py followed by its soft-decision reader of the scheme's symbol (`zxing`,
+cascade.terminal_decoder); one plain local-average pass is `zxing-single` (see bench/bench_decoders.py
 and docs/hardware.md for the figures); pyzbar is the runner-up, selectable by name. Both are asked for raw bytes: pyzbar's default would transcode binary QR
 content to text, so the zbar scanner is driven directly with ZBAR_CFG_BINARY set.
 """
@@ -132,10 +133,10 @@ def make_decoder(name: DecoderName | str = DecoderName.ZXING) -> BytesDecoder:
     match DecoderName(name):
         case DecoderName.ZXING:
             try:
-                from .cascade import CascadeDecoder
+                from .cascade import terminal_decoder
             except ImportError as e:  # the cascade's filters need OpenCV
                 raise DecoderUnavailable(f"{e.name} is not installed (make install)") from e
-            return CascadeDecoder()
+            return terminal_decoder()
         case DecoderName.ZXING_SINGLE:
             return ZxingDecoder()
         case DecoderName.ZBAR:
