@@ -38,7 +38,33 @@ from .meal_batch_model import (
     Method,
 )
 
-__all__ = ["MAX_BATCH", "MAX_EVENTS", "MealBatch", "MealEvent", "Method", "sign_batch", "verify_batch"]
+__all__ = [
+    "BOOT_ID_LEN",
+    "C_EVENTS",
+    "C_TERMINAL",
+    "EVENT_ID_LEN",
+    "E_BOOT",
+    "E_DAY",
+    "E_ID",
+    "E_METHOD",
+    "E_MONO_MS",
+    "E_REASON",
+    "E_SEQ",
+    "E_SERIAL",
+    "E_SERVED",
+    "E_SLOT",
+    "E_VOUCHER",
+    "E_WALL_MS",
+    "E_WALL_TRUSTED",
+    "MAX_BATCH",
+    "MAX_EVENTS",
+    "MAX_REASON",
+    "MealBatch",
+    "MealEvent",
+    "Method",
+    "sign_batch",
+    "verify_batch",
+]
 
 _ALLOWED = frozenset({c.IAT, C_TERMINAL, C_EVENTS})
 _EVENT_KEYS = frozenset(range(13))
