@@ -44,12 +44,11 @@ class Notifier(Protocol):
     """A channel. Called inside the ingestion transaction, so a notice exists exactly when its meal does."""
 
     def meals_served(self, session: Session, notices: Sequence[MealNotice]) -> int:
-        """Queue one notice per meal (again for the same event: nothing); returns how many were new."""
+        """Queue these meals' notices (the caller passes each stored meal once); returns how many."""
         ...
 
 
-# The notice's words per language; {display}, {day} (dd.mm.yyyy) and {hour} (hh:mm, local time). One
-# source for both ways a notice is written: meal_text here, and the outbox's SQL on PostgreSQL.
+# The meal notice's words per language; {display}, {day} (dd.mm.yyyy) and {hour} (hh:mm, local time).
 MEAL_TEXTS = {
     "kk": "{display}: {day} сағат {hour} мектепте ыстық тамақ алды.",
     "ru": "{display}: {day} в {hour} получил(а) горячее питание в школе.",
