@@ -292,6 +292,7 @@ class Demo:
                     "valid_from": D.TARIFFS_FROM.isoformat(),
                     "amount_tiyn": amount,
                     "state_share_tiyn": state,
+                    "school_id": self.school_id,  # a district admin sets their school's; defaults are the operator's
                 },
             )
             kind = "free      " if plan == 1 else "discounted"
