@@ -3,7 +3,6 @@ takes rows with `take_queued` and turns their meals into the parents' notices (d
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from backend.adapters.locking import for_update
 
-from .model import MealNotice
 from .tables import MealNoticeBatchRow
 
 EVENT_ID_LEN = 16
@@ -28,27 +26,25 @@ class QueuedMeals:
 
 
 class OutboxNotifier:
-    """Implements `Notifier`: one outbox row per school of the call's meals (the caller passes only the
+    """Implements `Notifier`: one outbox row per call, i.e. per stored batch (the caller passes only the
     meals it stored, so a replayed batch queues nothing)."""
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
 
-    def meals_served(self, session: Session, notices: Sequence[MealNotice]) -> int:
-        if not notices:
+    def meals_served(self, session: Session, school_id: int, event_ids: Sequence[bytes]) -> int:
+        if not event_ids:
             return 0
-        by_school: dict[int, list[bytes]] = defaultdict(list)
-        for n in notices:
-            by_school[n.school_id].append(n.event_id)
-        now = self._now()
         session.execute(
             insert(MealNoticeBatchRow),
-            [
-                {"school_id": school, "meals": len(ids), "event_ids": b"".join(ids), "created_at": now}
-                for school, ids in by_school.items()
-            ],
+            {
+                "school_id": school_id,
+                "meals": len(event_ids),
+                "event_ids": b"".join(event_ids),
+                "created_at": self._now(),
+            },
         )
-        return len(notices)
+        return len(event_ids)
 
 
 def take_queued(session: Session, limit: int) -> list[QueuedMeals]:

@@ -23,7 +23,6 @@ from backend.clock import KZ_TZ, FixedClock
 from backend.db import init_schema, make_engine, make_session_factory
 from backend.notify.delivery import push_pending, send_digests
 from backend.notify.delivery_tables import NotifyPreferenceRow, ParentNoticeRow, PushSubscriptionRow
-from backend.notify.model import MealNotice
 from backend.notify.outbox import OutboxNotifier
 from backend.notify.tables import MealNoticeBatchRow
 from backend.notify.webpush import PushResult, Subscription
@@ -119,24 +118,24 @@ def test_meal_notices_are_expanded_once(workers: tuple[Factory, Factory], fresh_
     dsn = fresh_postgres_url.replace("+psycopg", "")
     [terminal] = seed_schools(dsn, 1, 600)
     served = NOW - timedelta(hours=8)
-    meals = [MealNotice(os.urandom(16), v, v, terminal.school_id, 1, served) for v in terminal.vouchers]
+    meals = [(os.urandom(16), v) for v in terminal.vouchers]  # (event id, voucher = pupil)
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        for i, m in enumerate(meals):
+        for i, (_, pupil) in enumerate(meals):
             cur.execute(
                 "INSERT INTO guardianships (pupil_id, parent_id, role) VALUES (%s, %s, 'mother')",
-                (m.pupil_id, i % PARENTS + 1),
+                (pupil, i % PARENTS + 1),
             )
         cur.executemany(
             "INSERT INTO meal_events (id, terminal_id, school_id, voucher_id, pupil_id, plan, slot, served_at,"
             " local_date, method, token_serial, wall_trusted, boot_id, seq, received_at, status, flags)"
             " VALUES (%s, %s, %s, %s, %s, 1, 1, %s, %s, 1, 1, true, %s, %s, %s, 'ok', '[]')",
-            [(m.event_id, terminal.terminal_id, m.school_id, m.voucher_id, m.pupil_id, served,
-              served.astimezone(KZ_TZ).date(), b"\x00" * 16, i, NOW) for i, m in enumerate(meals)],
+            [(event_id, terminal.terminal_id, terminal.school_id, pupil, pupil, served,
+              served.astimezone(KZ_TZ).date(), b"\x00" * 16, i, NOW) for i, (event_id, pupil) in enumerate(meals)],
         )  # fmt: skip
         conn.commit()
     with workers[0]() as s, s.begin():
         for i in range(0, len(meals), 3):
-            OutboxNotifier(lambda: NOW).meals_served(s, meals[i : i + 3])
+            OutboxNotifier(lambda: NOW).meals_served(s, terminal.school_id, [e for e, _ in meals[i : i + 3]])
 
     def expand(f: Factory) -> int:
         added = 0
@@ -155,7 +154,7 @@ def test_meal_notices_are_expanded_once(workers: tuple[Factory, Factory], fresh_
         )  # not the seeded ones
         sources = s.scalars(mine).all()
         assert s.scalar(select(func.count()).select_from(MealNoticeBatchRow)) == 0
-    assert sorted(sources) == sorted(f"meal:{m.event_id.hex()}" for m in meals)
+    assert sorted(sources) == sorted(f"meal:{event_id.hex()}" for event_id, _ in meals)
 
 
 def test_push_notices_go_out_once(workers: tuple[Factory, Factory]) -> None:
