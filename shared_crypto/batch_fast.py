@@ -95,7 +95,7 @@ def read_plain(payload: bytes) -> MealBatch | None:
         return None
     reasons: dict[bytes, str] = {}
     events = []
-    uint, nullable = _uint, _nullable
+    uint, nullable, big = _uint, _nullable, int.from_bytes
     for eid, seq, boot, mono, wall, trusted, served, reason, method, voucher, serial, slot, day in fields:
         day_no = nullable(day)
         if day_no is not None and day_no > MAX_DAY:
@@ -106,10 +106,10 @@ def read_plain(payload: bytes) -> MealBatch | None:
         events.append(
             MealEvent(
                 eid,
-                uint(seq),
+                big(seq[1:]) if len(seq) > 1 else seq[0],  # _uint inline: three a row
                 boot,
-                uint(mono),
-                uint(wall),
+                big(mono[1:]) if len(mono) > 1 else mono[0],
+                big(wall[1:]) if len(wall) > 1 else wall[0],
                 trusted == _TRUE,
                 served == _TRUE,
                 text,
