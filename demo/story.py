@@ -564,31 +564,45 @@ class Demo:
 
     # --- 9. parents ------------------------------------------------------------------------------------
     def parents(self) -> None:
-        from backend.notify.tables import NoticeRow
+        from backend.notify.delivery_tables import ParentNoticeRow
+        from backend.notify.model import meal_text
+        from backend.web.notice_worker import deliver
 
         self.c.section("Parents hear about each meal; one rates a lunch")
+        # the worker's pass: the uploads queued their meals; each becomes a notice to the pupil's guardian
+        deliver(self.ctx.session_factory, None, now=self.ctx.clock.now(), max_attempts=1)
         with self.ctx.session_factory() as s:
             rows = s.execute(
-                select(NoticeRow.body, Parent.full_name, Parent.phone)
-                .join(Parent, Parent.id == NoticeRow.parent_id, isouter=True)
-                .order_by(NoticeRow.id)
+                select(
+                    ParentNoticeRow.display,
+                    ParentNoticeRow.at,
+                    Parent.full_name,
+                    Parent.phone,
+                    Parent.language,
+                )
+                .join(Parent, Parent.id == ParentNoticeRow.parent_id)
+                .where(ParentNoticeRow.kind == "meal_served")
+                .order_by(ParentNoticeRow.id)
             ).all()
         self.result.notices = len(rows)
-        for body, name, phone in rows:
-            self.c.line(f"→ {name} ({phone}): {body.splitlines()[0] if body else ''}")
+        for display, at, name, phone, language in rows:
+            self.c.line(f"→ {name} ({phone}): {meal_text(language, display, at)}")
         history = self.api("GET", f"/api/parent/v1/vouchers/{self.voucher_ids['nurlan']}/meals", "akhmetova")
         self.result.history_meals = len(history)
         self.c.line(f"Гүлнар opens Нұрлан's voucher history: {len(history)} meals today")
-        # The notice names the meal event; the parent rates the meal from it.
+        # The notice names the meal event ("meal:<event id>"); the parent rates the meal from it.
         with self.ctx.session_factory() as s:
-            event = s.scalars(
-                select(NoticeRow.event_id)
-                .where(NoticeRow.pupil_id == self.pupil_ids["nurlan"])
-                .order_by(NoticeRow.id.desc())
+            source = s.scalars(
+                select(ParentNoticeRow.source)
+                .where(
+                    ParentNoticeRow.pupil_id == self.pupil_ids["nurlan"],
+                    ParentNoticeRow.kind == "meal_served",
+                )
+                .order_by(ParentNoticeRow.id.desc())
             ).first()
-        if event is None:
+        if source is None:
             raise DemoStepError("no meal notice for Нұрлан to rate")
-        event_id = event.hex()
+        event_id = source.removeprefix("meal:")
         r = self.api(
             "POST",
             f"/api/parent/v1/meals/{event_id}/rating",

@@ -60,6 +60,9 @@ def insert_records_ignore(
     return insert_ignore(session, model, [row_values(r, model) for r in records], key=key, any_key=any_key)
 
 
+_EMPTY_LIST_JSON = json.dumps([])  # most rows' JSON value (a meal without flags), without the encoder
+
+
 def _insert_unnest(
     session: Session, table: Table, columns: dict[str, list[Any]], key: str, *, any_key: bool
 ) -> set[Any]:
@@ -74,7 +77,7 @@ def _insert_unnest(
         is_json = isinstance(col.type, JSON)
         sql_type = "text" if is_json else col.type.compile(dialect=dialect)
         if is_json:
-            values = [None if v is None else json.dumps(v) for v in values]
+            values = [_EMPTY_LIST_JSON if v == [] else None if v is None else json.dumps(v) for v in values]
         # A column with one value for the whole batch (its terminal, school and receipt time, mostly its
         # status, plan and boot) goes as one parameter, not an array: psycopg dumps every array element
         # in Python, and this halves the dumping of a typical batch.

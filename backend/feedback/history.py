@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.model import Principal
 from backend.ingest.queries import voucher_meals
-from backend.notify.outbox import notified_at
+from backend.notify.delivery import meal_notified_at
 from backend.vouchers.services import voucher_for_parent
 
 from .tables import RatingRow
@@ -27,7 +27,7 @@ class MealRecord:
     status: str
     billable: bool
     flags: tuple[str, ...]
-    notified_at: datetime | None  # when the notice went out; None while it waits in the outbox
+    notified_at: datetime | None  # when its notice reached the parent's list; None while it waits
     rating: int | None
 
 
@@ -36,7 +36,7 @@ def meal_history(session: Session, principal: Principal, voucher_id: int) -> lis
     voucher = voucher_for_parent(session, principal, voucher_id)
     meals = voucher_meals(session, voucher.school_id, voucher_id)
     ids = [m.event_id for m in meals]
-    sent = notified_at(session, ids)
+    sent = meal_notified_at(session, ids)
     rated = select(RatingRow.event_id, RatingRow.stars).where(RatingRow.event_id.in_(ids))
     stars: dict[bytes, int] = {event_id: n for event_id, n in session.execute(rated)}
     return [

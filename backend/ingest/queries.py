@@ -13,6 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from backend.adapters.dialect import among
+
 from .model import BILLABLE, MealStatus
 from .tables import MealEventRow
 
@@ -135,15 +137,29 @@ def slot_meal_ids(session: Session, school_id: int, day: date, slot: int) -> lis
     return list(session.scalars(stmt))
 
 
-def served_at(session: Session, meals: Collection[tuple[int, bytes]]) -> dict[bytes, datetime]:
-    """When each of these (school, event id) meals was served (a meal not on record is left out)."""
-    if not meals:
-        return {}
-    stmt = select(MealEventRow.id, MealEventRow.served_at).where(
-        MealEventRow.school_id.in_(sorted({school for school, _ in meals})),
-        MealEventRow.id.in_(sorted({event_id for _, event_id in meals})),
+@dataclass(frozen=True, slots=True)
+class PupilMeal:
+    event_id: bytes
+    pupil_id: int
+    served_at: datetime
+
+
+def served_meals(session: Session, meals: Collection[tuple[int, Collection[bytes]]]) -> list[PupilMeal]:
+    """Of these (school, event ids), the meals on record that name a pupil, in no particular order."""
+    schools = sorted({school for school, ids in meals if ids})
+    if not schools:
+        return []
+    ids = sorted({event_id for _, event_ids in meals for event_id in event_ids})
+    stmt = select(MealEventRow.id, MealEventRow.pupil_id, MealEventRow.served_at).where(
+        among(session, MealEventRow.school_id, schools),
+        among(session, MealEventRow.id, ids),
+        MealEventRow.pupil_id.is_not(None),
     )
-    return {event_id: at for event_id, at in session.execute(stmt)}
+    return [
+        PupilMeal(event_id, pupil_id, at)
+        for event_id, pupil_id, at in session.execute(stmt)
+        if pupil_id is not None
+    ]
 
 
 # --- billable meals, aggregated in SQL (billing's timesheet, act and reconciliation) ----------------

@@ -22,7 +22,7 @@ from backend.clock import KZ_TZ
 from backend.errors import DomainError
 from backend.fleet.model import TerminalIdentity
 from backend.fleet.services import mark_seen
-from backend.notify.model import MealNotice, Notifier
+from backend.notify.model import Notifier
 from backend.unit_of_work import UnitOfWork
 from shared_crypto import KeyRole, MealBatch, MealEvent, VerificationError, VerifyKey, verify_batch
 
@@ -312,14 +312,7 @@ def ingest(
                 for code, detail in m.details
             ],
         )
-    notifier.meals_served(
-        session,
-        [
-            MealNotice(m.id, m.voucher_id, m.pupil_id, m.school_id, m.slot, m.served_at)
-            for m in mine
-            if m.voucher_id is not None and m.pupil_id is not None
-        ],
-    )
+    notifier.meals_served(session, terminal.school_id, [m.id for m in mine if m.pupil_id is not None])
     mark_seen(session, terminal.terminal_id, received_at)
     accepted = len(stored) + len(stored_refusals)
     return IngestResult(accepted=accepted, duplicates=len(batch.events) - accepted, flagged=len(flagged))

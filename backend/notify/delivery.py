@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.adapters.dialect import among
+from backend.adapters.dialect import among, insert_ignore
 from backend.adapters.locking import for_update, serialise
 from backend.clock import KZ_TZ
 from backend.roster.tables import Guardianship, Parent, Pupil
@@ -39,14 +39,14 @@ from .delivery_tables import (
     PushSubscriptionRow,
     SmsDigestRow,
 )
-from .model import PushOutcome
-from .tables import NoticeRow
+from .model import PushOutcome, pick_guardian
 from .webpush import PushResult, PushSender, Subscription
 
 log = logging.getLogger(__name__)
 BATCH = 500
 PUSH_LEASE = timedelta(minutes=10)
 DIGEST_AT = time(19, 0)  # school-local time after which the day's digest goes out
+KIND_MEAL = "meal_served"
 
 
 Collect = Callable[[Session, datetime], int]  # step 1: stores the sources' new notices, returns how many
@@ -74,16 +74,6 @@ class NoticeWords(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class MealNoticeDue:
-    event_id: bytes
-    school_id: int | None
-    parent_id: int | None
-    kind: str
-    pupil_id: int
-    display: str
-
-
 @dataclass
 class DeliveryReport:
     collected: int = 0
@@ -94,14 +84,11 @@ class DeliveryReport:
 
 
 def _cursor(session: Session, name: str) -> NotifyCursorRow:
-    row = session.scalars(
+    # a missing cursor is inserted if absent, then locked: two workers on a fresh database both find it
+    insert_ignore(session, NotifyCursorRow, [{"name": name, "position": 0}], key="name")
+    return session.scalars(
         for_update(session, select(NotifyCursorRow).where(NotifyCursorRow.name == name))
-    ).first()
-    if row is None:
-        row = NotifyCursorRow(name=name, position=0)
-        session.add(row)
-        session.flush()
-    return row
+    ).one()
 
 
 def _notice(row: ParentNoticeRow) -> Notice:
@@ -164,35 +151,50 @@ def guardians(session: Session, pupil_ids: Iterable[int]) -> dict[int, list[int]
     return out
 
 
-def take_meal_notices(session: Session, now: datetime, *, limit: int = BATCH) -> list[MealNoticeDue]:
-    """The meal outbox's next notices (one per served meal, to the guardian chosen when it was
-    written), marked as handed to the parent's channels."""
-    # row-locked, and rows another worker holds are skipped: two workers never pass on the same notice
+def add_meal_notices(session: Session, meals: Iterable[tuple[bytes, int, datetime]], now: datetime) -> int:
+    """Served meals, (event id, pupil, served at), as notices to each pupil's guardian by pick_guardian
+    (one with a phone first, then the role order); a meal already noticed is left as it is."""
+    todo = list(meals)
+    pupil_ids = sorted({pupil for _, pupil, _ in todo})
+    if not pupil_ids:
+        return 0
+    family: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    for pupil_id, parent_id, role, phone in session.execute(
+        select(Guardianship.pupil_id, Parent.id, Guardianship.role, Parent.phone)
+        .join(Parent, Parent.id == Guardianship.parent_id)
+        .where(among(session, Guardianship.pupil_id, pupil_ids))
+    ):
+        family[pupil_id].append((parent_id, role, phone is not None))
+    displays = {
+        pupil_id: display
+        for pupil_id, display in session.execute(
+            select(Pupil.id, Pupil.display).where(among(session, Pupil.id, pupil_ids))
+        )
+    }
+    notices = []
+    for event_id, pupil_id, at in todo:
+        guardian = pick_guardian(family.get(pupil_id, ()))
+        if guardian is not None:
+            source = meal_source(event_id)
+            notices.append(Notice(guardian, KIND_MEAL, source, pupil_id, displays.get(pupil_id, ""), at))
+    return add_notices(session, notices, now)
+
+
+def meal_source(event_id: bytes) -> str:
+    return f"meal:{event_id.hex()}"
+
+
+def meal_notified_at(session: Session, event_ids: Iterable[bytes]) -> dict[bytes, datetime]:
+    """For each of these meal events whose notice is in a parent's list: since when."""
+    sources = {meal_source(e): e for e in event_ids}
+    if not sources:
+        return {}
     stmt = (
-        select(
-            NoticeRow.id,
-            NoticeRow.event_id,
-            NoticeRow.school_id,
-            NoticeRow.parent_id,
-            NoticeRow.kind,
-            NoticeRow.pupil_id,
-            Pupil.display,
-        )
-        .join(Pupil, Pupil.id == NoticeRow.pupil_id)
-        .where(NoticeRow.sent_at.is_(None))
-        .order_by(NoticeRow.id)
-        .limit(limit)
+        select(ParentNoticeRow.source, func.min(ParentNoticeRow.created_at))
+        .where(among(session, ParentNoticeRow.source, sorted(sources)))
+        .group_by(ParentNoticeRow.source)
     )
-    rows = session.execute(for_update(session, stmt, skip_locked=True, of=NoticeRow)).all()
-    if rows:
-        # one UPDATE for the claimed rows (an UPDATE per notice cost PostgreSQL about 0.9 ms each)
-        session.execute(
-            update(NoticeRow)
-            .where(among(session, NoticeRow.id, [r.id for r in rows]))
-            .values(attempts=NoticeRow.attempts + 1, sent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return [MealNoticeDue(r.event_id, r.school_id, r.parent_id, r.kind, r.pupil_id, r.display) for r in rows]
+    return {sources[source]: at for source, at in session.execute(stmt)}
 
 
 def backoff(attempts: int) -> timedelta:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -28,28 +27,15 @@ class PushOutcome(enum.StrEnum):
     GAVE_UP = "gave_up"
 
 
-@dataclass(frozen=True, slots=True)
-class MealNotice:
-    """One served meal to tell a parent about; `event_id` makes delivery idempotent."""
-
-    event_id: bytes
-    voucher_id: int
-    pupil_id: int
-    school_id: int
-    slot: int | None
-    served_at: datetime
-
-
 class Notifier(Protocol):
     """A channel. Called inside the ingestion transaction, so a notice exists exactly when its meal does."""
 
-    def meals_served(self, session: Session, notices: Sequence[MealNotice]) -> int:
-        """Queue one notice per meal (again for the same event: nothing); returns how many were new."""
+    def meals_served(self, session: Session, school_id: int, event_ids: Sequence[bytes]) -> int:
+        """Queue the notices of these meals, stored at this school, each passed once; returns how many."""
         ...
 
 
-# The notice's words per language; {display}, {day} (dd.mm.yyyy) and {hour} (hh:mm, local time). One
-# source for both ways a notice is written: meal_text here, and the outbox's SQL on PostgreSQL.
+# The meal notice's words per language; {display}, {day} (dd.mm.yyyy) and {hour} (hh:mm, local time).
 MEAL_TEXTS = {
     "kk": "{display}: {day} сағат {hour} мектепте ыстық тамақ алды.",
     "ru": "{display}: {day} в {hour} получил(а) горячее питание в школе.",

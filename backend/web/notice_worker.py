@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import KZ_TZ
 from backend.consent import queries as consent
-from backend.ingest.queries import served_at
+from backend.ingest.queries import served_meals
 from backend.notify import delivery
 from backend.notify.delivery import DeliveryReport, Notice
+from backend.notify.outbox import take_queued
 from backend.notify.webpush import PushSender, WebPushSender, vapid_key
 from backend.vouchers.model import VoucherStatus
 from backend.vouchers.queries import status_changes_after
@@ -34,20 +35,13 @@ EXPIRED_LOOKBACK = timedelta(days=7)
 
 
 def collect(session: Session, now: datetime) -> int:
-    """Step 1, in the caller's transaction: the meal outbox, status changes in the vouchers' audit
+    """Step 1, in the caller's transaction: the meal outbox (its batches of meals taken and expanded
+    into a notice per meal to the pupil's guardian), status changes in the vouchers' audit
     trail (suspended, revoked, expired) and consent outcomes (each decision, and requests closed
     unanswered) become notices. Returns how many were added."""
-    meals = delivery.take_meal_notices(session, now)
-    served = served_at(session, [(m.school_id, m.event_id) for m in meals if m.school_id is not None])
-    added = delivery.add_notices(
-        session,
-        (
-            Notice(m.parent_id, m.kind, f"meal:{m.event_id.hex()}", m.pupil_id, m.display, served[m.event_id])
-            for m in meals
-            if m.parent_id is not None and m.event_id in served
-        ),
-        now,
-    )
+    queued = take_queued(session, limit=delivery.BATCH)
+    meals = served_meals(session, [(q.school_id, q.event_ids) for q in queued])
+    added = delivery.add_meal_notices(session, ((m.event_id, m.pupil_id, m.served_at) for m in meals), now)
 
     changes = status_changes_after(
         session, delivery.cursor_at(session, "voucher_events"), limit=delivery.BATCH

@@ -6,6 +6,7 @@ that both are inside the same pass at once."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -13,19 +14,25 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import KZ_TZ, FixedClock
 from backend.db import init_schema, make_engine, make_session_factory
 from backend.notify.delivery import push_pending, send_digests
 from backend.notify.delivery_tables import NotifyPreferenceRow, ParentNoticeRow, PushSubscriptionRow
+from backend.notify.outbox import OutboxNotifier
+from backend.notify.tables import MealNoticeBatchRow
 from backend.notify.webpush import PushResult, Subscription
 from backend.roster.tables import Parent
 from backend.sms.outbox import dispatch_pending, queue_sms
 from backend.sms.tables import SmsMessage
 from backend.timers.store import run_due, schedule
-from backend.web.notice_worker import Words
+from backend.web.notice_worker import Words, collect
+
+from .seed import seed_schools
 
 NOW = datetime(2026, 9, 14, 20, 0, tzinfo=KZ_TZ)  # after the day's digest hour
 PARENTS = 40
@@ -103,6 +110,51 @@ def test_sms_outbox_sends_each_message_once(workers: tuple[Factory, Factory]) ->
     counts = race(*(lambda f=f: dispatch_pending(f, gateway, clock, batch=20) for f in workers))
     assert sum(counts) == 200 and all(counts)  # both took part
     assert len(gateway.sent) == len(set(gateway.sent)) == 200
+
+
+def test_meal_notices_are_expanded_once(workers: tuple[Factory, Factory], fresh_postgres_url: str) -> None:
+    """600 queued meals in 200 outbox rows, more than one pass takes: the two workers take rows side by
+    side (DELETE … RETURNING under SKIP LOCKED) and every meal becomes exactly one parent's notice."""
+    dsn = fresh_postgres_url.replace("+psycopg", "")
+    [terminal] = seed_schools(dsn, 1, 600)
+    served = NOW - timedelta(hours=8)
+    meals = [(os.urandom(16), v) for v in terminal.vouchers]  # (event id, voucher = pupil)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        for i, (_, pupil) in enumerate(meals):
+            cur.execute(
+                "INSERT INTO guardianships (pupil_id, parent_id, role) VALUES (%s, %s, 'mother')",
+                (pupil, i % PARENTS + 1),
+            )
+        cur.executemany(
+            "INSERT INTO meal_events (id, terminal_id, school_id, voucher_id, pupil_id, plan, slot, served_at,"
+            " local_date, method, token_serial, wall_trusted, boot_id, seq, received_at, status, flags)"
+            " VALUES (%s, %s, %s, %s, %s, 1, 1, %s, %s, 1, 1, true, %s, %s, %s, 'ok', '[]')",
+            [(event_id, terminal.terminal_id, terminal.school_id, pupil, pupil, served,
+              served.astimezone(KZ_TZ).date(), b"\x00" * 16, i, NOW) for i, (event_id, pupil) in enumerate(meals)],
+        )  # fmt: skip
+        conn.commit()
+    with workers[0]() as s, s.begin():
+        for i in range(0, len(meals), 3):
+            OutboxNotifier(lambda: NOW).meals_served(s, terminal.school_id, [e for e, _ in meals[i : i + 3]])
+
+    def expand(f: Factory) -> int:
+        added = 0
+        while True:
+            with f() as s, s.begin():
+                n = collect(s, NOW)
+            if n == 0:
+                return added
+            added += n
+
+    counts = race(*(lambda f=f: expand(f) for f in workers))
+    assert sum(counts) == len(meals) and all(counts)  # both took part
+    with workers[0]() as s:
+        mine = select(ParentNoticeRow.source).where(
+            ParentNoticeRow.pupil_id.is_not(None)
+        )  # not the seeded ones
+        sources = s.scalars(mine).all()
+        assert s.scalar(select(func.count()).select_from(MealNoticeBatchRow)) == 0
+    assert sorted(sources) == sorted(f"meal:{event_id.hex()}" for event_id, _ in meals)
 
 
 def test_push_notices_go_out_once(workers: tuple[Factory, Factory]) -> None:

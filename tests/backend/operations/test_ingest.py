@@ -17,14 +17,15 @@ from backend.ingest.api import notifier_of, school_facts_of
 from backend.ingest.model import BILLABLE, served_at
 from backend.ingest.queries import voucher_meals
 from backend.ingest.tables import MealEventRow, MealFlagRow, RefusalRow
-from backend.notify.model import meal_text
-from backend.notify.outbox import notified_at
-from backend.notify.tables import NoticeRow
+from backend.notify.delivery import meal_notified_at
+from backend.notify.delivery_tables import ParentNoticeRow
+from backend.notify.tables import MealNoticeBatchRow
 from backend.roster.tables import Pupil
 from backend.unit_of_work import UnitOfWork
 from backend.vouchers.model import VoucherStatus
 from backend.vouchers.services import change_status
 from backend.vouchers.tables import Voucher
+from backend.web.notice_worker import collect
 from shared_crypto import SigningKey, VerifyKey
 
 from .conftest import LUNCH, Device, Setup
@@ -49,11 +50,29 @@ def flags(uow_factory: Callable[[], UnitOfWork]) -> Flags:
     return read
 
 
-def count(
-    uow_factory: Callable[[], UnitOfWork], model: type[MealEventRow] | type[NoticeRow] | type[RefusalRow]
-) -> int:
+def count(uow_factory: Callable[[], UnitOfWork], model: type[MealEventRow] | type[RefusalRow]) -> int:
     with uow_factory() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def queued(uow_factory: Callable[[], UnitOfWork]) -> int:
+    """Meals waiting in the outbox for their notices."""
+    with uow_factory() as uow:
+        return int(uow.session.scalar(select(func.sum(MealNoticeBatchRow.meals))) or 0)
+
+
+def worker_pass(uow_factory: Callable[[], UnitOfWork], now: datetime) -> list[ParentNoticeRow]:
+    """The worker's collection step; returns the meal notices in the parents' lists."""
+    with uow_factory() as uow:
+        collect(uow.session, now)
+        uow.commit()
+    with uow_factory() as uow:
+        stmt = (
+            select(ParentNoticeRow).where(ParentNoticeRow.kind == "meal_served").order_by(ParentNoticeRow.id)
+        )
+        notices = list(uow.session.scalars(stmt))
+        uow.session.expunge_all()
+        return notices
 
 
 def test_replay_is_idempotent_and_notifies_once(
@@ -69,27 +88,37 @@ def test_replay_is_idempotent_and_notifies_once(
     )
     assert d.upload(client, body).json() == {"accepted": 2, "duplicates": 0, "flagged": 0}
     assert d.upload(client, body).json() == {"accepted": 0, "duplicates": 2, "flagged": 0}
-    assert (
-        count(uow_factory, MealEventRow),
-        count(uow_factory, RefusalRow),
-        count(uow_factory, NoticeRow),
-    ) == (1, 1, 1)
+    assert (count(uow_factory, MealEventRow), count(uow_factory, RefusalRow), queued(uow_factory)) == (
+        1,
+        1,
+        1,
+    )
     with uow_factory() as uow:
-        notice = uow.session.scalars(select(NoticeRow)).one()
-        assert notice.parent_id == setup.parent_id and notice.voucher_id == setup.voucher_id
-        assert notice.body == "С.А. 5А: 14.09.2026 в 12:00 получил(а) горячее питание в школе."
         [record] = voucher_meals(uow.session, setup.school_id, setup.voucher_id)
-        assert notified_at(uow.session, [record.event_id]) == {record.event_id: None}  # queued, not sent
+        assert meal_notified_at(uow.session, [record.event_id]) == {}  # queued, not yet in a parent's list
+        display = uow.session.scalar(
+            select(Pupil.display).join(Voucher).where(Voucher.id == setup.voucher_id)
+        )
+    [notice] = worker_pass(uow_factory, clock.now())
+    assert (notice.parent_id, notice.source, notice.display) == (
+        setup.parent_id,
+        f"meal:{record.event_id.hex()}",
+        display,
+    )
+    assert notice.at == record.served_at and queued(uow_factory) == 0
+    with uow_factory() as uow:
+        assert meal_notified_at(uow.session, [record.event_id]) == {record.event_id: notice.created_at}
+    assert d.upload(client, body).json()["duplicates"] == 2
+    assert queued(uow_factory) == 0 and len(worker_pass(uow_factory, clock.now())) == 1  # told once
     assert record.billable and record.slot == 1 and record.local_date.isoformat() == "2026-09-14"
 
 
-def test_the_notice_goes_to_the_guardian_with_a_phone_in_their_language(
+def test_the_notice_goes_to_the_guardian_with_a_phone(
     client: TestClient, clock: FixedClock, uow_factory: Callable[[], UnitOfWork], setup: Setup,
     make_pupil: Callable[..., int], make_voucher: Callable[..., int], make_parent: Callable[..., int],
     link: Callable[..., None],
 ) -> None:  # fmt: skip
-    """The guardian and the words are chosen in one statement on PostgreSQL and in Python on SQLite:
-    both by pick_guardian's order (a phone first, then mother, father…) and meal_text's templates."""
+    """The worker picks the guardian by pick_guardian's order (a phone first, then mother, father…)."""
     pupil = make_pupil(setup.school_id)
     v = make_voucher(pupil, setup.school_id)
     mother, father = make_parent(phone=None, language="ru"), make_parent(language="kk")
@@ -100,18 +129,13 @@ def test_the_notice_goes_to_the_guardian_with_a_phone_in_their_language(
     clock.set(EVENING)
     served, alone = d.event(v, LUNCH + timedelta(minutes=7)), d.event(lonely, LUNCH)
     assert d.upload(client, d.batch([served, alone])).json()["accepted"] == 2
+    assert queued(uow_factory) == 2
+    [notice] = worker_pass(uow_factory, clock.now())  # the lonely pupil has no one to tell
     with uow_factory() as uow:
-        notices = {
-            vid: (parent, school, body)
-            for vid, parent, school, body in uow.session.execute(
-                select(NoticeRow.voucher_id, NoticeRow.parent_id, NoticeRow.school_id, NoticeRow.body)
-            )
-        }
         display = str(uow.session.scalar(select(Pupil.display).where(Pupil.id == pupil)))
-    assert notices[v][:2] == (father, setup.school_id)
-    assert notices[v][2] == f"{display}: 14.09.2026 сағат 12:07 мектепте ыстық тамақ алды."
-    assert notices[v][2] == meal_text("kk", display, served_at(served))
-    assert notices[lonely][0] is None and " / " in notices[lonely][2]  # both languages
+    assert (notice.parent_id, notice.pupil_id, notice.display) == (father, pupil, display)
+    assert notice.source == f"meal:{served.event_id.hex()}" and notice.at == served_at(served)
+    assert queued(uow_factory) == 0
 
 
 def test_late_and_out_of_order_batches(
@@ -270,7 +294,7 @@ def test_non_school_day_outside_slot_unknown_and_foreign_voucher(
     assert flags(early.event_id)[1] == ["OUTSIDE_SLOT"]
     assert flags(unknown.event_id)[1] == ["UNKNOWN_VOUCHER"]
     assert flags(foreign.event_id)[1] == ["WRONG_SCHOOL"]
-    assert count(uow_factory, NoticeRow) == 3  # the unknown voucher has no parent to tell
+    assert queued(uow_factory) == 3  # the unknown voucher has no pupil to tell about
 
 
 def test_over_daily_capacity(
@@ -412,7 +436,7 @@ def test_concurrent_duplicate_uploads_count_once(
         t.join()
     assert sorted(r.accepted for r in results) == [0, 0, 0, 0, 0, 5]
     assert all(r.accepted + r.duplicates == 5 for r in results)
-    assert (count(uow_factory, MealEventRow), count(uow_factory, NoticeRow)) == (5, 5)
+    assert (count(uow_factory, MealEventRow), queued(uow_factory)) == (5, 5)
 
 
 def test_oversized_batch_refused_before_reading_it(
