@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from device.config import DeviceConfig
 from device.journal import SCHEMA, Journal
 from device.sim import scenario
 from device.sim.clock import ManualClock
@@ -74,18 +75,24 @@ def _percentile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
-def measure(data_dir: Path, decisions: int, *, checkpoint: str = "background") -> dict[str, float | int]:
-    """Serve `decisions` distinct vouchers (each one SERVE, one journal commit) and time each.
-    `checkpoint="sqlite_autocheckpoint"`: the journal without its checkpointer, as before."""
+def serving_terminal(data_dir: Path) -> tuple[Terminal, scenario.Keys, int, DeviceConfig]:
+    """A simulated terminal at 09:00 on a school day whose one slot lasts all day, `PUPILS` vouchers on
+    its allowlist, its journal in `data_dir`; with the keys its tokens are signed by and its time."""
     keys = scenario.Keys()
     now = scenario.unix_local(2026, 11, 23, 9, 0)
     day = dt.date(2026, 11, 23)
     cal = scenario.school_calendar((day,), slots=(MealSlot(1, 0, 1440),))
     bundle = scenario.bundle(days=(), cal=cal, generated_at=now - 60, valid_until=now + 86_400, n=PUPILS)
     cfg = scenario.provision(data_dir, keys, bundle)
-    clock = ManualClock(now)
-    term = Terminal.from_config(cfg, clock=clock, indicator=PrintingIndicator(out=lambda _s: None))
+    term = Terminal.from_config(cfg, clock=ManualClock(now), indicator=PrintingIndicator(out=lambda _s: None))
     term.clock.set_trusted(now)
+    return term, keys, now, cfg
+
+
+def measure(data_dir: Path, decisions: int, *, checkpoint: str = "background") -> dict[str, float | int]:
+    """Serve `decisions` distinct vouchers (each one SERVE, one journal commit) and time each.
+    `checkpoint="sqlite_autocheckpoint"`: the journal without its checkpointer, as before."""
+    term, keys, now, cfg = serving_terminal(data_dir)
     if checkpoint == "sqlite_autocheckpoint":
         term.journal.close()
         term.journal = term.engine.journal = Journal(cfg.journal_path, checkpoint_every=0)

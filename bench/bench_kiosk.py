@@ -10,7 +10,6 @@ decision. The goal (issue 14): within 100 ms.
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import json
 import platform
@@ -22,16 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.bench_device import serving_terminal
 from device.interfaces import Verdict
-from device.kiosk.board import Board, Shown
+from device.kiosk.board import Shown
 from device.kiosk.server import KioskServer
 from device.sim import scenario
-from device.sim.clock import ManualClock
-from device.sim.indicator import PrintingIndicator
-from device.terminal import Terminal
-from shared_crypto import MealSlot
 
-PUPILS = 2_000
 DECISIONS = 400
 PACE_S = 0.02
 GOAL_MS = 100.0
@@ -62,16 +57,7 @@ class _Reader(threading.Thread):
 
 
 def measure(data_dir: Path) -> dict[str, Any]:
-    keys = scenario.Keys()
-    now = scenario.unix_local(2026, 11, 23, 9, 0)
-    day = dt.date(2026, 11, 23)
-    cal = scenario.school_calendar((day,), slots=(MealSlot(1, 0, 1440),))
-    bundle = scenario.bundle(days=(), cal=cal, generated_at=now - 60, valid_until=now + 86_400, n=PUPILS)
-    cfg = scenario.provision(data_dir, keys, bundle)
-    term = Terminal.from_config(
-        cfg, clock=ManualClock(now), indicator=PrintingIndicator(out=lambda _s: None), board=Board()
-    )
-    term.clock.set_trusted(now)
+    term, keys, now, _cfg = serving_terminal(data_dir)
     journaled: list[float] = []
     versions: list[int] = []
     engine_qr = term.engine.present_qr
