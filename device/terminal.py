@@ -45,7 +45,7 @@ from .config import DeviceConfig
 from .engine import Engine, local_day_minute
 from .interfaces import CardRead, Clock, Indicator, IndicatorState, Verdict
 from .journal import Journal, JournalError
-from .kiosk.board import RECENT, Board, Shown, SlotTimes, Status, price_tiyn
+from .kiosk.board import RECENT, Board, Shown, SlotTimes, Status, priced
 from .sim.indicator import PrintingIndicator
 
 if TYPE_CHECKING:  # httpx and the sync code load on the first sync: serving starts sooner after a power cut
@@ -144,6 +144,13 @@ class Terminal:
         if verdict.seq is not None and not verdict.repeat:
             self._backlog += 1
         bundle = self.store.bundle
+        price, family = priced(
+            None if bundle is None else bundle.calendar,
+            verdict.served,
+            verdict.plan,
+            verdict.slot,
+            verdict.day,
+        )
         self.board.decided(
             Shown(
                 seq=verdict.seq,
@@ -153,9 +160,8 @@ class Terminal:
                 reason=None if verdict.reason is None else verdict.reason.value,
                 display=verdict.display,
                 plan=verdict.plan,
-                price_tiyn=None
-                if bundle is None
-                else price_tiyn(bundle.calendar, verdict.served, verdict.plan, verdict.slot, verdict.day),
+                price_tiyn=price,
+                family_tiyn=family,
                 slot=verdict.slot,
                 day=verdict.day,
                 repeat=verdict.repeat,
@@ -389,6 +395,7 @@ def _shown_of(r: MealEvent, view: AllowlistView | None) -> Shown:
     """A journaled record as the screen shows it; who it was comes from the allowlist held now."""
     entry = view.by_voucher.get(r.voucher_id) if view is not None and r.voucher_id is not None else None
     plan = entry.plan if entry else None
+    price, family = priced(None if view is None else view.bundle.calendar, r.served, plan, r.slot, r.day)
     return Shown(
         seq=r.seq,
         at_ms=r.wall_ms,
@@ -397,7 +404,8 @@ def _shown_of(r: MealEvent, view: AllowlistView | None) -> Shown:
         reason=None if r.served else r.reason,
         display=entry.display if entry else "",
         plan=plan,
-        price_tiyn=None if view is None else price_tiyn(view.bundle.calendar, r.served, plan, r.slot, r.day),
+        price_tiyn=price,
+        family_tiyn=family,
         slot=r.slot,
         day=r.day,
     )

@@ -2,13 +2,14 @@
 
 A terminal never accepts a bundle with a lower sequence number than the one it holds (ROLLBACK), nor
 one for another school (WRONG_SCHOOL). The calendar's tariffs are for showing canteen staff the price
-of a meal; no decision depends on them.
+of a meal and, on a discounted plan, the family's share of it; no decision depends on them.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import claims as c
 from .card import PSEUDONYM_LEN, UID_HASH_LEN
@@ -68,12 +69,14 @@ class MealSlot:
 
 @dataclass(frozen=True, slots=True)
 class TariffChange:
-    """From local day `day` (yyyymmdd) on, a meal of `plan` in `slot` costs `tiyn`."""
+    """From local day `day` (yyyymmdd) on, a meal of `plan` in `slot` costs `tiyn`, of which the family
+    pays `family_tiyn` (0 when the state pays it all)."""
 
     day: int
     plan: int
     slot: int
     tiyn: int
+    family_tiyn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +88,28 @@ class Calendar:
     tariffs: dict[int, dict[int, int]] = field(default_factory=dict)
     # changes later in the bundle's window, in (day, plan, slot) order; each one really changes the price
     tariff_changes: tuple[TariffChange, ...] = ()
+    # plan → slot id → the family's part of the opening tariff, tiyn; only shares above zero are listed
+    family_shares: dict[int, dict[int, int]] = field(default_factory=dict)
 
     def tariff(self, day: int, plan: int, slot: int) -> int | None:
         """Tiyn for a meal of `plan` in `slot` on local day `day` (yyyymmdd, not before the bundle's first)."""
+        price = self._in_force(day, plan, slot)
+        return None if price is None else price[0]
+
+    def family_share(self, day: int, plan: int, slot: int) -> int | None:
+        """The family's tiyn of that meal (0: the state pays it all); None where no tariff is known."""
+        price = self._in_force(day, plan, slot)
+        return None if price is None else price[1]
+
+    def _in_force(self, day: int, plan: int, slot: int) -> tuple[int, int] | None:
         tiyn = self.tariffs.get(plan, {}).get(slot)
+        price = None if tiyn is None else (tiyn, self.family_shares.get(plan, {}).get(slot, 0))
         for ch in self.tariff_changes:
             if ch.day > day:
                 break
             if (ch.plan, ch.slot) == (plan, slot):
-                tiyn = ch.tiyn
-        return tiyn
+                price = (ch.tiyn, ch.family_tiyn)
+        return price
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +147,18 @@ def sign_bundle(key: SigningKey, b: Bundle) -> bytes:
         K_DAYS: [[d, list(slots)] for d, slots in sorted(b.calendar.days.items())],
     }
     # Absent rather than empty, so each calendar has one encoding.
+    # The family's share likewise: a 4th (5th) element only when above zero.
+    shares = b.calendar.family_shares
     if b.calendar.tariffs:
         cal[K_TARIFFS] = [
-            [plan, slot, tiyn]
+            [plan, slot, tiyn, *_share(shares.get(plan, {}).get(slot, 0))]
             for plan, by_slot in sorted(b.calendar.tariffs.items())
             for slot, tiyn in sorted(by_slot.items())
         ]
     if b.calendar.tariff_changes:
-        cal[K_TARIFF_CHANGES] = [[t.day, t.plan, t.slot, t.tiyn] for t in b.calendar.tariff_changes]
+        cal[K_TARIFF_CHANGES] = [
+            [t.day, t.plan, t.slot, t.tiyn, *_share(t.family_tiyn)] for t in b.calendar.tariff_changes
+        ]
     payload = dumps(
         {
             c.EXP: b.valid_until,
@@ -163,6 +182,10 @@ def sign_bundle(key: SigningKey, b: Bundle) -> bytes:
         }
     )
     return sign1(payload, key)
+
+
+def _share(family_tiyn: int) -> list[int]:
+    return [family_tiyn] if family_tiyn else []
 
 
 def _entry(raw: object) -> Entry:
@@ -194,46 +217,75 @@ def _tariff_problem(cal: Calendar) -> str | None:
         for slot, tiyn in by_slot.items():
             if slot not in known or not 0 <= tiyn <= c.UINT32_MAX:
                 return f"tariff plan {plan} slot {slot}: a defined slot, 0..{c.UINT32_MAX} tiyn"
+    for plan, by_slot in cal.family_shares.items():
+        for slot, share in by_slot.items():
+            if not 0 < share <= cal.tariffs.get(plan, {}).get(slot, -1):
+                return f"family share plan {plan} slot {slot}: above zero, at most that tariff"
     if len(cal.tariff_changes) > MAX_TARIFF_CHANGES:
         return f"more than {MAX_TARIFF_CHANGES} tariff changes"
-    in_force = {(p, s): t for p, by_slot in cal.tariffs.items() for s, t in by_slot.items()}
+    in_force = {
+        (p, s): (t, cal.family_shares.get(p, {}).get(s, 0))
+        for p, by_slot in cal.tariffs.items()
+        for s, t in by_slot.items()
+    }
     last = (-1, -1, -1)
     for ch in cal.tariff_changes:
         if not (0 <= ch.day <= 99991231 and 0 <= ch.plan <= MAX_PLAN and 0 <= ch.tiyn <= c.UINT32_MAX):
             return f"tariff change {ch}: day, plan or amount out of range"
+        if not 0 <= ch.family_tiyn <= ch.tiyn:
+            return f"tariff change {ch}: the family's share is 0..the amount"
         if ch.slot not in known:
             return f"tariff change {ch}: slot {ch.slot} is not defined"
         if (ch.day, ch.plan, ch.slot) <= last:
             return "tariff changes are sorted by (day, plan, slot), each at most once"
-        if in_force.get((ch.plan, ch.slot)) == ch.tiyn:
+        if in_force.get((ch.plan, ch.slot)) == (ch.tiyn, ch.family_tiyn):
             return f"tariff change {ch} repeats the tariff already in force"
-        last, in_force[(ch.plan, ch.slot)] = (ch.day, ch.plan, ch.slot), ch.tiyn
+        last, in_force[(ch.plan, ch.slot)] = (ch.day, ch.plan, ch.slot), (ch.tiyn, ch.family_tiyn)
     return None
 
 
-def _tariffs(raw: object) -> dict[int, dict[int, int]]:
+def _with_share(raw: object, name: str, size: int) -> tuple[list[Any], int]:
+    """A row of `size` elements, or `size + 1` whose last is the family's share: present only above zero
+    (so one encoding), at most the row's amount (the element before it)."""
+    if isinstance(raw, list) and len(raw) == size + 1:
+        share = c.uint(raw[-1], f"{name} family share", c.UINT32_MAX)
+        amount = c.uint(raw[-2], f"{name} amount", c.UINT32_MAX)
+        if not 0 < share <= amount:
+            raise VerificationError(
+                Reason.MALFORMED, f"a {name}'s family share is present only above zero, at most the amount"
+            )
+        return raw[:size], share
+    return c.tuple_of(raw, name, size), 0
+
+
+def _tariffs(raw: object) -> tuple[dict[int, dict[int, int]], dict[int, dict[int, int]]]:
+    """(plan → slot → tiyn, plan → slot → the family's tiyn where above zero)."""
     rows = c.array(raw, "tariffs", MAX_TARIFFS)
     if not rows:
         raise VerificationError(Reason.MALFORMED, "tariffs are omitted when there are none")
     out: dict[int, dict[int, int]] = {}
+    shares: dict[int, dict[int, int]] = {}
     last = (-1, -1)
     for row in rows:
-        plan, slot, tiyn = c.tuple_of(row, "tariff", 3)
+        (plan, slot, tiyn), share = _with_share(row, "tariff", 3)
         key = (c.uint(plan, "tariff plan", MAX_PLAN), c.uint(slot, "tariff slot", 255))
         if key <= last:
             raise VerificationError(Reason.MALFORMED, "tariffs are sorted by (plan, slot), each at most once")
         out.setdefault(key[0], {})[key[1]] = c.uint(tiyn, "tariff", c.UINT32_MAX)
+        if share:
+            shares.setdefault(key[0], {})[key[1]] = share
         last = key
-    return out
+    return out, shares
 
 
 def _tariff_change(raw: object) -> TariffChange:
-    day, plan, slot, tiyn = c.tuple_of(raw, "tariff change", 4)
+    (day, plan, slot, tiyn), share = _with_share(raw, "tariff change", 4)
     return TariffChange(
         c.uint(day, "tariff change day", 99991231),
         c.uint(plan, "tariff change plan", MAX_PLAN),
         c.uint(slot, "tariff change slot", 255),
         c.uint(tiyn, "tariff change amount", c.UINT32_MAX),
+        share,
     )
 
 
@@ -274,12 +326,14 @@ def _calendar(raw: object) -> Calendar:
         if not listed:
             raise VerificationError(Reason.MALFORMED, "tariff changes are omitted when there are none")
         changes = tuple(_tariff_change(t) for t in listed)
+    tariffs, shares = _tariffs(raw[K_TARIFFS]) if K_TARIFFS in raw else ({}, {})
     cal = Calendar(
         utc_offset_minutes=tz,
         slots=tuple(slots),
         days=days,
-        tariffs=_tariffs(raw[K_TARIFFS]) if K_TARIFFS in raw else {},
+        tariffs=tariffs,
         tariff_changes=changes,
+        family_shares=shares,
     )
     problem = _tariff_problem(cal)
     if problem:

@@ -131,30 +131,41 @@ def bundle_content(session: Session, school_id: int, now: datetime) -> Bundle:
 
 
 def bundle_calendar(cal: SchoolCalendar, tariffs: list[Tariff], first: date) -> Calendar:
-    """The terminal's calendar for `CALENDAR_DAYS` days from `first`, with the tariff (full amount, tiyn)
-    of each plan and slot in force on `first` and every change after it inside the window."""
+    """The terminal's calendar for `CALENDAR_DAYS` days from `first`, with the tariff (full amount and the
+    family's share, tiyn) of each plan and slot in force on `first` and every change after it inside the
+    window."""
 
-    def prices(day: date) -> dict[tuple[int, int], int]:
+    def prices(day: date) -> dict[tuple[int, int], tuple[int, int]]:
         out = {}  # in (plan, slot) order, which the bundle's changes keep within a day
         for plan in sorted({t.plan for t in tariffs}):
             for slot in sorted(s.slot for s in cal.slots):
                 t = tariff_in_force(tariffs, school_id=cal.school_id, plan=plan, slot=slot, day=day)
                 if t is not None:
-                    out[(plan, slot)] = t.amount_tiyn
+                    # 0 on the free plan, where the state pays the whole tariff (Tariff checks that)
+                    out[(plan, slot)] = (t.amount_tiyn, t.family_share_tiyn)
         return out
 
     in_force = prices(first)
     opening: dict[int, dict[int, int]] = {}
-    for (plan, slot), tiyn in in_force.items():
+    shares: dict[int, dict[int, int]] = {}
+    for (plan, slot), (tiyn, family) in in_force.items():
         opening.setdefault(plan, {})[slot] = tiyn
+        if family:
+            shares.setdefault(plan, {})[slot] = family
     changes = []
     for i in range(1, CALENDAR_DAYS):
         day = first + timedelta(days=i)
-        for (plan, slot), tiyn in prices(day).items():
-            if in_force.get((plan, slot)) != tiyn:
-                changes.append(TariffChange(day.year * 10000 + day.month * 100 + day.day, plan, slot, tiyn))
-                in_force[(plan, slot)] = tiyn
-    return replace(cal.to_bundle(first, CALENDAR_DAYS), tariffs=opening, tariff_changes=tuple(changes))
+        for (plan, slot), price in prices(day).items():
+            if in_force.get((plan, slot)) != price:
+                key = day.year * 10000 + day.month * 100 + day.day
+                changes.append(TariffChange(key, plan, slot, *price))
+                in_force[(plan, slot)] = price
+    return replace(
+        cal.to_bundle(first, CALENDAR_DAYS),
+        tariffs=opening,
+        tariff_changes=tuple(changes),
+        family_shares=shares,
+    )
 
 
 def _fingerprint(keys: KeyStore, content: Bundle, now: datetime) -> bytes:

@@ -23,7 +23,8 @@ RECENT = 10
 @dataclass(frozen=True, slots=True)
 class Shown:
     """One decision as the staff see it. `price_tiyn`: the bundle's tariff for the meal's plan and
-    slot that day (None when the bundle carries none, or for a refusal)."""
+    slot that day (None when the bundle carries none, or for a refusal); `family_tiyn`: the family's
+    share of it (0 when the state pays it all, None with no price)."""
 
     seq: int | None
     at_ms: int
@@ -33,6 +34,7 @@ class Shown:
     display: str
     plan: int | None
     price_tiyn: int | None
+    family_tiyn: int | None
     slot: int | None
     day: int | None
     repeat: bool = False
@@ -65,13 +67,14 @@ class Status:
     current_slot: int | None = None
 
 
-def price_tiyn(
-    cal: Calendar, served: bool, plan: int | None, slot: int | None, day: int | None
-) -> int | None:
-    """The bundle's tariff for a served meal's plan and slot on its day (None: a refusal, or no tariff)."""
-    if not served or plan is None or slot is None or day is None:
-        return None
-    return cal.tariff(day, plan, slot)
+def priced(
+    cal: Calendar | None, served: bool, plan: int | None, slot: int | None, day: int | None
+) -> tuple[int | None, int | None]:
+    """(price, the family's share) in tiyn from the bundle's tariffs for a served meal's plan and slot on
+    its day; (None, None) for a refusal, without a bundle or without a tariff."""
+    if cal is None or not served or plan is None or slot is None or day is None:
+        return None, None
+    return cal.tariff(day, plan, slot), cal.family_share(day, plan, slot)
 
 
 @dataclass

@@ -87,12 +87,15 @@ class Keys:
 FREE, DISCOUNTED = 1, 2  # the back end's plans (backend/vouchers/model.py)
 # A meal's full price in tiyn per slot (1 ₸ = 100 tiyn): breakfast 450 ₸, lunch 800.50 ₸, both plans.
 PRICES = {BREAKFAST.slot_id: 45_000, LUNCH.slot_id: 80_050}
+# What the family pays of it on the discounted plan (the state pays the rest): 150 ₸, 266.85 ₸.
+FAMILY_SHARES = {BREAKFAST.slot_id: 15_000, LUNCH.slot_id: 26_685}
 _INITIALS = ("А.С.", "Н.Қ.", "Д.Ж.", "Е.Т.", "Ә.М.", "Т.Б.", "М.Е.", "А.О.", "Ж.Н.", "С.Ә.", "А.Д.", "Д.Ғ.")
 _LETTERS = "АӘБВ"
 
 
 def school_calendar(days: Iterable[dt.date], slots: tuple[MealSlot, ...] = (BREAKFAST, LUNCH)) -> Calendar:
-    """The days given, each with every slot; tariffs for both plans in every slot (PRICES, else 500 ₸)."""
+    """The days given, each with every slot; tariffs for both plans in every slot (PRICES, else 500 ₸),
+    the discounted plan's with the family's share (FAMILY_SHARES, else a third)."""
     ids = tuple(s.slot_id for s in slots)
     prices = {s.slot_id: PRICES.get(s.slot_id, 50_000) for s in slots}
     return Calendar(
@@ -100,6 +103,7 @@ def school_calendar(days: Iterable[dt.date], slots: tuple[MealSlot, ...] = (BREA
         slots,
         {yyyymmdd(d): ids for d in days},
         tariffs={FREE: prices, DISCOUNTED: dict(prices)},
+        family_shares={DISCOUNTED: {i: FAMILY_SHARES.get(i, p // 3) for i, p in prices.items()}},
     )
 
 

@@ -83,6 +83,9 @@ def test_a_qr_and_a_card_change_the_verdict_and_the_count(
     expect(word).to_have_text(KK["ui.served"])
     expect(page.locator("#who")).to_have_text(served.display)
     expect(slot_count(page, scenario.BREAKFAST.slot_id)).to_have_text("1")
+    # a free meal: its plan and price, nothing for the family to pay
+    assert scenario.plan(4) == scenario.FREE
+    expect(page.locator("#plan")).to_have_text(f"{KK['plan.1']} · {KK['ui.price'].format(amount='450 ₸')}")
 
     card = rig.terminal.present_card(CardRead(scenario.card_uid(6), None))  # even: registered by UID
     assert card.served
@@ -103,3 +106,28 @@ def test_a_qr_and_a_card_change_the_verdict_and_the_count(
     expect(page.locator("#reason")).to_have_text(RU["reason.ALREADY_SERVED"])
     assert run_axe(page) == []
     page.screenshot(path=str(tmp_path / "kiosk-ru.png"))
+
+
+def test_a_discounted_meal_shows_the_familys_share_in_tenge(
+    rig: Rig, kiosk: KioskServer, page: Any, tmp_path: Path
+) -> None:
+    pupil = 3
+    assert scenario.plan(pupil) == scenario.DISCOUNTED
+    breakfast = scenario.BREAKFAST.slot_id
+    # the simulated school's breakfast: 450 ₸, of which the family pays 150 ₸ on the discounted plan
+    price, family = (
+        f"{tiyn // 100} ₸" for tiyn in (scenario.PRICES[breakfast], scenario.FAMILY_SHARES[breakfast])
+    )
+    page.goto(kiosk.url)
+    assert rig.terminal.present_qr(rig.qr(pupil)).served
+    line = page.locator("#plan")
+    expect(line).to_have_text(
+        f"{KK['plan.2']} · {KK['ui.price'].format(amount=price)} · {KK['ui.family_pays'].format(amount=family)}"
+    )
+    page.screenshot(path=str(tmp_path / "kiosk-discounted-kk.png"))
+    page.locator('button[data-lang="ru"]').click()
+    expect(line).to_have_text(
+        f"{RU['plan.2']} · {RU['ui.price'].format(amount=price)} · {RU['ui.family_pays'].format(amount=family)}"
+    )
+    assert run_axe(page) == []
+    page.screenshot(path=str(tmp_path / "kiosk-discounted-ru.png"))

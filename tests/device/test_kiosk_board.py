@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from device.kiosk.board import RECENT, Board, Shown, Status
+from device.kiosk.board import RECENT, Board, Shown, Status, priced
+from shared_crypto import Calendar, MealSlot, TariffChange
 
 DAY = 20261123
 
@@ -22,6 +23,7 @@ def shown(
         display="А.С. 3Б",
         plan=2,
         price_tiyn=45_000 if served else None,
+        family_tiyn=15_000 if served else None,
         slot=slot,
         day=day,
         repeat=repeat,
@@ -35,7 +37,10 @@ def test_the_last_ten_decisions_newest_first_and_served_meals_counted_per_slot()
         board.decided(shown(seq, slot=1 if seq % 2 else 2, served=seq != 5))
     snap = board.snapshot()
     assert [r["seq"] for r in snap["recent"]] == list(range(13, 13 - RECENT, -1))
-    assert snap["last"]["seq"] == 13 and snap["last"]["price_tiyn"] == 45_000
+    assert snap["last"]["seq"] == 13 and (snap["last"]["price_tiyn"], snap["last"]["family_tiyn"]) == (
+        45_000,
+        15_000,
+    )
     assert snap["counts"] == {"day": DAY, "by_slot": {"1": 6, "2": 6}}  # seq 5 was refused
 
 
@@ -87,3 +92,21 @@ def test_a_waiting_reader_wakes_on_a_decision() -> None:
     reader.join(10)
     assert woke == [seen + 1]
     assert board.wait(seen + 1, timeout=0.01) == seen + 1  # nothing new: the timeout passes
+
+
+def test_a_served_meal_is_priced_with_the_familys_share_from_the_bundles_tariffs() -> None:
+    # breakfast 450 ₸ on both plans; on the discounted plan (2) the family pays 150 ₸, from tomorrow 200 ₸
+    cal = Calendar(
+        300,
+        (MealSlot(1, 540, 600),),
+        {DAY: (1,)},
+        {1: {1: 45_000}, 2: {1: 45_000}},
+        (TariffChange(DAY + 1, 2, 1, 45_000, 20_000),),
+        {2: {1: 15_000}},
+    )
+    assert priced(cal, True, 2, 1, DAY) == (45_000, 15_000)
+    assert priced(cal, True, 2, 1, DAY + 1) == (45_000, 20_000)
+    assert priced(cal, True, 1, 1, DAY) == (45_000, 0)  # free: the state pays it all
+    assert priced(cal, False, 2, 1, DAY) == (None, None)  # a refusal shows no price
+    assert priced(cal, True, 2, 2, DAY) == (None, None)  # no tariff for that slot
+    assert priced(None, True, 2, 1, DAY) == (None, None)  # no bundle

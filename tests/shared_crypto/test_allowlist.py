@@ -167,6 +167,86 @@ def test_no_tariffs_leave_the_calendar_keys_out() -> None:
     assert claims[-43][5] == [[20250909, 2, 1, 40_000], [20250909, 2, 2, 85_000]]
 
 
+# The discounted plan (2) with the family's share: 300 ₸ of 800 ₸ at lunch, and from the 9th 150 ₸ of 400 ₸
+# at breakfast and still 300 ₸ of the dearer lunch.
+SHARED = replace(
+    PRICED,
+    tariff_changes=(
+        TariffChange(20250909, 2, 1, 40_000, 15_000),
+        TariffChange(20250909, 2, 2, 85_000, 30_000),
+    ),
+    family_shares={2: {2: 30_000}},
+)
+
+
+def test_family_shares_round_trip_and_apply_from_their_day() -> None:
+    got = _verify(sign_bundle(SIGNER, bundle(calendar=SHARED))).calendar
+    assert got == SHARED
+    assert [got.family_share(d, 2, 2) for d in (20250908, 20250909)] == [30_000, 30_000]
+    assert [got.tariff(d, 2, 2) for d in (20250908, 20250909)] == [80_000, 85_000]
+    assert (got.family_share(20250908, 2, 1), got.family_share(20250909, 2, 1)) == (None, 15_000)
+    # the free plan: a price, no share; an unpriced plan: neither
+    assert (got.family_share(20250909, 1, 1), got.family_share(20250909, 3, 1)) == (0, None)
+
+
+def test_a_family_share_is_an_element_only_when_above_zero() -> None:
+    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=SHARED))).value[2])
+    assert claims[-43][4] == [[1, 1, 45_000], [1, 2, 80_000], [2, 2, 80_000, 30_000]]
+    assert claims[-43][5] == [[20250909, 2, 1, 40_000, 15_000], [20250909, 2, 2, 85_000, 30_000]]
+
+
+def test_a_change_of_the_family_share_alone_is_a_change() -> None:
+    cal = replace(SHARED, tariff_changes=(TariffChange(20250909, 2, 2, 80_000, 20_000),))
+    got = _verify(sign_bundle(SIGNER, bundle(calendar=cal))).calendar
+    assert [got.family_share(d, 2, 2) for d in (20250908, 20250909)] == [30_000, 20_000]
+    # the family paying the whole price (the state's share is zero) is a share equal to it
+    whole = replace(SHARED, family_shares={2: {2: 80_000}}, tariff_changes=())
+    assert (
+        _verify(sign_bundle(SIGNER, bundle(calendar=whole))).calendar.family_share(20250908, 2, 2) == 80_000
+    )
+
+
+def _shared_tampered(change: Any) -> bytes:
+    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=SHARED))).value[2])
+    change(claims[-43])
+    return sign1(cbor2.dumps(claims, canonical=True), SIGNER)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cal: cal[4][0].append(0),
+        lambda cal: cal[5][0].append(0),
+        lambda cal: cal[4][2].__setitem__(3, 80_001),
+        lambda cal: cal[5][0].__setitem__(4, 40_001),
+        lambda cal: cal[4][2].__setitem__(3, -1),
+        lambda cal: cal[4][2].__setitem__(3, "300"),
+        lambda cal: cal[4][2].__setitem__(3, 300.0),
+        lambda cal: cal[4][2].__setitem__(3, True),
+        lambda cal: cal[5][0].__setitem__(4, [15_000]),
+        lambda cal: cal[4][2].append(1),
+        lambda cal: cal[5][0].append(1),
+        lambda cal: cal[5][1].__setitem__(3, 80_000),
+    ],
+    ids=[
+        "zero-share-listed",
+        "zero-change-share-listed",
+        "share-above-price",
+        "change-share-above-price",
+        "share-negative",
+        "share-text",
+        "share-float",
+        "share-bool",
+        "change-share-array",
+        "tariff-six-long",
+        "change-six-long",
+        "change-to-the-same-price-and-share",
+    ],
+)
+def test_malformed_family_shares(change: Any) -> None:
+    assert _reason(_shared_tampered(change)) is Reason.MALFORMED
+
+
 def _priced_tampered(change: Any) -> bytes:
     claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=PRICED))).value[2])
     change(claims[-43])
@@ -184,7 +264,7 @@ def _priced_tampered(change: Any) -> bytes:
         lambda cal: cal[4].append([24, 1, 1]),
         lambda cal: cal[4][0].__setitem__(2, -1),
         lambda cal: cal[4][0].__setitem__(2, 2**32),
-        lambda cal: cal[4][0].append(1),
+        lambda cal: cal[4][0].extend([1, 1]),
         lambda cal: cal.__setitem__(4, {1: {1: 45_000}}),
         lambda cal: cal[5].reverse(),
         lambda cal: cal[5].append(cal[5][-1]),
@@ -228,8 +308,26 @@ def test_malformed_tariffs(change: Any) -> None:
         replace(PRICED, tariff_changes=PRICED.tariff_changes[::-1]),
         replace(PRICED, tariff_changes=(TariffChange(20250909, 1, 1, 45_000),)),
         replace(PRICED, tariff_changes=(TariffChange(20250909, 1, 9, 45_000),)),
+        replace(SHARED, family_shares={2: {1: 100}}),
+        replace(SHARED, family_shares={2: {2: 80_001}}),
+        replace(SHARED, family_shares={2: {2: 0}}),
+        replace(SHARED, tariff_changes=(TariffChange(20250909, 2, 1, 40_000, 40_001),)),
+        replace(SHARED, tariff_changes=(TariffChange(20250909, 2, 2, 80_000, 30_000),)),
     ],
-    ids=["unknown-slot", "plan-without-slots", "plan", "negative", "unsorted", "no-change", "change-slot"],
+    ids=[
+        "unknown-slot",
+        "plan-without-slots",
+        "plan",
+        "negative",
+        "unsorted",
+        "no-change",
+        "change-slot",
+        "share-of-no-tariff",
+        "share-above-price",
+        "zero-share-listed",
+        "change-share-above-price",
+        "change-to-the-same-share",
+    ],
 )
 def test_unencodable_tariffs(calendar: Calendar) -> None:
     with pytest.raises(EncodingError):

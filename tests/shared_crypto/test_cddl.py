@@ -122,14 +122,30 @@ def test_headers_outside_the_profile_do_not_conform() -> None:
     "change",
     [
         lambda cal: cal[4][0].__setitem__(2, -1),
-        lambda cal: cal[4][0].append(1),
+        lambda cal: cal[4][0].extend([1, 1]),
         lambda cal: cal[4][0].__setitem__(0, 24),
         lambda cal: cal.__setitem__(4, []),
         lambda cal: cal[5][0].__setitem__(0, 100_000_000),
-        lambda cal: cal[5][0].pop(),
+        lambda cal: cal[5][0].__delitem__(slice(3, None)),
         lambda cal: cal.__setitem__(6, []),
+        lambda cal: cal[4][0].append(0),
+        lambda cal: cal[5][0].__setitem__(4, "300"),
+        lambda cal: cal[5][0].__setitem__(4, 2**32),
+        lambda cal: cal[5][0].append(1),
     ],
-    ids=["negative-tiyn", "long-row", "plan", "empty-tariffs", "change-day", "short-change", "extra-key"],
+    ids=[
+        "negative-tiyn",
+        "long-row",
+        "plan",
+        "empty-tariffs",
+        "change-day",
+        "short-change",
+        "extra-key",
+        "zero-share-listed",
+        "share-text",
+        "share-too-large",
+        "long-change",
+    ],
 )
 def test_wrongly_shaped_tariffs_do_not_conform(change: Any) -> None:
     vector = next(v for v in load("allowlist_bundle")["vectors"] if v["id"] == "valid")

@@ -492,9 +492,11 @@ def _bundle() -> Bundle:
     )
     slots = (MealSlot(1, 9 * 60, 10 * 60), MealSlot(2, 12 * 60, 13 * 60 + 30))
     days = {20250908: (1, 2), 20250909: (1, 2), 20250910: (1,)}
-    # tiyn: breakfast 450 ₸ on both plans, lunch 800 ₸; lunch on plan 2 rises to 850 ₸ on 10 September
+    # tiyn: breakfast 450 ₸ on both plans, lunch 800 ₸; lunch on plan 2 rises to 850 ₸ on 10 September.
+    # Plan 2 is discounted: the family pays 180 ₸ of breakfast and 300 ₸ of lunch, either price.
     tariffs = {1: {1: 45_000, 2: 80_000}, 2: {1: 45_000, 2: 80_000}}
-    calendar = Calendar(300, slots, days, tariffs, (TariffChange(20250910, 2, 2, 85_000),))
+    shares = {2: {1: 18_000, 2: 30_000}}
+    calendar = Calendar(300, slots, days, tariffs, (TariffChange(20250910, 2, 2, 85_000, 30_000),), shares)
     return Bundle(
         school_id=SCHOOL,
         sequence=17,
@@ -562,12 +564,20 @@ def allowlist_bundles() -> Book:
     def tariff_no_change(cl: dict[Any, Any]) -> None:
         cl[-43][5][0][3] = 80_000
 
+    def share_above_price(cl: dict[Any, Any]) -> None:
+        cl[-43][4][2][3] = 45_001
+
+    def zero_share(cl: dict[Any, Any]) -> None:
+        cl[-43][4][0].append(0)
+
     for vid, desc, change in (
         ("malformed-duplicate-voucher", "a voucher listed twice", dup_voucher),
         ("malformed-entry-status", "entry status 9", bad_status),
         ("malformed-calendar-slot", "a day names slot 7, which is not defined", unknown_slot),
         ("malformed-tariff-slot", "a tariff for slot 7, which is not defined", tariff_unknown_slot),
         ("malformed-tariff-change", "a tariff change to the price already in force", tariff_no_change),
+        ("malformed-tariff-share", "a family's share above its tariff", share_above_price),
+        ("malformed-tariff-zero-share", "a family's share of zero written out", zero_share),
     ):
         book.invalid(vid, desc + " (re-signed)", cose(with_claims(payload, change), SIGNER), "MALFORMED")
     return book

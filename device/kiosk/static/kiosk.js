@@ -84,7 +84,8 @@ function drawVerdict(st) {
   let plan = planText(last.plan);
   if (last.served && last.price_tiyn !== null) {
     plan += (plan ? " · " : "") + t("ui.price", { amount: money(last.price_tiyn) });
-    if (last.plan === 2) plan += " · " + t("ui.family_pays");
+    // the discounted plan's part the family pays; nothing more where the state pays it all
+    if (last.family_tiyn) plan += " · " + t("ui.family_pays", { amount: money(last.family_tiyn) });
   }
   el("plan").textContent = plan;
   el("reason").textContent = last.served ? "" : reasonText(last.reason);

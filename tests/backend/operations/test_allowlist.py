@@ -125,6 +125,8 @@ def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
         Tariff(s.school_id, 2, 1, date(2026, 9, 17), 95_000, 60_000),  # the school's own, mid-window
         Tariff(None, 1, 2, date(2026, 9, 21), 55_000, 55_000),
         Tariff(None, 1, 1, date(2026, 9, 28), 99_000, 99_000),  # after the window
+        Tariff(None, 2, 2, date(2026, 9, 24), 50_000, 0),  # the state pays nothing: the family all
+        Tariff(s.school_id, 2, 2, date(2026, 9, 25), 50_000, 35_000),  # a change of the share alone
         Tariff(other, 1, 1, date(2026, 9, 15), 1, 1),  # another school's
     ]
     with uow_factory() as uow:
@@ -142,6 +144,12 @@ def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
         {1: {1: 90_000, 2: 50_000}, 2: {1: 90_000}},
         (),
     )
+    # the discounted plan's share (900 ₸ − 600 ₸ state share) reaches the bundle; the free plan's is 0
+    assert before.calendar.family_shares == {2: {1: 30_000}}
+    assert (before.calendar.family_share(20260914, 2, 1), before.calendar.family_share(20260914, 1, 1)) == (
+        30_000,
+        0,
+    )
     with uow_factory() as uow:
         for t in tariffs[3:]:
             calendar.add_tariff(uow, t)
@@ -150,8 +158,10 @@ def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
     assert b.sequence == before.sequence + 1  # a tariff change alone re-signs the bundle
     assert b.calendar.tariffs == before.calendar.tariffs
     assert b.calendar.tariff_changes == (
-        TariffChange(20260917, 2, 1, 95_000),
+        TariffChange(20260917, 2, 1, 95_000, 35_000),
         TariffChange(20260921, 1, 2, 55_000),
+        TariffChange(20260924, 2, 2, 50_000, 50_000),
+        TariffChange(20260925, 2, 2, 50_000, 15_000),
     )
     with uow_factory() as uow:
         stored = calendar.load_tariffs(uow.session, [s.school_id])
@@ -162,6 +172,8 @@ def test_bundle_tariffs_match_the_calendar_with_a_change_mid_window(
                 rule = tariff_in_force(stored, school_id=s.school_id, plan=plan, slot=slot, day=day)
                 key = day.year * 10000 + day.month * 100 + day.day
                 assert b.calendar.tariff(key, plan, slot) == (rule and rule.amount_tiyn), (day, plan, slot)
+                share = rule and rule.family_share_tiyn
+                assert b.calendar.family_share(key, plan, slot) == share, (day, plan, slot)
 
 
 def test_sequence_rises_only_on_change_and_daily(
