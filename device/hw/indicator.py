@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -85,6 +86,7 @@ class LedBuzzerIndicator:
         self._lock = threading.Lock()
         self._standing = IndicatorState.IDLE
         self._timer: threading.Timer | None = None
+        self._shown = 0
         self.state = IndicatorState.IDLE
         self._play(self._standing)
 
@@ -93,21 +95,41 @@ class LedBuzzerIndicator:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            self._shown += 1  # a timer of an earlier show that has already fired does nothing
             self.state = state
             if state not in TRANSIENT:
                 self._standing = state
                 self._play(state)
                 return
             self._play(state)
-            self._timer = threading.Timer(self._patterns[state].duration(), self._back_to_standing)
-            self._timer.daemon = True
-            self._timer.start()
+            p = self._patterns[state]
+            self._arm(p.duration(), self._shown, deadline=time.monotonic() + 2 * p.duration() + 1.0)
 
-    def _back_to_standing(self) -> None:
+    def _arm(self, delay: float, shown: int, deadline: float) -> None:
+        self._timer = threading.Timer(delay, self._back_to_standing, (shown, deadline))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _back_to_standing(self, shown: int, deadline: float) -> None:
         with self._lock:
+            if shown != self._shown:
+                return
+            # On a busy CPU the pattern's own waits run late: let it finish rather than cut its last
+            # pulse, within a bound (a stuck thread must not hold the standing state back for good).
+            if self._playing() and time.monotonic() < deadline:
+                self._arm(0.01, shown, deadline)
+                return
             self._timer = None
             self.state = self._standing
             self._play(self._standing)
+
+    def _playing(self) -> bool:
+        """Whether a blink of n times is still going: gpiozero ends its blink thread after the last one
+        and offers no other signal for it."""
+        return any(
+            (t := getattr(d, "_blink_thread", None)) is not None and t.is_alive()
+            for d in (self._led, self._buzzer)
+        )
 
     def _play(self, state: IndicatorState) -> None:
         p = self._patterns[state]
@@ -119,6 +141,7 @@ class LedBuzzerIndicator:
 
     def close(self) -> None:
         with self._lock:
+            self._shown += 1  # a timer already firing finds nothing to do
             if self._timer is not None:
                 self._timer.cancel()
             self._led.close()

@@ -104,3 +104,24 @@ def test_every_state_has_a_distinct_pattern() -> None:
 def test_missing_pattern_is_refused(factory: MockFactory) -> None:
     with pytest.raises(ValueError, match="no pattern"):
         LedBuzzerIndicator(pin_factory=factory, patterns={IndicatorState.IDLE: Pattern(1, 1, None)})
+
+
+class _EarlyTimer(Pattern):
+    """A pattern whose timer would fire long before its light has finished: a busy CPU's late waits."""
+
+    def duration(self) -> float:
+        return 0.001
+
+
+def test_a_transient_pattern_is_played_to_its_end_when_its_timer_comes_first(factory: MockFactory) -> None:
+    served = PATTERNS[IndicatorState.SERVED].scaled(SCALE)
+    early = _EarlyTimer(
+        served.led_on, served.led_off, served.led_n, served.beep_on, served.beep_off, served.beep_n
+    )
+    ind = LedBuzzerIndicator(17, 27, pin_factory=factory, patterns={**PATTERNS, IndicatorState.SERVED: early})
+    led = factory.pin(17)
+    led.clear_states()
+    ind.show(IndicatorState.SERVED)
+    wait_for(lambda: ind.state is IndicatorState.IDLE)
+    ind.close()
+    assert pulses(led.states)[0] >= served.led_on  # the served light is not cut short
