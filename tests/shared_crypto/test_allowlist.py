@@ -206,8 +206,9 @@ def test_a_change_of_the_family_share_alone_is_a_change() -> None:
     )
 
 
-def _shared_tampered(change: Any) -> bytes:
-    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=SHARED))).value[2])
+def _calendar_tampered(calendar: Calendar, change: Any) -> bytes:
+    """A bundle with `calendar` whose encoded calendar `change` edits, signed again."""
+    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=calendar))).value[2])
     change(claims[-43])
     return sign1(cbor2.dumps(claims, canonical=True), SIGNER)
 
@@ -244,13 +245,7 @@ def _shared_tampered(change: Any) -> bytes:
     ],
 )
 def test_malformed_family_shares(change: Any) -> None:
-    assert _reason(_shared_tampered(change)) is Reason.MALFORMED
-
-
-def _priced_tampered(change: Any) -> bytes:
-    claims = cbor2.loads(cbor2.loads(sign_bundle(SIGNER, bundle(calendar=PRICED))).value[2])
-    change(claims[-43])
-    return sign1(cbor2.dumps(claims, canonical=True), SIGNER)
+    assert _reason(_calendar_tampered(SHARED, change)) is Reason.MALFORMED
 
 
 @pytest.mark.parametrize(
@@ -295,7 +290,7 @@ def _priced_tampered(change: Any) -> bytes:
     ],
 )
 def test_malformed_tariffs(change: Any) -> None:
-    assert _reason(_priced_tampered(change)) is Reason.MALFORMED
+    assert _reason(_calendar_tampered(PRICED, change)) is Reason.MALFORMED
 
 
 @pytest.mark.parametrize(
