@@ -93,15 +93,16 @@ class Calendar:
 
     def tariff(self, day: int, plan: int, slot: int) -> int | None:
         """Tiyn for a meal of `plan` in `slot` on local day `day` (yyyymmdd, not before the bundle's first)."""
-        price = self._in_force(day, plan, slot)
+        price = self.price(day, plan, slot)
         return None if price is None else price[0]
 
     def family_share(self, day: int, plan: int, slot: int) -> int | None:
         """The family's tiyn of that meal (0: the state pays it all); None where no tariff is known."""
-        price = self._in_force(day, plan, slot)
+        price = self.price(day, plan, slot)
         return None if price is None else price[1]
 
-    def _in_force(self, day: int, plan: int, slot: int) -> tuple[int, int] | None:
+    def price(self, day: int, plan: int, slot: int) -> tuple[int, int] | None:
+        """(tiyn, the family's tiyn) of that meal: `tariff` and `family_share` in one walk of the changes."""
         tiyn = self.tariffs.get(plan, {}).get(slot)
         price = None if tiyn is None else (tiyn, self.family_shares.get(plan, {}).get(slot, 0))
         for ch in self.tariff_changes:

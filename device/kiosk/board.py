@@ -74,7 +74,8 @@ def priced(
     its day; (None, None) for a refusal, without a bundle or without a tariff."""
     if cal is None or not served or plan is None or slot is None or day is None:
         return None, None
-    return cal.tariff(day, plan, slot), cal.family_share(day, plan, slot)
+    price = cal.price(day, plan, slot)
+    return (None, None) if price is None else price
 
 
 @dataclass
