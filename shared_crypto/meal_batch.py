@@ -31,6 +31,7 @@ from .meal_batch_model import (
     E_WALL_TRUSTED,
     EVENT_ID_LEN,
     MAX_BATCH,
+    MAX_DAY,
     MAX_EVENTS,
     MAX_REASON,
     MealBatch,
@@ -57,6 +58,7 @@ __all__ = [
     "E_WALL_MS",
     "E_WALL_TRUSTED",
     "MAX_BATCH",
+    "MAX_DAY",
     "MAX_EVENTS",
     "MAX_REASON",
     "MealBatch",
@@ -138,7 +140,7 @@ def _event(raw: object) -> MealEvent:
             and _fits(voucher, c.UINT32_MAX)
             and _fits(serial, 0xFFFF)
             and _fits(slot, 255)
-            and _fits(day, 99991231)
+            and _fits(day, MAX_DAY)
         ):
             return MealEvent(
                 eid,
@@ -179,7 +181,7 @@ def _checked_event(raw: object) -> MealEvent:
         voucher_id=_nullable_uint(raw[E_VOUCHER], "voucher id", c.UINT32_MAX),
         token_serial=_nullable_uint(raw[E_SERIAL], "serial", 0xFFFF),
         slot=_nullable_uint(raw[E_SLOT], "slot", 255),
-        day=_nullable_uint(raw[E_DAY], "day", 99991231),
+        day=_nullable_uint(raw[E_DAY], "day", MAX_DAY),
     )
 
 

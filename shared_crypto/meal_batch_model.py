@@ -11,6 +11,7 @@ MAX_EVENTS = 10_000
 EVENT_ID_LEN = 16
 BOOT_ID_LEN = 16
 MAX_REASON = 32
+MAX_DAY = 99991231  # an event's service day, yyyymmdd
 C_TERMINAL = -80
 C_EVENTS = -82
 # Event map keys, small integers to keep 60,000 events a month cheap to carry.
