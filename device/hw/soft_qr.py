@@ -287,13 +287,6 @@ def _plane(coef: Floats) -> npt.NDArray[np.float32]:
     return out
 
 
-def _gauss1d(sigma: float) -> npt.NDArray[np.float32]:
-    x = np.arange(-int(np.ceil(3 * sigma)), int(np.ceil(3 * sigma)) + 1)
-    g = np.exp(-(x**2) / (2 * sigma * sigma))
-    out: npt.NDArray[np.float32] = (g / g.sum()).astype(np.float32)
-    return out
-
-
 def _adjoint(samples: npt.NDArray[np.float32], g: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """The blur's adjoint, then each module's sum over its samples (the sampling's adjoint)."""
     r = SUBSAMPLES
@@ -543,7 +536,9 @@ def _blur_tables() -> tuple[
     blurs, predictions = [], []
     c, reach = _PADDED // 2, _NORMAL_REACH
     for sigma in BLUR_MODULES:
-        g = _gauss1d(sigma * SUBSAMPLES)
+        # OpenCV's Gaussian, reaching 3 sigma each way
+        r = sigma * SUBSAMPLES
+        g = cv2.getGaussianKernel(2 * math.ceil(3 * r) + 1, r, cv2.CV_64F).ravel().astype(np.float32)
         spread = np.asarray(
             cv2.sepFilter2D(_FINE_DELTA, -1, g, g, borderType=cv2.BORDER_CONSTANT), np.float32
         )
