@@ -564,6 +564,7 @@ class Demo:
 
     # --- 9. parents ------------------------------------------------------------------------------------
     def parents(self) -> None:
+        from backend.notify.delivery import KIND_MEAL
         from backend.notify.delivery_tables import ParentNoticeRow
         from backend.notify.model import meal_text
         from backend.web.notice_worker import deliver
@@ -581,7 +582,7 @@ class Demo:
                     Parent.language,
                 )
                 .join(Parent, Parent.id == ParentNoticeRow.parent_id)
-                .where(ParentNoticeRow.kind == "meal_served")
+                .where(ParentNoticeRow.kind == KIND_MEAL)
                 .order_by(ParentNoticeRow.id)
             ).all()
         self.result.notices = len(rows)
@@ -596,7 +597,7 @@ class Demo:
                 select(ParentNoticeRow.source)
                 .where(
                     ParentNoticeRow.pupil_id == self.pupil_ids["nurlan"],
-                    ParentNoticeRow.kind == "meal_served",
+                    ParentNoticeRow.kind == KIND_MEAL,
                 )
                 .order_by(ParentNoticeRow.id.desc())
             ).first()
